@@ -1,0 +1,166 @@
+"""Typed results of the OneClickDZ API: Decimal money, aware datetimes, tolerant enums."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class LineType(str, enum.Enum):
+    """An internet line type. Requests use ``ADSL`` / ``4G``; responses may say ``4GLTE``."""
+
+    ADSL = "ADSL"
+    LTE = "4G"
+
+    @classmethod
+    def _missing_(cls, value: object) -> LineType | None:
+        if isinstance(value, str):
+            normalised = value.strip().upper().replace(" ", "").replace("-", "")
+            if normalised in {"4G", "4GLTE", "LTE"}:
+                return cls.LTE
+            if normalised == "ADSL":
+                return cls.ADSL
+        return None
+
+
+class TopupStatus(str, enum.Enum):
+    """Status of an internet top-up. An undocumented value is kept, not rejected."""
+
+    PENDING = "PENDING"
+    HANDLING = "HANDLING"
+    QUEUED = "QUEUED"
+    FULFILLED = "FULFILLED"
+    REFUNDED = "REFUNDED"
+
+    @classmethod
+    def _missing_(cls, value: object) -> TopupStatus | None:
+        if not isinstance(value, str):
+            return None
+        if value.upper() in cls.__members__:
+            return cls[value.upper()]
+        # Keep the unknown value as a pseudo-member so callers can store and show it.
+        member = str.__new__(cls, value)
+        member._name_ = "UNKNOWN"
+        member._value_ = value
+        return member
+
+    @property
+    def is_known(self) -> bool:
+        return self._name_ != "UNKNOWN"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (TopupStatus.FULFILLED, TopupStatus.REFUNDED)
+
+
+@dataclass(frozen=True)
+class Health:
+    api_ok: bool
+    operators: dict[str, bool]
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What /validate says of the account and the key (the key itself is never kept)."""
+
+    username: str
+    key_type: str  # SANDBOX | PRODUCTION
+    is_enabled: bool
+    scope: str  # READ-WRITE | READ-ONLY
+    allowed_ips: tuple[str, ...] = ()
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.key_type.upper() == "SANDBOX"
+
+
+@dataclass(frozen=True)
+class Balance:
+    amount: Decimal
+    currency: str = "DZD"
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Transaction:
+    id: str
+    type: str
+    operation: str
+    amount: Decimal
+    old_balance: Decimal | None
+    new_balance: Decimal | None
+    objid: str
+    note: str
+    time: datetime | None
+
+
+@dataclass(frozen=True)
+class Product:
+    value: Decimal
+    cost: Decimal
+    available: bool
+
+
+@dataclass(frozen=True)
+class ProductList:
+    type: LineType
+    products: tuple[Product, ...]
+
+
+@dataclass(frozen=True)
+class NumberCheck:
+    ncli: str
+    type: LineType
+    offre: str = ""
+    raw_type: str = ""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    topup_id: str
+    topup_ref: str
+
+
+@dataclass(frozen=True)
+class Topup:
+    id: str
+    ref: str
+    status: TopupStatus
+    type: LineType | None
+    number: str
+    value: Decimal | None
+    created_at: datetime | None
+    card_code: str = ""
+    num_trans: str = ""
+    processed_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        # Never print a full card code (logs, tracebacks).
+        masked = mask_code(self.card_code)
+        return f"Topup(id={self.id!r}, ref={self.ref!r}, status={self.status.value!r}, card_code={masked!r})"
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    page: int
+    page_size: int | None
+    total_pages: int
+    total_items: int | None
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.total_pages
+
+
+def mask_code(code: str) -> str:
+    """Show only the last 4 characters of a card code."""
+    if not code:
+        return ""
+    return "•" * max(len(code) - 4, 0) + code[-4:]
