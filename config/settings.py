@@ -4,6 +4,7 @@ Every variable is documented in .env.example. The defaults give the embedded set
 django-q2's ORM broker, the database cache and the bundled API simulator.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -148,10 +149,14 @@ ONECLICKDZ_API_URL = env("ONECLICKDZ_API_URL", default="http://127.0.0.1:8099/v3
 ONECLICKDZ_API_KEY = env("ONECLICKDZ_API_KEY", default="")
 ONECLICKDZ_CONNECT_TIMEOUT = env.float("ONECLICKDZ_CONNECT_TIMEOUT", default=5.0)
 ONECLICKDZ_READ_TIMEOUT = env.float("ONECLICKDZ_READ_TIMEOUT", default=20.0)
+# An order left in "sending" longer than this lost its worker: it is reconciled by reference.
+ONECLICKDZ_SENDING_LEASE_SECONDS = env.int("ONECLICKDZ_SENDING_LEASE_SECONDS", default=90)
+# How long after an ambiguous send the API must still answer NOT_FOUND before we send again.
+ONECLICKDZ_RESEND_AFTER_SECONDS = env.int("ONECLICKDZ_RESEND_AFTER_SECONDS", default=120)
 
 # Shop details printed on receipts, and dashboard thresholds.
 SHOP_NAME = env("SHOP_NAME", default="OneClickDZ reseller")
-LOW_BALANCE_THRESHOLD = env.decimal("LOW_BALANCE_THRESHOLD", default="5000")
+LOW_BALANCE_THRESHOLD = Decimal(env("LOW_BALANCE_THRESHOLD", default="5000"))
 
 # Background schedule periods (minutes).
 CATALOG_REFRESH_MINUTES = env.int("CATALOG_REFRESH_MINUTES", default=10)

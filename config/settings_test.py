@@ -8,3 +8,11 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ONECLICKDZ_API_KEY = "test-key-0000"
+ONECLICKDZ_CONNECT_TIMEOUT = 2.0
+ONECLICKDZ_READ_TIMEOUT = 2.0
+# Tasks run inline in unit tests; the end-to-end tests start real qcluster processes instead.
+Q_CLUSTER = {**Q_CLUSTER, "sync": env.bool("Q_SYNC", default=True)}  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory, so that qcluster processes started by a test share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / "test-db.sqlite3")}  # noqa: F405
+LOGGING["loggers"]["topups"]["level"] = "WARNING"  # noqa: F405

@@ -166,6 +166,14 @@ class ServiceUnavailable(ServerError):
     default_code = "SERVICE_UNAVAILABLE"
 
 
+class BadResponse(ApiError):
+    """A GET was answered with something the client cannot read: not JSON, not the documented
+    envelope, or a payload missing a required field. Nothing changed on the API's side (GETs change
+    nothing); to a POST the client raises ``OutcomeUnknown`` instead."""
+
+    default_code = "BAD_RESPONSE"
+
+
 # error.code -> class. Aliases the docs list for the same case map to the same class.
 ERROR_CODES: dict[str, type[ApiError]] = {
     "MISSING_ACCESS_TOKEN": MissingAccessToken,

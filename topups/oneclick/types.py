@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 
-class LineType(str, enum.Enum):
+class LineType(str, enum.Enum):  # noqa: UP042
     """An internet line type. Requests use ``ADSL`` / ``4G``; responses may say ``4GLTE``."""
 
     ADSL = "ADSL"
@@ -28,7 +28,7 @@ class LineType(str, enum.Enum):
         return None
 
 
-class TopupStatus(str, enum.Enum):
+class TopupStatus(str, enum.Enum):  # noqa: UP042
     """Status of an internet top-up. An undocumented value is kept, not rejected."""
 
     PENDING = "PENDING"

@@ -1,0 +1,44 @@
+# make run   — set up and start the whole app on the embedded default (SQLite, ORM broker, simulator)
+# make test  — set up and run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+WEB_ADDR ?= 127.0.0.1:8000
+SIM_PORT ?= 8099
+
+.PHONY: run test bench lint clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+.env:
+	cp .env.example .env
+
+run: $(VENV)/.installed .env
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py ensure_demo_users
+	@echo "Starting the simulator on :$(SIM_PORT), the background workers, and the app on http://$(WEB_ADDR)/"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py runsimulator --port $(SIM_PORT) & \
+	$(PY) manage.py qcluster & \
+	$(PY) manage.py runserver --noreload $(WEB_ADDR)
+
+test: $(VENV)/.dev-installed
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev-installed
+	$(PY) bench/client.py
+
+lint: $(VENV)/.dev-installed
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3* test-artifacts

@@ -1,0 +1,225 @@
+"""The supervisors' admin: orders with their history, bulk send and refresh, the catalog."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from topups.models import ApiAccount, Order, OrderEvent, OrderStatus, Product
+from topups.oneclick import errors as api_errors
+from topups.oneclick import mask_code
+from topups.services import account, catalog, orders
+from topups.services.actors import Actor
+
+S = OrderStatus
+# Refreshing more than this many orders at once is handed to the sync instead of done inline.
+INLINE_REFRESH_LIMIT = 20
+
+BADGE_COLOURS = {
+    S.NEW: "#6c757d", S.SENDING: "#0d6efd", S.UNKNOWN: "#fd7e14", S.HANDLING: "#0d6efd",
+    S.QUEUED: "#6f42c1", S.FULFILLED: "#198754", S.REFUNDED: "#dc3545", S.REFUSED: "#dc3545",
+    S.CANCELLED: "#6c757d", S.ATTENTION: "#d63384",
+}
+
+
+def status_badge(order: Order) -> str:
+    return format_html(
+        '<span style="background:{};color:#fff;border-radius:8px;padding:1px 8px;white-space:nowrap">{}</span>',
+        BADGE_COLOURS.get(order.status, "#6c757d"), order.get_status_display(),
+    )
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "from_status", "to_status", "actor_label", "note")
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.action(description=_("Send selected orders"), permissions=["send"])
+def send_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
+    report = orders.request_send(queryset, actor=Actor.user(request.user))
+    if report.queued:
+        modeladmin.message_user(request, ngettext(
+            "%(count)d order queued for sending.", "%(count)d orders queued for sending.", len(report.queued)
+        ) % {"count": len(report.queued)}, messages.SUCCESS)
+    _report_skipped(modeladmin, request, report.skipped, _("not waiting to be sent"))
+
+
+@admin.action(description=_("Refresh status"), permissions=["refresh"])
+def refresh_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
+    selected = list(queryset)
+    tracked = [o for o in selected if o.status in orders.TRACKED_STATUSES]
+    skipped = [(o.ref, o.status) for o in selected if o.status not in orders.TRACKED_STATUSES]
+    if len(tracked) > INLINE_REFRESH_LIMIT:
+        count = orders.schedule_refresh([o.pk for o in tracked])
+        modeladmin.message_user(request, _("%(count)d orders will be refreshed by the status sync within a minute.")
+                                % {"count": count}, messages.SUCCESS)
+    elif tracked:
+        report = orders.refresh_orders(tracked, actor=Actor.user(request.user))
+        now_status = Counter(Order.objects.filter(pk__in=[o.pk for o in tracked]).values_list("status", flat=True))
+        summary = ", ".join(f"{S(status).label}: {count}" for status, count in sorted(now_status.items()))
+        modeladmin.message_user(request, _("Refreshed %(count)d orders (%(summary)s).")
+                                % {"count": len(tracked), "summary": summary}, messages.SUCCESS)
+        for error in report.errors:
+            modeladmin.message_user(request, _("API problem: %(error)s") % {"error": error}, messages.WARNING)
+    _report_skipped(modeladmin, request, skipped, _("not sent yet or already final"))
+
+
+def _report_skipped(modeladmin, request, skipped, reason) -> None:
+    if not skipped:
+        return
+    by_status = Counter(status for _ref, status in skipped)
+    detail = ", ".join(f"{S(status).label}: {count}" for status, count in sorted(by_status.items()))
+    refs = ", ".join(ref for ref, _status in skipped[:10]) + ("…" if len(skipped) > 10 else "")
+    modeladmin.message_user(
+        request,
+        _("%(count)d orders left unchanged, %(reason)s (%(detail)s): %(refs)s")
+        % {"count": len(skipped), "reason": reason, "detail": detail, "refs": refs},
+        messages.WARNING,
+    )
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("ref", "badge", "line_type", "number", "value", "cost", "created_by", "created_at",
+                    "num_trans")
+    list_filter = ("status", "line_type", "created_at", "created_by")
+    search_fields = ("=ref", "number", "=topup_id", "=num_trans")
+    list_select_related = ("created_by",)
+    list_per_page = 50
+    show_full_result_count = False
+    date_hierarchy = "created_at"
+    actions = [send_selected, refresh_selected]
+    inlines = [OrderEventInline]
+    readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "card_code",
+                       "masked_card_code",
+                       "num_trans", "processed_at", "refusal_code", "refusal_message", "created_by", "created_at",
+                       "updated_at", "send_requested_at", "sent_at", "send_attempts", "checks", "last_checked_at",
+                       "next_check_at")
+    fieldsets = (
+        (None, {"fields": ("ref", "line_type", "number", "value", "note")}),
+        (_("Result"), {"fields": ("status", "api_status", "card_code", "num_trans", "processed_at",
+                                  "refusal_code", "refusal_message")}),
+        (_("API"), {"fields": ("topup_id", "cost", "ncli", "offre")}),
+        (_("Tracking"), {"classes": ("collapse",), "fields": (
+            "created_by", "created_at", "updated_at", "send_requested_at", "sent_at", "send_attempts", "checks",
+            "last_checked_at", "next_check_at")}),
+    )
+
+    @admin.display(description=_("status"), ordering="status")
+    def badge(self, obj: Order) -> str:
+        return status_badge(obj)
+
+    @admin.display(description=_("card code"))
+    def masked_card_code(self, obj: Order) -> str:
+        return mask_code(obj.card_code) or "—"
+
+    def get_fieldsets(self, request, obj=None):
+        # The full code only for holders of the dedicated permission; others see the last digits.
+        shown = "card_code" if request.user.has_perm("topups.view_card_code") else "masked_card_code"
+        return [
+            (title, {**options, "fields": tuple(shown if f == "card_code" else f for f in options["fields"])})
+            for title, options in self.fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != S.NEW:
+            # Once sent, what was ordered is history.
+            return ("line_type", "number", "value", *self.readonly_fields)
+        return self.readonly_fields
+
+    def save_model(self, request, obj: Order, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        order, _created = orders.create_order(
+            line_type=obj.line_type, number=obj.number, value=obj.value, note=obj.note,
+            actor=Actor.user(request.user),
+        )
+        obj.pk, obj.ref = order.pk, order.ref
+
+    def has_send_permission(self, request) -> bool:
+        return request.user.has_perm("topups.send_order")
+
+    def has_refresh_permission(self, request) -> bool:
+        return request.user.has_perm("topups.refresh_order")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Orders are the shop's money trail: never deleted, at most cancelled before sending.
+        return False
+
+
+def refresh_catalog_now(modeladmin, request) -> None:
+    try:
+        report = catalog.sync_catalog()
+    except api_errors.OneClickError as exc:
+        modeladmin.message_user(request, _("Catalog not refreshed: %(error)s") % {"error": exc}, messages.ERROR)
+        return
+    modeladmin.message_user(
+        request,
+        _("Catalog refreshed: %(created)d new, %(updated)d updated, %(gone)d no longer listed.")
+        % {"created": report.created, "updated": report.updated, "gone": report.disappeared},
+        messages.SUCCESS if report.ok else messages.WARNING,
+    )
+    for line_type, error in report.failed.items():
+        modeladmin.message_user(request, _("%(type)s: %(error)s") % {"type": line_type, "error": error},
+                                messages.ERROR)
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "line_type", "value", "cost", "available", "last_seen_at")
+    list_filter = ("line_type", "available")
+    readonly_fields = ("line_type", "value", "cost", "available", "last_seen_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # the catalog comes from the API
+
+    def get_urls(self):
+        # A button rather than an action: the refresh works on the whole catalog, even an empty one.
+        refresh = self.admin_site.admin_view(self.refresh_view)
+        return [path("refresh/", refresh, name="topups_product_refresh"), *super().get_urls()]
+
+    def refresh_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("topups.sync_catalog"):
+            raise PermissionDenied
+        refresh_catalog_now(self, request)
+        return redirect("admin:topups_product_changelist")
+
+    def changelist_view(self, request, extra_context=None):
+        row = account.current_account()
+        extra_context = {
+            **(extra_context or {}),
+            "catalog_synced_at": row.catalog_synced_at if row else None,
+            "can_sync_catalog": request.user.has_perm("topups.sync_catalog"),
+        }
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(ApiAccount)
+class ApiAccountAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "key_type", "balance", "balance_fetched_at", "catalog_synced_at", "refused_reason")
+    readonly_fields = [f.name for f in ApiAccount._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

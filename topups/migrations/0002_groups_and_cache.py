@@ -1,0 +1,41 @@
+"""Staff groups (Operators, Supervisors) with their permissions, and the database cache table."""
+
+from django.contrib.auth.management import create_permissions
+from django.core.management import call_command
+from django.db import migrations
+
+OPERATOR_PERMS = ["view_order", "add_order", "send_order", "view_product"]
+SUPERVISOR_PERMS = OPERATOR_PERMS + [
+    "change_order", "refresh_order", "view_card_code", "export_order", "sync_catalog",
+    "view_orderevent", "view_apiaccount",
+]
+
+
+def create_groups(apps, schema_editor):
+    # Permissions are normally created after all migrations; make sure ours exist now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codenames in (("Operators", OPERATOR_PERMS), ("Supervisors", SUPERVISOR_PERMS)):
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.add(*Permission.objects.filter(content_type__app_label="topups", codename__in=codenames))
+
+
+def create_cache_table(apps, schema_editor):
+    call_command("createcachetable", database=schema_editor.connection.alias, verbosity=0)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("topups", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [
+        migrations.RunPython(create_groups, migrations.RunPython.noop),
+        migrations.RunPython(create_cache_table, migrations.RunPython.noop),
+    ]

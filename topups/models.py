@@ -1,0 +1,188 @@
+"""Product, Order, OrderEvent and the API account: the rows the dashboard keeps.
+
+The order's allowed status moves are declared once, in ``TRANSITIONS``; services move orders only
+through ``topups.services.orders``, which checks that table and writes an ``OrderEvent`` for every
+change.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class LineType(models.TextChoices):
+    ADSL = "ADSL", _("ADSL")
+    LTE = "4G", _("4G LTE")
+
+
+class OrderStatus(models.TextChoices):
+    # Ours, before the API knows the order.
+    NEW = "new", _("New")
+    SENDING = "sending", _("Sending")
+    # Sent, but the answer was lost: being reconciled by its reference. Never re-sent blindly.
+    UNKNOWN = "unknown", _("Checking")
+    # The API's own states.
+    HANDLING = "handling", _("Processing")
+    QUEUED = "queued", _("Queued")
+    FULFILLED = "fulfilled", _("Fulfilled")
+    REFUNDED = "refunded", _("Refunded")
+    # The API turned the order down (ERR_PHONE, ERR_STOCK, INSUFFICIENT_BALANCE, ...): nothing debited.
+    REFUSED = "refused", _("Refused")
+    CANCELLED = "cancelled", _("Cancelled")
+    # Reconciliation could not settle the order on its own: a person must look.
+    ATTENTION = "attention", _("Needs attention")
+
+
+S = OrderStatus
+
+# The order state machine: from -> the states it may move to.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.SENDING, S.REFUSED, S.CANCELLED}),
+    S.SENDING: frozenset({S.NEW, S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.REFUSED, S.UNKNOWN}),
+    S.UNKNOWN: frozenset({S.SENDING, S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
+    S.HANDLING: frozenset({S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
+    S.QUEUED: frozenset({S.HANDLING, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
+    S.ATTENTION: frozenset({S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.SENDING}),
+    S.FULFILLED: frozenset(),
+    S.REFUNDED: frozenset(),
+    S.REFUSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+# Sent (or maybe sent) and not final: what the status sync follows.
+TRACKED_STATUSES = frozenset({S.UNKNOWN, S.HANDLING, S.QUEUED, S.ATTENTION})
+
+
+def new_ref() -> str:
+    """A unique, URL-safe order reference, generated and stored before anything is sent."""
+    return f"OC-{timezone.localdate():%y%m%d}-{secrets.token_hex(5).upper()}"
+
+
+class ApiAccount(models.Model):
+    """What we know of the OneClickDZ account behind one API key (keyed by its fingerprint).
+
+    Holds the cached balance and the key's state: once the API refuses a key, every process
+    stops calling with it until the key changes (the API blocks the IP after 5 failures).
+    """
+
+    key_fingerprint = models.CharField(max_length=64, unique=True)
+    username = models.CharField(max_length=32, blank=True)
+    key_type = models.CharField(max_length=16, blank=True)  # SANDBOX | PRODUCTION
+    scope = models.CharField(max_length=16, blank=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    balance = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    balance_fetched_at = models.DateTimeField(null=True, blank=True)
+    catalog_synced_at = models.DateTimeField(null=True, blank=True)
+    refused_reason = models.CharField(max_length=255, blank=True)
+    refused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API account")
+
+    def __str__(self) -> str:
+        return self.username or self.key_fingerprint[:8]
+
+
+class Product(models.Model):
+    """One card of the cached catalog: (line type, value) with our cost and stock."""
+
+    line_type = models.CharField(_("line type"), max_length=8, choices=LineType.choices)
+    value = models.DecimalField(_("value (DZD)"), max_digits=10, decimal_places=2)
+    cost = models.DecimalField(_("cost (DZD)"), max_digits=10, decimal_places=2)
+    available = models.BooleanField(_("available"), default=True)
+    last_seen_at = models.DateTimeField(_("last seen by a sync"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("product")
+        ordering = ["line_type", "value"]
+        constraints = [models.UniqueConstraint(fields=["line_type", "value"], name="product_unique_value")]
+        permissions = [("sync_catalog", _("Can refresh the catalog"))]
+
+    def __str__(self) -> str:
+        return f"{self.get_line_type_display()} {self.value:.0f} DA"
+
+
+class Order(models.Model):
+    ref = models.CharField(_("reference"), max_length=64, unique=True, default=new_ref, editable=False)
+    line_type = models.CharField(_("line type"), max_length=8, choices=LineType.choices)
+    number = models.CharField(_("line number"), max_length=16)
+    value = models.DecimalField(_("value (DZD)"), max_digits=10, decimal_places=2)
+    cost = models.DecimalField(_("cost (DZD)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=S.NEW)
+    api_status = models.CharField(_("API status"), max_length=32, blank=True)
+    topup_id = models.CharField(_("top-up id"), max_length=32, blank=True, db_index=True)
+    ncli = models.CharField(_("customer number"), max_length=32, blank=True)
+    offre = models.CharField(_("offer"), max_length=64, blank=True)
+    card_code = models.CharField(_("card code"), max_length=64, blank=True)
+    num_trans = models.CharField(_("transaction number"), max_length=64, blank=True, db_index=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    refusal_code = models.CharField(_("refusal code"), max_length=32, blank=True)
+    refusal_message = models.CharField(_("refusal message"), max_length=255, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="topup_orders",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    send_requested_at = models.DateTimeField(_("send requested at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # Sync bookkeeping: how many POSTs were attempted, how many status checks, and when next.
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    checks = models.PositiveIntegerField(default=0)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_check_at"], name="order_due_idx"),
+            models.Index(fields=["created_by", "-created_at"], name="order_staff_idx"),
+            models.Index(fields=["number"], name="order_number_idx"),
+        ]
+        permissions = [
+            ("send_order", _("Can send orders")),
+            ("refresh_order", _("Can refresh order status")),
+            ("view_card_code", _("Can see every card code")),
+            ("export_order", _("Can export orders")),
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def can_send(self) -> bool:
+        return self.status == S.NEW
+
+
+class OrderEvent(models.Model):
+    """One change of an order: from, to, who or what caused it, and the API's answer."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(_("from"), max_length=16, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=16, choices=OrderStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(_("by"), max_length=64)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    payload = models.JSONField(_("API payload"), null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("order event")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '-'} → {self.to_status}"

@@ -1,0 +1,55 @@
+"""Line numbers as staff type them, turned into the form the API expects.
+
+ADSL lines are 9 digits starting with 0 (``036362608``); 4G LTE lines are 12 digits starting with
+the country code (``213665983439``). Staff type spaces, dashes, ``+213``, ``00213`` or a leading 0;
+all of these are accepted and normalised here, in one place, for the form, the CSV upload and the
+services alike.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from topups.models import LineType
+
+PATTERNS = {LineType.ADSL: re.compile(r"^0[0-9]{8}$"), LineType.LTE: re.compile(r"^213[0-9]{9}$")}
+EXAMPLES = {LineType.ADSL: "036362608", LineType.LTE: "213665983439"}
+_SEPARATORS = re.compile(r"[\s\-./()]+")
+
+
+def normalise_number(line_type: str, raw: str) -> str:
+    """Return the API form of ``raw`` for ``line_type`` or raise ValidationError saying the form."""
+    line_type = LineType(line_type)
+    digits = _SEPARATORS.sub("", raw or "")
+    if digits.startswith("+"):
+        digits = "00" + digits[1:]
+    if not digits.isdigit():
+        raise ValidationError(_expected(line_type), code="invalid_number")
+    national = digits
+    if digits.startswith("00213"):
+        national = digits[5:]
+    elif digits.startswith("213") and len(digits) > 10:
+        national = digits[3:]
+    elif digits.startswith("0"):
+        national = digits[1:]
+    if line_type == LineType.ADSL:
+        candidate = "0" + national
+    else:
+        candidate = "213" + national
+    if not PATTERNS[line_type].match(candidate):
+        raise ValidationError(_expected(line_type), code="invalid_number")
+    return candidate
+
+
+def _expected(line_type: LineType) -> str:
+    if line_type == LineType.ADSL:
+        return _("An ADSL number is 9 digits starting with 0, for example %(example)s.") % {
+            "example": EXAMPLES[line_type]
+        }
+    return _(
+        "A 4G LTE number is 213 followed by 9 digits, for example %(example)s (0665 98 34 39 and +213 665 98 34 39 "
+        "are accepted too)."
+    ) % {"example": EXAMPLES[line_type]}

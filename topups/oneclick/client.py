@@ -1,0 +1,605 @@
+"""The OneClickDZ v3 API client (internet top-ups and account), with no Django in it.
+
+One ``OneClickClient`` holds one ``requests.Session``. Every call has an explicit
+``(connect, read)`` timeout. Retries are declared once, on the session's adapter, through
+``urllib3.util.Retry``:
+
+- GETs change nothing on the API, so they are retried with exponential backoff on connection
+  failures, read failures, 429 and 5xx (honouring ``Retry-After``, capped).
+- POST ``/internet/send`` debits the account. It is never repeated by the client once it may have
+  left the machine; only a failure to *connect* (nothing was sent) is retried.
+
+What a failure means for the caller is in the exception class (see ``errors.py``):
+
+===============================================  ==================  ====================
+fault                                            GET                 POST (send)
+===============================================  ==================  ====================
+bad input                                        InvalidRequest      InvalidRequest
+no API key                                       ConfigurationError  ConfigurationError
+key refused earlier (key guard)                  KeyRefused          KeyRefused
+connection refused, DNS, connect timeout, TLS    TransportError      TransportError
+read timeout, connection dropped mid-response    TransportError      OutcomeUnknown
+429                                              RateLimited         RateLimited
+5xx                                              ServerError         OutcomeUnknown
+body not JSON / not an envelope / missing field  BadResponse         OutcomeUnknown
+documented error envelope                        its ApiError        its ApiError
+===============================================  ==================  ====================
+
+(GET rows are what is left after the retries.) ``OutcomeUnknown`` means "the order may exist":
+look it up with ``check_ref`` rather than sending it again.
+
+**Key guard.** The API blocks the caller's IP after 5 failed key attempts, so after an
+authentication failure (missing/invalid key, IP blocked) the client records the key's fingerprint
+in a ``KeyGuard`` and refuses, without network, every further authenticated call with that key
+(``KeyRefused``) until the key changes or the guard is cleared. The default guard lives in process
+memory and is shared by all clients of the process; pass a shared (database) guard to cover
+several processes.
+
+The key itself never appears in logs, exception messages or reprs; only its fingerprint does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol, TypeVar, runtime_checkable
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.util.retry import Retry
+
+from .errors import (
+    AuthError,
+    BadResponse,
+    ConfigurationError,
+    InvalidRequest,
+    KeyRefused,
+    OneClickError,
+    OutcomeUnknown,
+    TransportError,
+)
+from .parsing import (
+    Envelope,
+    api_error,
+    parse_account,
+    parse_balance,
+    parse_health,
+    parse_number_check,
+    parse_page,
+    parse_products,
+    parse_send_result,
+    parse_topup,
+    parse_transaction,
+    read_envelope,
+)
+from .types import (
+    AccountInfo,
+    Balance,
+    Health,
+    LineType,
+    NumberCheck,
+    Page,
+    ProductList,
+    SendResult,
+    Topup,
+    Transaction,
+)
+
+logger = logging.getLogger("topups.oneclick")
+
+T = TypeVar("T")
+
+NUMBER_PATTERNS: dict[LineType, re.Pattern[str]] = {
+    LineType.ADSL: re.compile(r"^0[0-9]{8}$"),
+    LineType.LTE: re.compile(r"^213[0-9]{9}$"),
+}
+MAX_PAGE_SIZE = 100
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+# Key guard ------------------------------------------------------------------------------------
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A short, stable, non-reversible name for a key (first 16 hex digits of its SHA-256)."""
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
+
+
+@runtime_checkable
+class KeyGuard(Protocol):
+    """Remembers keys the API refused, by fingerprint, so no process keeps burning attempts."""
+
+    def refused_reason(self, fingerprint: str) -> str | None:
+        """Why this key was refused, or None when it may be used."""
+        ...
+
+    def refuse(self, fingerprint: str, reason: str) -> None:
+        """Record that the API refused this key."""
+        ...
+
+    def clear(self, fingerprint: str) -> None:
+        """Allow this key again (an operator fixed the key or the IP whitelist)."""
+        ...
+
+
+class MemoryKeyGuard:
+    """A ``KeyGuard`` in process memory (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._refused: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def refused_reason(self, fingerprint: str) -> str | None:
+        return self._refused.get(fingerprint)
+
+    def refuse(self, fingerprint: str, reason: str) -> None:
+        with self._lock:
+            self._refused[fingerprint] = reason
+
+    def clear(self, fingerprint: str) -> None:
+        with self._lock:
+            self._refused.pop(fingerprint, None)
+
+    def __repr__(self) -> str:
+        return f"MemoryKeyGuard(refused={sorted(self._refused)!r})"
+
+
+#: The guard clients use when none is given: shared by every client of the process.
+DEFAULT_KEY_GUARD = MemoryKeyGuard()
+
+
+# Retries --------------------------------------------------------------------------------------
+
+
+class _Retry(Retry):
+    """``Retry`` with the server's ``Retry-After`` capped, so a GET never sleeps for minutes."""
+
+    MAX_RETRY_AFTER = 10.0
+
+    def get_retry_after(self, response: Any) -> float | None:
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, self.MAX_RETRY_AFTER)
+
+
+def build_retry(get_retries: int, backoff_factor: float) -> Retry:
+    """GETs: retried on connect/read failures, 429 and 5xx. POSTs: only on connect failures
+    (``urllib3`` counts those whatever the method, and they are safe: nothing was sent)."""
+    return _Retry(
+        total=get_retries,
+        connect=get_retries,
+        read=get_retries,
+        status=get_retries,
+        other=0,
+        redirect=0,
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff_factor,
+        backoff_max=10.0,
+        respect_retry_after_header=True,
+        raise_on_status=False,  # hand the last 429/5xx back so its envelope gives the error
+        raise_on_redirect=False,
+    )
+
+
+# Input checks (all before any network call) ---------------------------------------------------
+
+
+def _line_type(line_type: LineType | str | None) -> LineType:
+    if isinstance(line_type, LineType):
+        return line_type
+    if isinstance(line_type, str):
+        try:
+            return LineType(line_type)
+        except ValueError:
+            pass
+    raise InvalidRequest(f"Unknown line type {line_type!r}: use ADSL or 4G", details={"type": line_type})
+
+
+def _number(line_type: LineType, number: str | None) -> str:
+    if not isinstance(number, str) or not number.strip():
+        raise InvalidRequest("A line number is required", details={"number": number})
+    number = number.strip()
+    pattern = NUMBER_PATTERNS[line_type]
+    if not pattern.match(number):
+        raise InvalidRequest(
+            f"{number!r} is not a valid {line_type.value} number (expected {pattern.pattern})",
+            details={"number": number, "type": line_type.value, "pattern": pattern.pattern},
+        )
+    return number
+
+
+def _value(value: Any) -> int | float:
+    """The card value as a JSON number: an int when integral (``1000``, never ``1000.0``)."""
+    if value is None or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+        raise InvalidRequest(
+            f"Invalid value {value!r}: a positive amount is required", details={"value": value}
+        )
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidRequest(
+            f"Invalid value {value!r}: not a number", details={"value": str(value)}
+        ) from None
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidRequest(
+            f"Invalid value {value!r}: a positive amount is required", details={"value": str(value)}
+        )
+    if amount == amount.to_integral_value():
+        return int(amount)
+    # Card values are whole dinars in every documented example; a fractional one is sent as is.
+    return float(amount)
+
+
+def _identifier(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest(f"A {what} is required", details={what: value})
+    return value.strip()
+
+
+def _iso_utc(value: Any, name: str) -> str:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidRequest(f"{name} must be an aware datetime", details={name: str(value)})
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _page_params(page: Any, page_size: Any, from_: datetime | None, to: datetime | None) -> dict[str, Any]:
+    if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+        raise InvalidRequest(f"page must be an integer >= 1, not {page!r}", details={"page": page})
+    if not isinstance(page_size, int) or isinstance(page_size, bool) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidRequest(
+            f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}, not {page_size!r}",
+            details={"pageSize": page_size},
+        )
+    params: dict[str, Any] = {"page": page, "pageSize": page_size}
+    if (from_ is None) != (to is None):
+        raise InvalidRequest("from_ and to go together: give both or neither")
+    if from_ is not None and to is not None:
+        params["from"] = _iso_utc(from_, "from_")
+        params["to"] = _iso_utc(to, "to")
+        if from_ > to:
+            raise InvalidRequest("from_ is after to", details={"from": params["from"], "to": params["to"]})
+    return params
+
+
+# Transport failures ---------------------------------------------------------------------------
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the request certainly did not leave: connect failure, DNS, connect timeout, TLS."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
+        cause = exc.args[0]
+        if isinstance(cause, MaxRetryError):
+            cause = cause.reason
+        # urllib3's NewConnectionError (refused, unreachable, DNS) is a ConnectTimeoutError.
+        return isinstance(cause, ConnectTimeoutError)
+    return False
+
+
+def _describe(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "read timeout"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error"
+    if _never_sent(exc):
+        return "could not connect"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        return "response cut short"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "connection dropped"
+    return type(exc).__name__
+
+
+# The client -----------------------------------------------------------------------------------
+
+
+class OneClickClient:
+    """OneClickDZ Flexy API v3: account and internet (ADSL / 4G) top-ups. One method per endpoint.
+
+    ``base_url`` is the v3 root, e.g. ``https://api.oneclickdz.com/v3``. ``api_key`` may be empty
+    (then only ``ping`` works; other calls raise ``ConfigurationError``). ``get_retries`` and
+    ``backoff_factor`` apply to GETs; a POST is sent at most once.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 20.0,
+        get_retries: int = 3,
+        backoff_factor: float = 0.5,
+        key_guard: KeyGuard | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = (base_url or "").strip().rstrip("/")
+        self._api_key = (api_key or "").strip()
+        self.fingerprint = key_fingerprint(self._api_key) if self._api_key else ""
+        self.timeout = (float(connect_timeout), float(read_timeout))
+        self.key_guard: KeyGuard = key_guard if key_guard is not None else DEFAULT_KEY_GUARD
+        self.retry = build_retry(get_retries, backoff_factor)
+        self._own_session = session is None
+        self.session = session if session is not None else requests.Session()
+        if self.base_url.startswith(("http://", "https://")):
+            # Mounted on our base URL only: a caller's session keeps its adapters for other hosts.
+            self.session.mount(self.base_url + "/", HTTPAdapter(max_retries=self.retry))
+        self._plain_headers = {"Accept": "application/json"}
+        # Sent per request, not set on the session, so a shared session never carries the key elsewhere.
+        self._key_headers = {**self._plain_headers, "X-Access-Token": self._api_key}
+
+    def __repr__(self) -> str:
+        return f"OneClickClient(base_url={self.base_url!r}, key={self.fingerprint or None!r})"
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self) -> OneClickClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # Endpoints: core and account --------------------------------------------------------------
+
+    def ping(self) -> Health:
+        """``GET /ping``: API and operator health. Sent without the key (it needs none)."""
+        return self._call("GET", "/ping", lambda env: parse_health(env.data), auth=False)
+
+    def validate(self) -> AccountInfo:
+        """``GET /validate``: the account and the key's type, scope and IP whitelist."""
+        return self._call("GET", "/validate", lambda env: parse_account(env.data))
+
+    def balance(self) -> Balance:
+        """``GET /account/balance``."""
+        return self._call("GET", "/account/balance", lambda env: parse_balance(env.data, env.meta))
+
+    def transactions(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+    ) -> Page[Transaction]:
+        """``GET /account/transactions``: one page of the balance ledger."""
+        params = _page_params(page, page_size, from_, to)
+        return self._call(
+            "GET",
+            "/account/transactions",
+            lambda env: parse_page(env.data, env.meta, parse_transaction, page=page, page_size=page_size),
+            params=params,
+        )
+
+    def iter_transactions(
+        self, *, page_size: int = MAX_PAGE_SIZE, from_: datetime | None = None, to: datetime | None = None
+    ) -> Iterator[Transaction]:
+        """Every ledger row, page after page."""
+        return self._walk(self.transactions, page_size=page_size, from_=from_, to=to)
+
+    # Endpoints: internet top-ups --------------------------------------------------------------
+
+    def internet_products(self, line_type: LineType | str) -> ProductList:
+        """``GET /internet/products?type=``: card values, costs and stock for ADSL or 4G."""
+        kind = _line_type(line_type)
+        return self._call(
+            "GET",
+            "/internet/products",
+            lambda env: parse_products(env.data, env.meta, requested=kind),
+            params={"type": kind.value},
+        )
+
+    def check_number(self, line_type: LineType | str, number: str) -> NumberCheck:
+        """``GET /internet/check-number``: does this line exist and belong to this service?"""
+        kind = _line_type(line_type)
+        number = _number(kind, number)
+        return self._call(
+            "GET",
+            "/internet/check-number",
+            lambda env: parse_number_check(env.data, requested=kind),
+            params={"type": kind.value, "number": number},
+        )
+
+    def send_topup(
+        self, *, line_type: LineType | str, number: str, value: Any, ref: str | None = None
+    ) -> SendResult:
+        """``POST /internet/send``: order a card. Sent at most once.
+
+        Raises ``OutcomeUnknown`` when the order may or may not exist (timeout, dropped
+        connection, 5xx, unreadable answer): look it up with ``check_ref(ref)``, never resend.
+        Always pass your own ``ref`` so that lookup is possible.
+        """
+        kind = _line_type(line_type)
+        body: dict[str, Any] = {"type": kind.value, "number": _number(kind, number), "value": _value(value)}
+        if ref is not None:
+            body["ref"] = _identifier(ref, "ref")
+        return self._call("POST", "/internet/send", lambda env: parse_send_result(env.data), body=body)
+
+    def check_id(self, topup_id: str) -> Topup:
+        """``GET /internet/check-id/{id}``: a top-up by the id ``send_topup`` returned."""
+        topup_id = _identifier(topup_id, "id")
+        return self._call("GET", f"/internet/check-id/{quote(topup_id, safe='')}", _parse_topup_envelope)
+
+    def check_ref(self, ref: str) -> Topup:
+        """``GET /internet/check-ref/{ref}``: a top-up by our reference (URL-quoted in the path)."""
+        ref = _identifier(ref, "ref")
+        return self._call("GET", f"/internet/check-ref/{quote(ref, safe='')}", _parse_topup_envelope)
+
+    def list_topups(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+    ) -> Page[Topup]:
+        """``GET /internet/list``: one page of internet orders (either documented shape)."""
+        params = _page_params(page, page_size, from_, to)
+        return self._call(
+            "GET",
+            "/internet/list",
+            lambda env: parse_page(env.data, env.meta, parse_topup, page=page, page_size=page_size),
+            params=params,
+        )
+
+    def iter_topups(
+        self, *, page_size: int = MAX_PAGE_SIZE, from_: datetime | None = None, to: datetime | None = None
+    ) -> Iterator[Topup]:
+        """Every internet order, page after page."""
+        return self._walk(self.list_topups, page_size=page_size, from_=from_, to=to)
+
+    # Machinery --------------------------------------------------------------------------------
+
+    def _walk(self, fetch: Callable[..., Page[T]], **filters: Any) -> Iterator[T]:
+        _page_params(1, filters["page_size"], filters["from_"], filters["to"])  # fail before the first call
+        page = 1
+        while True:
+            result = fetch(page=page, **filters)
+            yield from result.items
+            if not result.items or not result.has_next:
+                return
+            page += 1
+
+    def _headers(self, auth: bool) -> dict[str, str]:
+        if not auth:
+            return self._plain_headers
+        if not self._api_key:
+            raise ConfigurationError("No OneClickDZ API key is configured")
+        reason = self.key_guard.refused_reason(self.fingerprint)
+        if reason:
+            raise KeyRefused(
+                f"The API refused key {self.fingerprint} earlier ({reason}); "
+                "no call is made with it until the key changes or the refusal is cleared",
+                details={"fingerprint": self.fingerprint, "reason": reason},
+            )
+        return self._key_headers
+
+    def _url(self, path: str) -> str:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"Invalid OneClickDZ base URL {self.base_url!r}")
+        return self.base_url + path
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[Envelope], T],
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        auth: bool = True,
+    ) -> T:
+        url = self._url(path)
+        headers = self._headers(auth)
+        started = time.perf_counter()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=body,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,  # a redirect would carry the key to another host
+            )
+        except requests.RequestException as exc:
+            error = self._transport_error(method, path, exc)
+            self._log(method, path, type(error).__name__, started)
+            raise error from exc
+        self._log(method, path, response.status_code, started)
+        try:
+            return self._result(method, path, response, parse)
+        except AuthError as exc:
+            if auth:
+                reason = f"{exc.code} (HTTP {exc.http_status}): {exc.message}"
+                self.key_guard.refuse(self.fingerprint, reason)
+                logger.warning(
+                    "OneClickDZ refused key %s: %s; further calls with it are blocked",
+                    self.fingerprint,
+                    reason,
+                )
+            raise
+
+    def _transport_error(self, method: str, path: str, exc: requests.RequestException) -> OneClickError:
+        if isinstance(
+            exc,
+            requests.exceptions.InvalidURL
+            | requests.exceptions.MissingSchema
+            | requests.exceptions.InvalidSchema,
+        ):
+            return ConfigurationError(f"Invalid OneClickDZ URL for {path}: {type(exc).__name__}")
+        what = _describe(exc)
+        if method != "GET" and not _never_sent(exc):
+            return OutcomeUnknown(
+                f"{method} {path}: {what}; the request may have been processed",
+                details={"cause": what},
+            )
+        return TransportError(f"{method} {path}: {what}", details={"cause": what})
+
+    def _result(
+        self, method: str, path: str, response: requests.Response, parse: Callable[[Envelope], T]
+    ) -> T:
+        status = response.status_code
+        envelope = read_envelope(response.content)
+        if method != "GET" and status != 429 and (status >= 500 or envelope is None):
+            # The API may have acted on the POST before failing: we cannot tell.
+            cause = api_error(envelope, status) if status >= 400 else None
+            what = f"HTTP {status}" + ("" if envelope else ", answer is not an API envelope")
+            raise OutcomeUnknown(
+                f"{method} {path}: {what}; the request may have been processed",
+                details={"cause": what, "api_code": cause.code if cause else None},
+                http_status=status,
+                request_id=envelope.request_id if envelope else None,
+            ) from cause
+        if envelope is None:
+            if 200 <= status < 300:
+                raise BadResponse(f"{method} {path}: answer is not an API envelope", http_status=status)
+            raise api_error(None, status)
+        if not envelope.success or status >= 300:
+            raise api_error(envelope, status)
+        try:
+            return parse(envelope)
+        except BadResponse as exc:
+            exc.http_status, exc.request_id = status, envelope.request_id
+            if method != "GET":
+                raise OutcomeUnknown(
+                    f"{method} {path}: unreadable success answer ({exc.message}); the request may have been processed",
+                    details={"cause": exc.message},
+                    http_status=status,
+                    request_id=envelope.request_id,
+                ) from exc
+            raise
+
+    @staticmethod
+    def _log(method: str, path: str, outcome: int | str, started: float) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %s in %.1f ms", method, path, outcome, (time.perf_counter() - started) * 1000
+            )
+
+
+def _parse_topup_envelope(envelope: Envelope) -> Topup:
+    return parse_topup(envelope.data)
+
+
+__all__ = [
+    "DEFAULT_KEY_GUARD",
+    "KeyGuard",
+    "MemoryKeyGuard",
+    "OneClickClient",
+    "build_retry",
+    "key_fingerprint",
+]

@@ -1,0 +1,395 @@
+"""Turn OneClickDZ payloads into the typed objects of ``types.py``.
+
+The reference documents several shapes for the same thing (Appendix C of the API notes); every
+parser here accepts all of them, ignores fields it does not know, and never turns money into a float.
+A payload that lacks a field we cannot do without raises ``BadResponse``; the client turns that
+into ``OutcomeUnknown`` when it answered a POST.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from .errors import (
+    ERROR_CODES,
+    ApiError,
+    BadResponse,
+    Forbidden,
+    InvalidAccessToken,
+    IpBlocked,
+    NotFound,
+    RateLimited,
+    ServerError,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from .types import (
+    AccountInfo,
+    Balance,
+    Health,
+    LineType,
+    NumberCheck,
+    Page,
+    Product,
+    ProductList,
+    SendResult,
+    Topup,
+    TopupStatus,
+    Transaction,
+)
+
+T = TypeVar("T")
+
+
+# Envelope -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """``{success, data, meta, requestId}`` or ``{success: false, error, requestId}``."""
+
+    success: bool
+    data: Any
+    meta: Mapping[str, Any]
+    request_id: str | None
+    error: Mapping[str, Any]
+
+
+def read_envelope(body: bytes) -> Envelope | None:
+    """The envelope of a response body, or None when the body is not JSON or not an envelope."""
+    if not body:
+        return None
+    try:
+        payload = json.loads(body)
+    except ValueError:  # includes UnicodeDecodeError
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("success"), bool):
+        return None
+    meta = payload.get("meta")
+    error = payload.get("error")
+    request_id = payload.get("requestId")
+    return Envelope(
+        success=payload["success"],
+        data=payload.get("data"),
+        meta=meta if isinstance(meta, dict) else {},
+        request_id=request_id if isinstance(request_id, str) else None,
+        error=error if isinstance(error, dict) else {},
+    )
+
+
+_IP_WORD = re.compile(r"\bIPS?\b")
+
+
+def _class_for_status(http_status: int | None, code: str, message: str) -> type[ApiError]:
+    if http_status == 401:
+        return InvalidAccessToken
+    if http_status == 403:
+        text = f"{code} {message}".upper().replace("_", " ")
+        if _IP_WORD.search(text) and any(word in text for word in ("BLOCK", "ALLOWED", "WHITELIST")):
+            return IpBlocked
+        return Forbidden
+    if http_status == 404:
+        return NotFound
+    if http_status == 400:
+        return ValidationFailed
+    if http_status == 429:
+        return RateLimited
+    if http_status == 503:
+        return ServiceUnavailable
+    if http_status is not None and http_status >= 500:
+        return ServerError
+    return ApiError
+
+
+def api_error(envelope: Envelope | None, http_status: int | None) -> ApiError:
+    """The typed exception for an error answer: by ``error.code`` first, then by HTTP status."""
+    error = envelope.error if envelope else {}
+    code = error.get("code") if isinstance(error.get("code"), str) else ""
+    message = error.get("message") if isinstance(error.get("message"), str) else ""
+    details = error.get("details") if isinstance(error.get("details"), dict) else {}
+    cls = ERROR_CODES.get(code.upper()) if code else None
+    if cls is None:
+        cls = _class_for_status(http_status, code, message)
+    if not message:
+        message = f"HTTP {http_status}" + ("" if envelope else " without an error envelope")
+    return cls(
+        message,
+        code=code or None,
+        details=details,
+        http_status=http_status,
+        request_id=envelope.request_id if envelope else None,
+    )
+
+
+# Scalars --------------------------------------------------------------------------------------
+
+
+def _require_dict(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise BadResponse(f"{what}: expected an object, got {type(value).__name__}")
+    return value
+
+
+def _require(obj: Mapping[str, Any], *keys: str, what: str) -> Any:
+    for key in keys:
+        if obj.get(key) is not None:
+            return obj[key]
+    raise BadResponse(f"{what}: missing field {keys[0]!r}")
+
+
+def _first(obj: Mapping[str, Any], *keys: str, default: Any = None) -> Any:
+    for key in keys:
+        if obj.get(key) is not None:
+            return obj[key]
+    return default
+
+
+def to_decimal(value: Any, what: str = "amount") -> Decimal:
+    """Money from JSON: ``Decimal(str(x))`` so 1326.13 stays 1326.13, never a binary float."""
+    if isinstance(value, bool) or value is None:
+        raise BadResponse(f"{what}: not a number: {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BadResponse(f"{what}: not a finite number: {value!r}")
+    try:
+        result = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise BadResponse(f"{what}: not a number: {value!r}") from None
+    if not result.is_finite():
+        raise BadResponse(f"{what}: not a finite number: {value!r}")
+    return result
+
+
+def _optional_decimal(value: Any, what: str) -> Decimal | None:
+    return None if value is None or value == "" else to_decimal(value, what)
+
+
+def to_datetime(value: Any) -> datetime | None:
+    """An aware UTC datetime from ISO 8601 (``...Z``, offsets, or naive meaning UTC) or epoch.
+
+    Unreadable values give None rather than an error: a bad timestamp must not hide a card code.
+    """
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, int | float):
+            seconds = value / 1000 if value > 1e11 else value  # epoch milliseconds or seconds
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        if isinstance(value, str):
+            text = value.strip()
+            if text.endswith(("Z", "z")):
+                text = text[:-1] + "+00:00"
+            parsed = datetime.fromisoformat(text)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _bool(value: Any, default: bool = False) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes", "up", "ok"}
+    return bool(value)
+
+
+def _line_type(value: Any) -> LineType | None:
+    if value is None:
+        return None
+    try:
+        return LineType(value)
+    except ValueError:
+        return None
+
+
+# Endpoints ------------------------------------------------------------------------------------
+
+
+def parse_health(data: Any) -> Health:
+    data = _require_dict(data, "ping")
+    operators = data.get("operators")
+    return Health(
+        api_ok=_str(data.get("api")).lower() == "ok",
+        operators={str(k): _bool(v) for k, v in operators.items()} if isinstance(operators, dict) else {},
+    )
+
+
+def parse_account(data: Any) -> AccountInfo:
+    data = _require_dict(data, "validate")
+    key = _require_dict(_require(data, "apiKey", what="validate"), "validate.apiKey")
+    ips = _first(key, "allowedips", "allowedIps", "allowedIPs", default=[])
+    return AccountInfo(
+        username=_str(data.get("username")),
+        key_type=_str(_require(key, "type", what="validate.apiKey")).upper(),
+        is_enabled=_bool(key.get("isEnabled"), default=True),
+        scope=_str(key.get("scope")).upper(),
+        allowed_ips=tuple(str(ip) for ip in ips) if isinstance(ips, list) else (),
+    )
+
+
+def parse_balance(data: Any, meta: Mapping[str, Any] | None = None) -> Balance:
+    data = _require_dict(data, "balance")
+    return Balance(
+        amount=to_decimal(_require(data, "balance", what="balance"), "balance"),
+        currency=_str(data.get("currency") or "DZD"),
+        timestamp=to_datetime((meta or {}).get("timestamp")),
+    )
+
+
+def parse_transaction(item: Any) -> Transaction:
+    item = _require_dict(item, "transaction")
+    return Transaction(
+        id=_str(_require(item, "_id", "id", what="transaction")),
+        type=_str(item.get("type")),
+        operation=_str(item.get("operation")),
+        amount=to_decimal(_require(item, "amount", what="transaction"), "transaction.amount"),
+        old_balance=_optional_decimal(item.get("oldBalance"), "transaction.oldBalance"),
+        new_balance=_optional_decimal(item.get("newBalance"), "transaction.newBalance"),
+        objid=_str(item.get("objid")),
+        note=_str(item.get("note")),
+        time=to_datetime(item.get("time")),
+    )
+
+
+def parse_product(item: Any) -> Product:
+    item = _require_dict(item, "product")
+    return Product(
+        value=to_decimal(_require(item, "value", what="product"), "product.value"),
+        cost=to_decimal(_require(item, "cost", what="product"), "product.cost"),
+        available=_bool(item.get("available"), default=True),
+    )
+
+
+def parse_products(
+    data: Any, meta: Mapping[str, Any] | None = None, *, requested: LineType | None = None
+) -> ProductList:
+    """``data.products`` + ``data.type``, ``meta.type``, or a bare list in ``data`` (Appendix C #2).
+
+    Duplicated values are kept as sent (the docs show one); callers choose.
+    """
+    meta = meta or {}
+    if isinstance(data, list):
+        items, type_value = data, meta.get("type")
+    else:
+        data = _require_dict(data, "products")
+        items = _require(data, "products", "items", what="products")
+        type_value = _first(data, "type") or meta.get("type")
+    if not isinstance(items, list):
+        raise BadResponse("products: expected a list")
+    line_type = _line_type(type_value) or requested
+    if line_type is None:
+        raise BadResponse(f"products: unknown type {type_value!r}")
+    return ProductList(type=line_type, products=tuple(parse_product(item) for item in items))
+
+
+def parse_number_check(data: Any, *, requested: LineType | None = None) -> NumberCheck:
+    data = _require_dict(data, "check-number")
+    raw_type = _str(data.get("type"))
+    line_type = _line_type(raw_type) or requested
+    if line_type is None:
+        raise BadResponse(f"check-number: unknown type {raw_type!r}")
+    return NumberCheck(
+        ncli=_str(data.get("ncli")),
+        type=line_type,
+        offre=_str(data.get("offre")),
+        raw_type=raw_type,
+    )
+
+
+def parse_send_result(data: Any) -> SendResult:
+    data = _require_dict(data, "send")
+    return SendResult(
+        topup_id=_str(_require(data, "topupId", "_id", "id", what="send")),
+        topup_ref=_str(_require(data, "topupRef", "ref", what="send")),
+    )
+
+
+def parse_topup(item: Any) -> Topup:
+    item = _require_dict(item, "topup")
+    amount = _first(item, "topup_amount", "value", "amount")
+    return Topup(
+        id=_str(_require(item, "_id", "id", "topupId", what="topup")),
+        ref=_str(_first(item, "ref", "topupRef", default="")),
+        status=TopupStatus(_str(_require(item, "status", what="topup"))),
+        type=_line_type(item.get("type")),
+        number=_str(item.get("number")),
+        value=_optional_decimal(amount, "topup.topup_amount"),
+        created_at=to_datetime(_first(item, "created_at", "createdAt")),
+        card_code=_str(item.get("card_code")),
+        num_trans=_str(item.get("num_trans")),
+        processed_at=to_datetime(_first(item, "date_traitement", "processed_at")),
+        raw=dict(item),
+    )
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def parse_page(
+    data: Any,
+    meta: Mapping[str, Any] | None,
+    item_parser: Callable[[Any], T],
+    *,
+    page: int = 1,
+    page_size: int | None = None,
+) -> Page[T]:
+    """A list page in any documented shape (Appendix C #1).
+
+    Items come from ``data.items``, ``data.topups`` or a bare list; pagination from
+    ``data.pagination {page, pageSize, totalPages, totalResults}`` or
+    ``meta.pagination {currentPage, totalPages, totalItems, hasNextPage}``. Without pagination
+    the page is taken as the last one. ``page``/``page_size`` are what was asked, used as fallbacks.
+    """
+    meta = meta or {}
+    pagination: Mapping[str, Any] = {}
+    if isinstance(data, list):
+        items = data
+    else:
+        data = _require_dict(data, "list")
+        items = _require(data, "items", "topups", "transactions", what="list")
+        if isinstance(data.get("pagination"), dict):
+            pagination = data["pagination"]
+    if not pagination and isinstance(meta.get("pagination"), dict):
+        pagination = meta["pagination"]
+    if not isinstance(items, list):
+        raise BadResponse("list: expected a list of items")
+
+    current = _int(_first(pagination, "page", "currentPage")) or page
+    size = _int(_first(pagination, "pageSize", "perPage", "limit")) or page_size
+    total_pages = _int(_first(pagination, "totalPages", "pages"))
+    total_items = _int(_first(pagination, "totalResults", "totalItems", "total"))
+    if total_pages is None:
+        total_pages = current
+    if pagination.get("hasNextPage") is True:
+        total_pages = max(total_pages, current + 1)
+    elif pagination.get("hasNextPage") is False:
+        total_pages = min(total_pages, current)  # the explicit flag wins over a contradicting count
+    return Page(
+        items=tuple(item_parser(item) for item in items),
+        page=current,
+        page_size=size,
+        total_pages=total_pages,
+        total_items=total_items,
+    )

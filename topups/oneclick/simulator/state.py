@@ -1,0 +1,581 @@
+"""The simulated OneClickDZ account: keys, balance, ledger, catalog, top-ups, faults and counters.
+
+Everything lives in memory behind one lock, so the HTTP layer can serve requests from many threads
+and a send is checked and debited atomically (two concurrent sends with the same ref create one
+order, never two). Nothing here knows about HTTP: the service modules call these methods and turn
+``ApiFailure`` into the error envelope.
+
+The same object is the control interface tests use (``set_balance``, ``inject_fault``,
+``advance``, ``stats``...); ``control.py`` exposes it over HTTP under ``/_sim/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from . import lifecycle
+from .clock import Clock
+from .faults import Fault, FaultBook, check_endpoint
+from .lifecycle import Outcome, Timings
+from .wire import ApiFailure, iso, new_id
+
+DEMO_KEY = "demo-key"
+DEFAULT_USERNAME = "+213665983439"
+DEFAULT_BALANCE = Decimal("100000.00")
+MAX_KEY_FAILURES = 5
+LINE_TYPES = ("ADSL", "4G")
+KEY_TYPES = ("SANDBOX", "PRODUCTION")
+KEY_SCOPES = ("READ-WRITE", "READ-ONLY")
+LIST_SHAPES = ("topups", "items")
+DEFAULT_OPERATORS = ("mobilis", "ooredoo", "djezzy", "mobilisFixedPlans")
+
+
+def money(amount: Any) -> Decimal:
+    """A Decimal from an int, str or Decimal; floats go through str so 0.1 stays 0.1."""
+    if isinstance(amount, bool):
+        raise ValueError("an amount cannot be a boolean")
+    return amount if isinstance(amount, Decimal) else Decimal(str(amount))
+
+
+@dataclass
+class Product:
+    cost: Decimal
+    available: bool = True
+
+
+def default_catalog() -> dict[str, dict[Decimal, Product]]:
+    """The cards sold per line type: value -> cost (2 % discount) and stock flag."""
+    adsl = {Decimal(v): Product(Decimal(v) * Decimal("0.98")) for v in (500, 1000, 2000, 3000, 5000)}
+    adsl[Decimal(5000)].available = False
+    lte = {Decimal(v): Product(Decimal(v) * Decimal("0.98")) for v in (1000, 1500, 2000, 3000, 4000)}
+    return {"ADSL": adsl, "4G": lte}
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    type: str = "SANDBOX"
+    scope: str = "READ-WRITE"
+    allowed_ips: tuple[str, ...] = ()
+    masked: str = "****"
+
+
+def _key_info(key: str, spec: dict[str, Any] | None) -> KeyInfo:
+    spec = spec or {}
+    key_type = spec.get("type", "SANDBOX")
+    scope = spec.get("scope", "READ-WRITE")
+    if not key:
+        raise ValueError("a key cannot be empty")
+    if key_type not in KEY_TYPES:
+        raise ValueError(f"key type must be one of {KEY_TYPES}")
+    if scope not in KEY_SCOPES:
+        raise ValueError(f"key scope must be one of {KEY_SCOPES}")
+    # /validate shows the key; we show only its last 4 characters so it never travels back in full.
+    masked = "*" * 8 + key[-4:] if len(key) >= 12 else "*" * 8
+    return KeyInfo(key_type, scope, tuple(spec.get("allowed_ips", ())), masked)
+
+
+@dataclass
+class Config:
+    fulfil_after: float = 3.0
+    queue_for: float = 120.0
+    slow_after: float = 60.0
+    latency_ms: float = 0.0
+    list_shape: str = "topups"
+    missing_token_status: int = 401
+    block_seconds: float = 900.0
+
+    def check(self) -> None:
+        for name in ("fulfil_after", "queue_for", "slow_after", "latency_ms", "block_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if self.list_shape not in LIST_SHAPES:
+            raise ValueError(f"list_shape must be one of {LIST_SHAPES}")
+        if self.missing_token_status not in (400, 401):
+            raise ValueError("missing_token_status must be 400 or 401")
+
+
+def _updated_config(config: Config, changes: dict[str, Any]) -> Config:
+    unknown = set(changes) - {f.name for f in fields(Config)}
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    changes = dict(changes)
+    # Numbers may arrive as Decimal (JSON over /_sim/) or int; the lifecycle maths wants floats.
+    for name in ("fulfil_after", "queue_for", "slow_after", "latency_ms", "block_seconds"):
+        if name in changes:
+            changes[name] = float(changes[name])
+    if "missing_token_status" in changes:
+        changes["missing_token_status"] = int(changes["missing_token_status"])
+    candidate = replace(config, **changes)
+    candidate.check()
+    return candidate
+
+
+@dataclass
+class Topup:
+    id: str
+    ref: str
+    type: str
+    number: str
+    value: Decimal
+    cost: Decimal
+    created: float
+    steps: tuple[tuple[float, str], ...]
+    key_type: str
+    refunded: bool = False
+
+    @property
+    def created_at(self) -> datetime:
+        return datetime.fromtimestamp(self.created, UTC)
+
+    @property
+    def refund_due(self) -> float | None:
+        """Clock time at which this order becomes REFUNDED, or None if it never does."""
+        final_offset, final_status = self.steps[-1]
+        return self.created + final_offset if final_status == lifecycle.REFUNDED else None
+
+    def view(self, now: float) -> dict[str, Any]:
+        """The top-up object as check-id, check-ref and list return it."""
+        status, reached = lifecycle.status_at(self.steps, now - self.created)
+        data: dict[str, Any] = {
+            "_id": self.id,
+            "ref": self.ref,
+            "status": status,
+            "type": self.type,
+            "number": self.number,
+            "topup_amount": self.value,
+        }
+        if status == lifecycle.FULFILLED:
+            processed_at = self.created_at + timedelta(seconds=reached)
+            data.update(lifecycle.card_fields(self.id, processed_at))
+            data["date_traitement"] = iso(processed_at)
+        data["created_at"] = iso(self.created_at)
+        return data
+
+
+class Simulator:
+    """One simulated reseller account, shared by all its keys (sandbox and production alike)."""
+
+    def __init__(
+        self,
+        keys: dict[str, dict[str, Any] | None] | None = None,
+        *,
+        username: str = DEFAULT_USERNAME,
+        balance: Any = DEFAULT_BALANCE,
+        catalog: dict[str, dict[Any, Any]] | None = None,
+        **config: Any,
+    ) -> None:
+        self._lock = threading.RLock()
+        self.clock = Clock()
+        self.username = username
+        self._initial_keys = {key: _key_info(key, spec) for key, spec in (keys or {DEMO_KEY: None}).items()}
+        self._initial_balance = money(balance)
+        self._initial_catalog = self._catalog_from(catalog) if catalog is not None else default_catalog()
+        self._initial_config = _updated_config(Config(), config)
+        self.reset()
+
+    @staticmethod
+    def _catalog_from(catalog: dict[str, dict[Any, Any]]) -> dict[str, dict[Decimal, Product]]:
+        # Accepts {type: {value: cost}} or {type: {value: (cost, available)}}.
+        result: dict[str, dict[Decimal, Product]] = {}
+        for line_type, products in catalog.items():
+            result[line_type] = {}
+            for value, spec in products.items():
+                cost, available = spec if isinstance(spec, tuple | list) else (spec, True)
+                result[line_type][money(value)] = Product(money(cost), bool(available))
+        return result
+
+    # -- control: state ------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the state given to the constructor: balance, catalog, keys, config, clock."""
+        with self._lock:
+            self.clock.reset()
+            self._keys = dict(self._initial_keys)
+            self._config = replace(self._initial_config)
+            self._catalog = copy.deepcopy(self._initial_catalog)
+            self._balance = self._initial_balance
+            self._ledger: list[dict[str, Any]] = []
+            self._topups: dict[str, Topup] = {}
+            self._order: list[str] = []  # ids in creation order
+            self._refs: dict[str, str] = {}  # ref -> topup id, account-wide
+            self._pending_refunds: set[str] = set()
+            self._outcomes_by_number: dict[str, Outcome] = {}
+            self._outcomes_by_ref: dict[str, Outcome] = {}
+            self._faults = FaultBook()
+            self._failures: Counter[str] = Counter()
+            self._blocked_until: dict[str, float] = {}
+            self._last_generated_ms = 0
+            self._health = {"api": "ok", "operators": dict.fromkeys(DEFAULT_OPERATORS, "up")}
+            self._calls: Counter[str] = Counter()
+            self._auth_failures: Counter[str] = Counter()
+            self._faults_fired: Counter[str] = Counter()
+            self._ref_attempts: Counter[str] = Counter()
+            self._orders_per_ref: Counter[str] = Counter()
+            self._total_debited = Decimal(0)
+            self._total_refunded = Decimal(0)
+
+    @property
+    def balance(self) -> Decimal:
+        with self._lock:
+            self._settle()
+            return self._balance
+
+    def set_balance(self, amount: Any) -> Decimal:
+        """Set the balance; the change is written to the ledger as DEPOSIT or WITHDRAW so the
+        ledger always explains the balance."""
+        amount = money(amount)
+        if amount < 0:
+            raise ValueError("the balance cannot be negative")
+        with self._lock:
+            self._settle()
+            change = amount - self._balance
+            if change:
+                kind, operation = ("DEPOSIT", "increment") if change > 0 else ("WITHDRAW", "decrement")
+                self._move(abs(change), kind, operation, objid="", note="simulator: balance set",
+                           moment=self.clock.now())
+            return self._balance
+
+    def add_key(self, key: str, *, type: str = "SANDBOX", scope: str = "READ-WRITE",
+                allowed_ips: tuple[str, ...] | list[str] = ()) -> None:
+        with self._lock:
+            self._keys[key] = _key_info(key, {"type": type, "scope": scope, "allowed_ips": allowed_ips})
+
+    def _product(self, line_type: str, value: Any) -> Product:
+        try:
+            return self._catalog[line_type][money(value)]
+        except KeyError:
+            raise ValueError(f"no {line_type} product with value {value}") from None
+
+    def set_stock(self, type: str, value: Any, available: bool) -> None:
+        with self._lock:
+            self._product(type, value).available = bool(available)
+
+    def set_cost(self, type: str, value: Any, cost: Any) -> None:
+        with self._lock:
+            self._product(type, value).cost = money(cost)
+
+    def add_product(self, type: str, value: Any, cost: Any, available: bool = True) -> None:
+        if type not in LINE_TYPES:
+            raise ValueError(f"type must be one of {LINE_TYPES}")
+        with self._lock:
+            self._catalog.setdefault(type, {})[money(value)] = Product(money(cost), bool(available))
+
+    def remove_product(self, type: str, value: Any) -> None:
+        with self._lock:
+            self._product(type, value)
+            del self._catalog[type][money(value)]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        with self._lock:
+            return asdict(self._config)
+
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change timings and behaviour switches; new timings apply to orders created afterwards."""
+        with self._lock:
+            self._config = _updated_config(self._config, changes)
+            return asdict(self._config)
+
+    def set_outcome(self, *, outcome: str | Outcome, number: str | None = None, ref: str | None = None) -> None:
+        """Force the outcome of future orders for a line number or a ref (ref wins over number)."""
+        outcome = Outcome(outcome)
+        if (number is None) == (ref is None):
+            raise ValueError("give exactly one of number= or ref=")
+        with self._lock:
+            if number is not None:
+                self._outcomes_by_number[number] = outcome
+            else:
+                self._outcomes_by_ref[ref] = outcome
+
+    def clear_outcomes(self) -> None:
+        with self._lock:
+            self._outcomes_by_number.clear()
+            self._outcomes_by_ref.clear()
+
+    def set_health(self, *, api: str | None = None, operators: dict[str, str] | None = None) -> dict[str, Any]:
+        if api is not None and api not in ("ok", "error"):
+            raise ValueError("api must be 'ok' or 'error'")
+        for flag in (operators or {}).values():
+            if flag not in ("up", "down"):
+                raise ValueError("operator flags must be 'up' or 'down'")
+        with self._lock:
+            if api is not None:
+                self._health["api"] = api
+            self._health["operators"].update(operators or {})
+            return copy.deepcopy(self._health)
+
+    def health(self) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._health)
+
+    # -- control: clock and faults ---------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the simulator clock forward; lifecycles and IP blocks follow it."""
+        with self._lock:
+            self.clock.advance(seconds)
+            self._settle()
+            return self.clock.now()
+
+    def inject_fault(self, endpoint: str, kind: str, *, count: int = 1, latency_ms: float = 0.0,
+                     hang_seconds: float = 30.0) -> None:
+        """Spoil the next ``count`` calls of ``endpoint`` ('*' = any endpoint) with ``kind``."""
+        with self._lock:
+            self._faults.inject(endpoint, Fault(kind, float(latency_ms), float(hang_seconds)), int(count))
+
+    def set_fault_mix(self, endpoint: str, mix: dict[str, float], *, seed: int | None = None,
+                      extra_latency_ms: tuple[float, float] | None = None, latency_ms: float = 250.0,
+                      hang_seconds: float = 30.0) -> None:
+        """Each call of ``endpoint`` draws at most one fault from ``mix`` ({kind: probability}),
+        plus a random extra latency in ``extra_latency_ms`` (low, high) if given. Seeded, so a
+        chaos run can be replayed."""
+        with self._lock:
+            self._faults.set_mix(endpoint, mix, seed=seed, extra_latency_ms=extra_latency_ms,
+                                 latency_ms=float(latency_ms), hang_seconds=float(hang_seconds))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def faults(self) -> dict[str, Any]:
+        with self._lock:
+            return self._faults.describe()
+
+    def take_fault(self, endpoint: str) -> tuple[Fault | None, float]:
+        """Called by the HTTP layer once per call: the fault to apply and extra latency (ms)."""
+        with self._lock:
+            fault, extra = self._faults.take(endpoint)
+            if fault is not None:
+                self._faults_fired[fault.kind] += 1
+            return fault, extra
+
+    # -- control: reading --------------------------------------------------------------------------
+
+    def count_call(self, endpoint: str) -> None:
+        with self._lock:
+            self._calls[check_endpoint(endpoint)] += 1
+
+    def note_ref_attempt(self, ref: str) -> None:
+        """Count a send that carried ``ref``, whatever happens to it (fault, refusal, success)."""
+        with self._lock:
+            self._ref_attempts[ref] += 1
+
+    def stats(self) -> dict[str, Any]:
+        """Money-safety figures: per-ref orders and attempts, money moved, calls, auth failures."""
+        with self._lock:
+            self._settle()
+            now = self.clock.time()
+            statuses = Counter(t.view(now)["status"] for t in self._topups.values())
+            refs = sorted(set(self._ref_attempts) | set(self._orders_per_ref))
+            return {
+                "balance": self._balance,
+                "opening_balance": self._initial_balance,
+                "total_debited": self._total_debited,
+                "total_refunded": self._total_refunded,
+                "orders": len(self._topups),
+                "orders_by_status": dict(statuses),
+                "refs": {ref: {"orders": self._orders_per_ref[ref], "attempts": self._ref_attempts[ref]}
+                         for ref in refs},
+                "max_orders_per_ref": max(self._orders_per_ref.values(), default=0),
+                "calls": dict(self._calls),
+                "auth_failures": {**self._auth_failures, "total": sum(self._auth_failures.values())},
+                "faults_fired": dict(self._faults_fired),
+                "ledger_rows": len(self._ledger),
+                "clock": iso(self.clock.now()),
+                "clock_offset": self.clock.offset,
+            }
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """Ledger rows oldest first (the API lists them newest first)."""
+        with self._lock:
+            self._settle()
+            return copy.deepcopy(self._ledger)
+
+    def orders(self) -> list[dict[str, Any]]:
+        """Every top-up as check-id would show it now, oldest first."""
+        with self._lock:
+            self._settle()
+            now = self.clock.time()
+            return [self._topups[topup_id].view(now) for topup_id in self._order]
+
+    # -- the API -------------------------------------------------------------------------------------
+
+    def authenticate(self, key: str | None, ip: str) -> KeyInfo:
+        """Check the key and the caller's IP; raises ApiFailure with the API's auth codes.
+
+        Failed keys are counted per IP. The 5th failure still answers 401 (attemptsLeft 0) and
+        starts the block; every call from that IP is then refused with 403 IP_BLOCKED until the
+        block ends, even with a good key. The count restarts when the block ends.
+        """
+        with self._lock:
+            now = self.clock.time()
+            blocked_until = self._blocked_until.get(ip)
+            if blocked_until is not None:
+                if now < blocked_until:
+                    self._auth_failures["blocked"] += 1
+                    raise ApiFailure(403, "IP_BLOCKED", "Too many failed attempts: this IP is temporarily blocked",
+                                     {"retryAfter": math.ceil(blocked_until - now)})
+                del self._blocked_until[ip]
+                self._failures[ip] = 0
+            if not key:
+                self._auth_failures["missing"] += 1
+                raise ApiFailure(self._config.missing_token_status, "MISSING_ACCESS_TOKEN", "Access token is required")
+            info = self._keys.get(key)
+            if info is None:
+                self._auth_failures["invalid"] += 1
+                self._failures[ip] += 1
+                attempts_left = max(MAX_KEY_FAILURES - self._failures[ip], 0)
+                if attempts_left == 0:
+                    self._blocked_until[ip] = now + self._config.block_seconds
+                raise ApiFailure(401, "INVALID_ACCESS_TOKEN", "The provided access token is invalid",
+                                 {"attemptsLeft": attempts_left})
+            if info.allowed_ips and ip not in info.allowed_ips:
+                self._auth_failures["ip_not_allowed"] += 1
+                raise ApiFailure(403, "IP_NOT_ALLOWED", "Your IP address is not allowed to use this API key",
+                                 {"ip": ip})
+            return info
+
+    def products(self, line_type: str) -> list[dict[str, Any]]:
+        with self._lock:
+            catalog = self._catalog.get(line_type, {})
+            return [{"value": value, "cost": p.cost, "available": p.available}
+                    for value, p in sorted(catalog.items())]
+
+    def _outcome_for(self, number: str, ref: str | None) -> Outcome:
+        if ref is not None and ref in self._outcomes_by_ref:
+            return self._outcomes_by_ref[ref]
+        return self._outcomes_by_number.get(number) or lifecycle.outcome_for_number(number)
+
+    def line_exists(self, number: str) -> bool:
+        with self._lock:
+            return self._outcome_for(number, None) is not Outcome.UNKNOWN_LINE
+
+    def send_topup(self, *, line_type: str, number: str, value: Decimal, ref: str | None,
+                   key: KeyInfo) -> Topup:
+        """Accept an order: checks, debit and ledger row in one locked step.
+
+        The ref is checked first, before stock and balance, so a client re-sending after a lost
+        answer always learns DUPLICATED_REF rather than a refusal it could mistake for "not sent".
+        """
+        with self._lock:
+            self._settle()
+            if ref is not None and ref in self._refs:
+                raise ApiFailure(403, "DUPLICATED_REF", "This reference ID is already in use", {"ref": ref})
+            outcome = self._outcome_for(number, ref)
+            if outcome is Outcome.UNKNOWN_LINE:
+                raise unknown_line(number, line_type)
+            product = self._catalog.get(line_type, {}).get(value)
+            if product is None:
+                raise ApiFailure(400, "ERR_VALIDATION", "body/value must be one of the product values for this type",
+                                 {"field": "value", "value": value})
+            if not product.available:
+                raise ApiFailure(400, "ERR_STOCK", "This card value is out of stock",
+                                 {"type": line_type, "value": value})
+            if product.cost > self._balance:
+                raise ApiFailure(403, "INSUFFICIENT_BALANCE", "Your balance is insufficient for this operation",
+                                 {"required": product.cost, "available": self._balance})
+            now = self.clock.time()
+            if ref is None:
+                ref = self._generate_ref(now)
+            timings = Timings(self._config.fulfil_after, self._config.queue_for, self._config.slow_after)
+            topup = Topup(id=new_id(), ref=ref, type=line_type, number=number, value=value, cost=product.cost,
+                          created=now, steps=lifecycle.timeline(outcome, timings), key_type=key.type)
+            self._topups[topup.id] = topup
+            self._order.append(topup.id)
+            self._refs[ref] = topup.id
+            self._orders_per_ref[ref] += 1
+            if topup.refund_due is not None:
+                self._pending_refunds.add(topup.id)
+            self._total_debited += product.cost
+            self._move(product.cost, "ADSL", "decrement", objid=topup.id,
+                       note=f"{line_type} {value} DA {number}", moment=topup.created_at)
+            return replace(topup)
+
+    def _generate_ref(self, now: float) -> str:
+        # API-<username>-<epoch ms>, bumped by a millisecond when two sends share one.
+        millis = max(int(now * 1000), self._last_generated_ms + 1)
+        while f"API-{self.username}-{millis}" in self._refs:
+            millis += 1
+        self._last_generated_ms = millis
+        return f"API-{self.username}-{millis}"
+
+    def topup_by_id(self, topup_id: str) -> dict[str, Any]:
+        with self._lock:
+            self._settle()
+            topup = self._topups.get(topup_id)
+            if topup is None:
+                raise ApiFailure(404, "NOT_FOUND", f"Top-up with id '{topup_id}' not found")
+            return topup.view(self.clock.time())
+
+    def topup_by_ref(self, ref: str) -> dict[str, Any]:
+        with self._lock:
+            self._settle()
+            topup_id = self._refs.get(ref)
+            if topup_id is None:
+                raise ApiFailure(404, "NOT_FOUND", f"Top-up with reference '{ref}' not found")
+            return self._topups[topup_id].view(self.clock.time())
+
+    def list_topups(self, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
+        """Top-ups created in [start, end] (both inclusive), newest first."""
+        with self._lock:
+            self._settle()
+            now = self.clock.time()
+            chosen = [self._topups[i] for i in reversed(self._order)]
+            return [t.view(now) for t in chosen if _within(t.created_at, start, end)]
+
+    def transactions(self, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
+        """Ledger rows with a time in [start, end], newest first."""
+        with self._lock:
+            self._settle()
+            return [copy.deepcopy(row) for row in reversed(self._ledger) if _within(row["time"], start, end)]
+
+    # -- money -----------------------------------------------------------------------------------------
+
+    def _move(self, amount: Decimal, kind: str, operation: str, *, objid: str, note: str,
+              moment: datetime) -> None:
+        old = self._balance
+        new = old + amount if operation == "increment" else old - amount
+        self._balance = new
+        self._ledger.append({
+            "_id": new_id(), "type": kind, "operation": operation, "amount": amount,
+            "oldBalance": old, "newBalance": new, "objid": objid, "note": note, "time": moment,
+        })
+
+    def _settle(self) -> None:
+        """Credit back every order whose REFUNDED time has come, once, in the order they fell due.
+
+        Called under the lock by every read and write, so the balance never lags the statuses."""
+        if not self._pending_refunds:
+            return
+        now = self.clock.time()
+        due = sorted((self._topups[i] for i in self._pending_refunds if self._topups[i].refund_due <= now),
+                     key=lambda t: t.refund_due)
+        for topup in due:
+            self._pending_refunds.discard(topup.id)
+            topup.refunded = True
+            self._total_refunded += topup.cost
+            self._move(topup.cost, "REFUND-ADSL", "increment", objid=topup.id,
+                       note=f"Refund {topup.type} {topup.value} DA {topup.number}",
+                       moment=datetime.fromtimestamp(topup.refund_due, UTC))
+
+
+def unknown_line(number: str, line_type: str) -> ApiFailure:
+    return ApiFailure(400, "ERR_PHONE", f"Invalid phone number for {line_type} service",
+                      {"number": number, "type": line_type, "reason": "Number not found for this service"})
+
+
+def _within(moment: datetime, start: datetime | None, end: datetime | None) -> bool:
+    return (start is None or moment >= start) and (end is None or moment <= end)
+
+
+__all__ = ["DEMO_KEY", "Config", "KeyInfo", "Product", "Simulator", "Topup"]

@@ -1,0 +1,23 @@
+"""The background schedules, created idempotently after every migrate (keyed by name)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+SCHEDULES = {
+    "Order status sync": ("topups.tasks.sync_orders", 1),
+    "Catalog refresh": ("topups.tasks.refresh_catalog", "CATALOG_REFRESH_MINUTES"),
+    "Balance refresh": ("topups.tasks.refresh_balance", "BALANCE_REFRESH_MINUTES"),
+}
+
+
+def ensure_schedules(**kwargs) -> None:
+    from django_q.models import Schedule
+
+    for name, (func, minutes) in SCHEDULES.items():
+        if isinstance(minutes, str):
+            minutes = getattr(settings, minutes)
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
+        )

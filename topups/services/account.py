@@ -1,0 +1,124 @@
+"""The API account: the client factory, the shared key guard, balance and key validation."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from topups.models import ApiAccount
+from topups.oneclick import OneClickClient, key_fingerprint
+from topups.oneclick import errors as api_errors
+
+log = logging.getLogger("topups.account")
+
+
+class DatabaseKeyGuard:
+    """Key guard shared by every process (web, qcluster workers) through the database.
+
+    Once the API refuses a key, no process calls with it again until the key changes:
+    the API blocks the caller's IP after 5 failed attempts, and a schedule must not burn them.
+    """
+
+    def refused_reason(self, fingerprint: str) -> str | None:
+        reason = (
+            ApiAccount.objects.filter(key_fingerprint=fingerprint).values_list("refused_reason", flat=True).first()
+        )
+        return reason or None
+
+    def refuse(self, fingerprint: str, reason: str) -> None:
+        ApiAccount.objects.update_or_create(
+            key_fingerprint=fingerprint,
+            defaults={"refused_reason": reason[:255], "refused_at": timezone.now()},
+        )
+        log.warning("API key %s… refused by the API: %s", fingerprint[:8], reason)
+
+    def clear(self, fingerprint: str) -> None:
+        ApiAccount.objects.filter(key_fingerprint=fingerprint).update(refused_reason="", refused_at=None)
+
+
+@lru_cache(maxsize=4)
+def _client(base_url: str, api_key: str, connect_timeout: float, read_timeout: float) -> OneClickClient:
+    return OneClickClient(
+        base_url,
+        api_key,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        key_guard=DatabaseKeyGuard(),
+    )
+
+
+def get_client() -> OneClickClient:
+    """The client for the configured URL and key (one Session per process and key)."""
+    return _client(
+        settings.ONECLICKDZ_API_URL,
+        settings.ONECLICKDZ_API_KEY,
+        settings.ONECLICKDZ_CONNECT_TIMEOUT,
+        settings.ONECLICKDZ_READ_TIMEOUT,
+    )
+
+
+def current_fingerprint() -> str:
+    return key_fingerprint(settings.ONECLICKDZ_API_KEY) if settings.ONECLICKDZ_API_KEY else ""
+
+
+def current_account() -> ApiAccount | None:
+    """The row for the configured key, if any call has been made with it."""
+    fingerprint = current_fingerprint()
+    if not fingerprint:
+        return None
+    return ApiAccount.objects.filter(key_fingerprint=fingerprint).first()
+
+
+def _account_row() -> ApiAccount:
+    account, _ = ApiAccount.objects.get_or_create(key_fingerprint=current_fingerprint())
+    return account
+
+
+def refresh_balance() -> ApiAccount:
+    """Fetch the balance and cache it with its fetch time. Raises the client's errors."""
+    balance = get_client().balance()
+    with transaction.atomic():
+        account = _account_row()
+        account.balance = balance.amount
+        account.balance_fetched_at = timezone.now()
+        account.save(update_fields=["balance", "balance_fetched_at"])
+    return account
+
+
+def validate_key() -> ApiAccount:
+    """Ask /validate which account and environment the key belongs to, and cache it."""
+    info = get_client().validate()
+    with transaction.atomic():
+        account = _account_row()
+        account.username = info.username
+        account.key_type = info.key_type
+        account.scope = info.scope
+        account.validated_at = timezone.now()
+        account.save(update_fields=["username", "key_type", "scope", "validated_at"])
+    return account
+
+
+def clear_key_refusal() -> None:
+    """Allow calls with the current key again (after the account owner fixed it)."""
+    fingerprint = current_fingerprint()
+    if fingerprint:
+        DatabaseKeyGuard().clear(fingerprint)
+
+
+def refresh_account() -> ApiAccount | None:
+    """The balance schedule: validate the key once a day, refresh the balance every run.
+
+    Returns None when there is no key or the key is refused (nothing is called then).
+    """
+    if not settings.ONECLICKDZ_API_KEY:
+        return None
+    account = current_account()
+    if account and account.refused_reason:
+        return None
+    if account is None or account.validated_at is None or (timezone.now() - account.validated_at).days >= 1:
+        validate_key()
+    return refresh_balance()

@@ -1,0 +1,72 @@
+"""django-q2 entry points: thin wrappers over the services. Every task is safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from django.core.cache import cache
+
+from topups.oneclick import errors as api_errors
+from topups.services import account, catalog, orders
+from topups.services.actors import Actor
+
+log = logging.getLogger("topups.tasks")
+
+# The sweeper runs inside one scheduled task a minute (django-q2's scheduler wakes every 30 s)
+# and runs a sync cycle every CYCLE_SECONDS for SWEEP_SECONDS, well inside the task timeout.
+CYCLE_SECONDS = 5
+SWEEP_SECONDS = 50
+SWEEP_LOCK = "topups:sweeper"
+
+
+def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | None = None) -> list[dict]:
+    """Send a chunk of orders (each claimed atomically, so a duplicate task sends nothing),
+    then refresh the cached balance once."""
+    actor = Actor.task("send", on_behalf_of=Actor(actor_label, actor_user_id))
+    reports = [orders.send_order(order_id=order_id, actor=actor) for order_id in order_ids]
+    if any(r.outcome in ("sent", "adopted") for r in reports):
+        refresh_balance()
+    return [r.__dict__ for r in reports]
+
+
+def sync_orders(sweep_seconds: float = SWEEP_SECONDS, cycle_seconds: float = CYCLE_SECONDS) -> dict:
+    """Run status-sync cycles for about a minute. A lock keeps two sweepers from overlapping;
+    if one is already running this one returns at once."""
+    token = uuid.uuid4().hex
+    if not cache.add(SWEEP_LOCK, token, timeout=int(sweep_seconds) + 10):
+        return {"skipped": True}
+    totals = {"cycles": 0, "checked": 0, "changed": 0, "api_calls": 0}
+    try:
+        deadline = time.monotonic() + sweep_seconds
+        while True:
+            started = time.monotonic()
+            report = orders.sync_due_orders()
+            totals["cycles"] += 1
+            totals["checked"] += report.checked
+            totals["changed"] += report.changed
+            totals["api_calls"] += report.api_calls
+            remaining = deadline - time.monotonic()
+            if remaining <= cycle_seconds:
+                break
+            time.sleep(max(0.0, cycle_seconds - (time.monotonic() - started)))
+    finally:
+        if cache.get(SWEEP_LOCK) == token:
+            cache.delete(SWEEP_LOCK)
+    return totals
+
+
+def refresh_catalog() -> dict:
+    report = catalog.sync_catalog()
+    return {"created": report.created, "updated": report.updated, "disappeared": report.disappeared,
+            "failed": report.failed}
+
+
+def refresh_balance() -> str | None:
+    try:
+        row = account.refresh_account()
+    except api_errors.OneClickError as exc:
+        log.warning("balance refresh failed: %s", exc)
+        return None
+    return str(row.balance) if row else None
