@@ -81,6 +81,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections; Content-Length always sent
     server_version = "OneClickDZ-Simulator/1.0"
     timeout = 120  # an idle keep-alive connection is closed after this many seconds
+    # Headers and body go out in two writes; with Nagle on, the second waits for the client's
+    # delayed ACK and every call costs ~40 ms.
+    disable_nagle_algorithm = True
     server: SimulatorServer
 
     def do_GET(self) -> None:

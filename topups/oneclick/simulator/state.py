@@ -132,7 +132,7 @@ class Topup:
 
     @property
     def created_at(self) -> datetime:
-        return datetime.fromtimestamp(self.created, UTC)
+        return to_millis(datetime.fromtimestamp(self.created, UTC))
 
     @property
     def refund_due(self) -> float | None:
@@ -484,7 +484,9 @@ class Simulator:
             if product.cost > self._balance:
                 raise ApiFailure(403, "INSUFFICIENT_BALANCE", "Your balance is insufficient for this operation",
                                  {"required": product.cost, "available": self._balance})
-            now = self.clock.time()
+            # Whole milliseconds: the client sees created_at to the ms, and from/to filters must
+            # compare the same value it sees.
+            now = math.floor(self.clock.time() * 1000) / 1000
             if ref is None:
                 ref = self._generate_ref(now)
             timings = Timings(self._config.fulfil_after, self._config.queue_for, self._config.slow_after)
@@ -543,6 +545,7 @@ class Simulator:
 
     def _move(self, amount: Decimal, kind: str, operation: str, *, objid: str, note: str,
               moment: datetime) -> None:
+        moment = to_millis(moment)
         old = self._balance
         new = old + amount if operation == "increment" else old - amount
         self._balance = new
@@ -567,6 +570,10 @@ class Simulator:
             self._move(topup.cost, "REFUND-ADSL", "increment", objid=topup.id,
                        note=f"Refund {topup.type} {topup.value} DA {topup.number}",
                        moment=datetime.fromtimestamp(topup.refund_due, UTC))
+
+
+def to_millis(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def unknown_line(number: str, line_type: str) -> ApiFailure:

@@ -1,0 +1,206 @@
+"""Reads for the staff dashboard: what each page shows, in a fixed, small number of queries.
+
+Nothing here calls the API; pages show the cached rows (catalog, balance) that the background
+schedules keep fresh, so a slow or refusing API never slows a page down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from topups.models import FINAL_STATUSES, ApiAccount, LineType, Order, OrderStatus, Product
+from topups.oneclick import mask_code
+from topups.services.account import current_account
+
+S = OrderStatus
+
+# Columns a list row or the status endpoint needs: never the whole row (notes, payload-sized fields).
+LIST_FIELDS = (
+    "id", "ref", "line_type", "number", "value", "cost", "status", "topup_id", "num_trans", "card_code",
+    "created_at", "processed_at", "created_by_id", "created_by__username",
+)
+
+
+# Permissions on codes ---------------------------------------------------------------------------
+
+
+def can_see_code(user, order: Order) -> bool:
+    """Supervisors see every card code; other staff only the codes of orders they created."""
+    return user.has_perm("topups.view_card_code") or (order.created_by_id is not None and order.created_by_id == user.pk)
+
+
+def can_refresh(user, order: Order) -> bool:
+    return user.has_perm("topups.refresh_order") or (
+        order.created_by_id is not None and order.created_by_id == user.pk
+    )
+
+
+def shown_code(user, order) -> str:
+    """The card code as this user may see it: in full, or masked to its last 4 characters."""
+    return order.card_code if can_see_code(user, order) else mask_code(order.card_code)
+
+
+# Catalog ----------------------------------------------------------------------------------------
+
+
+def available_products() -> list[Product]:
+    """The cached catalog's available values, both types, cheapest first (one query)."""
+    return list(Product.objects.filter(available=True).order_by("line_type", "value"))
+
+
+# Home -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """The API account as the home page shows it: never fetched while rendering."""
+
+    key_missing: bool
+    account: ApiAccount | None
+    low_balance: bool
+    threshold: Decimal
+
+    @property
+    def refused_reason(self) -> str:
+        return self.account.refused_reason if self.account else ""
+
+    @property
+    def sandbox(self) -> bool:
+        return bool(self.account and self.account.key_type == "SANDBOX")
+
+
+def account_state() -> AccountState:
+    key_missing = not settings.ONECLICKDZ_API_KEY
+    account = None if key_missing else current_account()
+    threshold = settings.LOW_BALANCE_THRESHOLD
+    low = bool(account and account.balance is not None and account.balance < threshold)
+    return AccountState(key_missing=key_missing, account=account, low_balance=low, threshold=threshold)
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    count: int
+    total_cost: Decimal
+    fulfilled: int
+    failed: int
+
+    @property
+    def success_rate(self) -> int | None:
+        """Percentage fulfilled among orders that reached a final outcome today."""
+        settled = self.fulfilled + self.failed
+        return round(100 * self.fulfilled / settled) if settled else None
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, start + timedelta(days=1)
+
+
+def today_summary() -> DaySummary:
+    """Today's orders in the shop's time zone, in one aggregate query."""
+    start, end = local_day_bounds(timezone.localdate())
+    row = Order.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
+        count=Count("id"),
+        total_cost=Sum("cost", filter=Q(status=S.FULFILLED)),
+        fulfilled=Count("id", filter=Q(status=S.FULFILLED)),
+        failed=Count("id", filter=Q(status__in=[S.REFUNDED, S.REFUSED])),
+    )
+    return DaySummary(row["count"], row["total_cost"] or Decimal("0"), row["fulfilled"], row["failed"])
+
+
+def recent_orders(user, limit: int = 10) -> list[Order]:
+    return list(Order.objects.filter(created_by=user).only(*LIST_FIELDS[:-1]).order_by("-created_at", "-id")[:limit])
+
+
+# One order --------------------------------------------------------------------------------------
+
+
+def order_detail(pk: int) -> Order | None:
+    return Order.objects.select_related("created_by").filter(pk=pk).first()
+
+
+def order_events(order: Order):
+    return list(order.events.select_related(None).order_by("created_at", "id"))
+
+
+def order_status_row(pk: int) -> dict | None:
+    """What the live status needs, in one query: no joins, no events."""
+    return (
+        Order.objects.filter(pk=pk)
+        .values("id", "status", "card_code", "num_trans", "processed_at", "refusal_message", "created_by_id",
+                "ncli", "offre", "topup_id")
+        .first()
+    )
+
+
+# Lists and export -------------------------------------------------------------------------------
+
+
+@dataclass
+class OrderFilters:
+    status: str = ""
+    line_type: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    staff: int | None = None
+    q: str = ""
+
+
+def filtered_orders(filters: OrderFilters) -> QuerySet[Order]:
+    """Orders matching the list's filters, newest first. Search matches exactly on indexed columns
+    (ref, number, top-up id, transaction number) so it stays fast on 100,000 rows."""
+    qs = Order.objects.all()
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.line_type:
+        qs = qs.filter(line_type=filters.line_type)
+    if filters.date_from:
+        qs = qs.filter(created_at__gte=local_day_bounds(filters.date_from)[0])
+    if filters.date_to:
+        qs = qs.filter(created_at__lt=local_day_bounds(filters.date_to)[1])
+    if filters.staff:
+        qs = qs.filter(created_by_id=filters.staff)
+    term = filters.q.strip()
+    if term:
+        qs = qs.filter(Q(ref=term.upper()) | Q(ref=term) | Q(number=term) | Q(topup_id=term) | Q(num_trans=term))
+    return qs.order_by("-created_at", "-id")
+
+
+def order_page(filters: OrderFilters, page: int, per_page: int = 50) -> tuple[list[Order], bool]:
+    """One page of the list without COUNT(*): fetch one row more than the page to know if
+    another page follows."""
+    page = max(page, 1)
+    start = (page - 1) * per_page
+    rows = list(
+        filtered_orders(filters).select_related("created_by").only(*LIST_FIELDS)[start : start + per_page + 1]
+    )
+    return rows[:per_page], len(rows) > per_page
+
+
+def staff_choices() -> list[tuple[int, str]]:
+    User = get_user_model()
+    return list(User.objects.filter(is_active=True).order_by("username").values_list("pk", "username"))
+
+
+def export_rows(filters: OrderFilters, chunk_size: int = 2000):
+    """The filtered orders as tuples, streamed from the database in chunks."""
+    return (
+        filtered_orders(filters)
+        .values_list("ref", "created_at", "line_type", "number", "value", "cost", "status", "topup_id",
+                     "num_trans", "card_code", "processed_at", "created_by_id", "created_by__username")
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+__all__ = [
+    "FINAL_STATUSES", "LineType", "account_state", "available_products", "can_refresh", "can_see_code",
+    "export_rows", "filtered_orders", "order_detail", "order_events", "order_page", "order_status_row",
+    "recent_orders", "shown_code", "staff_choices", "today_summary",
+]

@@ -1,0 +1,62 @@
+"""Template helpers of the staff dashboard: order status in plain language, card codes as the
+user may see them, money."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext as _
+
+from topups.models import OrderStatus
+from topups.selectors import can_see_code, shown_code
+
+register = template.Library()
+S = OrderStatus
+
+# CSS class per status: what kind of outcome it is.
+STATUS_TONE = {
+    S.FULFILLED: "ok", S.REFUNDED: "bad", S.REFUSED: "bad", S.CANCELLED: "muted",
+    S.QUEUED: "wait", S.ATTENTION: "warn",
+}
+
+
+def status_explanation(status: str, refusal_message: str = "") -> str:
+    """What the status means for the shop and the customer, in one sentence."""
+    if status in (S.NEW, S.SENDING, S.HANDLING, S.UNKNOWN):
+        return _("The order is being processed. This page updates by itself; there is nothing to do.")
+    if status == S.QUEUED:
+        return _("Queued by the operator: it will be processed within 12–48 h. This is not a failure; "
+                 "the code will appear here once it is ready.")
+    if status == S.FULFILLED:
+        return _("Done: the card was delivered. Give the customer the code below.")
+    if status == S.REFUNDED:
+        return _("Failed: the cost was refunded to our account. Refund the customer.")
+    if status == S.REFUSED:
+        return _("Refused, nothing was charged: %(reason)s") % {
+            "reason": refusal_message or _("no reason given")
+        }
+    if status == S.CANCELLED:
+        return _("Cancelled before it was sent; nothing was charged.")
+    if status == S.ATTENTION:
+        return _("This order needs a supervisor's attention: its outcome could not be confirmed automatically. "
+                 "Do not send it again.")
+    return ""
+
+
+@register.simple_tag
+def explain_status(order) -> str:
+    return status_explanation(order.status, order.refusal_message)
+
+
+@register.filter
+def status_tone(status: str) -> str:
+    return STATUS_TONE.get(status, "run")
+
+
+@register.simple_tag(takes_context=True)
+def card_code(context, order) -> str:
+    return shown_code(context["request"].user, order)
+
+
+@register.simple_tag(takes_context=True)
+def code_visible(context, order) -> bool:
+    return can_see_code(context["request"].user, order)
