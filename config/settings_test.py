@@ -1,6 +1,8 @@
 """Settings for the test suite: the production settings, with the HTTPS redirect off
 (the test client speaks plain HTTP) and a fast password hasher."""
 
+import os
+
 from .settings import *  # noqa: F403
 
 SECURE_SSL_REDIRECT = False
@@ -14,7 +16,8 @@ ONECLICKDZ_READ_TIMEOUT = 2.0
 Q_CLUSTER = {**Q_CLUSTER, "sync": env.bool("Q_SYNC", default=True)}  # noqa: F405
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not memory, so that qcluster processes started by a test share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / "test-db.sqlite3")}  # noqa: F405
+    # One file per run, so that two runs at once do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
 LOGGING["loggers"]["topups"]["level"] = "WARNING"  # noqa: F405
 # No collectstatic before tests: plain storage, files found in the apps and static/.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

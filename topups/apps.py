@@ -9,6 +9,6 @@ class TopupsConfig(AppConfig):
     verbose_name = _("Top-ups")
 
     def ready(self) -> None:
-        from topups.schedules import ensure_schedules
+        from topups.schedules import ensure_schedules_and_groups
 
-        post_migrate.connect(ensure_schedules, sender=self)
+        post_migrate.connect(ensure_schedules_and_groups, sender=self)

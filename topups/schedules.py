@@ -11,7 +11,17 @@ SCHEDULES = {
 }
 
 
-def ensure_schedules(**kwargs) -> None:
+def ensure_schedules_and_groups(**kwargs) -> None:
+    """post_migrate: the schedules, and the staff groups (again after a test flush)."""
+    from django.contrib.auth.models import Group, Permission
+
+    from topups.roles import ensure_groups
+
+    ensure_schedules()
+    ensure_groups(Group, Permission)
+
+
+def ensure_schedules() -> None:
     from django_q.models import Schedule
 
     for name, (func, minutes) in SCHEDULES.items():

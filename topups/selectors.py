@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from topups.models import FINAL_STATUSES, ApiAccount, LineType, Order, OrderStatus, Product
+from topups.models import ApiAccount, Order, OrderStatus, Product
 from topups.oneclick import mask_code
 from topups.services.account import current_account
 
@@ -33,7 +33,8 @@ LIST_FIELDS = (
 
 def can_see_code(user, order: Order) -> bool:
     """Supervisors see every card code; other staff only the codes of orders they created."""
-    return user.has_perm("topups.view_card_code") or (order.created_by_id is not None and order.created_by_id == user.pk)
+    own = order.created_by_id is not None and order.created_by_id == user.pk
+    return own or user.has_perm("topups.view_card_code")
 
 
 def can_refresh(user, order: Order) -> bool:
@@ -116,7 +117,8 @@ def today_summary() -> DaySummary:
 
 
 def recent_orders(user, limit: int = 10) -> list[Order]:
-    return list(Order.objects.filter(created_by=user).only(*LIST_FIELDS[:-1]).order_by("-created_at", "-id")[:limit])
+    rows = Order.objects.filter(created_by=user).only(*LIST_FIELDS[:-1]).order_by("-created_at", "-id")
+    return list(rows[:limit])
 
 
 # One order --------------------------------------------------------------------------------------
@@ -130,14 +132,17 @@ def order_events(order: Order):
     return list(order.events.select_related(None).order_by("created_at", "id"))
 
 
+STATUS_FIELDS = ("id", "status", "card_code", "num_trans", "processed_at", "refusal_message", "created_by_id")
+
+
 def order_status_row(pk: int) -> dict | None:
     """What the live status needs, in one query: no joins, no events."""
-    return (
-        Order.objects.filter(pk=pk)
-        .values("id", "status", "card_code", "num_trans", "processed_at", "refusal_message", "created_by_id",
-                "ncli", "offre", "topup_id")
-        .first()
-    )
+    return Order.objects.filter(pk=pk).values(*STATUS_FIELDS).first()
+
+
+def order_status_rows(ids: list[int]) -> list[dict]:
+    """The live status of several orders, in one query."""
+    return list(Order.objects.filter(pk__in=ids).values(*STATUS_FIELDS)) if ids else []
 
 
 # Lists and export -------------------------------------------------------------------------------
@@ -197,10 +202,3 @@ def export_rows(filters: OrderFilters, chunk_size: int = 2000):
                      "num_trans", "card_code", "processed_at", "created_by_id", "created_by__username")
         .iterator(chunk_size=chunk_size)
     )
-
-
-__all__ = [
-    "FINAL_STATUSES", "LineType", "account_state", "available_products", "can_refresh", "can_see_code",
-    "export_rows", "filtered_orders", "order_detail", "order_events", "order_page", "order_status_row",
-    "recent_orders", "shown_code", "staff_choices", "today_summary",
-]

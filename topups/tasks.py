@@ -28,7 +28,18 @@ def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | Non
     reports = [orders.send_order(order_id=order_id, actor=actor) for order_id in order_ids]
     if any(r.outcome in ("sent", "adopted") for r in reports):
         refresh_balance()
+        start_sweeper()
     return [r.__dict__ for r in reports]
+
+
+def start_sweeper() -> None:
+    """Start following new orders now rather than at the next scheduler tick (up to 30 s away).
+    A no-op when a sweeper already runs (it takes the lock), or when tasks run inline."""
+    from django_q.conf import Conf
+    from django_q.tasks import async_task
+
+    if not Conf.SYNC and cache.get(SWEEP_LOCK) is None:
+        async_task("topups.tasks.sync_orders", task_name="order status sync (after a send)")
 
 
 def sync_orders(sweep_seconds: float = SWEEP_SECONDS, cycle_seconds: float = CYCLE_SECONDS) -> dict:

@@ -30,8 +30,16 @@ from topups.oneclick import (
     TransportError,
 )
 
-OK_SEND = {"success": True, "data": {"topupId": "690161a3e9e88196b4eb6545", "topupRef": "r-1"}, "requestId": "req_1_a"}
-OK_BALANCE = {"success": True, "data": {"balance": 1326.13}, "meta": {"timestamp": "2025-10-29T00:35:58.710Z"}}
+OK_SEND = {
+    "success": True,
+    "data": {"topupId": "690161a3e9e88196b4eb6545", "topupRef": "r-1"},
+    "requestId": "req_1_a",
+}
+OK_BALANCE = {
+    "success": True,
+    "data": {"balance": 1326.13},
+    "meta": {"timestamp": "2025-10-29T00:35:58.710Z"},
+}
 SEND = {"line_type": "ADSL", "number": "036362608", "value": 1000, "ref": "r-1"}
 
 
@@ -67,9 +75,12 @@ class ScriptedServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = lambda request, address: None  # clients hanging up is the point
         self.httpd.block_on_close = False
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v3"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def perform(self, handler: BaseHTTPRequestHandler, action: tuple) -> None:
         kind = action[0]
@@ -154,7 +165,9 @@ POST_FAULTS = [
     pytest.param(("json", 200, {"success": True, "data": {}}), OutcomeUnknown, id="200-without-topup-id"),
     pytest.param(("json", 429, envelope_error("RATE_LIMITED")), RateLimited, id="429-not-processed"),
     pytest.param(("raw", 429, b"slow down"), RateLimited, id="429-without-envelope"),
-    pytest.param(("json", 403, envelope_error("INSUFFICIENT_BALANCE")), InsufficientBalance, id="403-refusal"),
+    pytest.param(
+        ("json", 403, envelope_error("INSUFFICIENT_BALANCE")), InsufficientBalance, id="403-refusal"
+    ),
 ]
 
 
@@ -192,7 +205,9 @@ def test_post_connection_refused_is_a_transport_error():
     "exc",
     [
         requests.exceptions.ConnectTimeout("connect timed out"),
-        requests.exceptions.ConnectionError(MaxRetryError(None, "/v3/internet/send", NewConnectionError(None, "refused"))),
+        requests.exceptions.ConnectionError(
+            MaxRetryError(None, "/v3/internet/send", NewConnectionError(None, "refused"))
+        ),
         requests.exceptions.SSLError("handshake failed"),
     ],
     ids=["connect-timeout", "new-connection-error", "tls"],
@@ -243,7 +258,9 @@ def test_get_read_timeout_is_retried(server):
 
 
 def test_get_5xx_is_retried_until_success(server):
-    server.script.extend([("json", 500, envelope_error("INTERNAL_ERROR")), ("raw", 502, b"<html/>"), ("json", 200, OK_BALANCE)])
+    server.script.extend(
+        [("json", 500, envelope_error("INTERNAL_ERROR")), ("raw", 502, b"<html/>"), ("json", 200, OK_BALANCE)]
+    )
     make_client(server.url).balance()
     assert server.count("GET", "/account/balance") == 3
 
@@ -265,7 +282,9 @@ def test_get_429_is_retried_then_rate_limited(server):
 
 
 def test_get_429_honours_retry_after(server):
-    server.script.extend([("json", 429, envelope_error("RATE_LIMITED"), {"Retry-After": "1"}), ("json", 200, OK_BALANCE)])
+    server.script.extend(
+        [("json", 429, envelope_error("RATE_LIMITED"), {"Retry-After": "1"}), ("json", 200, OK_BALANCE)]
+    )
     started = time.monotonic()
     make_client(server.url).balance()
     assert time.monotonic() - started >= 0.9
@@ -293,7 +312,11 @@ def test_get_connection_refused_is_a_transport_error():
 
 @pytest.mark.parametrize(
     "action",
-    [("raw", 200, b"<html>captive portal</html>"), ("json", 200, [1, 2]), ("json", 200, {"success": True, "data": []})],
+    [
+        ("raw", 200, b"<html>captive portal</html>"),
+        ("json", 200, [1, 2]),
+        ("json", 200, {"success": True, "data": []}),
+    ],
     ids=["html", "json-list", "data-wrong-shape"],
 )
 def test_get_garbage_is_bad_response_and_not_retried(server, action):
@@ -332,7 +355,12 @@ def test_every_call_has_an_explicit_timeout():
             return super().request(method, url, **kwargs)
 
     client = OneClickClient(
-        "https://api.test/v3", "k", connect_timeout=1.5, read_timeout=7, session=RecordingSession(), key_guard=MemoryKeyGuard()
+        "https://api.test/v3",
+        "k",
+        connect_timeout=1.5,
+        read_timeout=7,
+        session=RecordingSession(),
+        key_guard=MemoryKeyGuard(),
     )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         mocked.get("https://api.test/v3/ping", json={"success": True, "data": {"api": "ok", "operators": {}}})

@@ -112,9 +112,11 @@ def test_bad_input_is_also_a_value_error(client, mocked):
         client.check_number("ADSL", "1")
 
 
-def test_iter_topups_checks_its_filters_at_the_first_next(client, mocked):
+def test_iter_topups_checks_its_filters_when_called(client, mocked):
     with pytest.raises(InvalidRequest):
-        next(client.iter_topups(page_size=500))
+        client.iter_topups(page_size=500)
+    with pytest.raises(InvalidRequest):
+        client.iter_transactions(from_=UTC_NOW)
     assert len(mocked.calls) == 0
 
 
@@ -127,14 +129,22 @@ def test_line_types_accepted_for_adsl(client, mocked, line_type):
 
 @pytest.mark.parametrize("line_type", ["4G", "4GLTE", "4g", "LTE", LineType.LTE])
 def test_line_types_accepted_for_4g_are_sent_as_4g(client, mocked, line_type):
-    mocked.get(f"{BASE}/internet/check-number", json={"success": True, "data": {"ncli": "1*", "type": "4GLTE"}})
+    mocked.get(
+        f"{BASE}/internet/check-number", json={"success": True, "data": {"ncli": "1*", "type": "4GLTE"}}
+    )
     client.check_number(line_type, " 213665983439 ")
     assert mocked.calls[0].request.params == {"type": "4G", "number": "213665983439"}
 
 
 @pytest.mark.parametrize(
     ("value", "sent"),
-    [(1000, "1000"), (Decimal("1000.00"), "1000"), ("2000", "2000"), (500.0, "500"), (Decimal("99.5"), "99.5")],
+    [
+        (1000, "1000"),
+        (Decimal("1000.00"), "1000"),
+        ("2000", "2000"),
+        (500.0, "500"),
+        (Decimal("99.5"), "99.5"),
+    ],
 )
 def test_value_is_sent_as_a_json_number(client, mocked, value, sent):
     mocked.post(f"{BASE}/internet/send", json={"success": True, "data": {"topupId": "a", "topupRef": "b"}})
@@ -178,8 +188,19 @@ def test_trailing_slash_in_base_url(mocked):
 # Key guard ----------------------------------------------------------------------------------------
 
 AUTH_FAILURES = [
-    (401, {"success": False, "error": {"code": "INVALID_ACCESS_TOKEN", "message": "bad", "details": {"attemptsLeft": 4}}}, InvalidAccessToken),
-    (400, {"success": False, "error": {"code": "MISSING_ACCESS_TOKEN", "message": "Access token is required"}}, MissingAccessToken),
+    (
+        401,
+        {
+            "success": False,
+            "error": {"code": "INVALID_ACCESS_TOKEN", "message": "bad", "details": {"attemptsLeft": 4}},
+        },
+        InvalidAccessToken,
+    ),
+    (
+        400,
+        {"success": False, "error": {"code": "MISSING_ACCESS_TOKEN", "message": "Access token is required"}},
+        MissingAccessToken,
+    ),
     (403, {"success": False, "error": {"code": "IP_BLOCKED", "message": "IP Blocked"}}, IpBlocked),
     (401, {"unexpected": "body"}, InvalidAccessToken),
 ]
@@ -256,7 +277,11 @@ def test_fingerprint_is_not_the_key():
 def test_key_never_in_repr_errors_or_logs(client, mocked, caplog):
     caplog.set_level(logging.DEBUG, logger="topups.oneclick")
     mocked.get(f"{BASE}/account/balance", json=OK_BALANCE)
-    mocked.get(f"{BASE}/validate", json={"success": False, "error": {"code": "ERR_AUTH", "message": "bad"}}, status=401)
+    mocked.get(
+        f"{BASE}/validate",
+        json={"success": False, "error": {"code": "ERR_AUTH", "message": "bad"}},
+        status=401,
+    )
     assert repr(client) == f"OneClickClient(base_url={BASE!r}, key={key_fingerprint(KEY)!r})"
     client.balance()
     errors = []
@@ -280,3 +305,31 @@ def test_one_debug_line_per_call(client, mocked, caplog):
     lines = [r for r in caplog.records if r.name == "topups.oneclick"]
     assert len(lines) == 2
     assert all(r.levelno == logging.DEBUG for r in lines)
+
+
+class BrokenGuard:
+    def refused_reason(self, fingerprint):
+        raise RuntimeError("database is down")
+
+    def refuse(self, fingerprint, reason):
+        raise RuntimeError("database is down")
+
+    def clear(self, fingerprint):
+        pass
+
+
+def test_unreadable_guard_fails_closed_as_configuration_error(mocked):
+    client = OneClickClient(BASE, KEY, key_guard=BrokenGuard())
+    with pytest.raises(ConfigurationError):
+        client.send_topup(line_type="ADSL", number="036362608", value=1000)
+    assert len(mocked.calls) == 0
+
+
+def test_guard_failing_to_record_does_not_hide_the_api_error(mocked):
+    class WriteBroken(MemoryKeyGuard):
+        def refuse(self, fingerprint, reason):
+            raise RuntimeError("database is down")
+
+    mocked.get(f"{BASE}/account/balance", json={"success": False, "error": {"code": "ERR_AUTH"}}, status=401)
+    with pytest.raises(InvalidAccessToken):
+        OneClickClient(BASE, KEY, key_guard=WriteBroken()).balance()

@@ -128,7 +128,9 @@ ERROR_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "status", "cls", "code"), ERROR_CASES, ids=[f"{c[0]}-{c[1]}" for c in ERROR_CASES])
+@pytest.mark.parametrize(
+    ("name", "status", "cls", "code"), ERROR_CASES, ids=[f"{c[0]}-{c[1]}" for c in ERROR_CASES]
+)
 def test_error_envelopes_of_1_5_raise_typed_errors(client, mocked, name, status, cls, code):
     body = load(name)
     mocked.get(f"{BASE}/account/balance", json=body, status=status)
@@ -152,8 +154,17 @@ def test_invalid_access_token_exposes_attempts_left(client, mocked):
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(400, ValidationFailed), (401, InvalidAccessToken), (403, Forbidden), (404, NotFound), (429, RateLimited),
-     (500, ServerError), (502, ServerError), (503, ServiceUnavailable), (409, ApiError)],
+    [
+        (400, ValidationFailed),
+        (401, InvalidAccessToken),
+        (403, Forbidden),
+        (404, NotFound),
+        (429, RateLimited),
+        (500, ServerError),
+        (502, ServerError),
+        (503, ServiceUnavailable),
+        (409, ApiError),
+    ],
 )
 def test_unknown_codes_fall_back_on_http_status(client, mocked, status, cls):
     body = {"success": False, "error": {"code": "SOMETHING_NEW", "message": "new"}, "requestId": "req_1_x"}
@@ -209,7 +220,9 @@ def test_date_filters_are_sent_as_utc_z(client, mocked):
 
     mocked.get(f"{BASE}/internet/list", json=load("3.6-list-topups-meta-pagination"))
     algiers = ZoneInfo("Africa/Algiers")
-    client.list_topups(from_=datetime(2025, 10, 1, 1, 0, tzinfo=algiers), to=datetime(2025, 11, 1, 0, 59, 59, tzinfo=algiers))
+    client.list_topups(
+        from_=datetime(2025, 10, 1, 1, 0, tzinfo=algiers), to=datetime(2025, 11, 1, 0, 59, 59, tzinfo=algiers)
+    )
     assert mocked.calls[0].request.params == {
         "page": "1",
         "pageSize": "20",
@@ -251,7 +264,12 @@ def test_check_number_adsl(client, mocked):
     mocked.get(f"{BASE}/internet/check-number", json=load("3.2-check-number-adsl"))
     check = client.check_number("ADSL", "036362608")
     assert mocked.calls[0].request.params == {"type": "ADSL", "number": "036362608"}
-    assert (check.ncli, check.type, check.offre, check.raw_type) == ("11022*****", LineType.ADSL, "FTTc-b_10M'", "ADSL")
+    assert (check.ncli, check.type, check.offre, check.raw_type) == (
+        "11022*****",
+        LineType.ADSL,
+        "FTTc-b_10M'",
+        "ADSL",
+    )
 
 
 def test_check_number_4g_answers_4glte(client, mocked):
@@ -275,7 +293,9 @@ def test_send(client, mocked):
     mocked.post(
         f"{BASE}/internet/send",
         json=load("3.3-send"),
-        match=[responses.matchers.json_params_matcher({"type": "ADSL", "number": "036362608", "value": 1000})],
+        match=[
+            responses.matchers.json_params_matcher({"type": "ADSL", "number": "036362608", "value": 1000})
+        ],
     )
     result = client.send_topup(line_type="ADSL", number="036362608", value=Decimal("1000.00"))
     assert result.topup_id == "690161a3e9e88196b4eb6545"
@@ -373,7 +393,11 @@ def test_list_topups_with_items_and_data_pagination(client, mocked):
 def test_iter_topups_walks_every_page(client, mocked):
     first = load("3.6-list-topups-meta-pagination")
     first["meta"]["pagination"] = {"currentPage": 1, "totalPages": 2, "totalItems": 3, "hasNextPage": True}
-    mocked.get(f"{BASE}/internet/list", json=first, match=[responses.matchers.query_param_matcher({"page": "1", "pageSize": "100"})])
+    mocked.get(
+        f"{BASE}/internet/list",
+        json=first,
+        match=[responses.matchers.query_param_matcher({"page": "1", "pageSize": "100"})],
+    )
     mocked.get(
         f"{BASE}/internet/list",
         json=load("3.6-list-items-data-pagination"),
@@ -399,7 +423,9 @@ def test_unknown_fields_are_ignored_and_meta_is_optional(client, mocked):
 
 
 def test_success_without_required_field_is_bad_response_on_get(client, mocked):
-    mocked.get(f"{BASE}/internet/check-id/abc", json={"success": True, "data": {"ref": "x"}, "requestId": "req_9_z"})
+    mocked.get(
+        f"{BASE}/internet/check-id/abc", json={"success": True, "data": {"ref": "x"}, "requestId": "req_9_z"}
+    )
     with pytest.raises(BadResponse) as info:
         client.check_id("abc")
     assert info.value.http_status == 200

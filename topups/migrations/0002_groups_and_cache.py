@@ -4,11 +4,7 @@ from django.contrib.auth.management import create_permissions
 from django.core.management import call_command
 from django.db import migrations
 
-OPERATOR_PERMS = ["view_order", "add_order", "send_order", "view_product"]
-SUPERVISOR_PERMS = OPERATOR_PERMS + [
-    "change_order", "refresh_order", "view_card_code", "export_order", "sync_catalog",
-    "view_orderevent", "view_apiaccount",
-]
+from topups.roles import ensure_groups
 
 
 def create_groups(apps, schema_editor):
@@ -17,11 +13,7 @@ def create_groups(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in (("Operators", OPERATOR_PERMS), ("Supervisors", SUPERVISOR_PERMS)):
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(*Permission.objects.filter(content_type__app_label="topups", codename__in=codenames))
+    ensure_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 def create_cache_table(apps, schema_editor):

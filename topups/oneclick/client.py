@@ -464,7 +464,12 @@ class OneClickClient:
     # Machinery --------------------------------------------------------------------------------
 
     def _walk(self, fetch: Callable[..., Page[T]], **filters: Any) -> Iterator[T]:
-        _page_params(1, filters["page_size"], filters["from_"], filters["to"])  # fail before the first call
+        # Checked here, eagerly: bad filters fail at the call, not at the first next().
+        _page_params(1, filters["page_size"], filters["from_"], filters["to"])
+        return self._pages(fetch, filters)
+
+    @staticmethod
+    def _pages(fetch: Callable[..., Page[T]], filters: dict[str, Any]) -> Iterator[T]:
         page = 1
         while True:
             result = fetch(page=page, **filters)
@@ -478,7 +483,11 @@ class OneClickClient:
             return self._plain_headers
         if not self._api_key:
             raise ConfigurationError("No OneClickDZ API key is configured")
-        reason = self.key_guard.refused_reason(self.fingerprint)
+        try:
+            reason = self.key_guard.refused_reason(self.fingerprint)
+        except Exception as exc:
+            # Fail closed, and say "not sent": we cannot tell whether this key may be used.
+            raise ConfigurationError(f"Key guard unavailable ({type(exc).__name__}); no call made") from exc
         if reason:
             raise KeyRefused(
                 f"The API refused key {self.fingerprint} earlier ({reason}); "
@@ -525,7 +534,10 @@ class OneClickClient:
         except AuthError as exc:
             if auth:
                 reason = f"{exc.code} (HTTP {exc.http_status}): {exc.message}"
-                self.key_guard.refuse(self.fingerprint, reason)
+                try:
+                    self.key_guard.refuse(self.fingerprint, reason)
+                except Exception:  # the API's answer matters more than the guard's failure
+                    logger.exception("Could not record the refusal of key %s", self.fingerprint)
                 logger.warning(
                     "OneClickDZ refused key %s: %s; further calls with it are blocked",
                     self.fingerprint,

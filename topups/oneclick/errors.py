@@ -180,6 +180,7 @@ ERROR_CODES: dict[str, type[ApiError]] = {
     "INVALID_ACCESS_TOKEN": InvalidAccessToken,
     "ERR_AUTH": InvalidAccessToken,
     "IP_BLOCKED": IpBlocked,
+    "IP_NOT_ALLOWED": IpBlocked,  # the simulator's code for a non-whitelisted IP (undocumented)
     "ERR_VALIDATION": ValidationFailed,
     "ERR_PHONE": PhoneError,
     "INVALID_PHONE": PhoneError,

@@ -60,3 +60,11 @@ def card_code(context, order) -> str:
 @register.simple_tag(takes_context=True)
 def code_visible(context, order) -> bool:
     return can_see_code(context["request"].user, order)
+
+
+@register.filter
+def product_key(product) -> str:
+    """The value select's option value for a product: "<type>:<value>"."""
+    from topups.forms import value_key
+
+    return f"{product.line_type}:{value_key(product.value)}"

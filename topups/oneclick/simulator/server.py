@@ -203,9 +203,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            # Close every reference now (not after finish()), or a FIN would go out first.
+            # Drop the reader's reference too so the socket really closes now (not after finish(),
+            # whose shutdown would send a FIN first). wfile stays open: the base class flushes it.
             self.rfile.close()
-            self.wfile.close()
             self.connection.close()
         except OSError:
             pass

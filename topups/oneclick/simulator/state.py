@@ -22,7 +22,7 @@ from typing import Any
 
 from . import lifecycle
 from .clock import Clock
-from .faults import Fault, FaultBook, check_endpoint
+from .faults import Fault, FaultBook
 from .lifecycle import Outcome, Timings
 from .wire import ApiFailure, iso, new_id
 
@@ -35,6 +35,7 @@ KEY_TYPES = ("SANDBOX", "PRODUCTION")
 KEY_SCOPES = ("READ-WRITE", "READ-ONLY")
 LIST_SHAPES = ("topups", "items")
 DEFAULT_OPERATORS = ("mobilis", "ooredoo", "djezzy", "mobilisFixedPlans")
+AUTH_FAILURE_REASONS = ("missing", "invalid", "blocked", "ip_not_allowed")
 
 
 def money(amount: Any) -> Decimal:
@@ -363,7 +364,7 @@ class Simulator:
 
     def count_call(self, endpoint: str) -> None:
         with self._lock:
-            self._calls[check_endpoint(endpoint)] += 1
+            self._calls[endpoint] += 1
 
     def note_ref_attempt(self, ref: str) -> None:
         """Count a send that carried ``ref``, whatever happens to it (fault, refusal, success)."""
@@ -388,7 +389,10 @@ class Simulator:
                          for ref in refs},
                 "max_orders_per_ref": max(self._orders_per_ref.values(), default=0),
                 "calls": dict(self._calls),
-                "auth_failures": {**self._auth_failures, "total": sum(self._auth_failures.values())},
+                "auth_failures": {
+                    **{reason: self._auth_failures[reason] for reason in AUTH_FAILURE_REASONS},
+                    "total": sum(self._auth_failures.values()),
+                },
                 "faults_fired": dict(self._faults_fired),
                 "ledger_rows": len(self._ledger),
                 "clock": iso(self.clock.now()),

@@ -1,0 +1,120 @@
+/* The staff dashboard's small behaviours. Everything works without it; it only adds comfort. */
+(function () {
+  "use strict";
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+
+  // Language select submits on change.
+  $all("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
+  // Disable the submit button once sent (the hidden ref is the real guard against doubles).
+  $all("[data-disable-on-submit]").forEach(function (button) {
+    button.form.addEventListener("submit", function () {
+      window.setTimeout(function () {
+        button.disabled = true;
+        if (button.dataset.busyLabel) { button.textContent = button.dataset.busyLabel; }
+      }, 0);
+    });
+  });
+  // Coming back with the Back button: the page may be restored from cache with the button disabled.
+  window.addEventListener("pageshow", function () {
+    $all("[data-disable-on-submit]").forEach(function (b) { b.disabled = false; });
+  });
+
+  // New order: show only the values of the chosen type, and the expected number form.
+  var form = $("#new-order");
+  if (form) {
+    var select = $("#id_value", form), help = $("#number-help", form), result = $("#number-check", form);
+    var currentType = function () { var r = $("input[name=line_type]:checked", form); return r ? r.value : ""; };
+    var filterValues = function () {
+      var type = currentType();
+      $all("option[data-type]", select).forEach(function (option) {
+        var show = option.dataset.type === type;
+        option.hidden = !show; option.disabled = !show;
+        if (!show && option.selected) { select.value = ""; }
+      });
+      if (help) { help.textContent = type === "4G" ? help.dataset.help4g : help.dataset.helpAdsl; }
+    };
+    $all("input[name=line_type]", form).forEach(function (r) {
+      r.addEventListener("change", function () { filterValues(); result.textContent = ""; });
+    });
+    filterValues();
+
+    $("#check-number", form).addEventListener("click", function () {
+      var button = this;
+      var params = new URLSearchParams({ line_type: currentType(), number: $("#id_number", form).value });
+      button.disabled = true; result.className = "check-result"; result.textContent = "…";
+      fetch(form.dataset.checkUrl + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          result.textContent = data.message || "";
+          result.className = "check-result " + (data.ok ? "ok" : "bad");
+          if (data.ok && data.number) { $("#id_number", form).value = data.number; }
+        })
+        .catch(function () { result.textContent = "?"; result.className = "check-result bad"; })
+        .then(function () { button.disabled = false; });
+    });
+  }
+
+  // Live status: the order page polls its status every 3 s until it is final.
+  var card = $("[data-poll]");
+  if (card) {
+    var timer = window.setInterval(function () {
+      fetch(card.dataset.poll, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+        .then(function (data) {
+          var badge = $("[data-status]", card);
+          if (badge.textContent !== data.label) {
+            badge.textContent = data.label; badge.className = "status " + data.tone;
+            $("[data-explanation]", card).textContent = data.explanation;
+          }
+          if (data.final) { window.clearInterval(timer); window.location.reload(); }
+        })
+        .catch(function () { /* a network hiccup: try again at the next tick */ });
+    }, 3000);
+  }
+
+  // Lists: one request every 3 s for all the rows that are not final yet.
+  $all("table[data-live-statuses]").forEach(function (table) {
+    var tick = function () {
+      var rows = $all("tr[data-live]", table);
+      if (!rows.length) { window.clearInterval(timer); return; }
+      var params = new URLSearchParams();
+      rows.forEach(function (row) { params.append("id", row.dataset.order); });
+      fetch(table.dataset.liveStatuses + "?" + params.toString(), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          data.orders.forEach(function (o) {
+            var row = $("tr[data-order='" + o.id + "']", table);
+            if (!row) { return; }
+            var badge = $("[data-status]", row);
+            badge.textContent = o.label; badge.className = "status " + o.tone;
+            $("[data-code]", row).textContent = o.card_code;
+            if (o.final) { row.removeAttribute("data-live"); }
+          });
+        })
+        .catch(function () {});
+    };
+    var timer = window.setInterval(tick, 3000);
+  });
+
+  // Copy the card code.
+  $all("[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var text = $(button.dataset.copy).textContent.trim(), label = button.textContent;
+      var done = function () { button.textContent = button.dataset.copiedLabel; setTimeout(function () { button.textContent = label; }, 1500); };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done);
+      } else {
+        var area = document.createElement("textarea");
+        area.value = text; document.body.appendChild(area); area.select();
+        try { document.execCommand("copy"); done(); } finally { document.body.removeChild(area); }
+      }
+    });
+  });
+
+  $all("[data-print]").forEach(function (b) { b.addEventListener("click", function () { window.print(); }); });
+})();

@@ -1,0 +1,79 @@
+"""End to end with a real qcluster process: an order sent from the admin action reaches
+FULFILLED, with its card code visible in the admin, within 15 s."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from topups.models import Order, OrderStatus
+from topups.services import catalog, orders
+from topups.services.actors import Actor
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.cluster, pytest.mark.slow]
+
+
+def database_url() -> str:
+    settings = connection.settings_dict
+    if settings["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings['NAME']}"
+    host, port = settings.get("HOST") or "127.0.0.1", settings.get("PORT") or 5432
+    return f"postgres://{settings['USER']}@{host}:{port}/{settings['NAME']}"
+
+
+@pytest.fixture
+def qcluster(sim, simulator_server, monkeypatch):
+    """A real `manage.py qcluster` on the test database and the simulator; tasks are queued, not
+    run inline, for the length of the test."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": database_url(),
+        "ONECLICKDZ_API_URL": simulator_server.url,
+        "Q_SYNC": "false",
+        "Q_WORKERS": "2",
+    }
+    log = open(ROOT / "test-artifacts" / "qcluster.log", "w")
+    process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    yield process
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def test_admin_send_reaches_fulfilled_with_a_real_cluster(sim, qcluster, supervisor, client):
+    sim.configure(fulfil_after=3)
+    catalog.sync_catalog()
+    order, _ = orders.create_order(line_type="4G", number="213665983400", value=Decimal(1000),
+                                   actor=Actor.user(supervisor))
+    client.force_login(supervisor)
+    started = time.monotonic()
+    response = client.post(reverse("admin:topups_order_changelist"),
+                           {"action": "send_selected", "_selected_action": [order.pk]})
+    assert response.status_code == 302
+    assert time.monotonic() - started < 1.0  # the action only enqueues
+    while time.monotonic() - started < 15:
+        order.refresh_from_db()
+        if order.status == OrderStatus.FULFILLED:
+            break
+        time.sleep(0.25)
+    assert order.status == OrderStatus.FULFILLED, (order.status, (ROOT / "test-artifacts/qcluster.log").read_text()[-3000:])
+    page = client.get(reverse("admin:topups_order_change", args=[order.pk])).content.decode()
+    assert order.card_code and order.card_code in page
+    assert sim.stats()["refs"][order.ref] == {"orders": 1, "attempts": 1}

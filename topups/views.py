@@ -1,0 +1,307 @@
+"""The staff dashboard: thin views that parse input, call one service or selector, and render.
+
+Every view needs a login and a permission; the order's own rules (who sees a card code, who may
+refresh an order) live in ``topups.selectors`` so the pages, the JSON endpoints and the CSV export
+apply the same ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from topups import selectors
+from topups.forms import NewOrderForm, OrderFilterForm, value_key
+from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
+from topups.numbers import normalise_number
+from topups.oneclick import errors as api_errors
+from topups.oneclick import mask_code
+from topups.services.account import get_client
+from topups.services.actors import Actor
+from topups.services.orders import OrderInputError, create_order, refresh_orders, request_send
+from topups.templatetags.dashboard import STATUS_TONE, status_explanation
+
+log = logging.getLogger("topups.dashboard")
+S = OrderStatus
+
+
+def _get_order(pk: int) -> Order:
+    order = selectors.order_detail(pk)
+    if order is None:
+        raise Http404(_("No such order."))
+    return order
+
+
+def _when(value) -> str:
+    return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
+
+
+# Home ---------------------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+@permission_required("topups.view_order", raise_exception=True)
+def home(request):
+    """Balance, catalog freshness, today's figures and the user's recent orders: cached rows only."""
+    return render(request, "topups/home.html", {
+        "state": selectors.account_state(),
+        "today": selectors.today_summary(),
+        "recent": selectors.recent_orders(request.user),
+        "now": timezone.now(),
+    })
+
+
+# New order ----------------------------------------------------------------------------------------
+
+
+def _new_order_context(form: NewOrderForm, **extra) -> dict:
+    return {"form": form, "products": form.products, "line_types": LineType.choices, **extra}
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required(["topups.add_order", "topups.send_order"], raise_exception=True)
+def new_order(request):
+    """Create and send one order. The hidden ref makes a repeated submission return the same order."""
+    products = selectors.available_products()
+    if request.method == "GET":
+        initial = {key: request.GET[key] for key in ("line_type", "number", "value") if key in request.GET}
+        return render(request, "topups/new_order.html", _new_order_context(
+            NewOrderForm(initial=initial, products=products)))
+
+    form = NewOrderForm(request.POST, products=products)
+    if not form.is_valid():
+        return render(request, "topups/new_order.html", _new_order_context(form), status=400)
+    data = form.cleaned_data
+    actor = Actor.user(request.user)
+    kwargs = {"line_type": data["line_type"], "number": data["number"], "value": data["amount"], "actor": actor,
+              "ref": data["ref"]}
+    try:
+        try:
+            order, created = create_order(**kwargs)
+        except IntegrityError:
+            # Two submissions of the same ref raced; the other one stored it: return that order.
+            order, created = create_order(**kwargs)
+    except (OrderInputError, ValidationError) as exc:
+        form.add_error(None, exc.messages[0] if isinstance(exc, ValidationError) else str(exc))
+        return render(request, "topups/new_order.html", _new_order_context(form), status=400)
+    if created:
+        request_send(Order.objects.filter(pk=order.pk), actor=actor)
+        order.refresh_from_db(fields=["status", "refusal_message", "refusal_code"])
+    if order.status == S.REFUSED:
+        # Refused before anything was charged: give the form back, filled, with a fresh ref.
+        retry = NewOrderForm(initial={"line_type": order.line_type, "number": order.number,
+                                      "value": f"{order.line_type}:{value_key(order.value)}"}, products=products)
+        return render(request, "topups/new_order.html", _new_order_context(retry, refused=order), status=200)
+    if not created:
+        messages.info(request, _("This order was already submitted: here it is. No second order was made."))
+    return redirect("topups:order", pk=order.pk)
+
+
+@require_GET
+@login_required
+@permission_required("topups.send_order", raise_exception=True)
+def check_number(request):
+    """Ask the API whether a line exists (ncli, offer) before sending: a small JSON answer."""
+    line_type, raw = request.GET.get("line_type", ""), request.GET.get("number", "")
+    if line_type not in LineType.values:
+        return JsonResponse({"ok": False, "message": _("Choose the line type first.")}, status=400)
+    try:
+        number = normalise_number(line_type, raw)
+    except ValidationError as exc:
+        return JsonResponse({"ok": False, "message": exc.messages[0]}, status=400)
+    try:
+        result = get_client().check_number(line_type, number)
+    except api_errors.PhoneError as exc:
+        return JsonResponse({"ok": False, "number": number, "code": exc.code, "message": exc.message})
+    except api_errors.AuthError:
+        return JsonResponse({"ok": False, "number": number,
+                             "message": _("The API key is refused: ask a supervisor.")}, status=503)
+    except api_errors.OneClickError as exc:
+        log.warning("number check failed: %s", exc.code)
+        return JsonResponse({"ok": False, "number": number,
+                             "message": _("The number could not be checked now (%(code)s). You can still send.")
+                             % {"code": exc.code}}, status=503)
+    return JsonResponse({"ok": True, "number": number, "ncli": result.ncli, "offre": result.offre,
+                         "message": _("Line found: customer %(ncli)s, offer %(offre)s.")
+                         % {"ncli": result.ncli, "offre": result.offre or "—"}})
+
+
+# One order ----------------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+@permission_required("topups.view_order", raise_exception=True)
+def order_detail(request, pk: int):
+    order = _get_order(pk)
+    return render(request, "topups/order_detail.html", {
+        "order": order,
+        "events": selectors.order_events(order),
+        "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
+        "retry_query": f"line_type={order.line_type}&number={order.number}"
+                       f"&value={order.line_type}:{value_key(order.value)}",
+    })
+
+
+def _status_payload(user, row: dict) -> dict:
+    final = row["status"] in FINAL_STATUSES
+    return {
+        "id": row["id"],
+        "status": row["status"],
+        "label": str(S(row["status"]).label),
+        "tone": STATUS_TONE.get(row["status"], "run"),
+        "explanation": status_explanation(row["status"], row["refusal_message"]),
+        "final": final,
+        "card_code": selectors.shown_code(user, _RowOrder(row)),
+        "num_trans": row["num_trans"],
+        "processed_at": _when(row["processed_at"]),
+    }
+
+
+class _RowOrder:
+    """A ``values()`` row with the attributes the code-permission rule reads."""
+
+    def __init__(self, row: dict) -> None:
+        self.created_by_id, self.card_code = row["created_by_id"], row["card_code"]
+
+
+@require_GET
+@login_required
+@permission_required("topups.view_order", raise_exception=True)
+def order_status(request, pk: int):
+    """The live status of one order, polled by the order page: one query for the order."""
+    row = selectors.order_status_row(pk)
+    if row is None:
+        raise Http404(_("No such order."))
+    return JsonResponse(_status_payload(request.user, row))
+
+
+@require_GET
+@login_required
+@permission_required("topups.view_order", raise_exception=True)
+def order_statuses(request):
+    """Live statuses of several orders (the lists poll this once for all their rows)."""
+    ids = [int(i) for i in request.GET.getlist("id")[:100] if i.isdigit()]
+    rows = selectors.order_status_rows(ids)
+    return JsonResponse({"orders": [_status_payload(request.user, row) for row in rows]})
+
+
+@require_POST
+@login_required
+@permission_required("topups.view_order", raise_exception=True)
+def order_refresh(request, pk: int):
+    """Ask the API for this order's state now (its creator, or staff allowed to refresh orders)."""
+    order = _get_order(pk)
+    if not selectors.can_refresh(request.user, order):
+        raise PermissionDenied
+    try:
+        report = refresh_orders([order], actor=Actor.user(request.user))
+    except api_errors.OneClickError as exc:
+        messages.error(request, _("The API could not be asked now (%(code)s); try again in a minute.")
+                       % {"code": exc.code})
+    else:
+        if report.changed:
+            messages.success(request, _("Status updated."))
+        else:
+            messages.info(request, _("No change yet."))
+    return redirect("topups:order", pk=order.pk)
+
+
+@require_GET
+@login_required
+@permission_required("topups.view_order", raise_exception=True)
+def order_receipt(request, pk: int):
+    """A receipt for a thermal printer: ?width=58 or 80 (mm)."""
+    order = _get_order(pk)
+    width = "58" if request.GET.get("width") == "58" else "80"
+    return render(request, "topups/receipt.html", {
+        "order": order, "width": width, "shop_name": settings.SHOP_NAME, "printed_at": timezone.now(),
+    })
+
+
+# Lists --------------------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+@permission_required("topups.view_order", raise_exception=True)
+def order_list(request):
+    form = OrderFilterForm(request.GET or None, staff_choices=selectors.staff_choices())
+    filters = form.filters()
+    try:
+        page = max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    orders, has_next = selectors.order_page(filters, page)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "topups/order_list.html", {
+        "form": form, "orders": orders, "page": page, "has_next": has_next, "query": query.urlencode(),
+        "can_export": request.user.has_perm("topups.export_order"),
+    })
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer into a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    """Neutralise cells a spreadsheet would run as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+@require_GET
+@login_required
+@permission_required("topups.export_order", raise_exception=True)
+def order_export(request):
+    """The filtered orders as CSV, streamed in chunks so 100,000 rows never sit in memory."""
+    filters = OrderFilterForm(request.GET or None, staff_choices=[]).filters()
+    if request.GET.get("staff"):
+        try:
+            filters.staff = int(request.GET["staff"])
+        except ValueError:
+            filters.staff = None
+    user = request.user
+    all_codes = user.has_perm("topups.view_card_code")
+    header = [_("Reference"), _("Created at"), _("Type"), _("Number"), _("Value"), _("Cost"), _("Status"),
+              _("Top-up id"), _("Transaction number"), _("Card code"), _("Processed at"), _("Staff")]
+
+    def rows():
+        writer = csv.writer(_Echo())
+        yield "\ufeff" + writer.writerow(header)  # the BOM lets spreadsheets read UTF-8 (Arabic names)
+        for (ref, created_at, line_type, number, value, cost, status, topup_id, num_trans, code, processed_at,
+             staff_id, staff_name) in selectors.export_rows(filters):
+            if not (all_codes or staff_id == user.pk):
+                code = mask_code(code)
+            yield writer.writerow([safe_cell(v) for v in (
+                ref, timezone.localtime(created_at).isoformat(timespec="seconds"), line_type, number, value,
+                cost if cost is not None else "", status, topup_id, num_trans, code,
+                timezone.localtime(processed_at).isoformat(timespec="seconds") if processed_at else "",
+                staff_name or "",
+            )])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
+    return response
