@@ -51,3 +51,13 @@ def operator(make_user):
 @pytest.fixture
 def supervisor(make_user):
     return make_user("sam", "Supervisors", is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: a request through LocaleMiddleware activates
+    its language in this thread and nothing resets it afterwards."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

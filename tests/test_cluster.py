@@ -4,6 +4,7 @@ FULFILLED, with its card code visible in the admin, within 15 s."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from topups.models import Order, OrderStatus
+from topups.models import OrderStatus
 from topups.services import catalog, orders
 from topups.services.actors import Actor
 
@@ -49,11 +50,13 @@ def qcluster(sim, simulator_server, monkeypatch):
     process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)
     yield process
-    process.terminate()
+    # The whole process group: the cluster's workers hold database connections too.
+    os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(20)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
     log.close()
 
 

@@ -49,7 +49,8 @@ def test_order_to_fulfilled_with_code_and_receipt(page, live_server, operator, s
     assert page.input_value("#id_number") == "213665983400"
     page.select_option("#id_value", "4G:1500")
     shot(page, "new-order")
-    page.keyboard.press("Enter")  # from the value select: Enter submits
+    page.focus("#id_number")
+    page.keyboard.press("Enter")  # Enter in the number field submits
     page.wait_for_url(re.compile(r"/orders/\d+/$"))
     order = Order.objects.get()
     assert order.status == S.HANDLING

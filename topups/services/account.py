@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from topups.models import ApiAccount
 from topups.oneclick import OneClickClient, key_fingerprint
-from topups.oneclick import errors as api_errors
 
 log = logging.getLogger("topups.account")
 
