@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 WEB_ADDR ?= 127.0.0.1:8000
 SIM_PORT ?= 8099
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean chromium
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +31,19 @@ run: $(VENV)/.installed .env
 	$(PY) manage.py qcluster & \
 	$(PY) manage.py runserver --noreload $(WEB_ADDR)
 
-test: $(VENV)/.dev-installed
+# The browser tests drive Debian's Chromium; install it from the distribution when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(VENV)/.dev-installed chromium
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/client.py
+	$(PY) bench/orders.py
+	$(PY) bench/dashboard.py
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .

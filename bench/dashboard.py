@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -127,6 +128,8 @@ def main() -> None:
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "dashboard.json").write_text(json.dumps({"orders": args.orders, "results": results}, indent=2))
+    connection.close()
+    shutil.rmtree(DB_DIR, ignore_errors=True)
 
 
 if __name__ == "__main__":

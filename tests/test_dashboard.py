@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from topups.models import ApiAccount, Order, OrderStatus, new_ref
 from topups.services import catalog, orders
@@ -275,4 +277,4 @@ def test_arabic_is_right_to_left(op_client):
     assert 'lang="ar" dir="rtl"' in html
     op_client.post(reverse("set_language"), {"language": "fr", "next": "/"})
     html = op_client.get(reverse("topups:home")).content.decode()
-    assert 'lang="fr" dir="ltr"' in html
+    assert 'lang="fr" dir="ltr"' in html and "Nouvelle commande" in html and "Solde" in html

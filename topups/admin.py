@@ -106,7 +106,6 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("created_by",)
     list_per_page = 50
     show_full_result_count = False
-    date_hierarchy = "created_at"
     actions = [send_selected, refresh_selected]
     inlines = [OrderEventInline]
     readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "card_code",

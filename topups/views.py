@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -90,11 +89,7 @@ def new_order(request):
     kwargs = {"line_type": data["line_type"], "number": data["number"], "value": data["amount"], "actor": actor,
               "ref": data["ref"]}
     try:
-        try:
-            order, created = create_order(**kwargs)
-        except IntegrityError:
-            # Two submissions of the same ref raced; the other one stored it: return that order.
-            order, created = create_order(**kwargs)
+        order, created = create_order(**kwargs)
     except (OrderInputError, ValidationError) as exc:
         form.add_error(None, exc.messages[0] if isinstance(exc, ValidationError) else str(exc))
         return render(request, "topups/new_order.html", _new_order_context(form), status=400)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -116,12 +116,18 @@ def create_order(
     )
     if ref:
         order.ref = ref
-    with transaction.atomic():
-        order.save()
-        OrderEvent.objects.create(
-            order=order, from_status="", to_status=S.NEW, actor_id=actor.user_id, actor_label=actor.label,
-            note=_("Order created"),
-        )
+    try:
+        with transaction.atomic():
+            order.save()
+            OrderEvent.objects.create(
+                order=order, from_status="", to_status=S.NEW, actor_id=actor.user_id, actor_label=actor.label,
+                note=_("Order created"),
+            )
+    except IntegrityError:
+        if not ref:
+            raise
+        # Two submissions of the same form at the same instant: the other one won.
+        return create_order(line_type=line_type, number=number, value=value, actor=actor, ref=ref, note=note)
     log.info("order %s created by %s", order.ref, actor.label)
     return order, True
 
@@ -505,9 +511,10 @@ def _walk_list(client, due: list[Order], found: dict[int, Topup], report: SyncRe
     by_id = {o.topup_id: o for o in due if o.topup_id}
     start = min(o.created_at for o in due) - timedelta(minutes=5)
     end = timezone.now() + timedelta(minutes=5)
-    pages = min(MAX_LIST_PAGES, math.ceil(len(due) / LIST_PAGE_SIZE) * 3 + 1)
+    # The window also holds orders that are not due (and other clients' orders): walk until every
+    # due order is matched or the pages end, within a fixed bound of calls per cycle.
     page = 1
-    while page <= pages and len(found) < len(due):
+    while page <= MAX_LIST_PAGES and len(found) < len(due):
         report.api_calls += 1
         result = client.list_topups(page=page, page_size=LIST_PAGE_SIZE, from_=start, to=end)
         for topup in result.items:

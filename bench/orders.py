@@ -1,0 +1,216 @@
+"""Benchmarks of the order pipeline, each measured in one run against the in-process simulator.
+
+(a) One status-sync cycle over 2,000 pending orders: API calls and DB queries per cycle, for
+    batches of 100 and 500 (queries must be the same: constant per batch, not per order).
+(b) Bulk send of 1,000 orders through a real qcluster with the simulator at 50 ms latency:
+    wall time versus the ideal 1,000 × 50 ms ÷ workers, and versus the ideal for the two calls
+    each first send makes (number check, then the POST).
+(c) The admin order list with 100,000 orders versus 1,000: query count and render time.
+
+Usage: python bench/orders.py [--only a,b,c] [--workers 4]. Uses a fresh SQLite file (or
+DATABASE_URL if set). Prints a markdown table and writes bench/out/orders.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TMP = Path(tempfile.mkdtemp(prefix="bench-orders-"))
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{TMP / 'bench.sqlite3'}")
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"
+os.environ["Q_SYNC"] = "false"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from topups.models import Order, OrderStatus  # noqa: E402
+from topups.oneclick.simulator.testing import serve_in_thread  # noqa: E402
+from topups.services import account, catalog, orders  # noqa: E402
+from topups.services.actors import Actor  # noqa: E402
+
+S = OrderStatus
+KEY = settings.ONECLICKDZ_API_KEY
+
+
+def point_app_at(server) -> None:
+    settings.ONECLICKDZ_API_URL = server.url
+    account._client.cache_clear()
+
+
+def bench_sync(server) -> dict:
+    sim = server.simulator
+    sim.reset()
+    sim.set_balance(10_000_000)
+    Order.objects.all().delete()
+    client = account.get_client()
+    now = timezone.now()
+    rows = []
+    for index in range(2000):
+        ref = f"OC-BENCH-{index:05d}"
+        result = client.send_topup(line_type="ADSL", number=f"0363{index:05d}"[:7] + f"{index % 90:02d}",
+                                   value=Decimal(500), ref=ref)
+        rows.append(Order(ref=ref, line_type="ADSL", number="036362600", value=Decimal(500), cost=Decimal(490),
+                          status=S.HANDLING, topup_id=result.topup_id, sent_at=now, next_check_at=now))
+    Order.objects.bulk_create(rows, batch_size=1000)
+    sim.advance(10)  # all fulfilled at the API
+    figures = {}
+    for batch in (100, 500):
+        Order.objects.update(status=S.HANDLING, next_check_at=now, card_code="")
+        calls_before = sum(sim.stats()["calls"].values())
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            report = orders.sync_due_orders(batch_size=batch)
+            elapsed = time.perf_counter() - started
+        figures[batch] = {
+            "orders_settled": report.changed,
+            "api_calls": sum(sim.stats()["calls"].values()) - calls_before,
+            "db_queries": len(queries.captured_queries),
+            "seconds": round(elapsed, 3),
+        }
+    cycles = 0
+    Order.objects.update(status=S.HANDLING, next_check_at=now, card_code="")
+    calls_before = sum(sim.stats()["calls"].values())
+    started = time.perf_counter()
+    while Order.objects.filter(status=S.HANDLING).exists():
+        orders.sync_due_orders(batch_size=500)
+        cycles += 1
+    figures["all_2000"] = {"cycles": cycles, "api_calls": sum(sim.stats()["calls"].values()) - calls_before,
+                           "seconds": round(time.perf_counter() - started, 3)}
+    return figures
+
+
+def bench_send(server, workers: int) -> dict:
+    from django_q.models import OrmQ
+
+    sim = server.simulator
+    sim.reset()
+    sim.configure(latency_ms=50)
+    sim.set_balance(10_000_000)
+    Order.objects.all().delete()
+    OrmQ.objects.all().delete()
+    catalog.sync_catalog()
+    user = get_user_model().objects.get(username="bench")
+    actor = Actor.user(user)
+    for index in range(1000):
+        orders.create_order(line_type="ADSL", number=f"0364{index:03d}{index % 90:02d}", value=Decimal(500),
+                            actor=actor)
+    env = {**os.environ, "ONECLICKDZ_API_URL": server.url, "Q_WORKERS": str(workers)}
+    cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        time.sleep(3)  # let the workers start: measure sending, not process start-up
+        started = time.perf_counter()
+        orders.request_send(Order.objects.all(), actor=actor)
+        enqueue_seconds = time.perf_counter() - started
+        while Order.objects.filter(status__in=[S.NEW, S.SENDING]).exists():
+            if time.perf_counter() - started > 600:
+                raise RuntimeError("bulk send did not finish in 10 minutes")
+            time.sleep(0.1)
+        wall = time.perf_counter() - started
+    finally:
+        os.killpg(cluster.pid, signal.SIGTERM)
+        cluster.wait(30)
+    sim.configure(latency_ms=0)
+    stats = sim.stats()
+    ideal_one_call = 1000 * 0.050 / workers
+    return {
+        "workers": workers,
+        "enqueue_seconds": round(enqueue_seconds, 3),
+        "wall_seconds": round(wall, 2),
+        "ideal_seconds_one_call": ideal_one_call,
+        "ratio_vs_one_call": round(wall / ideal_one_call, 2),
+        "ratio_vs_two_calls": round(wall / (2 * ideal_one_call), 2),
+        "sent": Order.objects.filter(status=S.HANDLING).count(),
+        "max_orders_per_ref": stats["max_orders_per_ref"],
+    }
+
+
+def render_changelist(client: Client, rounds: int = 7) -> tuple[float, int]:
+    times, counts = [], []
+    for _ in range(rounds):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get("/admin/topups/order/")
+            times.append(time.perf_counter() - started)
+        assert response.status_code == 200
+        counts.append(len(queries.captured_queries))
+    return statistics.median(times), max(counts)
+
+
+def bench_admin_list() -> dict:
+    Order.objects.all().delete()
+    user = get_user_model().objects.get(username="bench")
+    client = Client()
+    client.force_login(user)
+    now = timezone.now()
+
+    def add(count: int, offset: int) -> None:
+        statuses = [S.FULFILLED, S.HANDLING, S.REFUNDED, S.QUEUED, S.NEW]
+        Order.objects.bulk_create(
+            [Order(ref=f"OC-LIST-{offset + i:07d}", line_type="ADSL", number="036362600", value=Decimal(1000),
+                   cost=Decimal(980), status=statuses[i % 5], created_by=user,
+                   created_at=now - timedelta(minutes=offset + i)) for i in range(count)],
+            batch_size=5000,
+        )
+
+    add(1000, 0)
+    small_time, small_queries = render_changelist(client)
+    add(99000, 1000)
+    large_time, large_queries = render_changelist(client)
+    return {
+        "orders_1k": {"median_ms": round(small_time * 1000, 1), "queries": small_queries},
+        "orders_100k": {"median_ms": round(large_time * 1000, 1), "queries": large_queries},
+        "time_ratio": round(large_time / small_time, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", default="a,b,c")
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    call_command("migrate", verbosity=0)
+    get_user_model().objects.filter(username="bench").exists() or get_user_model().objects.create_superuser(
+        "bench", password="bench-password")
+    results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                          f"Python {platform.python_version()}, {connection.vendor}"}
+    with serve_in_thread(keys={KEY: {"type": "SANDBOX"}}) as server:
+        point_app_at(server)
+        if "a" in args.only:
+            results["a_sync_cycle"] = bench_sync(server)
+        if "b" in args.only:
+            results["b_bulk_send"] = bench_send(server, args.workers)
+    if "c" in args.only:
+        results["c_admin_list"] = bench_admin_list()
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "orders.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
