@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from topups.views import set_language
+
 urlpatterns = [
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Saves the choice on the user's account as well as in the cookie.
+    path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("", include("topups.urls")),
 ]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -12,3 +13,10 @@ class TopupsConfig(AppConfig):
         from topups.schedules import ensure_schedules_and_groups
 
         post_migrate.connect(ensure_schedules_and_groups, sender=self)
+        user_logged_in.connect(_load_language, dispatch_uid="topups_load_language")
+
+
+def _load_language(sender, request, user, **kwargs) -> None:
+    from topups.services.preferences import load_language
+
+    load_language(user=user, session=request.session)

@@ -186,3 +186,38 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status or '-'} → {self.to_status}"
+
+
+class StaffProfile(models.Model):
+    """Per-user preferences that follow the staff member from one browser to another."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
+
+    class Meta:
+        verbose_name = _("staff profile")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class AuditEvent(models.Model):
+    """Who did what that a supervisor may have to answer for: sends, refreshes, exports,
+    card codes revealed. Order status changes are in OrderEvent; this covers the rest."""
+
+    action = models.CharField(_("action"), max_length=32, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(_("by"), max_length=64)
+    target = models.CharField(_("target"), max_length=128, blank=True, db_index=True)
+    detail = models.JSONField(_("detail"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.action} {self.target}"

@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from topups import selectors
@@ -30,6 +31,7 @@ from topups.oneclick import mask_code
 from topups.services.account import get_client
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, create_order, refresh_orders, request_send
+from topups.services.preferences import save_language
 from topups.templatetags.dashboard import STATUS_TONE, status_explanation
 
 log = logging.getLogger("topups.dashboard")
@@ -299,4 +301,17 @@ def order_export(request):
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
+    return response
+
+
+# Language -----------------------------------------------------------------------------------------
+
+
+@require_POST
+def set_language(request):
+    """Django's set_language, and for a logged-in user the choice is saved on the account, so it
+    follows them to another browser (and the admin uses it too)."""
+    response = i18n_views.set_language(request)
+    if request.user.is_authenticated:
+        save_language(user=request.user, language=request.POST.get("language", ""), session=request.session)
     return response
