@@ -268,3 +268,14 @@ def orders_module_client_reset():
     from topups.services import account
 
     account._client.cache_clear()
+
+
+def test_sends_and_manual_refreshes_are_audited(synced, staff):
+    from topups.models import AuditEvent
+
+    order = place(staff)
+    orders.request_send(Order.objects.filter(pk=order.pk), actor=staff)
+    orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=staff)
+    orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC)  # the sync is not audited
+    rows = list(AuditEvent.objects.order_by("id").values_list("action", "actor_label", "target"))
+    assert rows == [("send", "olga", order.ref), ("refresh", "olga", order.ref)]

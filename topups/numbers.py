@@ -14,8 +14,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from topups.models import LineType
+from topups.oneclick import client as api_client
+from topups.oneclick import types as api_types
 
-PATTERNS = {LineType.ADSL: re.compile(r"^0[0-9]{8}$"), LineType.LTE: re.compile(r"^213[0-9]{9}$")}
+# The API's own patterns, as the client checks them before any call.
+PATTERNS = {line_type: api_client.NUMBER_PATTERNS[api_types.LineType(line_type.value)] for line_type in LineType}
 EXAMPLES = {LineType.ADSL: "036362608", LineType.LTE: "213665983439"}
 _SEPARATORS = re.compile(r"[\s\-./()]+")
 

@@ -39,6 +39,7 @@ from topups.models import (
 from topups.numbers import normalise_number
 from topups.oneclick import Topup, TopupStatus, mask_code
 from topups.oneclick import errors as api_errors
+from topups.services import audit
 from topups.services.account import get_client
 from topups.services.actors import SYNC, Actor
 
@@ -161,7 +162,13 @@ def request_send(orders, *, actor: Actor) -> SendRequestReport:
             send_requested_at=now, next_check_at=now + timedelta(minutes=2), updated_at=now
         )
         _enqueue_sends(sendable, actor)
+        audit.record(actor=actor, action="send", target=_refs_target(report.queued),
+                     detail={"count": len(report.queued), "refs": report.queued[:100]})
     return report
+
+
+def _refs_target(refs: list[str]) -> str:
+    return refs[0] if len(refs) == 1 else f"{len(refs)} orders"
 
 
 def _enqueue_sends(order_ids: list[int], actor: Actor) -> None:
@@ -456,6 +463,10 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
     due = [o for o in orders if o.status in TRACKED_STATUSES]
     if not due:
         return report
+    if actor.user_id is not None:  # a person asked: the sync's own cycles are not audited
+        refs = [o.ref for o in due]
+        audit.record(actor=actor, action="refresh", target=_refs_target(refs),
+                     detail={"count": len(refs), "refs": refs[:100]})
     report.checked = len(due)
     found, not_found, postponed = _fetch_states(due, report)
     changes = [_plan_from_topup(o, found[o.pk], now) for o in due if o.pk in found]
