@@ -40,10 +40,10 @@ chromium:
 test: $(VENV)/.dev-installed chromium
 	$(PY) -m pytest
 
+# Every benchmark of bench/ (client, orders, dashboard, bulk, and the 2-minute load test on
+# gunicorn + PostgreSQL + Redis), then bench/RESULTS.md from their bench/out/*.json.
 bench: $(VENV)/.dev-installed
-	$(PY) bench/client.py
-	$(PY) bench/orders.py
-	$(PY) bench/dashboard.py
+	$(PY) bench/run_all.py
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .

@@ -23,3 +23,6 @@ LOGGING["loggers"]["topups"]["level"] = "WARNING"  # noqa: F405
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Login throttling off by default: client.login() passes no request, which django-axes requires.
+# tests/test_security_login.py turns it on for the throttling tests.
+AXES_ENABLED = False

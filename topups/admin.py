@@ -9,12 +9,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from topups.models import ApiAccount, Order, OrderEvent, OrderStatus, Product
+from topups.models import ApiAccount, AuditEvent, Batch, BatchStatus, Order, OrderEvent, OrderStatus, Product
 from topups.oneclick import errors as api_errors
 from topups.oneclick import mask_code
 from topups.services import account, catalog, orders
@@ -24,18 +24,10 @@ S = OrderStatus
 # Refreshing more than this many orders at once is handed to the sync instead of done inline.
 INLINE_REFRESH_LIMIT = 20
 
-BADGE_COLOURS = {
-    S.NEW: "#6c757d", S.SENDING: "#0d6efd", S.UNKNOWN: "#fd7e14", S.HANDLING: "#0d6efd",
-    S.QUEUED: "#6f42c1", S.FULFILLED: "#198754", S.REFUNDED: "#dc3545", S.REFUSED: "#dc3545",
-    S.CANCELLED: "#6c757d", S.ATTENTION: "#d63384",
-}
-
 
 def status_badge(order: Order) -> str:
-    return format_html(
-        '<span style="background:{};color:#fff;border-radius:8px;padding:1px 8px;white-space:nowrap">{}</span>',
-        BADGE_COLOURS.get(order.status, "#6c757d"), order.get_status_display(),
-    )
+    # A class, not a style attribute: the CSP allows no inline style. Colours in static/topups/admin.css.
+    return format_html('<span class="status-badge {}">{}</span>', order.status, order.get_status_display())
 
 
 class OrderEventInline(admin.TabularInline):
@@ -106,7 +98,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("created_by",)
     list_per_page = 50
     show_full_result_count = False
-    actions = [send_selected, refresh_selected]
+    actions = [send_selected, refresh_selected, "export_selected_csv"]
     inlines = [OrderEventInline]
     readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "card_code",
                        "masked_card_code",
@@ -160,6 +152,13 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_refresh_permission(self, request) -> bool:
         return request.user.has_perm("topups.refresh_order")
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("topups.export_order")
+
+    @admin.action(description=_("Export selected orders as CSV"), permissions=["export"])
+    def export_selected_csv(self, request, queryset: QuerySet[Order]):
+        return export_orders_csv(request, queryset)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Orders are the shop's money trail: never deleted, at most cancelled before sending.
@@ -221,4 +220,83 @@ class ApiAccountAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in ApiAccount._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+# Bulk files ---------------------------------------------------------------------------------------
+
+
+def export_orders_csv(request, queryset: QuerySet[Order]):
+    """The selected orders as CSV (formula-like cells neutralised, codes masked unless allowed)."""
+    from topups.csv_export import csv_lines, csv_response, local_iso
+    from topups.selectors import shown_code
+
+    header = [_("Reference"), _("Created at"), _("Type"), _("Number"), _("Value"), _("Cost"), _("Status"),
+              _("Refusal code"), _("Top-up id"), _("Transaction number"), _("Card code"), _("Processed at"),
+              _("Staff"), _("Note")]
+    rows = (
+        [o.ref, local_iso(o.created_at), o.line_type, o.number, o.value, "" if o.cost is None else o.cost, o.status,
+         o.refusal_code, o.topup_id, o.num_trans, shown_code(request.user, o), local_iso(o.processed_at),
+         o.created_by.username if o.created_by else "", o.note]
+        for o in queryset.select_related("created_by").order_by("created_at", "id").iterator(chunk_size=2000)
+    )
+    return csv_response(csv_lines([str(h) for h in header], rows), "orders")
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    """Uploaded files, read only. Adding one goes through the dashboard's upload and preview."""
+
+    list_display = ("file_name", "created_by", "created_at", "status", "row_count", "valid_count", "total_cost",
+                    "orders_link")
+    list_filter = ("status", "created_at", "created_by")
+    list_select_related = ("created_by",)
+    search_fields = ("file_name",)
+    exclude = ("rows", "warnings")
+    readonly_fields = ("file_name", "status", "encoding", "row_count", "valid_count", "total_cost", "balance",
+                       "created_by", "created_at", "confirmed_by", "confirmed_at", "orders_link")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("rows", "warnings")
+
+    @admin.display(description=_("orders"))
+    def orders_link(self, obj: Batch) -> str:
+        if obj.status != BatchStatus.CONFIRMED:
+            return "—"
+        url = reverse("admin:topups_order_changelist") + f"?batch__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("See the orders"))
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.has_perm("topups.bulk_order")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("topups:batch_new")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: rows are written by the code that does the action, never by hand."""
+
+    list_display = ("created_at", "actor_label", "action", "target", "ip_address")
+    list_filter = ("action", ("actor", admin.RelatedOnlyFieldListFilter), "created_at")
+    search_fields = ("=target", "actor_label")
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    show_full_result_count = False
+    readonly_fields = ("created_at", "action", "actor", "actor_label", "target", "detail", "ip_address")
+    fields = readonly_fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

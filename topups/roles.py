@@ -3,7 +3,7 @@
 OPERATOR_PERMS = ["view_order", "add_order", "send_order", "view_product"]
 SUPERVISOR_PERMS = OPERATOR_PERMS + [
     "change_order", "refresh_order", "view_card_code", "export_order", "sync_catalog",
-    "view_orderevent", "view_apiaccount",
+    "view_orderevent", "view_apiaccount", "bulk_order", "view_batch", "view_auditevent",
 ]
 ROLES = {"Operators": OPERATOR_PERMS, "Supervisors": SUPERVISOR_PERMS}
 

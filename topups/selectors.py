@@ -132,7 +132,7 @@ def order_events(order: Order):
     return list(order.events.select_related(None).order_by("created_at", "id"))
 
 
-STATUS_FIELDS = ("id", "status", "card_code", "num_trans", "processed_at", "refusal_message", "created_by_id")
+STATUS_FIELDS = ("id", "ref", "status", "card_code", "num_trans", "processed_at", "refusal_message", "created_by_id")
 
 
 def order_status_row(pk: int) -> dict | None:

@@ -23,11 +23,13 @@ from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from topups import selectors
+from topups.csv_export import safe_cell
 from topups.forms import NewOrderForm, OrderFilterForm, value_key
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
 from topups.oneclick import mask_code
+from topups.services import audit
 from topups.services.account import get_client
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, create_order, refresh_orders, request_send
@@ -43,6 +45,13 @@ def _get_order(pk: int) -> Order:
     if order is None:
         raise Http404(_("No such order."))
     return order
+
+
+def _audit_reveal(request, order, via: str) -> None:
+    """Audit a card code shown in full: a fulfilled order's code, to a user allowed to see it."""
+    if order.status == S.FULFILLED and order.card_code and selectors.can_see_code(request.user, order):
+        audit.record(actor=Actor.user(request.user), action="reveal_code", target=order.ref,
+                     detail={"via": via}, request=request)
 
 
 def _when(value) -> str:
@@ -145,6 +154,7 @@ def check_number(request):
 @permission_required("topups.view_order", raise_exception=True)
 def order_detail(request, pk: int):
     order = _get_order(pk)
+    _audit_reveal(request, order, "order page")
     return render(request, "topups/order_detail.html", {
         "order": order,
         "events": selectors.order_events(order),
@@ -174,6 +184,7 @@ class _RowOrder:
 
     def __init__(self, row: dict) -> None:
         self.created_by_id, self.card_code = row["created_by_id"], row["card_code"]
+        self.ref, self.status = row["ref"], row["status"]
 
 
 @require_GET
@@ -184,6 +195,7 @@ def order_status(request, pk: int):
     row = selectors.order_status_row(pk)
     if row is None:
         raise Http404(_("No such order."))
+    _audit_reveal(request, _RowOrder(row), "status.json")
     return JsonResponse(_status_payload(request.user, row))
 
 
@@ -194,6 +206,8 @@ def order_statuses(request):
     """Live statuses of several orders (the lists poll this once for all their rows)."""
     ids = [int(i) for i in request.GET.getlist("id")[:100] if i.isdigit()]
     rows = selectors.order_status_rows(ids)
+    for row in rows:
+        _audit_reveal(request, _RowOrder(row), "status.json")
     return JsonResponse({"orders": [_status_payload(request.user, row) for row in rows]})
 
 
@@ -205,7 +219,7 @@ def order_refresh(request, pk: int):
     order = _get_order(pk)
     if not selectors.can_refresh(request.user, order):
         raise PermissionDenied
-    try:
+    try:  # refresh_orders writes the "refresh" audit row (a person asked)
         report = refresh_orders([order], actor=Actor.user(request.user))
     except api_errors.OneClickError as exc:
         messages.error(request, _("The API could not be asked now (%(code)s); try again in a minute.")
@@ -225,6 +239,7 @@ def order_receipt(request, pk: int):
     """A receipt for a thermal printer: ?width=58 or 80 (mm)."""
     order = _get_order(pk)
     width = "58" if request.GET.get("width") == "58" else "80"
+    _audit_reveal(request, order, "receipt")
     return render(request, "topups/receipt.html", {
         "order": order, "width": width, "shop_name": settings.SHOP_NAME, "printed_at": timezone.now(),
     })
@@ -259,15 +274,6 @@ class _Echo:
         return value
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> str:
-    """Neutralise cells a spreadsheet would run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 @require_GET
 @login_required
 @permission_required("topups.export_order", raise_exception=True)
@@ -281,6 +287,11 @@ def order_export(request):
             filters.staff = None
     user = request.user
     all_codes = user.has_perm("topups.view_card_code")
+    audit.record(actor=Actor.user(user), action="export", target="orders.csv", request=request, detail={
+        "filters": {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in vars(filters).items() if v},
+        "rows": selectors.filtered_orders(filters).count(),  # one COUNT on indexed filters
+        "full_codes": all_codes,
+    })
     header = [_("Reference"), _("Created at"), _("Type"), _("Number"), _("Value"), _("Cost"), _("Status"),
               _("Top-up id"), _("Transaction number"), _("Card code"), _("Processed at"), _("Staff")]
 
@@ -315,3 +326,20 @@ def set_language(request):
     if request.user.is_authenticated:
         save_language(user=request.user, language=request.POST.get("language", ""), session=request.session)
     return response
+
+
+# Login throttling ---------------------------------------------------------------------------------
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """django-axes' lockout response (settings.AXES_LOCKOUT_CALLABLE): the login page again, with
+    the reason, for the dashboard's login and the admin's alike. 429 tells scripts to back off."""
+    from django.contrib.auth.forms import AuthenticationForm
+
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    form = AuthenticationForm(request, initial={"username": username})
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "registration/login.html", {
+        "form": form, "locked_out": True, "lockout_minutes": minutes,
+        "next": request.POST.get("next") or request.GET.get("next", ""),
+    }, status=settings.AXES_HTTP_RESPONSE_CODE)

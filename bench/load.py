@@ -1,0 +1,347 @@
+"""Load test of the production path: 50 staff sessions entering and following orders.
+
+Starts, for the length of the run:
+
+- the API simulator (in this process, one thread per connection, 3 s to fulfil an order);
+- a throw-away PostgreSQL database (``topups_load``: dropped and created, dropped at the end);
+- gunicorn serving ``config.wsgi`` with the production settings (``DEBUG=false``, the manifest
+  static files collected by ``collectstatic``, the Redis cache);
+- two ``manage.py qcluster`` processes on the Redis broker (the database's Redis number is
+  flushed first: use one that nothing else uses).
+
+Then N threads (one ``requests.Session`` each, one operator account each) log in and, until the
+time is up: open the new-order page, submit an order with the page's ref and CSRF token, open
+the order page, poll its status JSON every 3 s (as the page's script does) until it is final,
+and open the order page again. Reported: requests and errors per kind, p50/p95 page times,
+orders created and how they ended, and duplicate sends (the simulator's per-ref counters).
+
+Usage: ``python bench/load.py [--seconds 120] [--users 50] [--gunicorn-workers N]``
+(``--database-url``, ``--redis-url`` to point elsewhere). Stops by itself and cleans up its
+processes. Prints a table and writes ``bench/out/load.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+KEY = "load-key-0000"
+PASSWORD = "load-pass-Qx81"  # noqa: S105 — throw-away accounts in a throw-away database
+POLL_SECONDS = 3.0  # what static/topups/dashboard.js does on the order page
+FOLLOW_LIMIT = 90.0  # an order not final after this is counted as stuck
+ADSL_VALUES = ["ADSL:500", "ADSL:1000", "ADSL:2000"]
+FG_VALUES = ["4G:1000", "4G:1500", "4G:2000"]
+REF_RE = re.compile(r'name="ref" value="([^"]+)"')
+CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+# The database and Redis ---------------------------------------------------------------------
+
+
+def recreate_database(url: str, *, drop_only: bool = False) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+# The processes ------------------------------------------------------------------------------
+
+
+class Processes:
+    """Subprocesses in their own process groups, all stopped (group and all) on exit."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.started: list[tuple[subprocess.Popen, object]] = []
+
+    def start(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "w")
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.started.append((process, log))
+        return process
+
+    def stop_all(self) -> None:
+        for process, _log in self.started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process, log in self.started:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:  # a sweeper sleeping between cycles: nothing to save
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
+            log.close()
+
+
+def wait_http(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {seconds} s")
+
+
+# The staff sessions -----------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, list[str]] = defaultdict(list)
+        self.orders: list[str] = []
+        self.outcomes: dict[str, int] = defaultdict(int)
+
+    def request(self, session: requests.Session, kind: str, method: str, url: str, *, ok=(200,), **kwargs):
+        started = time.perf_counter()
+        try:
+            response = session.request(method, url, timeout=30, allow_redirects=False, **kwargs)
+        except requests.RequestException as exc:
+            with self.lock:
+                self.errors[kind].append(type(exc).__name__)
+            return None
+        elapsed = time.perf_counter() - started
+        with self.lock:
+            self.times[kind].append(elapsed)
+            if response.status_code not in ok:
+                self.errors[kind].append(f"HTTP {response.status_code}")
+                return None
+        return response
+
+
+def staff_session(base: str, username: str, deadline: float, rec: Recorder, index: int) -> None:
+    session = requests.Session()
+    page = rec.request(session, "login page", "GET", base + "/login/")
+    if page is None:
+        return
+    token = CSRF_RE.search(page.text).group(1)
+    if rec.request(session, "login", "POST", base + "/login/", ok=(302,),
+                   data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token}) is None:
+        return
+    count = 0
+    while time.monotonic() < deadline:
+        form = rec.request(session, "new order form", "GET", base + "/orders/new/")
+        if form is None:
+            time.sleep(1)
+            continue
+        ref, token = REF_RE.search(form.text).group(1), CSRF_RE.search(form.text).group(1)
+        line_type = "ADSL" if (index + count) % 2 == 0 else "4G"
+        ending = (index * 7 + count) % 90  # 00–89: fulfilled after the simulator's delay
+        if line_type == "ADSL":
+            number, value = f"036{index:02d}{count % 100:02d}{ending:02d}", ADSL_VALUES[count % 3]
+        else:
+            number, value = f"21366{index:02d}{count % 1000:03d}{ending:02d}", FG_VALUES[count % 3]
+        count += 1
+        sent = rec.request(session, "submit order", "POST", base + "/orders/new/", ok=(302,),
+                           data={"line_type": line_type, "number": number, "value": value, "ref": ref,
+                                 "csrfmiddlewaretoken": token})
+        if sent is None:
+            continue
+        location = sent.headers["Location"]
+        order_url = base + location if location.startswith("/") else location
+        with rec.lock:
+            rec.orders.append(ref)
+        rec.request(session, "order page", "GET", order_url)
+        followed_since, status = time.monotonic(), None
+        while time.monotonic() - followed_since < FOLLOW_LIMIT:
+            time.sleep(POLL_SECONDS)
+            answer = rec.request(session, "status json", "GET", order_url + "status.json")
+            if answer is not None and answer.json()["final"]:
+                status = answer.json()["status"]
+                break
+        with rec.lock:
+            rec.outcomes[status or "not final"] += 1
+        rec.request(session, "order page (final)", "GET", order_url)
+
+
+# The run ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--gunicorn-workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--gunicorn-threads", type=int, default=4)
+    parser.add_argument("--qclusters", type=int, default=2)
+    parser.add_argument("--q-workers", type=int, default=2)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/topups_load")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "load.json")
+    args = parser.parse_args(argv)
+
+    from topups.oneclick.simulator.testing import serve_in_thread
+
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    recreate_database(args.database_url)
+    flush_redis(args.redis_url)
+    processes = Processes(log_dir)
+    with serve_in_thread(keys={KEY: {"type": "PRODUCTION"}}, fulfil_after=3.0) as api:
+        api.simulator.set_balance(100_000_000)
+        port = free_port()
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "false",
+            "HTTPS": "false",  # plain HTTP on the loopback; production sits behind TLS
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": args.database_url,
+            "REDIS_URL": args.redis_url,
+            "ONECLICKDZ_API_URL": api.url,
+            "ONECLICKDZ_API_KEY": KEY,
+            "Q_WORKERS": str(args.q_workers),
+            "LOG_LEVEL": "WARNING",
+        }
+        manage = [sys.executable, "manage.py"]
+        for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+            subprocess.run(manage + command, cwd=ROOT, env=env, check=True)
+        setup = (
+            "from django.contrib.auth.models import Group, User\n"
+            "from topups.services import catalog\n"
+            "group = Group.objects.get(name='Operators')\n"
+            f"for i in range({args.users}):\n"
+            f"    user = User.objects.create_user(f'load{{i:02d}}', password='{PASSWORD}')\n"
+            "    user.groups.add(group)\n"
+            "assert catalog.sync_catalog().ok\n"
+        )
+        subprocess.run(manage + ["shell", "-c", setup], cwd=ROOT, env=env, check=True)
+        try:
+            processes.start("gunicorn", [sys.executable, "-m", "gunicorn", "config.wsgi", "-w",
+                                         str(args.gunicorn_workers), "-k", "gthread", "--threads",
+                                         str(args.gunicorn_threads), "-b", f"127.0.0.1:{port}",
+                                         "--access-logfile", "-"], env)
+            for index in range(args.qclusters):
+                processes.start(f"qcluster-{index}", manage + ["qcluster"], env)
+            base = f"http://127.0.0.1:{port}"
+            wait_http(base + "/login/")
+            time.sleep(2)  # let the clusters' workers start
+
+            rec = Recorder()
+            started = time.monotonic()
+            deadline = started + args.seconds
+            threads = [threading.Thread(target=staff_session, args=(base, f"load{i:02d}", deadline, rec, i),
+                                        daemon=True) for i in range(args.users)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(args.seconds + FOLLOW_LIMIT + 60)
+            wall = time.monotonic() - started
+        finally:
+            processes.stop_all()
+        stats = api.simulator.stats()
+    recreate_database(args.database_url, drop_only=True)
+    flush_redis(args.redis_url)
+
+    # Pages staff open all day; the login (a deliberately slow password hash, once per session)
+    # and the status JSON are reported on their own rows.
+    page_kinds = [kind for kind in rec.times if kind not in ("status json", "login", "login page")]
+    page_times = [t for kind in page_kinds for t in rec.times[kind]]
+    kinds = {
+        kind: {
+            "requests": len(times),
+            "errors": len(rec.errors.get(kind, [])),
+            "p50_ms": round(percentile(times, 50) * 1000, 1),
+            "p95_ms": round(percentile(times, 95) * 1000, 1),
+            "max_ms": round(max(times) * 1000, 1),
+        }
+        for kind, times in sorted(rec.times.items())
+    }
+    errors = {kind: sorted(set(found)) for kind, found in rec.errors.items() if found}
+    result = {
+        "benchmark": "load",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "python": platform.python_version(),
+        "seconds": args.seconds,
+        "wall_seconds": round(wall, 1),
+        "users": args.users,
+        "gunicorn": f"{args.gunicorn_workers} workers x {args.gunicorn_threads} threads (gthread)",
+        "qclusters": f"{args.qclusters} x {args.q_workers} workers, Redis broker",
+        "database": "postgresql",
+        "requests": sum(len(t) for t in rec.times.values()),
+        "errors": sum(len(e) for e in rec.errors.values()),
+        "error_kinds": errors,
+        "page_p50_ms": round(percentile(page_times, 50) * 1000, 1),
+        "page_p95_ms": round(percentile(page_times, 95) * 1000, 1),
+        "pages_per_second": round(len(page_times) / wall, 1),
+        "kinds": kinds,
+        "orders_created": len(rec.orders),
+        "order_outcomes": dict(rec.outcomes),
+        "api_orders": stats["orders"],
+        "max_orders_per_ref": stats["max_orders_per_ref"],
+        "duplicate_sends": sum(1 for r in stats["refs"].values() if r["orders"] > 1),
+        "api_debited": str(stats["total_debited"] - Decimal(0)),
+        "logs": str(log_dir),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+    print(f"## Load: {args.users} staff sessions for {args.seconds:.0f} s against gunicorn "
+          f"({result['gunicorn']}), PostgreSQL, {result['qclusters']}\n")
+    print("| request | count | errors | p50 ms | p95 ms | max ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for kind, row in kinds.items():
+        print(f"| {kind} | {row['requests']} | {row['errors']} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} |")
+    print(f"\nPages (form, submit, order page; not the login or the status JSON): p50 {result['page_p50_ms']} ms, p95 {result['page_p95_ms']} ms. "
+          f"Requests {result['requests']}, errors {result['errors']} {errors or ''}.")
+    print(f"Orders created {result['orders_created']} (API holds {result['api_orders']}), outcomes "
+          f"{result['order_outcomes']}; duplicate sends {result['duplicate_sends']} "
+          f"(max orders per ref {result['max_orders_per_ref']}). Logs in {log_dir}")
+    print(f"Wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    ok = result["errors"] == 0 and result["duplicate_sends"] == 0 and result["orders_created"] == result["api_orders"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

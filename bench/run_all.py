@@ -1,0 +1,228 @@
+"""Run every benchmark of bench/ and write bench/RESULTS.md: one table of figures, each as a ratio
+against its baseline, and the machine they were measured on.
+
+Each benchmark runs in its own process (they configure Django differently) and writes its JSON
+under bench/out/; this script then reads those files. ``make bench`` runs it.
+
+Usage: python bench/run_all.py [--skip load,bulk] [--load-seconds 120] [--report-only]
+(--report-only rewrites RESULTS.md from the JSON already in bench/out/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+
+
+def benchmarks(load_seconds: float) -> dict[str, list[str]]:
+    return {
+        "client": ["bench/client.py"],
+        "orders": ["bench/orders.py"],
+        "dashboard": ["bench/dashboard.py"],
+        "bulk": ["bench/bulk.py"],
+        "load": ["bench/load.py", "--seconds", str(load_seconds)],
+    }
+
+
+def read(name: str) -> dict | None:
+    path = OUT / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+# The machine --------------------------------------------------------------------------------
+
+
+def machine() -> list[str]:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = "?"
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    postgres = "not reachable"
+    try:
+        import psycopg
+
+        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", connect_timeout=3) as conn:
+            postgres = conn.execute("SHOW server_version").fetchone()[0]
+    except Exception as exc:  # the table says so; the SQLite benchmarks still ran
+        postgres = f"not reachable ({type(exc).__name__})"
+    redis_version = "?"
+    try:
+        import redis
+
+        redis_version = redis.Redis.from_url("redis://127.0.0.1:6379/0").info("server")["redis_version"]
+    except Exception as exc:
+        redis_version = f"not reachable ({type(exc).__name__})"
+    return [
+        f"CPU: {cpu}, {os.cpu_count()} cores visible; memory {memory}",
+        f"OS: {platform.platform()}",
+        f"Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}; PostgreSQL {postgres}; "
+        f"Redis {redis_version}",
+    ]
+
+
+# The table ----------------------------------------------------------------------------------
+
+
+def ratio(value: float, baseline: float) -> str:
+    return f"{value / baseline:.2f}" if baseline else "—"
+
+
+def rows() -> list[tuple[str, str, str, str, str]]:
+    """(benchmark, figure, baseline, ratio, aim) for every figure found in bench/out/."""
+    table = []
+    client = read("client")
+    if client:
+        o, t = client["overhead"], client["throughput"]
+        table.append(("client.py: call overhead", f"client median {o['client_median_us']} µs/call",
+                      f"bare requests {o['bare_median_us']} µs", f"{o['ratio']:.2f}", f"≤ {o['target_ratio']}"))
+        table.append(("client.py: simulator throughput", f"{t['requests_per_second']} req/s, p95 "
+                      f"{t['latency_p95_ms']} ms ({t['threads']} threads, {t['errors']} errors)", "—", "—",
+                      "0 errors"))
+    orders = read("orders")
+    if orders:
+        a = orders.get("a_sync_cycle")
+        vendor = orders.get("machine", "").rsplit(", ", 1)[-1]
+        if a:
+            # On SQLite, Django splits bulk_update/bulk_create into more statements (999 variables
+            # per statement), so the count steps up with the batch; on PostgreSQL it is flat.
+            table.append((f"orders.py (a): sync cycle, DB queries ({vendor})", f"{a['500']['db_queries']} queries for 500 orders",
+                          f"{a['100']['db_queries']} for 100", ratio(a["500"]["db_queries"], a["100"]["db_queries"]),
+                          "1.00 (constant per batch)"))
+            table.append(("orders.py (a): sync cycle, API calls", f"{a['500']['api_calls']} calls for 500 orders",
+                          "500 (one check per order)", ratio(a["500"]["api_calls"], 500), "≪ 1 (list walk)"))
+        b = orders.get("b_bulk_send")
+        if b:
+            table.append(("orders.py (b): 1,000 sends, qcluster, 50 ms API", f"{b['wall_seconds']} s "
+                          f"({b['workers']} workers; max orders/ref {b['max_orders_per_ref']})",
+                          f"ideal {2 * b['ideal_seconds_one_call']:.1f} s (2 calls/order)",
+                          f"{b['ratio_vs_two_calls']:.2f}", "close to 1"))
+        c = orders.get("c_admin_list")
+        if c:
+            table.append(("orders.py (c): admin order list", f"{c['orders_100k']['median_ms']} ms, "
+                          f"{c['orders_100k']['queries']} queries at 100k orders",
+                          f"{c['orders_1k']['median_ms']} ms, {c['orders_1k']['queries']} queries at 1k",
+                          f"{c['time_ratio']:.2f}", "≈ 1 (no growth with orders)"))
+    dashboard = read("dashboard")
+    if dashboard:
+        pages = {r["page"]: r for r in dashboard["results"]}
+        first, deep = pages.get("orders list, page 1"), pages.get("orders list, page 200")
+        if first and deep:
+            table.append((f"dashboard.py: orders list, {dashboard['orders']:,} orders",
+                          f"page 200: {deep['median_ms']} ms, {deep['queries']} queries",
+                          f"page 1: {first['median_ms']} ms, {first['queries']} queries",
+                          ratio(deep["median_ms"], first["median_ms"]), "≈ 1 (paged without COUNT)"))
+        slowest = max((r for r in dashboard["results"] if not r["page"].startswith("CSV")),
+                      key=lambda r: r["median_ms"])
+        table.append((f"dashboard.py: slowest page, {dashboard['orders']:,} orders",
+                      f"{slowest['page']}: {slowest['median_ms']} ms, {slowest['queries']} queries",
+                      "100 ms page budget", ratio(slowest["median_ms"], 100), "< 1"))
+    bulk = read("bulk")
+    if bulk:
+        preview = bulk.get("a_preview") or {}
+        small, large = preview.get("rows_500"), preview.get("rows_5000")
+        if small and large:
+            table.append(("bulk.py (a): preview of a 5,000-row file", f"{large['service_median_s']} s, "
+                          f"{large['service_queries']} queries",
+                          f"500 rows: {small['service_median_s']} s, {small['service_queries']} queries",
+                          ratio(large["service_median_s"], small["service_median_s"]),
+                          "≤ 10 (linear); same queries"))
+        send = bulk.get("b_batch_send")
+        if send:
+            table.append(("bulk.py (b): 1,000-row batch, qcluster, 50 ms API", f"{send['wall_seconds']} s "
+                          f"({send['workers']} workers; max orders/ref {send['max_orders_per_ref']})",
+                          f"ideal {send['ideal_seconds_two_calls']:.1f} s (2 calls/order)",
+                          f"{send['ratio_vs_two_calls']:.2f}", "close to 1"))
+    load = read("load")
+    if load:
+        order_page = (dashboard and {r["page"]: r for r in dashboard["results"]}.get("order page")) or None
+        table.append((f"load.py: {load['users']} staff sessions, {load['seconds']:.0f} s, gunicorn + PostgreSQL "
+                      "+ Redis + 2 qclusters",
+                      f"page p95 {load['page_p95_ms']} ms (p50 {load['page_p50_ms']}); {load['requests']} requests, "
+                      f"{load['errors']} errors; {load['orders_created']} orders, {load['duplicate_sends']} "
+                      "duplicate sends",
+                      f"order page alone {order_page['median_ms']} ms (dashboard.py)" if order_page else "—",
+                      ratio(load["kinds"].get("order page", {}).get("p95_ms", 0), order_page["median_ms"])
+                      if order_page else "—",
+                      "p95 < 1 s; 0 errors; 0 duplicates"))
+    return table
+
+
+def write_results(ran: dict[str, str]) -> None:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Generated by `make bench` (`bench/run_all.py`) on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
+        "Each figure is shown against its baseline as a ratio (figure ÷ baseline); the aim says what the ratio "
+        "should be. Raw figures: `bench/out/*.json`.",
+        "",
+        "## Machine",
+        "",
+        *[f"- {line}" for line in machine()],
+        "",
+        "## Figures",
+        "",
+        "| benchmark | figure | baseline | ratio | aim |",
+        "| --- | --- | --- | ---: | --- |",
+        *[f"| {' | '.join(row)} |" for row in rows()],
+        "",
+        "## Runs",
+        "",
+        *[f"- `{name}`: {outcome}" for name, outcome in ran.items()],
+        "",
+        "`orders.py`, `dashboard.py` and `bulk.py` use a fresh SQLite file (the embedded default) and the "
+        "ORM broker; `load.py` uses the production path: gunicorn, PostgreSQL, the Redis broker and two "
+        "qclusters (see docs/deployment.md).",
+        "",
+    ]
+    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip", default="", help="comma-separated names: client,orders,dashboard,bulk,load")
+    parser.add_argument("--load-seconds", type=float, default=120)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args(argv)
+    skip = {name for name in args.skip.split(",") if name}
+    ran: dict[str, str] = {}
+    failed = False
+    for name, command in benchmarks(args.load_seconds).items():
+        if args.report_only or name in skip:
+            ran[name] = "not run this time (figures from bench/out/ if present)"
+            continue
+        if not (ROOT / command[0]).exists():
+            ran[name] = f"{command[0]} is missing"
+            continue
+        print(f"== {' '.join(command)}", flush=True)
+        started = time.monotonic()
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env)
+        seconds = time.monotonic() - started
+        ran[name] = f"`{' '.join(command)}` exit {done.returncode} in {seconds:.0f} s"
+        failed |= done.returncode != 0
+    write_results(ran)
+    print(RESULTS.read_text())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

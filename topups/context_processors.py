@@ -1,0 +1,30 @@
+"""Template context shared by the admin's pages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.functional import SimpleLazyObject
+
+from topups.models import ApiAccount
+from topups.services.account import current_fingerprint
+
+
+def _key_problem() -> str:
+    """Why the configured API key cannot be used, or "" (one query: the ApiAccount row the home
+    page reads, by the key's fingerprint)."""
+    if not settings.ONECLICKDZ_API_KEY:
+        return "missing"
+    reason = (ApiAccount.objects.filter(key_fingerprint=current_fingerprint())
+              .values_list("refused_reason", flat=True).first())
+    return reason or ""
+
+
+def api_key_state(request) -> dict:
+    """``api_key_problem`` for staff: "missing", the API's refusal reason, or "".
+
+    Lazy, so the query runs only on pages that show it (admin/base_site.html), and only for staff.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_staff:
+        return {}
+    return {"api_key_problem": SimpleLazyObject(_key_problem)}

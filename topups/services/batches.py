@@ -1,0 +1,438 @@
+"""Bulk orders from a CSV file: preview every row, then create and send the valid ones once.
+
+Nothing is sent that the user did not see: ``preview_batch`` parses the file, checks every row
+against the cached catalog, the existing references and the recent orders, and stores the result
+on a ``Batch``. ``confirm_batch`` checks the same rows again; if anything the user saw has changed
+(a reference used meanwhile, a value out of stock, an order for the same line placed since) it
+stores the new preview and sends nothing. Otherwise it claims the batch with a conditional UPDATE
+(so a double click or a reload creates the orders once), creates the orders and their first events
+in a constant number of queries, and hands them to ``request_send``: the same path as a single
+order, with its number check before each first send.
+
+Both run in a constant number of queries, whatever the size of the file. No API call is made.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from topups.csv_import import CsvImportError, parse_csv
+from topups.forms import REF_PATTERN
+from topups.models import (
+    FINAL_STATUSES,
+    Batch,
+    BatchStatus,
+    LineType,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Product,
+    new_ref,
+)
+from topups.numbers import normalise_number
+from topups.services.account import current_account
+from topups.services.actors import Actor
+from topups.services.orders import request_send
+
+log = logging.getLogger("topups.batches")
+S = OrderStatus
+
+# "The same number and value was ordered in the last RECENT_HOURS hours" is a warning, not an error.
+RECENT_HOURS = 24
+# Statuses that spent nothing: an earlier order in one of them is no reason to warn.
+HARMLESS_STATUSES = (S.REFUSED, S.CANCELLED)
+FAILED_STATUSES = (S.REFUSED, S.REFUNDED, S.CANCELLED, S.ATTENTION)
+_FORMULA_FIRST = ("=", "@", "\t", "\r")
+_TYPES = {"ADSL": LineType.ADSL, "4G": LineType.LTE, "LTE": LineType.LTE, "4GLTE": LineType.LTE}
+_COLUMN_LABELS = {"type": "type", "number": "number", "value": "value", "ref": "ref", "note": "note"}
+
+__all__ = ["CsvImportError", "preview_batch", "confirm_batch", "problem_message"]
+
+
+# Problems ----------------------------------------------------------------------------------------
+# Stored as [code, params] so that the preview reads in the language of whoever looks at it.
+
+
+def problem_message(code: str, params: dict) -> str:
+    """The sentence shown to staff for one problem of a row or of the file."""
+    if code == "formula":
+        return _("The %(column)s cell starts like a spreadsheet formula (=, +, -, @): it was not read.") % params
+    if code == "missing":
+        return _("The %(column)s is missing.") % params
+    if code == "long":
+        return _("This row has more cells than the header: check the separator and the quotes.")
+    if code == "bad_type":
+        return _("Unknown line type \"%(value)s\": use ADSL or 4G.") % params
+    if code == "bad_number":
+        try:
+            normalise_number(params["type"], params["value"])
+        except ValidationError as exc:
+            return _("Malformed number \"%(value)s\". %(expected)s") % {**params, "expected": exc.messages[0]}
+        return _("Malformed number \"%(value)s\".") % params
+    if code == "bad_value":
+        return _("The value \"%(value)s\" is not a number.") % params
+    if code in ("unknown_value", "out_of_stock"):
+        shown = {"value": number_format(Decimal(params["value"]), force_grouping=True),
+                 "type": LineType(params["type"]).label}
+        if code == "unknown_value":
+            return _("There is no %(value)s DA card for %(type)s in the catalog.") % shown
+        return _("The %(value)s DA card for %(type)s is out of stock.") % shown
+    if code == "duplicate":
+        return _("Same line and value as row %(first)s of this file.") % params
+    if code == "duplicate_ref":
+        return _("The reference %(ref)s is also used by row %(first)s of this file.") % params
+    if code == "bad_ref":
+        return _("The reference \"%(ref)s\" is not valid: 6 to 64 letters, digits, - or _.") % params
+    if code == "ref_used":
+        return _("The reference %(ref)s is already used by an existing order.") % params
+    if code == "note_too_long":
+        return _("The note is longer than 255 characters.")
+    if code == "recent":
+        return ngettext(
+            "Warning: this number was already ordered with this value in the last %(hours)s hours (%(refs)s).",
+            "Warning: this number was already ordered with this value %(count)s times in the last %(hours)s hours "
+            "(%(refs)s).", params["count"]) % params
+    if code == "encoding":
+        return _("The file is not UTF-8: it was read as %(encoding)s. Check that the notes below read correctly; "
+                 "if not, save the file as \"CSV UTF-8\" and upload it again.") % params
+    if code == "ignored_columns":
+        return _("These columns are not used and were ignored: %(columns)s.") % params
+    if code == "balance_unknown":
+        return _("The balance is not known yet, so the total cost could not be compared with it.")
+    if code == "catalog_empty":
+        return _("The catalog has not been loaded yet: no value can be checked. Try again in a few minutes.")
+    return code
+
+
+ENCODING_NAMES = {"cp1256": "Windows-1256 (Arabic)", "cp1252": "Windows-1252 (French)"}
+
+
+# Checking rows ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Checked:
+    rows: list[dict]
+    valid_count: int
+    total_cost: Decimal
+    balance: Decimal | None
+    warnings: list = field(default_factory=list)
+
+
+def _looks_like_formula(column: str, text: str) -> bool:
+    if text.startswith(_FORMULA_FIRST):
+        return True
+    # "+213 665…" and "-" alone are how people write numbers; anything else after + or - is suspect.
+    if text.startswith(("+", "-")):
+        allowed = set("0123456789 .-/()") if column == "number" else set("0123456789 .,")
+        return any(c not in allowed for c in text[1:])
+    return False
+
+
+def _parse_value(raw: str) -> Decimal | None:
+    text = raw.replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    for suffix in ("DZD", "DA"):
+        if text.upper().endswith(suffix):
+            text = text[: -len(suffix)]
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")  # a French decimal comma
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value > 0 else None
+
+
+def _check_one(source: dict, products: dict) -> dict:
+    """One row's normalised values and problems, from its cells alone (and the catalog)."""
+    errors: list = []
+    row = {"line": source["line"], "input": {k: source.get(k, "") for k in ("type", "number", "value", "ref", "note")},
+           "line_type": "", "number": "", "value": "", "cost": None, "ref": "", "note": "", "errors": errors,
+           "warnings": []}
+    cells = row["input"]
+    formula = {name for name, text in cells.items() if text and _looks_like_formula(name, text)}
+    for name in sorted(formula):
+        errors.append(["formula", {"column": _COLUMN_LABELS[name]}])
+    if source.get("long"):
+        errors.append(["long", {}])
+    for name in ("type", "number", "value"):
+        if not cells[name]:
+            errors.append(["missing", {"column": _COLUMN_LABELS[name]}])
+    line_type = None
+    if cells["type"] and "type" not in formula:
+        line_type = _TYPES.get(cells["type"].upper().replace(" ", "").replace("-", ""))
+        if line_type is None:
+            errors.append(["bad_type", {"value": cells["type"][:40]}])
+        else:
+            row["line_type"] = line_type.value
+    if line_type and cells["number"] and "number" not in formula:
+        try:
+            row["number"] = normalise_number(line_type, cells["number"])
+        except ValidationError:
+            errors.append(["bad_number", {"value": cells["number"][:40], "type": line_type.value}])
+    if cells["value"] and "value" not in formula:
+        value = _parse_value(cells["value"])
+        if value is None:
+            errors.append(["bad_value", {"value": cells["value"][:40]}])
+        else:
+            row["value"] = format(value.normalize(), "f") if value == value.to_integral() else str(value)
+            if line_type:
+                product = products.get((line_type.value, value))
+                params = {"value": row["value"], "type": line_type.value}
+                if product is None:
+                    errors.append(["unknown_value", params])
+                elif not product.available:
+                    errors.append(["out_of_stock", params])
+                else:
+                    row["cost"] = str(product.cost)
+    if cells["ref"] and "ref" not in formula:
+        if REF_PATTERN.match(cells["ref"]):
+            row["ref"] = cells["ref"]
+        else:
+            errors.append(["bad_ref", {"ref": cells["ref"][:70]}])
+    if len(cells["note"]) > 255:
+        errors.append(["note_too_long", {}])
+    elif "note" not in formula:
+        row["note"] = cells["note"]
+    return row
+
+
+def check_rows(sources: list[dict], *, now=None) -> Checked:
+    """Check every row: its own cells, duplicates inside the file, references already used, and
+    orders for the same number and value in the last RECENT_HOURS hours. Four queries in all."""
+    now = now or timezone.now()
+    products = {(p.line_type, p.value): p for p in Product.objects.all()}
+    rows = [_check_one(source, products) for source in sources]
+    warnings: list = []
+    if not products:
+        warnings.append(["catalog_empty", {}])
+
+    seen_lines: dict[tuple, int] = {}
+    seen_refs: dict[str, int] = {}
+    for row in rows:
+        if row["line_type"] and row["number"] and row["value"]:
+            key = (row["line_type"], row["number"], row["value"])
+            if key in seen_lines:
+                row["errors"].append(["duplicate", {"first": seen_lines[key]}])
+            else:
+                seen_lines[key] = row["line"]
+        if row["ref"]:
+            if row["ref"] in seen_refs:
+                row["errors"].append(["duplicate_ref", {"ref": row["ref"], "first": seen_refs[row["ref"]]}])
+            else:
+                seen_refs[row["ref"]] = row["line"]
+
+    used_refs = set(Order.objects.filter(ref__in=list(seen_refs)).values_list("ref", flat=True)) if seen_refs else set()
+    numbers = {row["number"] for row in rows if row["number"]}
+    recent: dict[tuple, list[str]] = {}
+    if numbers:
+        since = now - timedelta(hours=RECENT_HOURS)
+        earlier = (Order.objects.filter(number__in=numbers, created_at__gte=since)
+                   .exclude(status__in=HARMLESS_STATUSES).order_by("-created_at")
+                   .values_list("line_type", "number", "value", "ref"))
+        for line_type, number, value, ref in earlier:
+            recent.setdefault((line_type, number, value), []).append(ref)
+
+    valid_count, total_cost = 0, Decimal("0")
+    for row in rows:
+        if row["ref"] in used_refs:
+            row["errors"].append(["ref_used", {"ref": row["ref"]}])
+        if row["value"]:
+            refs = recent.get((row["line_type"], row["number"], Decimal(row["value"])))
+            if refs:
+                row["warnings"].append(["recent", {"count": len(refs), "hours": RECENT_HOURS,
+                                                   "refs": ", ".join(refs[:3]) + ("…" if len(refs) > 3 else "")}])
+        row["valid"] = not row["errors"]
+        if row["valid"]:
+            valid_count += 1
+            total_cost += Decimal(row["cost"])
+
+    account = current_account()
+    balance = account.balance if account else None
+    if balance is None:
+        warnings.append(["balance_unknown", {}])
+    return Checked(rows, valid_count, total_cost, balance, warnings)
+
+
+def blocking_reasons(batch: Batch) -> list[str]:
+    """Why the batch cannot be confirmed as it stands (empty when it can)."""
+    reasons = []
+    if batch.valid_count == 0:
+        reasons.append(_("No row can be sent. Fix the file and upload it again."))
+    if batch.balance is not None and batch.total_cost > batch.balance:
+        reasons.append(_("The balance (%(balance)s DA) does not cover the valid rows (%(cost)s DA). Top up the "
+                         "account or send a smaller file.") % {
+            "balance": number_format(batch.balance, decimal_pos=2, force_grouping=True),
+            "cost": number_format(batch.total_cost, decimal_pos=2, force_grouping=True),
+        })
+    return reasons
+
+
+# Preview -----------------------------------------------------------------------------------------
+
+
+def preview_batch(*, file_name: str, data: bytes, actor: Actor) -> Batch:
+    """Parse and check an uploaded file and store its preview. Creates no order and calls no API.
+
+    Raises CsvImportError (with a message for staff) for a file that cannot be read as a table.
+    """
+    parsed = parse_csv(data)
+    checked = check_rows(parsed.rows)
+    file_warnings = list(checked.warnings)
+    if parsed.encoding != "utf-8":
+        file_warnings.insert(0, ["encoding", {"encoding": ENCODING_NAMES[parsed.encoding]}])
+    if parsed.ignored_columns:
+        file_warnings.insert(0, ["ignored_columns", {"columns": ", ".join(parsed.ignored_columns)[:200]}])
+    batch = Batch.objects.create(
+        file_name=(file_name or "upload.csv")[:255], encoding=parsed.encoding, rows=checked.rows,
+        warnings=file_warnings, row_count=len(checked.rows), valid_count=checked.valid_count,
+        total_cost=checked.total_cost, balance=checked.balance, created_by_id=actor.user_id,
+    )
+    log.info("batch %s previewed by %s: %d rows, %d valid", batch.pk, actor.label, batch.row_count,
+             batch.valid_count)
+    return batch
+
+
+# Confirm -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ConfirmResult:
+    batch: Batch
+    created: int = 0
+    already_confirmed: bool = False
+    changed: bool = False
+    blocked: list[str] = field(default_factory=list)
+
+
+def _signature(rows: list[dict]) -> list:
+    return [(r["line"], r["number"], r["value"], r["cost"], r["errors"], r["warnings"]) for r in rows]
+
+
+def confirm_batch(*, batch_id: int, actor: Actor) -> ConfirmResult:
+    """Create the batch's valid orders and request their sending, exactly once.
+
+    Returns with ``already_confirmed`` for a second confirmation (nothing created), ``changed``
+    when the rows no longer check as they did in the preview (the new preview is stored, nothing
+    created), ``blocked`` when the preview itself forbids it (no valid row, balance too low).
+    """
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().get(pk=batch_id)
+        if batch.status != BatchStatus.PREVIEWED:
+            return ConfirmResult(batch, already_confirmed=True)
+        sources = [{**row["input"], "line": row["line"], "long": any(e[0] == "long" for e in row["errors"])}
+                   for row in batch.rows]
+        checked = check_rows(sources)
+        if _signature(checked.rows) != _signature(batch.rows) or checked.total_cost != batch.total_cost:
+            _store_preview(batch, checked)
+            return ConfirmResult(batch, changed=True)
+        # The balance may have moved since the preview: block on the current one.
+        batch.balance = checked.balance
+        blocked = blocking_reasons(batch)
+        if blocked:
+            batch.save(update_fields=["balance"])
+            return ConfirmResult(batch, blocked=blocked)
+        now = timezone.now()
+        claimed = Batch.objects.filter(pk=batch.pk, status=BatchStatus.PREVIEWED).update(
+            status=BatchStatus.CONFIRMED, confirmed_at=now, confirmed_by_id=actor.user_id, balance=checked.balance)
+        if not claimed:
+            return ConfirmResult(batch, already_confirmed=True)
+        try:
+            with transaction.atomic():
+                created = _create_orders(batch, actor, now)
+        except IntegrityError:
+            # A reference of the file was taken between the check and the insert.
+            Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.PREVIEWED, confirmed_at=None,
+                                                     confirmed_by=None)
+            _store_preview(batch, check_rows(sources))
+            batch.status = BatchStatus.PREVIEWED
+            return ConfirmResult(batch, changed=True)
+        batch.status, batch.confirmed_at, batch.confirmed_by_id = BatchStatus.CONFIRMED, now, actor.user_id
+    log.info("batch %s confirmed by %s: %d orders", batch.pk, actor.label, created)
+    request_send(Order.objects.filter(batch=batch, status=S.NEW), actor=actor)
+    return ConfirmResult(batch, created=created)
+
+
+def _store_preview(batch: Batch, checked: Checked) -> None:
+    batch.rows, batch.valid_count, batch.total_cost = checked.rows, checked.valid_count, checked.total_cost
+    batch.balance = checked.balance
+    batch.save(update_fields=["rows", "valid_count", "total_cost", "balance"])
+
+
+def _create_orders(batch: Batch, actor: Actor, now) -> int:
+    """The valid rows as NEW orders with their first event: three queries for any number of rows.
+
+    ``send_requested_at`` is set at once, so that if this process dies before the sends are
+    enqueued, the status sync finds the orders overdue and enqueues them itself.
+    """
+    orders = []
+    for row in batch.rows:
+        if not row["valid"]:
+            continue
+        row["order_ref"] = row["ref"] or new_ref()
+        orders.append(Order(
+            ref=row["order_ref"], line_type=row["line_type"], number=row["number"], value=Decimal(row["value"]),
+            cost=Decimal(row["cost"]), note=row["note"], created_by_id=actor.user_id, batch=batch,
+            created_at=now, send_requested_at=now, next_check_at=now + timedelta(minutes=2),
+        ))
+    Order.objects.bulk_create(orders, batch_size=500)
+    if any(o.pk is None for o in orders):  # a backend that does not return ids
+        ids = dict(Order.objects.filter(batch=batch).values_list("ref", "pk"))
+        for order in orders:
+            order.pk = ids[order.ref]
+    note = _("Order created from the bulk file %(name)s") % {"name": batch.file_name}
+    OrderEvent.objects.bulk_create(
+        [OrderEvent(order=o, from_status="", to_status=S.NEW, actor_id=actor.user_id, actor_label=actor.label,
+                    note=note[:255], created_at=now) for o in orders],
+        batch_size=500,
+    )
+    Batch.objects.filter(pk=batch.pk).update(rows=batch.rows)
+    return len(orders)
+
+
+# Reading (progress and results) -----------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    counts: dict[str, int]
+    total: int
+    final: int
+    failures: list[dict]
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.final == self.total
+
+
+def batch_progress(batch: Batch, *, failure_limit: int = 200) -> Progress:
+    """Orders of the batch per status and the failures with their reasons: two queries."""
+    counts = dict(batch.orders.order_by().values_list("status").annotate(n=Count("id")))
+    failures = list(
+        batch.orders.filter(status__in=FAILED_STATUSES).order_by("id")
+        .values("id", "ref", "line_type", "number", "value", "status", "refusal_code", "refusal_message")
+        [:failure_limit]
+    )
+    final = sum(n for status, n in counts.items() if status in FINAL_STATUSES)
+    return Progress(counts=counts, total=sum(counts.values()), final=final, failures=failures)
+
+
+RESULT_FIELDS = ("ref", "status", "refusal_code", "refusal_message", "num_trans", "card_code", "created_by_id")
+
+
+def batch_result_rows(batch: Batch):
+    """Each row of the file with its order (if one was created): (row, order values or None)."""
+    orders = {values["ref"]: values for values in batch.orders.values(*RESULT_FIELDS)}
+    for row in batch.rows:
+        yield row, orders.get(row.get("order_ref"))

@@ -1,0 +1,186 @@
+"""Bulk orders on the dashboard: upload a CSV, preview every row, confirm, follow, download results.
+
+Thin views over ``topups.services.batches``; every page needs the ``topups.bulk_order``
+permission (Supervisors). Card codes in the results follow the same rule as everywhere else
+(``selectors.shown_code``).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from topups import selectors
+from topups.csv_export import BOM, csv_lines, csv_response
+from topups.csv_import import MAX_BYTES, MAX_ROWS, TEMPLATE
+from topups.models import Batch, BatchStatus, OrderStatus
+from topups.services import batches
+from topups.services.actors import Actor
+from topups.templatetags.dashboard import STATUS_TONE
+
+PERMISSION = "topups.bulk_order"
+S = OrderStatus
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("CSV file"), allow_empty_file=True)
+
+
+def _get_batch(pk: int, *, with_rows: bool = True) -> Batch:
+    queryset = Batch.objects.select_related("created_by")
+    if not with_rows:
+        queryset = queryset.defer("rows")
+    batch = queryset.filter(pk=pk).first()
+    if batch is None:
+        raise Http404(_("No such bulk file."))
+    return batch
+
+
+@require_GET
+@login_required
+@permission_required(PERMISSION, raise_exception=True)
+def batch_list(request):
+    """The uploaded files, newest first, with who uploaded them and when."""
+    rows = Batch.objects.select_related("created_by").defer("rows", "warnings")[:100]
+    return render(request, "topups/batches/list.html", {"batches": rows})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required(PERMISSION, raise_exception=True)
+def batch_new(request):
+    """Upload a file: it is parsed and checked, nothing is created but the preview."""
+    context = {"max_rows": MAX_ROWS, "max_kb": MAX_BYTES // 1024}
+    if request.method == "GET":
+        return render(request, "topups/batches/new.html", {"form": UploadForm(), **context})
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "topups/batches/new.html", {"form": form, **context}, status=400)
+    upload = form.cleaned_data["file"]
+    data = upload.read(MAX_BYTES + 1)
+    try:
+        batch = batches.preview_batch(file_name=upload.name, data=data, actor=Actor.user(request.user))
+    except batches.CsvImportError as exc:
+        form.add_error("file", str(exc))
+        return render(request, "topups/batches/new.html", {"form": form, **context}, status=400)
+    return redirect("topups:batch", pk=batch.pk)
+
+
+@require_GET
+@login_required
+@permission_required(PERMISSION, raise_exception=True)
+def batch_template(request):
+    response = HttpResponse(BOM + TEMPLATE, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="bulk-orders-template.csv"'
+    return response
+
+
+def _shown_rows(rows: list[dict]) -> list[dict]:
+    return [{**row, "error_messages": [batches.problem_message(c, p) for c, p in row["errors"]],
+             "warning_messages": [batches.problem_message(c, p) for c, p in row["warnings"]]} for row in rows]
+
+
+@require_GET
+@login_required
+@permission_required(PERMISSION, raise_exception=True)
+def batch_detail(request, pk: int):
+    """The preview (before confirming) or the progress (after)."""
+    batch = _get_batch(pk)
+    context = {
+        "batch": batch,
+        "file_warnings": [batches.problem_message(c, p) for c, p in batch.warnings],
+    }
+    if batch.status == BatchStatus.PREVIEWED:
+        context.update(rows=_shown_rows(batch.rows), blocked=batches.blocking_reasons(batch))
+    else:
+        progress = batches.batch_progress(batch)
+        context.update(progress=progress, counts=_counts(progress), failures=_failures(progress),
+                       skipped=[row for row in _shown_rows(batch.rows) if not row["valid"]])
+    return render(request, "topups/batches/detail.html", context)
+
+
+@require_POST
+@login_required
+@permission_required(PERMISSION, raise_exception=True)
+def batch_confirm(request, pk: int):
+    """Send the valid rows. A second confirmation (double click, reload) creates nothing more."""
+    _get_batch(pk, with_rows=False)
+    result = batches.confirm_batch(batch_id=pk, actor=Actor.user(request.user))
+    if result.already_confirmed:
+        messages.info(request, _("This file was already confirmed: no order was created twice."))
+    elif result.changed:
+        messages.warning(request, _("Something changed since the preview (catalog, references or recent orders). "
+                                    "Nothing was sent: check the updated preview and confirm again."))
+    elif result.blocked:
+        for reason in result.blocked:
+            messages.error(request, reason)
+    else:
+        messages.success(request, ngettext("%(count)d order created and queued for sending.",
+                                           "%(count)d orders created and queued for sending.", result.created)
+                         % {"count": result.created})
+    return redirect("topups:batch", pk=pk)
+
+
+def _counts(progress: batches.Progress) -> list[dict]:
+    return [{"status": status.value, "label": str(status.label), "tone": STATUS_TONE.get(status, "run"),
+             "count": progress.counts.get(status.value, 0)} for status in S]
+
+
+@require_GET
+@login_required
+@permission_required(PERMISSION, raise_exception=True)
+def batch_status(request, pk: int):
+    """Counts per status and failures, polled by the batch page."""
+    batch = _get_batch(pk, with_rows=False)
+    progress = batches.batch_progress(batch)
+    return JsonResponse({
+        "status": batch.status,
+        "total": progress.total,
+        "final": progress.final,
+        "done": progress.done,
+        "counts": _counts(progress),
+        "failures": _failures(progress),
+    })
+
+
+def _failures(progress: batches.Progress) -> list[dict]:
+    return [{"ref": f["ref"], "number": f["number"], "status": str(S(f["status"]).label),
+             "reason": f["refusal_message"] or f["refusal_code"] or str(S(f["status"]).label)}
+            for f in progress.failures]
+
+
+@require_GET
+@login_required
+@permission_required(PERMISSION, raise_exception=True)
+def batch_results(request, pk: int):
+    """Every row of the file: its input, what became of it, and the card code if the user may see it."""
+    batch = _get_batch(pk)
+    user = request.user
+    header = [_("Row"), "type", "number", "value", "ref", "note", _("Reference"), _("Status"), _("Reason"),
+              _("Transaction number"), _("Card code")]
+
+    def rows():
+        for row, order in batches.batch_result_rows(batch):
+            cells = [row["line"], *(row["input"][k] for k in ("type", "number", "value", "ref", "note"))]
+            if order is None:
+                reason = "; ".join(batches.problem_message(c, p) for c, p in row["errors"])
+                yield [*cells, "", _("Not sent") if row["errors"] else _("Not created"), reason, "", ""]
+                continue
+            code = selectors.shown_code(user, _ResultOrder(order)) if order["card_code"] else ""
+            yield [*cells, order["ref"], str(S(order["status"]).label),
+                   order["refusal_message"] or order["refusal_code"], order["num_trans"], code]
+
+    return csv_response(csv_lines(header, rows()), f"bulk-{batch.pk}-results")
+
+
+class _ResultOrder:
+    """A ``values()`` row with the attributes the code-permission rule reads."""
+
+    def __init__(self, row: dict) -> None:
+        self.created_by_id, self.card_code = row["created_by_id"], row["card_code"]
