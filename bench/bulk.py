@@ -19,9 +19,7 @@ import io
 import json
 import os
 import platform
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +44,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from tests.processes import database_url, start_qcluster, stop_group  # noqa: E402
 from topups.models import ApiAccount, Batch, Order, OrderStatus  # noqa: E402
 from topups.oneclick.simulator.testing import serve_in_thread  # noqa: E402
 from topups.services import account, batches, catalog  # noqa: E402
@@ -124,9 +123,8 @@ def bench_send(server, workers: int, rows: int = 1000) -> dict:
     batch = batches.preview_batch(file_name="send.csv", data="\n".join(lines).encode(), actor=actor)
     assert batch.valid_count == rows
     sim.configure(latency_ms=50)
-    env = {**os.environ, "ONECLICKDZ_API_URL": server.url, "Q_WORKERS": str(workers)}
-    cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    cluster = start_qcluster(database_url=database_url(connection.settings_dict), api_url=server.url,
+                             workers=workers)
     try:
         time.sleep(3)  # let the workers start: measure sending, not process start-up
         calls_before = sum(sim.stats()["calls"].values())
@@ -141,12 +139,7 @@ def bench_send(server, workers: int, rows: int = 1000) -> dict:
         wall = time.perf_counter() - started
         calls = sum(sim.stats()["calls"].values()) - calls_before
     finally:
-        os.killpg(cluster.pid, signal.SIGTERM)
-        try:
-            cluster.wait(10)
-        except subprocess.TimeoutExpired:  # a sweeper may be mid-sleep; nothing to save
-            os.killpg(cluster.pid, signal.SIGKILL)
-            cluster.wait(5)
+        stop_group(cluster)
     sim.configure(latency_ms=0)
     ideal_one_call = rows * 0.050 / workers
     return {

@@ -46,6 +46,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.processes import stop_group  # noqa: E402
+
 KEY = "load-key-0000"
 PASSWORD = "load-pass-Qx81"  # noqa: S105 — throw-away accounts in a throw-away database
 POLL_SECONDS = 3.0  # what static/topups/dashboard.js does on the order page
@@ -109,16 +111,11 @@ class Processes:
         return process
 
     def stop_all(self) -> None:
-        for process, _log in self.started:
+        for process, _log in self.started:  # all at once, then wait for each
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
         for process, log in self.started:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:  # a sweeper sleeping between cycles: nothing to save
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(5)
+            stop_group(process)
             log.close()
 
 

@@ -17,9 +17,7 @@ import argparse
 import json
 import os
 import platform
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +44,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from tests.processes import database_url, start_qcluster, stop_group  # noqa: E402
 from topups.models import Order, OrderStatus  # noqa: E402
 from topups.oneclick.simulator.testing import serve_in_thread  # noqa: E402
 from topups.services import account, catalog, orders  # noqa: E402
@@ -117,9 +116,8 @@ def bench_send(server, workers: int) -> dict:
     for index in range(1000):
         orders.create_order(line_type="ADSL", number=f"0364{index:03d}{index % 90:02d}", value=Decimal(500),
                             actor=actor)
-    env = {**os.environ, "ONECLICKDZ_API_URL": server.url, "Q_WORKERS": str(workers)}
-    cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    cluster = start_qcluster(database_url=database_url(connection.settings_dict), api_url=server.url,
+                             workers=workers)
     try:
         time.sleep(3)  # let the workers start: measure sending, not process start-up
         started = time.perf_counter()
@@ -131,12 +129,7 @@ def bench_send(server, workers: int) -> dict:
             time.sleep(0.1)
         wall = time.perf_counter() - started
     finally:
-        os.killpg(cluster.pid, signal.SIGTERM)
-        try:
-            cluster.wait(10)
-        except subprocess.TimeoutExpired:  # a sweeper may be mid-sleep; nothing to save
-            os.killpg(cluster.pid, signal.SIGKILL)
-            cluster.wait(5)
+        stop_group(cluster)
     sim.configure(latency_ms=0)
     stats = sim.stats()
     ideal_one_call = 1000 * 0.050 / workers

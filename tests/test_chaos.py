@@ -15,11 +15,6 @@ Needs PostgreSQL and Redis (the second pass of ``.ci/run``); skipped on the embe
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from decimal import Decimal
@@ -31,6 +26,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Sum
 
+from tests import processes
 from tests.test_cluster import database_url
 from topups.models import FINAL_STATUSES, Order, OrderEvent, OrderStatus
 from topups.services import catalog, orders
@@ -63,45 +59,10 @@ def production_path_or_skip() -> None:
         pytest.skip("needs the Redis broker (REDIS_URL=redis://…); run by the second pass of .ci/run")
 
 
-@contextlib.contextmanager
 def qclusters(server, count: int, *, workers: int = 4, log_name: str = "qcluster"):
-    """``count`` real `manage.py qcluster` processes on the test database and the simulator, each
-    in its own process group (so the test can kill one whole cluster). Stopped on exit."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": database_url(),
-        "ONECLICKDZ_API_URL": server.url,
-        "Q_SYNC": "false",
-        "Q_WORKERS": str(workers),
-        **{name: str(value) for name, value in FAST_TIMINGS.items()},
-    }
-    processes, logs = [], []
-    try:
-        for index in range(count):
-            logs.append(open(ROOT / "test-artifacts" / f"{log_name}-{index}.log", "w"))
-            processes.append(subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                                              stdout=logs[-1], stderr=subprocess.STDOUT, start_new_session=True))
-        yield processes
-    finally:
-        for process in processes:
-            stop(process)
-        for log in logs:
-            log.close()
-
-
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """Stop a qcluster and its workers (the whole process group: workers hold DB connections)."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
+    """``count`` real qclusters on the test database and the simulator, with the fast timings."""
+    return processes.qclusters(count, database_url=database_url(), api_url=server.url, workers=workers,
+                               log_name=log_name, extra_env=FAST_TIMINGS)
 
 
 @pytest.fixture

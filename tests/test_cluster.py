@@ -3,10 +3,6 @@ FULFILLED, with its card code visible in the admin, within 15 s."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +11,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from tests import processes
 from topups.models import OrderStatus
 from topups.services import catalog, orders
 from topups.services.actors import Actor
@@ -24,11 +21,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.cluster, pyte
 
 
 def database_url() -> str:
-    settings = connection.settings_dict
-    if settings["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{settings['NAME']}"
-    host, port = settings.get("HOST") or "127.0.0.1", settings.get("PORT") or 5432
-    return f"postgres://{settings['USER']}@{host}:{port}/{settings['NAME']}"
+    return processes.database_url(connection.settings_dict)
 
 
 @pytest.fixture
@@ -38,26 +31,8 @@ def qcluster(sim, simulator_server, monkeypatch):
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "SYNC", False)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": database_url(),
-        "ONECLICKDZ_API_URL": simulator_server.url,
-        "Q_SYNC": "false",
-        "Q_WORKERS": "2",
-    }
-    log = open(ROOT / "test-artifacts" / "qcluster.log", "w")
-    process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    yield process
-    # The whole process group: the cluster's workers hold database connections too.
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
-    log.close()
+    with processes.qclusters(1, database_url=database_url(), api_url=simulator_server.url, workers=2) as (cluster,):
+        yield cluster
 
 
 def test_admin_send_reaches_fulfilled_with_a_real_cluster(sim, qcluster, supervisor, client):
@@ -76,7 +51,7 @@ def test_admin_send_reaches_fulfilled_with_a_real_cluster(sim, qcluster, supervi
         if order.status == OrderStatus.FULFILLED:
             break
         time.sleep(0.25)
-    assert order.status == OrderStatus.FULFILLED, (order.status, (ROOT / "test-artifacts/qcluster.log").read_text()[-3000:])
+    assert order.status == OrderStatus.FULFILLED, (order.status, (ROOT / "test-artifacts/qcluster-0.log").read_text()[-3000:])
     page = client.get(reverse("admin:topups_order_change", args=[order.pk])).content.decode()
     assert order.card_code and order.card_code in page
     assert sim.stats()["refs"][order.ref] == {"orders": 1, "attempts": 1}

@@ -7,13 +7,13 @@ Runs on the embedded default (SQLite, ORM broker) and on PostgreSQL + Redis alik
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from decimal import Decimal
 
 import pytest
 
+from tests import processes
 from tests.test_chaos import FAST_TIMINGS, describe, qclusters
 from topups.models import FINAL_STATUSES, Order, OrderEvent, OrderStatus
 from topups.services import catalog, orders
@@ -72,8 +72,7 @@ def test_worker_killed_mid_send_sends_nothing_twice_and_nothing_stays_stuck(sim,
         assert wait_for(lambda: all(sim.stats()["refs"].get(ref, {}).get("attempts") for ref in refs), 30), \
             sim.stats()["refs"]
         assert set(Order.objects.filter(pk__in=[o.pk for o in placed]).values_list("status", flat=True)) == {S.SENDING}
-        os.killpg(cluster.pid, signal.SIGKILL)
-        cluster.wait(10)
+        processes.stop_group(cluster, signal.SIGKILL)
 
     with qclusters(simulator_server, 1, workers=WORKERS, log_name="crash-qcluster-restarted"):
         # The restarted cluster's schedules drive the sweeper too; driving it from here as well is
