@@ -153,7 +153,8 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -193,6 +194,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "topups.views.login_locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
+# Behind our own proxy every request comes from the proxy's address: use the one it forwards.
+AXES_CLIENT_IP_CALLABLE = "topups.middleware.client_ip"
 
 # OneClickDZ API. The default URL is the bundled simulator (make run starts it).
 ONECLICKDZ_API_URL = env("ONECLICKDZ_API_URL", default="http://127.0.0.1:8099/v3")

@@ -63,3 +63,14 @@ def test_a_success_resets_the_count(client, operator):
     for _ in range(4):
         login(client, "olga", "wrong")
     assert login(client, "olga", "pw-olga").status_code == 302
+
+
+def test_behind_the_proxy_the_forwarded_address_counts(client, operator, settings):
+    settings.BEHIND_PROXY = True
+    for _ in range(5):
+        client.post(reverse("login"), {"username": "olga", "password": "wrong"}, REMOTE_ADDR="10.0.0.2",
+                    HTTP_X_FORWARDED_FOR="198.51.100.7")
+    # Same proxy, another shop computer: not locked out.
+    response = client.post(reverse("login"), {"username": "olga", "password": "pw-olga"}, REMOTE_ADDR="10.0.0.2",
+                           HTTP_X_FORWARDED_FOR="198.51.100.8")
+    assert response.status_code == 302

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import translation
 
 from topups.services.preferences import SESSION_LANGUAGE
@@ -20,3 +21,13 @@ class UserLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+def client_ip(request) -> str | None:
+    """The client's address. Behind our own proxy (BEHIND_PROXY), the last X-Forwarded-For entry:
+    the one the proxy added, which a client cannot forge."""
+    if settings.BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+    return request.META.get("REMOTE_ADDR")
