@@ -188,6 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", default="a,b,c")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--out", default="orders", help="name of the JSON file under bench/out/")
     args = parser.parse_args()
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     call_command("migrate", verbosity=0)
@@ -205,7 +206,7 @@ def main() -> None:
         results["c_admin_list"] = bench_admin_list()
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "orders.json").write_text(json.dumps(results, indent=2))
+    (out / f"{args.out}.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 
 

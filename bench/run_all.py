@@ -25,10 +25,16 @@ OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
 
+BENCH_PG = "postgres://postgres@127.0.0.1:5432/topups_bench"
+
+
 def benchmarks(load_seconds: float) -> dict[str, list[str]]:
     return {
         "client": ["bench/client.py"],
         "orders": ["bench/orders.py"],
+        # The sync cycle again on PostgreSQL, where bulk statements are not split by SQLite's
+        # 999-variable cap: its query count per cycle must not move with the batch size.
+        "orders_pg": ["bench/orders.py", "--only", "a", "--out", "orders_pg"],
         "dashboard": ["bench/dashboard.py"],
         "bulk": ["bench/bulk.py"],
         "load": ["bench/load.py", "--seconds", str(load_seconds)],
@@ -38,6 +44,20 @@ def benchmarks(load_seconds: float) -> dict[str, list[str]]:
 def read(name: str) -> dict | None:
     path = OUT / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def fresh_postgres_database(url: str) -> bool:
+    """Drop and create the database of ``url``; False when PostgreSQL cannot be reached."""
+    try:
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception:
+        return False
+    return True
 
 
 # The machine --------------------------------------------------------------------------------
@@ -111,9 +131,12 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                           "500 (one check per order)", ratio(a["500"]["api_calls"], 500), "≪ 1 (list walk)"))
         b = orders.get("b_bulk_send")
         if b:
-            table.append(("orders.py (b): 1,000 sends, qcluster, 50 ms API", f"{b['wall_seconds']} s "
-                          f"({b['workers']} workers; max orders/ref {b['max_orders_per_ref']})",
-                          f"ideal {2 * b['ideal_seconds_one_call']:.1f} s (2 calls/order)",
+            figure = f"{b['wall_seconds']} s ({b['workers']} workers; max orders/ref {b['max_orders_per_ref']})"
+            table.append(("orders.py (b): 1,000 sends, qcluster, 50 ms API", figure,
+                          f"ideal {b['ideal_seconds_one_call']:.1f} s (1,000 × 50 ms ÷ {b['workers']} workers)",
+                          f"{b['ratio_vs_one_call']:.2f}", "≤ 1.5"))
+            table.append(("orders.py (b): the same, against 2 calls per order", figure,
+                          f"ideal {2 * b['ideal_seconds_one_call']:.1f} s (number check + POST per order)",
                           f"{b['ratio_vs_two_calls']:.2f}", "close to 1"))
         c = orders.get("c_admin_list")
         if c:
@@ -121,6 +144,12 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                           f"{c['orders_100k']['queries']} queries at 100k orders",
                           f"{c['orders_1k']['median_ms']} ms, {c['orders_1k']['queries']} queries at 1k",
                           f"{c['time_ratio']:.2f}", "≈ 1 (no growth with orders)"))
+    orders_pg = read("orders_pg")
+    if orders_pg and orders_pg.get("a_sync_cycle"):
+        a = orders_pg["a_sync_cycle"]
+        table.append(("orders.py (a): sync cycle, DB queries (postgresql)",
+                      f"{a['500']['db_queries']} queries for 500 orders", f"{a['100']['db_queries']} for 100",
+                      ratio(a["500"]["db_queries"], a["100"]["db_queries"]), "1.00 (constant per batch)"))
     dashboard = read("dashboard")
     if dashboard:
         pages = {r["page"]: r for r in dashboard["results"]}
@@ -147,22 +176,23 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                           "≤ 10 (linear); same queries"))
         send = bulk.get("b_batch_send")
         if send:
-            table.append(("bulk.py (b): 1,000-row batch, qcluster, 50 ms API", f"{send['wall_seconds']} s "
-                          f"({send['workers']} workers; max orders/ref {send['max_orders_per_ref']})",
-                          f"ideal {send['ideal_seconds_two_calls']:.1f} s (2 calls/order)",
+            figure = (f"{send['wall_seconds']} s ({send['workers']} workers; "
+                      f"max orders/ref {send['max_orders_per_ref']})")
+            table.append(("bulk.py (b): 1,000-row batch, qcluster, 50 ms API", figure,
+                          f"ideal {send['ideal_seconds_two_calls'] / 2:.1f} s (1,000 × 50 ms ÷ {send['workers']} "
+                          "workers)", f"{2 * send['ratio_vs_two_calls']:.2f}", "≤ 1.5"))
+            table.append(("bulk.py (b): the same, against 2 calls per order", figure,
+                          f"ideal {send['ideal_seconds_two_calls']:.1f} s (number check + POST per order)",
                           f"{send['ratio_vs_two_calls']:.2f}", "close to 1"))
     load = read("load")
     if load:
-        order_page = (dashboard and {r["page"]: r for r in dashboard["results"]}.get("order page")) or None
         table.append((f"load.py: {load['users']} staff sessions, {load['seconds']:.0f} s, gunicorn + PostgreSQL "
                       "+ Redis + 2 qclusters",
                       f"page p95 {load['page_p95_ms']} ms (p50 {load['page_p50_ms']}); {load['requests']} requests, "
                       f"{load['errors']} errors; {load['orders_created']} orders, {load['duplicate_sends']} "
                       "duplicate sends",
-                      f"order page alone {order_page['median_ms']} ms (dashboard.py)" if order_page else "—",
-                      ratio(load["kinds"].get("order page", {}).get("p95_ms", 0), order_page["median_ms"])
-                      if order_page else "—",
-                      "p95 < 1 s; 0 errors; 0 duplicates"))
+                      "1,000 ms (the aim for p95)", ratio(load["page_p95_ms"], 1000),
+                      "< 1; 0 errors; 0 duplicates"))
     return table
 
 
@@ -215,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {' '.join(command)}", flush=True)
         started = time.monotonic()
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        if name == "orders_pg":
+            if not fresh_postgres_database(BENCH_PG):
+                ran[name] = "skipped: PostgreSQL not reachable"
+                continue
+            env["DATABASE_URL"] = BENCH_PG
         done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env)
         seconds = time.monotonic() - started
         ran[name] = f"`{' '.join(command)}` exit {done.returncode} in {seconds:.0f} s"
