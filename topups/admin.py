@@ -21,6 +21,10 @@ from topups.services import account, catalog, orders
 from topups.services.actors import Actor
 
 S = OrderStatus
+
+admin.site.site_header = _("OneClickDZ top-ups")
+admin.site.site_title = _("OneClickDZ top-ups")
+admin.site.index_title = _("Supervision")
 # Refreshing more than this many orders at once is handed to the sync instead of done inline.
 INLINE_REFRESH_LIMIT = 20
 
