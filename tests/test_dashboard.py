@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from topups.csv_export import safe_cell
 from topups.models import ApiAccount, Order, OrderStatus, new_ref
 from topups.services import catalog, orders
 from topups.services.account import current_fingerprint
 from topups.services.actors import Actor
-from topups.views import safe_cell
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db

@@ -210,3 +210,20 @@ def test_a_refused_key_is_never_logged(sim, settings, caplog):
     logged = "\n".join(r.getMessage() + str(r.args) + str(getattr(r, "exc_text", "")) for r in caplog.records)
     assert caplog.records, "the refusal should be logged"
     assert SECRET not in logged and SECRET not in caplog.text
+
+
+def test_every_csv_export_is_audited(sim, supervisor, client):
+    """The dashboard export, the admin's export action and a batch's results each leave a row."""
+    from topups.models import Batch
+
+    client.force_login(supervisor)
+    order, _ = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000),
+                                   actor=Actor.user(supervisor))
+    batch = Batch.objects.create(file_name="orders.csv", created_by=supervisor)
+    b"".join(client.get(reverse("topups:order_export")).streaming_content)
+    b"".join(client.post(reverse("admin:topups_order_changelist"),
+                         {"action": "export_selected_csv", "_selected_action": [order.pk]}).streaming_content)
+    b"".join(client.get(reverse("topups:batch_results", args=[batch.pk])).streaming_content)
+    targets = list(AuditEvent.objects.filter(action="export", actor=supervisor).values_list("target", flat=True))
+    assert sorted(targets) == sorted(["orders.csv", "admin: selected orders", f"batch {batch.pk} results"])
+    assert Order.objects.count() == 1

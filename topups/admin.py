@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 from topups.models import ApiAccount, AuditEvent, Batch, BatchStatus, Order, OrderEvent, OrderStatus, Product
 from topups.oneclick import errors as api_errors
 from topups.oneclick import mask_code
-from topups.services import account, catalog, orders
+from topups.services import account, audit, catalog, orders
 from topups.services.actors import Actor
 
 S = OrderStatus
@@ -244,6 +244,9 @@ def export_orders_csv(request, queryset: QuerySet[Order]):
          o.created_by.username if o.created_by else "", o.note]
         for o in queryset.select_related("created_by").order_by("created_at", "id").iterator(chunk_size=2000)
     )
+    audit.record(actor=Actor.user(request.user), action="export", target="admin: selected orders",
+                 request=request, detail={"rows": queryset.count(),
+                                          "full_codes": request.user.has_perm("topups.view_card_code")})
     return csv_response(csv_lines([str(h) for h in header], rows), "orders")
 
 

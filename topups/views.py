@@ -7,14 +7,13 @@ apply the same ones.
 
 from __future__ import annotations
 
-import csv
 import logging
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -23,7 +22,7 @@ from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from topups import selectors
-from topups.csv_export import safe_cell
+from topups.csv_export import csv_lines, csv_response, local_iso
 from topups.forms import NewOrderForm, OrderFilterForm, value_key
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
 from topups.numbers import normalise_number
@@ -267,13 +266,6 @@ def order_list(request):
     })
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer into a streaming response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_GET
 @login_required
 @permission_required("topups.export_order", raise_exception=True)
@@ -296,23 +288,14 @@ def order_export(request):
               _("Top-up id"), _("Transaction number"), _("Card code"), _("Processed at"), _("Staff")]
 
     def rows():
-        writer = csv.writer(_Echo())
-        yield "\ufeff" + writer.writerow(header)  # the BOM lets spreadsheets read UTF-8 (Arabic names)
         for (ref, created_at, line_type, number, value, cost, status, topup_id, num_trans, code, processed_at,
              staff_id, staff_name) in selectors.export_rows(filters):
             if not (all_codes or staff_id == user.pk):
                 code = mask_code(code)
-            yield writer.writerow([safe_cell(v) for v in (
-                ref, timezone.localtime(created_at).isoformat(timespec="seconds"), line_type, number, value,
-                cost if cost is not None else "", status, topup_id, num_trans, code,
-                timezone.localtime(processed_at).isoformat(timespec="seconds") if processed_at else "",
-                staff_name or "",
-            )])
+            yield (ref, local_iso(created_at), line_type, number, value, "" if cost is None else cost, status,
+                   topup_id, num_trans, code, local_iso(processed_at), staff_name or "")
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
-    return response
+    return csv_response(csv_lines([str(h) for h in header], rows()), "orders")
 
 
 # Language -----------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from topups import selectors
 from topups.csv_export import BOM, csv_lines, csv_response
 from topups.csv_import import MAX_BYTES, MAX_ROWS, TEMPLATE
 from topups.models import Batch, BatchStatus, OrderStatus
-from topups.services import batches
+from topups.services import audit, batches
 from topups.services.actors import Actor
 from topups.templatetags.dashboard import STATUS_TONE
 
@@ -176,6 +176,9 @@ def batch_results(request, pk: int):
             yield [*cells, order["ref"], str(S(order["status"]).label),
                    order["refusal_message"] or order["refusal_code"], order["num_trans"], code]
 
+    audit.record(actor=Actor.user(user), action="export", target=f"batch {batch.pk} results", request=request,
+                 detail={"batch": batch.pk, "rows": batch.row_count,
+                         "full_codes": user.has_perm("topups.view_card_code")})
     return csv_response(csv_lines(header, rows()), f"bulk-{batch.pk}-results")
 
 
