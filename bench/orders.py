@@ -14,6 +14,7 @@ DATABASE_URL if set). Prints a markdown table and writes bench/out/orders.json.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import json
 import os
 import platform
@@ -140,7 +141,8 @@ def bench_send(server, workers: int) -> dict:
         "ideal_seconds_one_call": ideal_one_call,
         "ratio_vs_one_call": round(wall / ideal_one_call, 2),
         "ratio_vs_two_calls": round(wall / (2 * ideal_one_call), 2),
-        "sent": Order.objects.filter(status=S.HANDLING).count(),
+        "statuses": dict(Counter(Order.objects.values_list("status", flat=True))),
+        "api_orders": stats["orders"],
         "max_orders_per_ref": stats["max_orders_per_ref"],
     }
 

@@ -202,6 +202,8 @@ ONECLICKDZ_API_URL = env("ONECLICKDZ_API_URL", default="http://127.0.0.1:8099/v3
 ONECLICKDZ_API_KEY = env("ONECLICKDZ_API_KEY", default="")
 ONECLICKDZ_CONNECT_TIMEOUT = env.float("ONECLICKDZ_CONNECT_TIMEOUT", default=5.0)
 ONECLICKDZ_READ_TIMEOUT = env.float("ONECLICKDZ_READ_TIMEOUT", default=20.0)
+# Orders a send task sends at once (threads per worker: a send mostly waits on the API).
+ONECLICKDZ_SEND_THREADS = env.int("ONECLICKDZ_SEND_THREADS", default=4)
 # An order left in "sending" longer than this lost its worker: it is reconciled by reference.
 ONECLICKDZ_SENDING_LEASE_SECONDS = env.int("ONECLICKDZ_SENDING_LEASE_SECONDS", default=90)
 # How long after an ambiguous send the API must still answer NOT_FOUND before we send again.

@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 
 from topups.oneclick import errors as api_errors
 from topups.services import account, catalog, orders
@@ -23,9 +26,25 @@ SWEEP_LOCK = "topups:sweeper"
 
 def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | None = None) -> list[dict]:
     """Send a chunk of orders (each claimed atomically, so a duplicate task sends nothing),
-    then refresh the cached balance once."""
+    then refresh the cached balance once.
+
+    A send waits on the API most of its time, so a chunk is sent by a few threads at once
+    (settings.ONECLICKDZ_SEND_THREADS); the claim keeps it at most once whatever runs in parallel.
+    Inside a transaction (tests), other threads could not see the rows: then it sends inline.
+    """
     actor = Actor.task("send", on_behalf_of=Actor(actor_label, actor_user_id))
-    reports = [orders.send_order(order_id=order_id, actor=actor) for order_id in order_ids]
+    threads = min(settings.ONECLICKDZ_SEND_THREADS, len(order_ids))
+    if threads <= 1 or connection.in_atomic_block:
+        reports = [orders.send_order(order_id=order_id, actor=actor) for order_id in order_ids]
+    else:
+        def send_one(order_id: int) -> orders.SendReport:
+            try:
+                return orders.send_order(order_id=order_id, actor=actor)
+            finally:
+                connection.close()  # this thread's own connection
+
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
+            reports = list(pool.map(send_one, order_ids))
     if any(r.outcome in ("sent", "adopted") for r in reports):
         refresh_balance()
         start_sweeper()
