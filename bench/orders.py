@@ -14,7 +14,6 @@ DATABASE_URL if set). Prints a markdown table and writes bench/out/orders.json.
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 import json
 import os
 import platform
@@ -22,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path

@@ -46,6 +46,18 @@ def read(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def previous_runs() -> dict[str, str]:
+    """The "Runs" lines of the current RESULTS.md, kept when only the report is rewritten."""
+    if not RESULTS.exists():
+        return {}
+    runs = {}
+    for line in RESULTS.read_text().splitlines():
+        if line.startswith("- `") and "`: " in line:
+            name, _, text = line[3:].partition("`: ")
+            runs[name] = text
+    return runs
+
+
 def fresh_postgres_database(url: str) -> bool:
     """Drop and create the database of ``url``; False when PostgreSQL cannot be reached."""
     try:
@@ -137,7 +149,7 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                           f"{b['ratio_vs_one_call']:.2f}", "≤ 1.5"))
             table.append(("orders.py (b): the same, against 2 calls per order", figure,
                           f"ideal {2 * b['ideal_seconds_one_call']:.1f} s (number check + POST per order)",
-                          f"{b['ratio_vs_two_calls']:.2f}", "close to 1"))
+                          f"{b['ratio_vs_two_calls']:.2f}", "≤ 1 (threads per worker may beat it)"))
         c = orders.get("c_admin_list")
         if c:
             table.append(("orders.py (c): admin order list", f"{c['orders_100k']['median_ms']} ms, "
@@ -182,7 +194,7 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                           "workers)", f"{2 * send['ratio_vs_two_calls']:.2f}", "≤ 1.5"))
             table.append(("bulk.py (b): the same, against 2 calls per order", figure,
                           f"ideal {send['ideal_seconds_two_calls']:.1f} s (number check + POST per order)",
-                          f"{send['ratio_vs_two_calls']:.2f}", "close to 1"))
+                          f"{send['ratio_vs_two_calls']:.2f}", "≤ 1 (threads per worker may beat it)"))
     load = read("load")
     if load:
         table.append((f"load.py: {load['users']} staff sessions, {load['seconds']:.0f} s, gunicorn + PostgreSQL "
@@ -234,9 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     skip = {name for name in args.skip.split(",") if name}
     ran: dict[str, str] = {}
     failed = False
+    previous = previous_runs()
     for name, command in benchmarks(args.load_seconds).items():
         if args.report_only or name in skip:
-            ran[name] = "not run this time (figures from bench/out/ if present)"
+            ran[name] = previous.get(name, "not run this time (figures from bench/out/ if present)")
             continue
         if not (ROOT / command[0]).exists():
             ran[name] = f"{command[0]} is missing"
