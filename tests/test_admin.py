@@ -130,3 +130,18 @@ def test_operator_cannot_refresh_catalog(sim, operator, admin_client_for):
     operator.save()
     response = admin_client_for(operator).post(reverse("admin:topups_product_refresh"))
     assert response.status_code == 403
+
+
+def test_cancel_action_cancels_only_unsent_orders(sim, supervisor, admin_client_for):
+    catalog.sync_catalog()
+    waiting = new_order(supervisor)
+    sent = new_order(supervisor, "036362650")
+    orders.send_order(order_id=sent.pk, actor=Actor.user(supervisor))
+    response = run_action(admin_client_for(supervisor), "cancel_selected", [waiting, sent])
+    messages = texts(response)
+    assert any("1 order cancelled" in m for m in messages)
+    assert any("left unchanged" in m and sent.ref in m for m in messages)
+    waiting.refresh_from_db()
+    sent.refresh_from_db()
+    assert waiting.status == S.CANCELLED and sent.status == S.HANDLING
+    assert waiting.events.last().note == "Cancelled before sending"

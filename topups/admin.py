@@ -59,6 +59,16 @@ def send_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
     _report_skipped(modeladmin, request, report.skipped, _("not waiting to be sent"))
 
 
+@admin.action(description=_("Cancel selected unsent orders"), permissions=["send"])
+def cancel_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
+    cancelled, skipped = orders.cancel_orders(queryset, actor=Actor.user(request.user))
+    if cancelled:
+        modeladmin.message_user(request, ngettext(
+            "%(count)d order cancelled.", "%(count)d orders cancelled.", len(cancelled)
+        ) % {"count": len(cancelled)}, messages.SUCCESS)
+    _report_skipped(modeladmin, request, skipped, _("already sent or final"))
+
+
 @admin.action(description=_("Refresh status"), permissions=["refresh"])
 def refresh_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
     selected = list(queryset)
@@ -102,7 +112,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("created_by",)
     list_per_page = 50
     show_full_result_count = False
-    actions = [send_selected, refresh_selected, "export_selected_csv"]
+    actions = [send_selected, refresh_selected, cancel_selected, "export_selected_csv"]
     inlines = [OrderEventInline]
     readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "card_code",
                        "masked_card_code",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from topups.models import ApiAccount
-from topups.services.account import current_fingerprint
+from topups.services.account import current_account
 
 
 def _key_problem() -> str:
@@ -14,9 +13,8 @@ def _key_problem() -> str:
     page reads, by the key's fingerprint)."""
     if not settings.ONECLICKDZ_API_KEY:
         return "missing"
-    reason = (ApiAccount.objects.filter(key_fingerprint=current_fingerprint())
-              .values_list("refused_reason", flat=True).first())
-    return reason or ""
+    account = current_account()
+    return account.refused_reason if account else ""
 
 
 def api_key_state(request) -> dict:

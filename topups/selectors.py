@@ -33,7 +33,11 @@ LIST_FIELDS = (
 
 def can_see_code(user, order: Order) -> bool:
     """Supervisors see every card code; other staff only the codes of orders they created."""
-    own = order.created_by_id is not None and order.created_by_id == user.pk
+    return _may_see_code(user, order.created_by_id)
+
+
+def _may_see_code(user, created_by_id: int | None) -> bool:
+    own = created_by_id is not None and created_by_id == user.pk
     return own or user.has_perm("topups.view_card_code")
 
 
@@ -45,7 +49,12 @@ def can_refresh(user, order: Order) -> bool:
 
 def shown_code(user, order) -> str:
     """The card code as this user may see it: in full, or masked to its last 4 characters."""
-    return order.card_code if can_see_code(user, order) else mask_code(order.card_code)
+    return code_as_shown(user, order.card_code, order.created_by_id)
+
+
+def code_as_shown(user, card_code: str, created_by_id: int | None) -> str:
+    """``shown_code`` for reads that fetch columns rather than Order objects (JSON, CSV)."""
+    return card_code if _may_see_code(user, created_by_id) else mask_code(card_code)
 
 
 # Catalog ----------------------------------------------------------------------------------------

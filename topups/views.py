@@ -27,7 +27,6 @@ from topups.forms import NewOrderForm, OrderFilterForm, value_key
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
-from topups.oneclick import mask_code
 from topups.services import audit
 from topups.services.account import get_client
 from topups.services.actors import Actor
@@ -48,9 +47,21 @@ def _get_order(pk: int) -> Order:
 
 def _audit_reveal(request, order, via: str) -> None:
     """Audit a card code shown in full: a fulfilled order's code, to a user allowed to see it."""
-    if order.status == S.FULFILLED and order.card_code and selectors.can_see_code(request.user, order):
-        audit.record(actor=Actor.user(request.user), action="reveal_code", target=order.ref,
-                     detail={"via": via}, request=request)
+    _audit_reveals(request, [(order.ref, order.status, order.card_code, order.created_by_id)], via)
+
+
+def _audit_reveals(request, orders, via: str) -> None:
+    """The same for several (ref, status, card_code, created_by_id), in one INSERT."""
+    user = request.user
+    refs = [ref for ref, status, code, owner in orders
+            if status == S.FULFILLED and code and selectors.code_as_shown(user, code, owner) == code]
+    if refs:
+        audit.record_many(actor=Actor.user(user), action="reveal_code", targets=refs, detail={"via": via},
+                          request=request)
+
+
+def _row_key(row: dict) -> tuple:
+    return row["ref"], row["status"], row["card_code"], row["created_by_id"]
 
 
 def _when(value) -> str:
@@ -172,18 +183,10 @@ def _status_payload(user, row: dict) -> dict:
         "tone": STATUS_TONE.get(row["status"], "run"),
         "explanation": status_explanation(row["status"], row["refusal_message"]),
         "final": final,
-        "card_code": selectors.shown_code(user, _RowOrder(row)),
+        "card_code": selectors.code_as_shown(user, row["card_code"], row["created_by_id"]),
         "num_trans": row["num_trans"],
         "processed_at": _when(row["processed_at"]),
     }
-
-
-class _RowOrder:
-    """A ``values()`` row with the attributes the code-permission rule reads."""
-
-    def __init__(self, row: dict) -> None:
-        self.created_by_id, self.card_code = row["created_by_id"], row["card_code"]
-        self.ref, self.status = row["ref"], row["status"]
 
 
 @require_GET
@@ -194,7 +197,7 @@ def order_status(request, pk: int):
     row = selectors.order_status_row(pk)
     if row is None:
         raise Http404(_("No such order."))
-    _audit_reveal(request, _RowOrder(row), "status.json")
+    _audit_reveals(request, [_row_key(row)], "status.json")
     return JsonResponse(_status_payload(request.user, row))
 
 
@@ -206,7 +209,7 @@ def order_statuses(request):
     ids = [int(i) for i in request.GET.getlist("id")[:100] if i.isdigit()]
     rows = selectors.order_status_rows(ids)
     for row in rows:
-        _audit_reveal(request, _RowOrder(row), "status.json")
+        _audit_reveals(request, [_row_key(row)], "status.json")
     return JsonResponse({"orders": [_status_payload(request.user, row) for row in rows]})
 
 
@@ -290,8 +293,7 @@ def order_export(request):
     def rows():
         for (ref, created_at, line_type, number, value, cost, status, topup_id, num_trans, code, processed_at,
              staff_id, staff_name) in selectors.export_rows(filters):
-            if not (all_codes or staff_id == user.pk):
-                code = mask_code(code)
+            code = selectors.code_as_shown(user, code, staff_id)
             yield (ref, local_iso(created_at), line_type, number, value, "" if cost is None else cost, status,
                    topup_id, num_trans, code, local_iso(processed_at), staff_name or "")
 

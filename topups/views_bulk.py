@@ -172,7 +172,7 @@ def batch_results(request, pk: int):
                 reason = "; ".join(batches.problem_message(c, p) for c, p in row["errors"])
                 yield [*cells, "", _("Not sent") if row["errors"] else _("Not created"), reason, "", ""]
                 continue
-            code = selectors.shown_code(user, _ResultOrder(order)) if order["card_code"] else ""
+            code = selectors.code_as_shown(user, order["card_code"], order["created_by_id"])
             yield [*cells, order["ref"], str(S(order["status"]).label),
                    order["refusal_message"] or order["refusal_code"], order["num_trans"], code]
 
@@ -180,10 +180,3 @@ def batch_results(request, pk: int):
                  detail={"batch": batch.pk, "rows": batch.row_count,
                          "full_codes": user.has_perm("topups.view_card_code")})
     return csv_response(csv_lines(header, rows()), f"bulk-{batch.pk}-results")
-
-
-class _ResultOrder:
-    """A ``values()`` row with the attributes the code-permission rule reads."""
-
-    def __init__(self, row: dict) -> None:
-        self.created_by_id, self.card_code = row["created_by_id"], row["card_code"]

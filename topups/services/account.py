@@ -101,13 +101,6 @@ def validate_key() -> ApiAccount:
     return account
 
 
-def clear_key_refusal() -> None:
-    """Allow calls with the current key again (after the account owner fixed it)."""
-    fingerprint = current_fingerprint()
-    if fingerprint:
-        DatabaseKeyGuard().clear(fingerprint)
-
-
 def refresh_account() -> ApiAccount | None:
     """The balance schedule: validate the key once a day, refresh the balance every run.
 

@@ -590,10 +590,16 @@ def schedule_refresh(order_ids: list[int]) -> int:
     return Order.objects.filter(pk__in=order_ids, status__in=TRACKED_STATUSES).update(next_check_at=timezone.now())
 
 
-def cancel_order(*, order: Order, actor: Actor) -> Order:
-    """Cancel an order that was never sent."""
-    return _apply_one(order, S.CANCELLED, actor, note=_("Cancelled before sending"), next_check_at=None,
-                      send_requested_at=None)
+def cancel_orders(orders, *, actor: Actor) -> tuple[list[str], list[tuple[str, str]]]:
+    """Cancel the orders that were never sent (NEW); return (cancelled refs, (ref, status) of the
+    others). An order a worker claimed meanwhile is left alone: it is being sent."""
+    rows = list(orders.values_list("pk", "ref", "status"))
+    changes = [Change(pk, S.NEW, S.CANCELLED, {"next_check_at": None, "send_requested_at": None},
+                      _("Cancelled before sending")) for pk, _ref, status in rows if status == S.NEW]
+    applied = set(_apply(changes, actor))
+    cancelled = [ref for pk, ref, _status in rows if pk in applied]
+    skipped = [(ref, status) for pk, ref, status in rows if pk not in applied]
+    return cancelled, skipped
 
 
 # Helpers ---------------------------------------------------------------------------------------
