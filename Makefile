@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 WEB_ADDR ?= 127.0.0.1:8000
 SIM_PORT ?= 8099
 
-.PHONY: run test bench lint clean chromium
+.PHONY: run test test-fast bench lint clean chromium
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ chromium:
 
 test: $(VENV)/.dev-installed chromium
 	$(PY) -m pytest
+
+# The inner loop: everything but the browser, real-cluster, chaos and crash tests.
+test-fast: $(VENV)/.dev-installed
+	$(PY) -m pytest -m "not browser and not cluster and not chaos and not crash and not slow" -q
 
 # Every benchmark of bench/ (client, orders, dashboard, bulk, and the 2-minute load test on
 # gunicorn + PostgreSQL + Redis), then bench/RESULTS.md from their bench/out/*.json.
