@@ -60,6 +60,12 @@ def get_client() -> OneClickClient:
     )
 
 
+def reset_client() -> None:
+    """Forget the clients made so far: the next call builds one from the current settings
+    (after the URL or key changed in a test or a benchmark)."""
+    _client.cache_clear()
+
+
 def current_fingerprint() -> str:
     return key_fingerprint(settings.ONECLICKDZ_API_KEY) if settings.ONECLICKDZ_API_KEY else ""
 
