@@ -302,10 +302,12 @@ def login_locked_out(request, original_response=None, credentials=None):
     the reason, for the dashboard's login and the admin's alike. 429 tells scripts to back off."""
     from django.contrib.auth.forms import AuthenticationForm
 
+    from topups.throttling import account_locked
+
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     form = AuthenticationForm(request, initial={"username": username})
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "registration/login.html", {
-        "form": form, "locked_out": True, "lockout_minutes": minutes,
+        "form": form, "locked_out": True, "lockout_minutes": minutes, "account_locked": account_locked(username),
         "next": request.POST.get("next") or request.GET.get("next", ""),
     }, status=settings.AXES_HTTP_RESPONSE_CODE)
