@@ -120,3 +120,31 @@ def test_a_session_ends_after_a_shift_without_use(client, operator, settings):
     Session.objects.filter(pk=key).update(expire_date=timezone.now() - timedelta(seconds=1))
     response = client.get(reverse("topups:home"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_exports_audit_each_code_they_carry_in_full(supervisor, make_user, monkeypatch):
+    from django.contrib.auth.models import Permission
+
+    from topups.models import Batch
+    from topups.services import audit
+
+    monkeypatch.setattr(audit, "EXPORT_CHUNK", 2)  # several chunks: one INSERT each
+    owner = make_user("owner", "Operators")
+    shown = [place(owner, f"03636260{i}") for i in range(3)]
+    for i, order in enumerate(shown):
+        fulfil(order, f"98765432109{i}")
+    place(owner, "036362609")  # no code yet: nothing to reveal
+    client = login(supervisor)
+    body = b"".join(client.get(reverse("topups:order_export")).streaming_content).decode("utf-8-sig")
+    assert all(f"98765432109{i}" in body for i in range(3))
+    assert sorted(reveals()) == sorted((supervisor.pk, o.ref, "orders.csv") for o in shown)
+    b"".join(client.post(reverse("admin:topups_order_changelist"),
+                         {"action": "export_selected_csv", "_selected_action": [shown[0].pk]}).streaming_content)
+    assert reveals()[-1] == (supervisor.pk, shown[0].ref, "admin export") and len(reveals()) == 4
+    batch = Batch.objects.create(file_name="f.csv", created_by=owner)
+    b"".join(client.get(reverse("topups:batch_results", args=[batch.pk])).streaming_content)
+    assert len(reveals()) == 4  # an empty batch reveals nothing
+    exporter = make_user("exporter")
+    exporter.user_permissions.add(*Permission.objects.filter(codename__in=["view_order", "export_order"]))
+    masked = b"".join(login(exporter).get(reverse("topups:order_export")).streaming_content).decode("utf-8-sig")
+    assert "987654321090" not in masked and len(reveals()) == 4  # masked codes are no reveal

@@ -297,16 +297,17 @@ class ApiAccountAdmin(admin.ModelAdmin):
 def export_orders_csv(request, queryset: QuerySet[Order]):
     """The selected orders as CSV (formula-like cells neutralised, codes masked unless allowed)."""
     from topups.csv_export import csv_lines, csv_response, local_iso
-    from topups.selectors import shown_code
 
     header = [_("Reference"), _("Created at"), _("Type"), _("Number"), _("Value"), _("Cost"), _("Status"),
               _("Refusal code"), _("Top-up id"), _("Transaction number"), _("Card code"), _("Processed at"),
               _("Staff"), _("Note")]
+    selected = queryset.select_related("created_by").order_by("created_at", "id").iterator(chunk_size=2000)
     rows = (
         [o.ref, local_iso(o.created_at), o.line_type, o.number, o.value, "" if o.cost is None else o.cost, o.status,
-         o.refusal_code, o.topup_id, o.num_trans, shown_code(request.user, o), local_iso(o.processed_at),
+         o.refusal_code, o.topup_id, o.num_trans, code, local_iso(o.processed_at),
          o.created_by.username if o.created_by else "", o.note]
-        for o in queryset.select_related("created_by").order_by("created_at", "id").iterator(chunk_size=2000)
+        for o, code in audit.show_codes_streamed(request, selected, via="admin export",
+                                                 key=lambda o: (o.ref, o.card_code, o.created_by_id))
     )
     audit.record(actor=Actor.user(request.user), action="export", target="admin: selected orders",
                  request=request, detail={"rows": queryset.count(),

@@ -272,9 +272,10 @@ def order_export(request):
               _("Top-up id"), _("Transaction number"), _("Card code"), _("Processed at"), _("Staff")]
 
     def rows():
-        for (ref, created_at, line_type, number, value, cost, status, topup_id, num_trans, code, processed_at,
-             staff_id, staff_name) in selectors.export_rows(filters):
-            code = selectors.code_as_shown(user, code, staff_id)
+        shown = audit.show_codes_streamed(request, selectors.export_rows(filters), via="orders.csv",
+                                          key=lambda row: (row[0], row[9], row[11]))
+        for (ref, created_at, line_type, number, value, cost, status, topup_id, num_trans, _code, processed_at,
+             _staff_id, staff_name), code in shown:
             yield (ref, local_iso(created_at), line_type, number, value, "" if cost is None else cost, status,
                    topup_id, num_trans, code, local_iso(processed_at), staff_name or "")
 
