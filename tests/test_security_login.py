@@ -1,5 +1,6 @@
 """Login throttling (django-axes): 5 wrong passwords for a username from one address lock that
-pair out for 15 minutes, with the reason on the login page; other users are not affected."""
+pair out for 15 minutes, with the reason on the login page; other users are not affected. 20 from
+any addresses lock the account itself; supervisors unlock it in the admin."""
 
 from __future__ import annotations
 
