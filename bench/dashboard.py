@@ -30,6 +30,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["DATABASE_URL"] = f"sqlite:///{DB_DIR}/bench.sqlite3"
 os.environ.setdefault("HTTPS", "false")
 os.environ.setdefault("ONECLICKDZ_API_KEY", "bench-key-0000")
+# DEBUG is off (production settings), so the secrets must look real: throw-away ones.
+os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 10 + os.urandom(24).hex())
+os.environ.setdefault("CARD_CODE_KEYS", "hMyn7mAq3Zt2QwUFL0rN6ZqkYAO3zJ0m6CbhpO5Rr2Y=")
+os.environ.setdefault("CARD_CODE_SEARCH_KEY", "bench-search-" + os.urandom(24).hex())
 
 import django  # noqa: E402
 

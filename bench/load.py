@@ -23,6 +23,7 @@ processes. Prints a table and writes ``bench/out/load.json``.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -233,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             "DEBUG": "false",
             "HTTPS": "false",  # plain HTTP on the loopback; production sits behind TLS
             "SECRET_KEY": secrets.token_urlsafe(50),
+            "CARD_CODE_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "CARD_CODE_SEARCH_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": args.database_url,
             "REDIS_URL": args.redis_url,

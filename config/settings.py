@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,7 +19,29 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="django-insecure-development-key-change-me")
+# Placeholders that must never sign a production session: the old built-in default and the one
+# .env.example ships with. With DEBUG off the app refuses to start on them, on a missing key or on
+# a short one (Django's own rule: 50 characters, 5 distinct).
+PLACEHOLDER_SECRET_KEYS = frozenset({
+    "django-insecure-development-key-change-me",
+    "change-me-to-a-long-random-string-before-going-to-production",
+})
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-key-change-me"
+
+
+def refuse_weak_secret(name: str, value: str) -> None:
+    """Stop the process (DEBUG off) when a secret is missing, short or a known placeholder."""
+    if (not value or value in PLACEHOLDER_SECRET_KEYS or value.startswith("django-insecure")
+            or "change-me" in value or len(value) < 50 or len(set(value)) < 5):
+        raise ImproperlyConfigured(
+            f"{name} is missing, shorter than 50 characters or a placeholder: set a long random value "
+            "in the environment (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
+
+
+SECRET_KEY = env("SECRET_KEY", default="" if not DEBUG else DEVELOPMENT_SECRET_KEY)
+if not DEBUG:
+    refuse_weak_secret("SECRET_KEY", SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -46,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "topups.middleware.UserLanguageMiddleware",
+    "topups.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
@@ -159,6 +183,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# Idle timeout: a session unused for a shift (8 h by default) ends; requests push it back
+# (topups.middleware.StaffSessionMiddleware, at most every 5 minutes).
+SESSION_COOKIE_AGE = int(env.float("SESSION_IDLE_HOURS", default=8) * 3600)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # No script reads the CSRF cookie (the dashboard's fetch calls are GETs; POSTs are plain forms
@@ -186,11 +213,16 @@ CONTENT_SECURITY_POLICY = {
 
 # Login throttling (django-axes): after 5 wrong passwords for one username from one address, that
 # pair is refused for 15 minutes, on the dashboard's login page and the admin's alike. Other users,
-# and the same user elsewhere, are not affected. The attempts are rows supervisors can see and
-# clear in the admin. A successful login clears the pair's failures.
+# and the same user elsewhere, are not affected. On top of that, an account that collects 20
+# wrong passwords from any addresses within the 15 minutes is locked everywhere (an attacker with
+# many addresses gets 20 tries per window, not 5 per address); the README weighs the trade-off.
+# The attempts are rows supervisors can see and delete (unlock) in the admin. A successful login
+# clears the pair's failures.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ACCOUNT_FAILURE_LIMIT = env.int("LOGIN_ACCOUNT_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "topups.throttling.AccountAwareHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "topups.views.login_locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
@@ -208,6 +240,20 @@ ONECLICKDZ_SEND_THREADS = env.int("ONECLICKDZ_SEND_THREADS", default=4)
 ONECLICKDZ_SENDING_LEASE_SECONDS = env.int("ONECLICKDZ_SENDING_LEASE_SECONDS", default=90)
 # How long after an ambiguous send the API must still answer NOT_FOUND before we send again.
 ONECLICKDZ_RESEND_AFTER_SECONDS = env.int("ONECLICKDZ_RESEND_AFTER_SECONDS", default=120)
+
+# Card codes are encrypted at rest (Fernet, AES-128-CBC + HMAC). CARD_CODE_KEYS is a comma-separated
+# list of Fernet keys: the first encrypts, every one decrypts, so a key is rotated by putting the
+# new one first and running `manage.py rotate_card_code_keys`. CARD_CODE_SEARCH_KEY keys the HMAC
+# digest that lets an exact card-code search find a row without decrypting. With DEBUG off both
+# are required; in development they are derived from SECRET_KEY.
+CARD_CODE_KEYS = env.list("CARD_CODE_KEYS", default=[])
+CARD_CODE_SEARCH_KEY = env("CARD_CODE_SEARCH_KEY", default="")
+if not DEBUG:
+    if not CARD_CODE_KEYS:
+        raise ImproperlyConfigured("CARD_CODE_KEYS is missing: card codes cannot be stored without a key "
+                                   "(python -c 'from cryptography.fernet import Fernet; "
+                                   "print(Fernet.generate_key().decode())').")
+    refuse_weak_secret("CARD_CODE_SEARCH_KEY", CARD_CODE_SEARCH_KEY)
 
 # Shop details printed on receipts, and dashboard thresholds.
 SHOP_NAME = env("SHOP_NAME", default="OneClickDZ reseller")

@@ -3,7 +3,13 @@
 
 import os
 
-from .settings import *  # noqa: F403
+# Test secrets (DEBUG is off, as in production, so the settings require real-looking ones). Set in
+# the environment so that the processes the tests start (qclusters, check --deploy) get them too.
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x7Kp2mQ9vR4tW8yZ3bN6cF1hJ5gL0dS" * 2)
+os.environ.setdefault("CARD_CODE_KEYS", "hMyn7mAq3Zt2QwUFL0rN6ZqkYAO3zJ0m6CbhpO5Rr2Y=")
+os.environ.setdefault("CARD_CODE_SEARCH_KEY", "test-search-key-" + "Qa1Ws2Ed3Rf4Tg5Yh6Uj7Ik8Ol9P" * 2)
+
+from .settings import *  # noqa: E402, F403
 
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False

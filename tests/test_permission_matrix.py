@@ -112,12 +112,14 @@ ADMIN_SITE: dict[str, Case] = {
 ADMIN_MODELS: dict[str, dict[str, str]] = {
     "auth.group": {"supervisor": "", "superuser": "vacd"},
     "auth.user": {"supervisor": "", "superuser": "vacd"},
-    "axes.accessattempt": {"supervisor": "", "superuser": "vcd"},
+    "axes.accessattempt": {"supervisor": "vd", "superuser": "vcd"},  # supervisors unlock colleagues
     "axes.accesslog": {"supervisor": "", "superuser": "vcd"},
     "axes.accessfailurelog": {"supervisor": "", "superuser": "vcd"},
-    "django_q.schedule": {"supervisor": "", "superuser": "vacd"},
-    "django_q.success": {"supervisor": "", "superuser": "vcd"},
-    "django_q.failure": {"supervisor": "", "superuser": "vcd"},
+    # django-q2 read-only for everyone: schedules come from code and migrations (a schedule names a
+    # function to run, so editing one would run code as the service user).
+    "django_q.schedule": {"supervisor": "", "superuser": "v"},
+    "django_q.success": {"supervisor": "", "superuser": "v"},
+    "django_q.failure": {"supervisor": "", "superuser": "v"},
     "topups.order": {"supervisor": "vac", "superuser": "vac"},  # orders are never deleted
     "topups.product": {"supervisor": "v", "superuser": "vcd"},  # the catalog comes from the API
     "topups.apiaccount": {"supervisor": "v", "superuser": "vcd"},
@@ -126,7 +128,7 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
 }
 # django-q2 shows its queue in the admin only with the ORM broker (not with Redis).
 if "orm" in settings.Q_CLUSTER:
-    ADMIN_MODELS["django_q.ormq"] = {"supervisor": "", "superuser": "vcd"}
+    ADMIN_MODELS["django_q.ormq"] = {"supervisor": "", "superuser": "v"}
 # A model whose "add" page is a redirect elsewhere rather than a form.
 ADD_REDIRECTS = {"topups.batch"}
 
@@ -134,15 +136,13 @@ ADD_REDIRECTS = {"topups.batch"}
 ADMIN_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("auth.group", "delete_selected"): {"superuser"},
     ("auth.user", "delete_selected"): {"superuser"},
-    ("axes.accessattempt", "delete_selected"): {"superuser"},
-    ("axes.accessattempt", "cleanup_expired_attempts"): {"superuser"},
+    ("axes.accessattempt", "delete_selected"): {"supervisor", "superuser"},
+    ("axes.accessattempt", "cleanup_expired_attempts"): {"supervisor", "superuser"},
     ("axes.accesslog", "delete_selected"): {"superuser"},
     ("axes.accessfailurelog", "delete_selected"): {"superuser"},
-    ("django_q.schedule", "delete_selected"): {"superuser"},
-    ("django_q.success", "delete_selected"): {"superuser"},
-    ("django_q.success", "resubmit_task"): {"superuser"},
-    ("django_q.failure", "delete_selected"): {"superuser"},
-    ("django_q.failure", "resubmit_task"): {"superuser"},
+    ("django_q.schedule", "delete_selected"): set(),  # read-only: no action at all
+    ("django_q.success", "delete_selected"): set(),
+    ("django_q.failure", "delete_selected"): set(),
     ("topups.order", "delete_selected"): set(),  # orders are never deleted
     ("topups.order", "send_selected"): {"supervisor", "superuser"},
     ("topups.order", "refresh_selected"): {"supervisor", "superuser"},
@@ -154,7 +154,7 @@ ADMIN_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("topups.auditevent", "delete_selected"): set(),  # the audit trail cannot be edited
 }
 if "orm" in settings.Q_CLUSTER:
-    ADMIN_ACTIONS[("django_q.ormq", "delete_selected")] = {"superuser"}
+    ADMIN_ACTIONS[("django_q.ormq", "delete_selected")] = set()
 
 MODEL_VIEWS = ("changelist", "add", "change", "delete", "history")
 

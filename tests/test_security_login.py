@@ -1,5 +1,6 @@
 """Login throttling (django-axes): 5 wrong passwords for a username from one address lock that
-pair out for 15 minutes, with the reason on the login page; other users are not affected."""
+pair out for 15 minutes, with the reason on the login page; other users are not affected. 20 from
+any addresses lock the account itself; supervisors unlock it in the admin."""
 
 from __future__ import annotations
 
@@ -74,3 +75,44 @@ def test_behind_the_proxy_the_forwarded_address_counts(client, operator, setting
     response = client.post(reverse("login"), {"username": "olga", "password": "pw-olga"}, REMOTE_ADDR="10.0.0.2",
                            HTTP_X_FORWARDED_FOR="198.51.100.8")
     assert response.status_code == 302
+
+
+# Per account, across addresses --------------------------------------------------------------------
+
+
+def test_many_addresses_lock_the_account_everywhere(client, supervisor, settings):
+    """5 tries per address no longer adds up without bound: 20 failures from any addresses lock
+    the account, the right password included, from a fresh address too."""
+    for i in range(settings.LOGIN_ACCOUNT_FAILURE_LIMIT):
+        response = login(client, "sam", "wrong", ip=f"203.0.113.{i // 4 + 1}")  # 4 tries per address
+        assert response.status_code in (200, 429)
+    response = login(client, "sam", "pw-sam", ip="198.51.100.99")
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "on this account, from several places" in page and "A supervisor can unlock it" in page
+    assert "_auth_user_id" not in client.session
+    assert login(client, "olga-not-locked", "x", ip="198.51.100.99").status_code == 200  # others unaffected
+
+
+def test_below_the_account_threshold_other_addresses_still_log_in(client, operator):
+    for i in range(4):
+        login(client, "olga", "wrong", ip=f"203.0.113.{i + 1}")
+    assert login(client, "olga", "pw-olga", ip="198.51.100.1").status_code == 302
+
+
+def test_a_supervisor_unlocks_a_colleague_in_the_admin(client, operator, supervisor):
+    from axes.models import AccessAttempt
+    from django.test import Client
+
+    for _ in range(5):
+        login(client, "olga", "wrong")
+    assert login(client, "olga", "pw-olga").status_code == 429
+    assert not supervisor.is_superuser
+    admin = Client()
+    admin.force_login(supervisor)
+    changelist = reverse("admin:axes_accessattempt_changelist")
+    assert "olga" in admin.get(changelist).content.decode()
+    attempts = list(AccessAttempt.objects.filter(username="olga").values_list("pk", flat=True))
+    response = admin.post(changelist, {"action": "delete_selected", "_selected_action": attempts, "post": "yes"})
+    assert response.status_code == 302 and not AccessAttempt.objects.filter(username="olga").exists()
+    assert login(client, "olga", "pw-olga").status_code == 302

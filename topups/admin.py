@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
@@ -14,10 +15,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from topups import admin_readonly  # noqa: F401 (registers django-q2's admin read-only)
 from topups.models import ApiAccount, AuditEvent, Batch, BatchStatus, Order, OrderEvent, OrderStatus, Product
+from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
 from topups.oneclick import mask_code
-from topups.services import account, audit, catalog, orders
+from topups.services import account, audit, catalog, order_edits, orders
 from topups.services.actors import Actor
 
 S = OrderStatus
@@ -103,8 +106,47 @@ def _report_skipped(modeladmin, request, skipped, reason) -> None:
     )
 
 
+# Fields whose values must not leak through a changelist filter (?card_code__startswith=1 recovers
+# a masked code digit by digit): no lookup on them, on any model, through any relation.
+SENSITIVE_LOOKUP_FIELDS = frozenset({"card_code", "card_code_digest"})
+
+
+class SensitiveLookupsRefused:
+    """ModelAdmin mixin: a URL lookup that touches a sensitive field is refused (400)."""
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        if SENSITIVE_LOOKUP_FIELDS & set(lookup.split("__")):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
+class OrderAddForm(forms.ModelForm):
+    """Adding an order in the admin: the checks of the dashboard's form (a valid number, a value
+    the cached catalog sells), then the same creation service (OrderAdmin.save_model)."""
+
+    class Meta:
+        model = Order
+        fields = ("line_type", "number", "value", "note")
+
+    def clean(self):
+        data = super().clean()
+        line_type, value = data.get("line_type"), data.get("value")
+        if line_type and data.get("number"):
+            try:
+                data["number"] = normalise_number(line_type, data["number"])
+            except ValidationError as exc:
+                self.add_error("number", exc)
+        if line_type and value is not None:
+            if value <= 0:
+                self.add_error("value", _("The value must be positive."))
+            elif not Product.objects.filter(line_type=line_type, value=value, available=True).exists():
+                self.add_error("value", _("No card of this value for this type in the catalog (or out of stock): "
+                                          "choose a value from Products."))
+        return data
+
+
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     list_display = ("ref", "badge", "line_type", "number", "value", "cost", "created_by", "created_at",
                     "num_trans")
     list_filter = ("status", "line_type", "created_at", "created_by")
@@ -114,14 +156,13 @@ class OrderAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = [send_selected, refresh_selected, cancel_selected, "export_selected_csv"]
     inlines = [OrderEventInline]
-    readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "card_code",
-                       "masked_card_code",
+    readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "shown_card_code",
                        "num_trans", "processed_at", "refusal_code", "refusal_message", "created_by", "created_at",
                        "updated_at", "send_requested_at", "sent_at", "send_attempts", "checks", "last_checked_at",
                        "next_check_at")
     fieldsets = (
         (None, {"fields": ("ref", "line_type", "number", "value", "note")}),
-        (_("Result"), {"fields": ("status", "api_status", "card_code", "num_trans", "processed_at",
+        (_("Result"), {"fields": ("status", "api_status", "shown_card_code", "num_trans", "processed_at",
                                   "refusal_code", "refusal_message")}),
         (_("API"), {"fields": ("topup_id", "cost", "ncli", "offre")}),
         (_("Tracking"), {"classes": ("collapse",), "fields": (
@@ -134,26 +175,39 @@ class OrderAdmin(admin.ModelAdmin):
         return status_badge(obj)
 
     @admin.display(description=_("card code"))
-    def masked_card_code(self, obj: Order) -> str:
-        return mask_code(obj.card_code) or "—"
+    def shown_card_code(self, obj: Order) -> str:
+        # Set by render_change_form through the one audited door; masked anywhere else.
+        return getattr(obj, "shown_code", None) or mask_code(obj.card_code) or "—"
 
     def get_fieldsets(self, request, obj=None):
-        # The full code only for holders of the dedicated permission; others see the last digits.
-        shown = "card_code" if request.user.has_perm("topups.view_card_code") else "masked_card_code"
-        return [
-            (title, {**options, "fields": tuple(shown if f == "card_code" else f for f in options["fields"])})
-            for title, options in self.fieldsets
-        ]
+        if obj is None:
+            return [(None, {"fields": OrderAddForm.Meta.fields})]
+        return self.fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = OrderAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status != S.NEW:
-            # Once sent, what was ordered is history.
+        if obj is not None:
+            # What was ordered never changes after creation: the order sent is the order created.
             return ("line_type", "number", "value", *self.readonly_fields)
         return self.readonly_fields
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            audit.show_order_codes(request, [obj], via="admin")
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
     def save_model(self, request, obj: Order, form, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            # Only the edited fields, under a row lock, with an order event and an audit row: a full
+            # save() would write back the status and code this page loaded over a concurrent sync.
+            changes = {name: form.cleaned_data[name] for name in form.changed_data
+                       if name in order_edits.EDITABLE_FIELDS}
+            order_edits.edit_order(order_id=obj.pk, changes=changes, actor=Actor.user(request.user),
+                                   request=request)
             return
         order, _created = orders.create_order(
             line_type=obj.line_type, number=obj.number, value=obj.value, note=obj.note,
@@ -197,7 +251,7 @@ def refresh_catalog_now(modeladmin, request) -> None:
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     list_display = ("__str__", "line_type", "value", "cost", "available", "last_seen_at")
     list_filter = ("line_type", "available")
     readonly_fields = ("line_type", "value", "cost", "available", "last_seen_at")
@@ -243,16 +297,17 @@ class ApiAccountAdmin(admin.ModelAdmin):
 def export_orders_csv(request, queryset: QuerySet[Order]):
     """The selected orders as CSV (formula-like cells neutralised, codes masked unless allowed)."""
     from topups.csv_export import csv_lines, csv_response, local_iso
-    from topups.selectors import shown_code
 
     header = [_("Reference"), _("Created at"), _("Type"), _("Number"), _("Value"), _("Cost"), _("Status"),
               _("Refusal code"), _("Top-up id"), _("Transaction number"), _("Card code"), _("Processed at"),
               _("Staff"), _("Note")]
+    selected = queryset.select_related("created_by").order_by("created_at", "id").iterator(chunk_size=2000)
     rows = (
         [o.ref, local_iso(o.created_at), o.line_type, o.number, o.value, "" if o.cost is None else o.cost, o.status,
-         o.refusal_code, o.topup_id, o.num_trans, shown_code(request.user, o), local_iso(o.processed_at),
+         o.refusal_code, o.topup_id, o.num_trans, code, local_iso(o.processed_at),
          o.created_by.username if o.created_by else "", o.note]
-        for o in queryset.select_related("created_by").order_by("created_at", "id").iterator(chunk_size=2000)
+        for o, code in audit.show_codes_streamed(request, selected, via="admin export",
+                                                 key=lambda o: (o.ref, o.card_code, o.created_by_id))
     )
     audit.record(actor=Actor.user(request.user), action="export", target="admin: selected orders",
                  request=request, detail={"rows": queryset.count(),
@@ -261,7 +316,7 @@ def export_orders_csv(request, queryset: QuerySet[Order]):
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     """Uploaded files, read only. Adding one goes through the dashboard's upload and preview."""
 
     list_display = ("file_name", "created_by", "created_at", "status", "row_count", "valid_count", "total_cost",
@@ -297,7 +352,7 @@ class BatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     """The audit trail, read-only: rows are written by the code that does the action, never by hand."""
 
     list_display = ("created_at", "actor_label", "action", "target", "ip_address")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.crypto import salted_hmac
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +19,37 @@ from topups.numbers import normalise_number
 from topups.selectors import OrderFilters
 
 REF_PATTERN = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+# The new-order form carries a ref the server issued, signed for the user it was issued to: a
+# form cannot bring a ref of its own (one used on the API account outside the app would make the
+# API answer DUPLICATED_REF and the order adopt someone else's card). A day is plenty for a form.
+REF_SALT = "topups.new-order-ref"
+REF_MAX_AGE = 24 * 3600
+
+
+def _ref_signer(user) -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=f"{REF_SALT}:{user.pk}")
+
+
+def issue_ref(user) -> str:
+    """A fresh order reference, signed for ``user``: what the new-order form's hidden field holds."""
+    return _ref_signer(user).sign(new_ref())
+
+
+def file_ref(label: str) -> str:
+    """The order reference for a bulk file's ``ref`` cell: derived from it with a server key, so
+    the same label gives the same reference (uploading a file twice is caught as "reference
+    already used") while no file can choose the reference the API sees (one used on the account
+    outside the app would adopt that card). The label stays in the file's results."""
+    return "OCF-" + salted_hmac(REF_SALT + ":file", label).hexdigest()[:16].upper()
+
+
+def issued_ref(user, signed: str) -> str | None:
+    """The reference in ``signed`` if this server issued it to ``user`` within a day, else None."""
+    try:
+        ref = _ref_signer(user).unsign(signed, max_age=REF_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return ref if REF_PATTERN.match(ref) else None
 
 
 def value_key(value: Decimal) -> str:
@@ -32,11 +67,12 @@ class NewOrderForm(forms.Form):
         widget=forms.TextInput(attrs={"autofocus": True, "inputmode": "tel", "autocomplete": "off"}),
     )
     value = forms.ChoiceField(label=_("Value"))
-    ref = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    ref = forms.CharField(widget=forms.HiddenInput, max_length=128)
 
-    def __init__(self, *args, products: list[Product], **kwargs):
-        kwargs.setdefault("initial", {}).setdefault("ref", new_ref())
+    def __init__(self, *args, products: list[Product], user, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("ref", issue_ref(user))
         super().__init__(*args, **kwargs)
+        self.user = user
         self.products = products
         self.fields["value"].choices = [("", _("Choose a value"))] + [
             (f"{p.line_type}:{value_key(p.value)}", self.value_label(p)) for p in products
@@ -50,8 +86,8 @@ class NewOrderForm(forms.Form):
         }
 
     def clean_ref(self) -> str:
-        ref = self.cleaned_data["ref"]
-        if not REF_PATTERN.match(ref):
+        ref = issued_ref(self.user, self.cleaned_data["ref"])
+        if ref is None:
             raise ValidationError(_("This form is out of date: reload the page and try again."), code="bad_ref")
         return ref
 
@@ -76,15 +112,41 @@ class NewOrderForm(forms.Form):
         return data
 
 
+# Dates a filter accepts: far enough for any real order, near enough that a day's bounds never
+# overflow (9999-12-31 + 1 day) and a typo shows an error instead of an empty list.
+FILTER_DATE_VALIDATORS = [
+    MinValueValidator(date(2000, 1, 1), _("Enter a date between 2000 and 2100.")),
+    MaxValueValidator(date(2100, 12, 31), _("Enter a date between 2000 and 2100.")),
+]
+# Pages of 50 the list serves: beyond, the offset would be absurd (and overflow the database's
+# integers for a hand-typed ?page=99999999999999999999).
+MAX_PAGE = 10_000
+
+
+def page_number(raw: str | None) -> int:
+    """The list's ?page=: ASCII digits only, within 1..MAX_PAGE; anything else is page 1."""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+        return 1
+    return min(max(int(raw), 1), MAX_PAGE)
+
+
+def order_ids(values: list[str], limit: int = 100) -> list[int]:
+    """Order ids of a query (?id=1&id=2): ASCII digits that fit a database integer, at most ``limit``."""
+    return [int(v) for v in values[:limit] if v.isascii() and v.isdigit() and len(v) <= 18]
+
+
 class OrderFilterForm(forms.Form):
-    """The orders list's filters; every field optional, bad input is ignored rather than fatal."""
+    """The orders list's filters; every field optional, bad input is ignored rather than fatal
+    (and shown next to its field)."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=64,
                         widget=forms.TextInput(attrs={"placeholder": _("Ref, number, top-up id, transaction")}))
     status = forms.ChoiceField(label=_("Status"), required=False)
     line_type = forms.ChoiceField(label=_("Type"), required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                validators=FILTER_DATE_VALIDATORS)
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                              validators=FILTER_DATE_VALIDATORS)
     staff = forms.TypedChoiceField(label=_("Staff"), required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args, staff_choices: list[tuple[int, str]], **kwargs):

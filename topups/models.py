@@ -14,6 +14,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from topups.crypto import card_code_digest, decrypt_code, encrypt_code
+
 
 class LineType(models.TextChoices):
     ADSL = "ADSL", _("ADSL")
@@ -62,6 +64,40 @@ TRACKED_STATUSES = frozenset({S.UNKNOWN, S.HANDLING, S.QUEUED, S.ATTENTION})
 def new_ref() -> str:
     """A unique, URL-safe order reference, generated and stored before anything is sent."""
     return f"OC-{timezone.localdate():%y%m%d}-{secrets.token_hex(5).upper()}"
+
+
+class EncryptedCodeField(models.TextField):
+    """A card code, encrypted in the database and clear in Python: ``order.card_code`` reads and
+    writes the code as before; the column holds a Fernet token (see topups.crypto). Lookups other
+    than "is empty" cannot work on a token (it changes at every write): search by
+    ``card_code_digest`` instead."""
+
+    def from_db_value(self, value, expression, connection):
+        return decrypt_code(value) if value else value
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return encrypt_code(value) if value else value
+
+
+class OrderQuerySet(models.QuerySet):
+    """Keeps ``card_code_digest`` in step with ``card_code`` on every write path: ``save``
+    (Order.save), ``update(card_code=...)`` and ``bulk_update(..., ["card_code"])``."""
+
+    def update(self, **kwargs):
+        if "card_code" in kwargs and "card_code_digest" not in kwargs:
+            code = kwargs["card_code"]
+            if isinstance(code, str):
+                kwargs["card_code_digest"] = card_code_digest(code)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        fields = list(fields)
+        if "card_code" in fields and "card_code_digest" not in fields:
+            for obj in objs:
+                obj.card_code_digest = card_code_digest(obj.card_code)
+            fields.append("card_code_digest")
+        return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
 class ApiAccount(models.Model):
@@ -119,7 +155,9 @@ class Order(models.Model):
     topup_id = models.CharField(_("top-up id"), max_length=32, blank=True, db_index=True)
     ncli = models.CharField(_("customer number"), max_length=32, blank=True)
     offre = models.CharField(_("offer"), max_length=64, blank=True)
-    card_code = models.CharField(_("card code"), max_length=64, blank=True)
+    card_code = EncryptedCodeField(_("card code"), blank=True)
+    # HMAC of the code (topups.crypto.card_code_digest): an exact search without decrypting.
+    card_code_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     num_trans = models.CharField(_("transaction number"), max_length=64, blank=True, db_index=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     refusal_code = models.CharField(_("refusal code"), max_length=32, blank=True)
@@ -140,6 +178,8 @@ class Order(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
 
+    objects = OrderQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("order")
         ordering = ["-created_at", "-id"]
@@ -157,6 +197,13 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.ref
+
+    def save(self, *args, **kwargs):
+        self.card_code_digest = card_code_digest(self.card_code)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "card_code" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "card_code_digest"}
+        super().save(*args, **kwargs)
 
     @property
     def is_final(self) -> bool:

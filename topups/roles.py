@@ -4,6 +4,8 @@ OPERATOR_PERMS = ["view_order", "add_order", "send_order", "view_product"]
 SUPERVISOR_PERMS = OPERATOR_PERMS + [
     "change_order", "refresh_order", "view_card_code", "export_order", "sync_catalog",
     "view_orderevent", "view_apiaccount", "bulk_order", "view_batch", "view_auditevent",
+    # Unlock a colleague locked out by the login throttling: delete the lockout in the admin.
+    "axes.view_accessattempt", "axes.delete_accessattempt",
 ]
 ROLES = {"Operators": OPERATOR_PERMS, "Supervisors": SUPERVISOR_PERMS}
 
@@ -13,8 +15,12 @@ def ensure_groups(group_model, permission_model) -> None:
 
     Takes the models as arguments so the data migration can pass its historical ones.
     """
+    from django.db.models import Q
+
     for name, codenames in ROLES.items():
         group, _ = group_model.objects.get_or_create(name=name)
-        group.permissions.add(
-            *permission_model.objects.filter(content_type__app_label="topups", codename__in=codenames)
-        )
+        wanted = Q(pk__in=[])
+        for entry in codenames:  # "codename" (ours) or "app_label.codename"
+            app_label, _dot, codename = entry.rpartition(".")
+            wanted |= Q(content_type__app_label=app_label or "topups", codename=codename)
+        group.permissions.add(*permission_model.objects.filter(wanted))

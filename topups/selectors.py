@@ -31,11 +31,6 @@ LIST_FIELDS = (
 # Permissions on codes ---------------------------------------------------------------------------
 
 
-def can_see_code(user, order: Order) -> bool:
-    """Supervisors see every card code; other staff only the codes of orders they created."""
-    return _may_see_code(user, order.created_by_id)
-
-
 def _may_see_code(user, created_by_id: int | None) -> bool:
     own = created_by_id is not None and created_by_id == user.pk
     return own or user.has_perm("topups.view_card_code")
@@ -47,13 +42,10 @@ def can_refresh(user, order: Order) -> bool:
     )
 
 
-def shown_code(user, order) -> str:
-    """The card code as this user may see it: in full, or masked to its last 4 characters."""
-    return code_as_shown(user, order.card_code, order.created_by_id)
-
-
 def code_as_shown(user, card_code: str, created_by_id: int | None) -> str:
-    """``shown_code`` for reads that fetch columns rather than Order objects (JSON, CSV)."""
+    """The visibility rule: the card code as this user may see it, in full (supervisors, or the
+    order's creator) or masked to its last 4 characters. Screens and files get codes through
+    ``topups.services.audit.show_codes``, which applies this rule and audits what it reveals."""
     return card_code if _may_see_code(user, created_by_id) else mask_code(card_code)
 
 

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from topups import selectors
 from topups.csv_export import csv_lines, csv_response, local_iso
-from topups.forms import NewOrderForm, OrderFilterForm, value_key
+from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number, value_key
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
@@ -45,25 +45,6 @@ def _get_order(pk: int) -> Order:
     return order
 
 
-def _audit_reveal(request, order, via: str) -> None:
-    """Audit a card code shown in full: a fulfilled order's code, to a user allowed to see it."""
-    _audit_reveals(request, [(order.ref, order.status, order.card_code, order.created_by_id)], via)
-
-
-def _audit_reveals(request, orders, via: str) -> None:
-    """The same for several (ref, status, card_code, created_by_id), in one INSERT."""
-    user = request.user
-    refs = [ref for ref, status, code, owner in orders
-            if status == S.FULFILLED and code and selectors.code_as_shown(user, code, owner) == code]
-    if refs:
-        audit.record_many(actor=Actor.user(user), action="reveal_code", targets=refs, detail={"via": via},
-                          request=request)
-
-
-def _row_key(row: dict) -> tuple:
-    return row["ref"], row["status"], row["card_code"], row["created_by_id"]
-
-
 def _when(value) -> str:
     return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
 
@@ -76,10 +57,12 @@ def _when(value) -> str:
 @permission_required("topups.view_order", raise_exception=True)
 def home(request):
     """Balance, catalog freshness, today's figures and the user's recent orders: cached rows only."""
+    recent = selectors.recent_orders(request.user)
+    audit.show_order_codes(request, recent, via="home page")
     return render(request, "topups/home.html", {
         "state": selectors.account_state(),
         "today": selectors.today_summary(),
-        "recent": selectors.recent_orders(request.user),
+        "recent": recent,
         "now": timezone.now(),
     })
 
@@ -100,9 +83,9 @@ def new_order(request):
     if request.method == "GET":
         initial = {key: request.GET[key] for key in ("line_type", "number", "value") if key in request.GET}
         return render(request, "topups/new_order.html", _new_order_context(
-            NewOrderForm(initial=initial, products=products)))
+            NewOrderForm(initial=initial, products=products, user=request.user)))
 
-    form = NewOrderForm(request.POST, products=products)
+    form = NewOrderForm(request.POST, products=products, user=request.user)
     if not form.is_valid():
         return render(request, "topups/new_order.html", _new_order_context(form), status=400)
     data = form.cleaned_data
@@ -120,7 +103,8 @@ def new_order(request):
     if order.status == S.REFUSED:
         # Refused before anything was charged: give the form back, filled, with a fresh ref.
         retry = NewOrderForm(initial={"line_type": order.line_type, "number": order.number,
-                                      "value": f"{order.line_type}:{value_key(order.value)}"}, products=products)
+                                      "value": f"{order.line_type}:{value_key(order.value)}"}, products=products,
+                             user=request.user)
         return render(request, "topups/new_order.html", _new_order_context(retry, refused=order), status=200)
     if not created:
         messages.info(request, _("This order was already submitted: here it is. No second order was made."))
@@ -164,7 +148,7 @@ def check_number(request):
 @permission_required("topups.view_order", raise_exception=True)
 def order_detail(request, pk: int):
     order = _get_order(pk)
-    _audit_reveal(request, order, "order page")
+    audit.show_order_codes(request, [order], via="order page")
     return render(request, "topups/order_detail.html", {
         "order": order,
         "events": selectors.order_events(order),
@@ -174,7 +158,15 @@ def order_detail(request, pk: int):
     })
 
 
-def _status_payload(user, row: dict) -> dict:
+def _status_payloads(request, rows: list[dict]) -> list[dict]:
+    """The live status of each row; its code through the one door (audited the first time this
+    session is shown it: polling the same fulfilled order writes no row per poll)."""
+    codes = audit.show_codes(request, [(row["ref"], row["card_code"], row["created_by_id"]) for row in rows],
+                             via="status.json", new_only=True)
+    return [_status_payload(row, code) for row, code in zip(rows, codes, strict=True)]
+
+
+def _status_payload(row: dict, code: str) -> dict:
     final = row["status"] in FINAL_STATUSES
     return {
         "id": row["id"],
@@ -183,7 +175,7 @@ def _status_payload(user, row: dict) -> dict:
         "tone": STATUS_TONE.get(row["status"], "run"),
         "explanation": status_explanation(row["status"], row["refusal_message"]),
         "final": final,
-        "card_code": selectors.code_as_shown(user, row["card_code"], row["created_by_id"]),
+        "card_code": code,
         "num_trans": row["num_trans"],
         "processed_at": _when(row["processed_at"]),
     }
@@ -197,8 +189,7 @@ def order_status(request, pk: int):
     row = selectors.order_status_row(pk)
     if row is None:
         raise Http404(_("No such order."))
-    _audit_reveals(request, [_row_key(row)], "status.json")
-    return JsonResponse(_status_payload(request.user, row))
+    return JsonResponse(_status_payloads(request, [row])[0])
 
 
 @require_GET
@@ -206,11 +197,8 @@ def order_status(request, pk: int):
 @permission_required("topups.view_order", raise_exception=True)
 def order_statuses(request):
     """Live statuses of several orders (the lists poll this once for all their rows)."""
-    ids = [int(i) for i in request.GET.getlist("id")[:100] if i.isdigit()]
-    rows = selectors.order_status_rows(ids)
-    for row in rows:
-        _audit_reveals(request, [_row_key(row)], "status.json")
-    return JsonResponse({"orders": [_status_payload(request.user, row) for row in rows]})
+    rows = selectors.order_status_rows(order_ids(request.GET.getlist("id")))
+    return JsonResponse({"orders": _status_payloads(request, rows)})
 
 
 @require_POST
@@ -241,7 +229,7 @@ def order_receipt(request, pk: int):
     """A receipt for a thermal printer: ?width=58 or 80 (mm)."""
     order = _get_order(pk)
     width = "58" if request.GET.get("width") == "58" else "80"
-    _audit_reveal(request, order, "receipt")
+    audit.show_order_codes(request, [order], via="receipt")
     return render(request, "topups/receipt.html", {
         "order": order, "width": width, "shop_name": settings.SHOP_NAME, "printed_at": timezone.now(),
     })
@@ -256,11 +244,9 @@ def order_receipt(request, pk: int):
 def order_list(request):
     form = OrderFilterForm(request.GET or None, staff_choices=selectors.staff_choices())
     filters = form.filters()
-    try:
-        page = max(int(request.GET.get("page", "1")), 1)
-    except ValueError:
-        page = 1
+    page = page_number(request.GET.get("page"))
     orders, has_next = selectors.order_page(filters, page)
+    audit.show_order_codes(request, orders, via="orders list")
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "topups/order_list.html", {
@@ -274,12 +260,7 @@ def order_list(request):
 @permission_required("topups.export_order", raise_exception=True)
 def order_export(request):
     """The filtered orders as CSV, streamed in chunks so 100,000 rows never sit in memory."""
-    filters = OrderFilterForm(request.GET or None, staff_choices=[]).filters()
-    if request.GET.get("staff"):
-        try:
-            filters.staff = int(request.GET["staff"])
-        except ValueError:
-            filters.staff = None
+    filters = OrderFilterForm(request.GET or None, staff_choices=selectors.staff_choices()).filters()
     user = request.user
     all_codes = user.has_perm("topups.view_card_code")
     audit.record(actor=Actor.user(user), action="export", target="orders.csv", request=request, detail={
@@ -291,9 +272,10 @@ def order_export(request):
               _("Top-up id"), _("Transaction number"), _("Card code"), _("Processed at"), _("Staff")]
 
     def rows():
-        for (ref, created_at, line_type, number, value, cost, status, topup_id, num_trans, code, processed_at,
-             staff_id, staff_name) in selectors.export_rows(filters):
-            code = selectors.code_as_shown(user, code, staff_id)
+        shown = audit.show_codes_streamed(request, selectors.export_rows(filters), via="orders.csv",
+                                          key=lambda row: (row[0], row[9], row[11]))
+        for (ref, created_at, line_type, number, value, cost, status, topup_id, num_trans, _code, processed_at,
+             _staff_id, staff_name), code in shown:
             yield (ref, local_iso(created_at), line_type, number, value, "" if cost is None else cost, status,
                    topup_id, num_trans, code, local_iso(processed_at), staff_name or "")
 
@@ -321,10 +303,12 @@ def login_locked_out(request, original_response=None, credentials=None):
     the reason, for the dashboard's login and the admin's alike. 429 tells scripts to back off."""
     from django.contrib.auth.forms import AuthenticationForm
 
+    from topups.throttling import account_locked
+
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     form = AuthenticationForm(request, initial={"username": username})
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "registration/login.html", {
-        "form": form, "locked_out": True, "lockout_minutes": minutes,
+        "form": form, "locked_out": True, "lockout_minutes": minutes, "account_locked": account_locked(username),
         "next": request.POST.get("next") or request.GET.get("next", ""),
     }, status=settings.AXES_HTTP_RESPONSE_CODE)

@@ -1,8 +1,8 @@
 """Bulk orders on the dashboard: upload a CSV, preview every row, confirm, follow, download results.
 
 Thin views over ``topups.services.batches``; every page needs the ``topups.bulk_order``
-permission (Supervisors). Card codes in the results follow the same rule as everywhere else
-(``selectors.shown_code``).
+permission (Supervisors). Card codes in the results follow the same rule as everywhere else, through the
+same audited door (``audit.show_codes_streamed``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from topups import selectors
 from topups.csv_export import BOM, csv_lines, csv_response
 from topups.csv_import import MAX_BYTES, MAX_ROWS, TEMPLATE
 from topups.models import Batch, BatchStatus, OrderStatus
@@ -166,13 +165,16 @@ def batch_results(request, pk: int):
               _("Transaction number"), _("Card code")]
 
     def rows():
-        for row, order in batches.batch_result_rows(batch):
+        shown = audit.show_codes_streamed(
+            request, batches.batch_result_rows(batch), via=f"batch {batch.pk} results",
+            key=lambda pair: (pair[1]["ref"], pair[1]["card_code"], pair[1]["created_by_id"]) if pair[1]
+            else ("", "", None))
+        for (row, order), code in shown:
             cells = [row["line"], *(row["input"][k] for k in ("type", "number", "value", "ref", "note"))]
             if order is None:
                 reason = "; ".join(batches.problem_message(c, p) for c, p in row["errors"])
                 yield [*cells, "", _("Not sent") if row["errors"] else _("Not created"), reason, "", ""]
                 continue
-            code = selectors.code_as_shown(user, order["card_code"], order["created_by_id"])
             yield [*cells, order["ref"], str(S(order["status"]).label),
                    order["refusal_message"] or order["refusal_code"], order["num_trans"], code]
 

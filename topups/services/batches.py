@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from topups.csv_import import CsvImportError, parse_csv
-from topups.forms import REF_PATTERN
+from topups.forms import REF_PATTERN, file_ref
 from topups.models import (
     FINAL_STATUSES,
     Batch,
@@ -233,7 +233,9 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
             else:
                 seen_refs[row["ref"]] = row["line"]
 
-    used_refs = set(Order.objects.filter(ref__in=list(seen_refs)).values_list("ref", flat=True)) if seen_refs else set()
+    # A file's ref cell is a label; the order's reference is derived from it (forms.file_ref).
+    by_ref = {file_ref(label): label for label in seen_refs}
+    used_refs = {by_ref[ref] for ref in Order.objects.filter(ref__in=list(by_ref)).values_list("ref", flat=True)}
     numbers = {row["number"] for row in rows if row["number"]}
     recent: dict[tuple, list[str]] = {}
     if numbers:
@@ -380,7 +382,7 @@ def _create_orders(batch: Batch, actor: Actor, now) -> int:
     for row in batch.rows:
         if not row["valid"]:
             continue
-        row["order_ref"] = row["ref"] or new_ref()
+        row["order_ref"] = file_ref(row["ref"]) if row["ref"] else new_ref()
         orders.append(Order(
             ref=row["order_ref"], line_type=row["line_type"], number=row["number"], value=Decimal(row["value"]),
             cost=Decimal(row["cost"]), note=row["note"], created_by_id=actor.user_id, batch=batch,

@@ -1,5 +1,7 @@
-"""Template helpers of the staff dashboard: order status in plain language, card codes as the
-user may see them, money."""
+"""Template helpers of the staff dashboard: order status in plain language, money.
+
+Card codes are not computed here: views pass each order's ``shown_code`` (through
+``topups.services.audit.show_codes``, which audits what it reveals) and templates print it."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ from django import template
 from django.utils.translation import gettext as _
 
 from topups.models import OrderStatus
-from topups.selectors import can_see_code, shown_code
 
 register = template.Library()
 S = OrderStatus
@@ -50,16 +51,6 @@ def explain_status(order) -> str:
 @register.filter
 def status_tone(status: str) -> str:
     return STATUS_TONE.get(status, "run")
-
-
-@register.simple_tag(takes_context=True)
-def card_code(context, order) -> str:
-    return shown_code(context["request"].user, order)
-
-
-@register.simple_tag(takes_context=True)
-def code_visible(context, order) -> bool:
-    return can_see_code(context["request"].user, order)
 
 
 @register.filter
