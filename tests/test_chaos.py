@@ -48,7 +48,10 @@ CHECK_FAULTS = {"error_500_before": 0.03, "rate_limit": 0.02, "reset": 0.01}
 READ_FAULTS = {"error_500_before": 0.03, "rate_limit": 0.02, "malformed": 0.01, "reset": 0.01}
 # Values per type (ADSL 5000 is out of stock in the simulator's catalog: refused before sending).
 VALUES = {"ADSL": [500, 1000, 2000, 3000, 5000], "4G": [1000, 1500, 2000, 3000, 4000]}
-FAST_TIMINGS = {"ONECLICKDZ_RESEND_AFTER_SECONDS": 3, "ONECLICKDZ_SENDING_LEASE_SECONDS": 10}
+# The lease must outlast the task timeout (a system check refuses otherwise): a short timeout
+# (one send takes at most 2 x (2 s + 2 s) with the test settings) lets the lease be short too.
+FAST_TIMINGS = {"ONECLICKDZ_RESEND_AFTER_SECONDS": 3, "ONECLICKDZ_SENDING_LEASE_SECONDS": 25, "Q_TIMEOUT": 20,
+                "Q_RETRY": 30}
 
 
 def production_path_or_skip() -> None:

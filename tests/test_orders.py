@@ -532,3 +532,31 @@ def test_local_validation_failure_before_the_post_is_a_refusal(synced, staff):
     order.refresh_from_db()
     assert report.outcome == "refused" and order.status == S.REFUSED and order.refusal_code == "ERR_VALIDATION"
     assert "send" not in synced.stats()["calls"]
+
+
+def test_settings_check_refuses_a_lease_within_the_task_timeout(settings):
+    from topups.checks import check_send_timings
+
+    assert check_send_timings() == []
+    settings.ONECLICKDZ_SENDING_LEASE_SECONDS = settings.Q_CLUSTER["timeout"]
+    assert [e.id for e in check_send_timings()] == ["topups.E002"]
+    settings.ONECLICKDZ_SENDING_LEASE_SECONDS = settings.Q_CLUSTER["timeout"] + 30
+    settings.ONECLICKDZ_READ_TIMEOUT = settings.Q_CLUSTER["timeout"]  # one send could outlive the task
+    assert [e.id for e in check_send_timings()] == ["topups.E003"]
+
+
+def test_send_task_stops_taking_orders_before_its_timeout(synced, staff, settings, monkeypatch):
+    from topups import tasks
+
+    synced.configure(latency_ms=600)  # every call waits 0.6 s: a send (check + POST) takes over 1.2 s
+    settings.ONECLICKDZ_SEND_THREADS = 1
+    # Room for exactly one worst-case send, and not a second one after a real send took 1.2 s.
+    worst = orders.worst_case_send_seconds()
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": worst + tasks.TASK_MARGIN_SECONDS + 1}
+    handed_on = []
+    monkeypatch.setattr(orders, "enqueue_sends", lambda ids, actor: handed_on.extend(ids))
+    placed = [place(staff, number=f"0363626{index:02d}") for index in range(3)]
+    reports = tasks.send_orders([o.pk for o in placed], staff.label, staff.user_id)
+    assert [r["ref"] for r in reports] == [placed[0].ref]
+    assert handed_on == [placed[1].pk, placed[2].pk]
+    assert set(Order.objects.filter(pk__in=handed_on).values_list("status", flat=True)) == {S.NEW}

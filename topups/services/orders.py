@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -175,6 +176,11 @@ def _refs_target(refs: list[str]) -> str:
     return refs[0] if len(refs) == 1 else f"{len(refs)} orders"
 
 
+def enqueue_sends(order_ids: list[int], actor: Actor) -> None:
+    """Hand these orders (NEW, send requested) to send tasks, in chunks."""
+    _enqueue_sends(order_ids, actor)
+
+
 def _enqueue_sends(order_ids: list[int], actor: Actor) -> None:
     from django_q.tasks import async_task
 
@@ -195,12 +201,24 @@ class SendReport:
     message: str = ""
 
 
-def send_order(*, order_id: int, actor: Actor) -> SendReport:
+def call_seconds() -> float:
+    """The longest one API call of the send path can take (one try: connect + read timeout)."""
+    return settings.ONECLICKDZ_CONNECT_TIMEOUT + settings.ONECLICKDZ_READ_TIMEOUT
+
+
+def worst_case_send_seconds() -> float:
+    """The longest one send can take: the number check and the POST, one try each, plus a little
+    for the database. (Looking up a DUPLICATED_REF is done inline only when time is left.)"""
+    return 2 * call_seconds() + 2.0
+
+
+def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) -> SendReport:
     """Send one order to the API, at most once.
 
     Claims the order (NEW, or UNKNOWN/ATTENTION for a resend after the API said NOT_FOUND),
     checks the catalog and the number on a first send, POSTs with the stored reference, and
     records what the API said. Returns what happened; never raises for an API problem.
+    ``deadline`` (``time.monotonic()``) is when the calling task must be done.
     """
     claimed = _claim_for_sending(order_id, actor)
     if claimed is None:
@@ -217,6 +235,8 @@ def send_order(*, order_id: int, actor: Actor) -> SendReport:
         result = client.send_topup(line_type=order.line_type, number=order.number, value=order.value, ref=order.ref)
     except api_errors.DuplicatedRef as exc:
         # Our ref is already known: an earlier attempt did reach the API. Adopt that order.
+        if deadline is not None and time.monotonic() + call_seconds() > deadline:
+            return _mark_unknown(order, actor, exc)  # no time left to look it up: the sync will
         return _adopt_by_ref(order, actor, note=str(exc))
     except (*api_errors.ORDER_REFUSALS, api_errors.InvalidRequest) as exc:
         # InvalidRequest: the client refused the order before anything left the machine.
@@ -346,7 +366,7 @@ def _mark_unknown(order: Order, actor: Actor, exc: Exception) -> SendReport:
 
 def _adopt_by_ref(order: Order, actor: Actor, *, note: str) -> SendReport:
     try:
-        topup = get_client().check_ref(order.ref)
+        topup = get_client().single_try().check_ref(order.ref)
     except Exception as exc:
         return _mark_unknown(order, actor, exc)
     change = _plan_from_topup(order, topup, timezone.now())
