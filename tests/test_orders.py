@@ -560,3 +560,20 @@ def test_send_task_stops_taking_orders_before_its_timeout(synced, staff, setting
     assert [r["ref"] for r in reports] == [placed[0].ref]
     assert handed_on == [placed[1].pk, placed[2].pk]
     assert set(Order.objects.filter(pk__in=handed_on).values_list("status", flat=True)) == {S.NEW}
+
+
+def test_admin_action_closes_what_never_reached_the_api_and_says_why_not_for_the_rest(
+        synced, client, supervisor, staff, settings):
+    from django.urls import reverse
+
+    never = park_in_attention(synced, staff, settings)
+    sent = place(staff, number="036362655")
+    send(sent, staff)
+    client.force_login(supervisor)
+    response = client.post(reverse("admin:topups_order_changelist"), follow=True, data={
+        "action": "close_never_sent_selected", "_selected_action": [never.pk, sent.pk]})
+    shown = [m.message for m in response.context["messages"]]
+    assert Order.objects.get(pk=never.pk).status == S.CANCELLED
+    assert Order.objects.get(pk=sent.pk).status == S.HANDLING
+    assert any("1 order closed" in text for text in shown), shown
+    assert any(sent.ref in text and "does not need attention" in text for text in shown), shown
