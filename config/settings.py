@@ -124,8 +124,10 @@ else:
 Q_CLUSTER = {
     "name": "topups",
     "workers": env.int("Q_WORKERS", default=4),
-    "timeout": 60,
-    "retry": 90,
+    # A task is killed after `timeout` s: the send lease (below) must outlast it (a system check
+    # refuses otherwise), and a send task stops taking orders when the next one might not fit.
+    "timeout": env.int("Q_TIMEOUT", default=60),
+    "retry": env.int("Q_RETRY", default=90),
     "max_attempts": 3,
     "ack_failures": True,
     "catch_up": False,

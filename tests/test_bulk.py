@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from topups.csv_import import MAX_ROWS, CsvImportError, parse_csv
 from topups.forms import file_ref
@@ -24,7 +26,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def synced(sim):
     assert catalog.sync_catalog().ok
-    ApiAccount.objects.filter(key_fingerprint=current_fingerprint()).update(balance=Decimal("100000"))
+    ApiAccount.objects.filter(key_fingerprint=current_fingerprint()).update(balance=Decimal("100000"),
+                                                                           balance_fetched_at=timezone.now())
     return sim
 
 
@@ -384,3 +387,29 @@ def test_admin_export_needs_the_export_permission(client, make_user, operator):
     client.force_login(clerk)
     page = client.get(reverse("admin:topups_order_changelist")).content.decode()
     assert "export_selected_csv" not in page
+
+
+def test_second_batch_confirmed_back_to_back_counts_the_first_ones_money(sup_client, synced, monkeypatch):
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)  # the first batch's orders wait in the queue, unsent
+    ApiAccount.objects.filter(key_fingerprint=current_fingerprint()).update(balance=Decimal("1500"))
+    first = uploaded_batch(sup_client, "type,number,value\nADSL,036362600,1000\n")
+    second = uploaded_batch(sup_client, "type,number,value\nADSL,036362601,1000\n")
+    sup_client.post(reverse("topups:batch_confirm", args=[first.pk]))
+    assert Order.objects.filter(batch=first, status=S.NEW, send_requested_at__isnull=False).count() == 1
+    sup_client.post(reverse("topups:batch_confirm", args=[second.pk]))
+    second.refresh_from_db()
+    assert second.status == BatchStatus.PREVIEWED and not Order.objects.filter(batch=second).exists()
+    assert second.balance == Decimal("520")  # 1,500 fetched, 980 committed to the first batch
+
+
+def test_confirm_fetches_a_stale_balance_first(sup_client, synced):
+    synced.set_balance(1500)  # what the API holds now
+    batch = uploaded_batch(sup_client, "type,number,value\nADSL,036362600,1000\nADSL,036362601,1000\n")
+    old = timezone.now() - timedelta(hours=1)
+    ApiAccount.objects.filter(key_fingerprint=current_fingerprint()).update(balance_fetched_at=old)
+    sup_client.post(reverse("topups:batch_confirm", args=[batch.pk]))
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.PREVIEWED and batch.balance == Decimal("1500")
+    assert not Order.objects.exists()

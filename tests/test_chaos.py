@@ -2,11 +2,16 @@
 simulator that misbehaves on purpose, then followed until they settle.
 
 The faults on ``send`` are the issue's mix: read timeout after the order was accepted (10%), 500
-before (5%) and after (5%) accepting, connection reset (3%), 429 (5%), cut-off JSON (2%), plus a
-random latency; the checks and the list get a lighter mix. At the end:
+before (5%) and after (5%) accepting, connection reset before (3%) and after (3%) accepting, 429
+(5%), cut-off JSON (2%), plus a random latency; the checks and the list get a lighter mix, and
+check-ref / check-id answer NOT_FOUND now and then for an order that exists (read-replica lag).
+Everything goes through a TLS front that spoils 2% of the answers after the simulator processed
+the request (a record that cannot be decrypted) and drops 1% of the handshakes. Staff cancel
+orders while they are being sent, first those shown as new again after a failed attempt. At the end:
 
 - every order is final, or needs attention with the reason in its last history row;
 - no reference was debited twice (the simulator's per-ref counters);
+- no order the app shows as not charged (new, refused, cancelled) holds a debit at the API;
 - the cost we recorded equals the simulator's debits minus its refunds;
 - no django-q2 task ran more than ``max_attempts`` times, none failed, and the queue is empty.
 
@@ -15,6 +20,7 @@ Needs PostgreSQL and Redis (the second pass of ``.ci/run``); skipped on the embe
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from decimal import Decimal
@@ -43,12 +49,21 @@ SETTLE_SECONDS = 360
 # the API accepted the order.
 HANG_SECONDS = 2.5
 SEND_FAULTS = {"timeout_after_accept": 0.10, "error_500_before": 0.05, "error_500_after": 0.05, "reset": 0.03,
-               "rate_limit": 0.05, "malformed": 0.02}
+               "reset_after": 0.03, "rate_limit": 0.05, "malformed": 0.02}
 CHECK_FAULTS = {"error_500_before": 0.03, "rate_limit": 0.02, "reset": 0.01}
 READ_FAULTS = {"error_500_before": 0.03, "rate_limit": 0.02, "malformed": 0.01, "reset": 0.01}
+# Lookups by ref or id that miss an order the API holds (its read side lags behind the debit).
+LOOKUP_FAULTS = {**READ_FAULTS, "not_found": 0.15}
+TLS_FAULTS = {"broken_record": 0.02, "handshake": 0.01}
+# Staff cancel orders at each of the first looks while the orders are being sent (see cancel_like_staff).
+CANCELS_PER_ROUND, CANCEL_ROUNDS = 3, 40
+NOT_CHARGED = (S.NEW, S.REFUSED, S.CANCELLED)
 # Values per type (ADSL 5000 is out of stock in the simulator's catalog: refused before sending).
 VALUES = {"ADSL": [500, 1000, 2000, 3000, 5000], "4G": [1000, 1500, 2000, 3000, 4000]}
-FAST_TIMINGS = {"ONECLICKDZ_RESEND_AFTER_SECONDS": 3, "ONECLICKDZ_SENDING_LEASE_SECONDS": 10}
+# The lease must outlast the task timeout (a system check refuses otherwise): a short timeout
+# (one send takes at most 2 x (2 s + 2 s) with the test settings) lets the lease be short too.
+FAST_TIMINGS = {"ONECLICKDZ_RESEND_AFTER_SECONDS": 3, "ONECLICKDZ_SENDING_LEASE_SECONDS": 25, "Q_TIMEOUT": 20,
+                "Q_RETRY": 30}
 
 
 def production_path_or_skip() -> None:
@@ -59,10 +74,11 @@ def production_path_or_skip() -> None:
         pytest.skip("needs the Redis broker (REDIS_URL=redis://…); run by the second pass of .ci/run")
 
 
-def qclusters(server, count: int, *, workers: int = 4, log_name: str = "qcluster"):
+def qclusters(server, count: int, *, workers: int = 4, log_name: str = "qcluster", api_url: str | None = None,
+              extra_env: dict | None = None):
     """``count`` real qclusters on the test database and the simulator, with the fast timings."""
-    return processes.qclusters(count, database_url=database_url(), api_url=server.url, workers=workers,
-                               log_name=log_name, extra_env=FAST_TIMINGS)
+    return processes.qclusters(count, database_url=database_url(), api_url=api_url or server.url, workers=workers,
+                               log_name=log_name, extra_env={**FAST_TIMINGS, **(extra_env or {})})
 
 
 @pytest.fixture
@@ -110,13 +126,35 @@ def unsettled():
     return Order.objects.exclude(status__in=[*FINAL_STATUSES, S.ATTENTION])
 
 
-def wait_until_settled(seconds: float) -> None:
+def wait_until_settled(seconds: float, on_each_round=None) -> None:
     """Drive the status sync from here too (safe alongside the clusters' sweepers) until every
     order is final or needs attention."""
     deadline = time.monotonic() + seconds
+    rounds = 0
     while unsettled().exists() and time.monotonic() < deadline:
+        if on_each_round is not None:
+            on_each_round(rounds)
+        rounds += 1
         orders.sync_due_orders()
         time.sleep(2)
+
+
+def cancel_like_staff(placed: list[Order], actor: Actor, seed: int):
+    """Staff cancelling orders while they are being sent: a few at random, and every order shown
+    as new after a failed attempt ("not sent, will retry"), which is what a clerk with a customer
+    waiting cancels first. Only orders that were never sent may end cancelled."""
+    rng = random.Random(seed)
+    cancelled: list[str] = []
+
+    def cancel(round_number: int) -> None:
+        if round_number >= CANCEL_ROUNDS:
+            return
+        retried = (Order.objects.filter(status=S.NEW, events__from_status=S.SENDING, events__to_status=S.NEW)
+                   .values_list("pk", flat=True).distinct())
+        picked = {*retried, *(o.pk for o in rng.sample(placed, CANCELS_PER_ROUND))}
+        cancelled.extend(orders.cancel_orders(Order.objects.filter(pk__in=picked), actor=actor)[0])
+
+    return cancel, cancelled
 
 
 def describe(order: Order, sim) -> str:
@@ -133,6 +171,12 @@ def assert_money_and_states(sim, opening_balance: Decimal) -> dict:
     refs = stats["refs"]
     assert stats["max_orders_per_ref"] <= 1, [ref for ref, r in refs.items() if r["orders"] > 1]
     held = {ref for ref, r in refs.items() if r["orders"] == 1}
+
+    # Shown as not charged means not charged: the API holds no debit for any of those refs.
+    debits = sim.net_debits()
+    charged_but_hidden = [describe(o, sim) for o in Order.objects.filter(status__in=NOT_CHARGED)
+                          if debits.get(o.ref, Decimal(0)) != 0]
+    assert not charged_but_hidden, "\n".join(charged_but_hidden[:20])
 
     stuck = list(unsettled())
     assert not stuck, "\n".join(describe(o, sim) for o in stuck[:20])
@@ -178,9 +222,23 @@ def wait_for_empty_queue(broker, seconds: float = 60) -> None:
         time.sleep(0.5)
 
 
+@pytest.fixture
+def tls_front(simulator_server, settings, monkeypatch):
+    """The simulator behind a TLS front, for this process and the clusters alike."""
+    from topups.oneclick.simulator.tlsfront import tls_front as start_front
+    from topups.services import account
+
+    with start_front(simulator_server.host, simulator_server.port) as front:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", front.ca_file)
+        settings.ONECLICKDZ_API_URL = front.url
+        account._client.cache_clear()
+        yield front
+    account._client.cache_clear()
+
+
 @pytest.mark.timeout(900)
 def test_thousand_orders_through_faults_settle_without_double_debit(sim, simulator_server, operator, fast_timings,
-                                                                     redis_broker):
+                                                                     redis_broker, tls_front):
     production_path_or_skip()
     sim.configure(fulfil_after=1, queue_for=2, slow_after=4)
     sim.set_balance(10_000_000)
@@ -188,17 +246,21 @@ def test_thousand_orders_through_faults_settle_without_double_debit(sim, simulat
     sim.set_fault_mix("send", SEND_FAULTS, seed=1000, extra_latency_ms=(0, 80), hang_seconds=HANG_SECONDS)
     sim.set_fault_mix("check-number", CHECK_FAULTS, seed=1001, extra_latency_ms=(0, 30))
     for seed, endpoint in enumerate(("check-id", "check-ref", "list"), start=1002):
-        sim.set_fault_mix(endpoint, READ_FAULTS, seed=seed, extra_latency_ms=(0, 30), hang_seconds=HANG_SECONDS)
+        mix = READ_FAULTS if endpoint == "list" else LOOKUP_FAULTS
+        sim.set_fault_mix(endpoint, mix, seed=seed, extra_latency_ms=(0, 30), hang_seconds=HANG_SECONDS)
+    tls_front.faults.set_mix(TLS_FAULTS, seed=1005)
     opening = sim.stats()
     assert opening["total_debited"] == opening["total_refunded"] == 0
 
     actor = Actor.user(operator)
     placed = place_orders(actor, ORDERS)
-    with qclusters(simulator_server, 2, workers=4, log_name="chaos-qcluster"):
+    cancel, cancelled = cancel_like_staff(placed, actor, seed=1006)
+    with qclusters(simulator_server, 2, workers=4, log_name="chaos-qcluster", api_url=tls_front.url,
+                   extra_env={"REQUESTS_CA_BUNDLE": tls_front.ca_file}):
         started = time.monotonic()
         report = orders.request_send(Order.objects.filter(pk__in=[o.pk for o in placed]), actor=actor)
         assert len(report.queued) == ORDERS
-        wait_until_settled(SETTLE_SECONDS)
+        wait_until_settled(SETTLE_SECONDS, on_each_round=cancel)
         settle_seconds = time.monotonic() - started
         wait_for_empty_queue(redis_broker)
 
@@ -207,9 +269,13 @@ def test_thousand_orders_through_faults_settle_without_double_debit(sim, simulat
     by_status = Counter(Order.objects.values_list("status", flat=True))
     assert sum(by_status.values()) == ORDERS
     assert by_status[S.FULFILLED] > ORDERS // 2
-    # The faults did fire (otherwise this proved nothing).
     fired = stats["faults_fired"]
-    assert fired.get("timeout_after_accept", 0) > 50 and fired.get("error_500_after", 0) > 20
     print(f"\nchaos: {ORDERS} orders settled in {settle_seconds:.0f} s; statuses {dict(by_status)}; "
-          f"faults fired {fired}; sends {stats['calls'].get('send')} (opening {opening['calls'].get('send', 0)}); "
+          f"cancelled {len(cancelled)}; TLS faults {dict(tls_front.faults.fired)}; faults fired {fired}; "
+          f"sends {stats['calls'].get('send')} (opening {opening['calls'].get('send', 0)}); "
           f"debited {stats['total_debited']} refunded {stats['total_refunded']}; tasks {tasks}")
+    # The faults did fire (otherwise this proved nothing).
+    assert fired.get("timeout_after_accept", 0) > 50 and fired.get("error_500_after", 0) > 20
+    assert fired.get("reset_after", 0) > 10 and fired.get("not_found", 0) > 5
+    assert tls_front.faults.fired["broken_record"] > 10 and cancelled
+    assert by_status[S.CANCELLED] == len(cancelled)

@@ -279,3 +279,301 @@ def test_sends_and_manual_refreshes_are_audited(synced, staff):
     orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC)  # the sync is not audited
     rows = list(AuditEvent.objects.order_by("id").values_list("action", "actor_label", "target"))
     assert rows == [("send", "olga", order.ref), ("refresh", "olga", order.ref)]
+
+
+# Money path: a debited order is never shown as "nothing charged" --------------------------------
+
+
+NOT_CHARGED = (S.NEW, S.REFUSED, S.CANCELLED)
+
+
+def lose_the_answer(sim, settings) -> None:
+    """The next send is accepted and debited, but its answer never arrives (read timeout)."""
+    settings.ONECLICKDZ_READ_TIMEOUT = 0.5
+    orders_module_client_reset()
+    sim.inject_fault("send", "timeout_after_accept", count=1, hang_seconds=2)
+
+
+def resend_now(order, settings) -> Order:
+    """A sync cycle once a resend is allowed: NOT_FOUND by ref, then sent again inline."""
+    settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
+    refresh(order)
+    return Order.objects.get(pk=order.pk)
+
+
+def assert_charged_is_not_hidden(sim, order) -> None:
+    debit = sim.net_debits().get(order.ref, Decimal(0))
+    if order.status in NOT_CHARGED:
+        assert debit == 0, f"{order.ref} shown {order.status} but the API debited {debit}"
+
+
+@pytest.fixture
+def tls_front(simulator_server, synced, settings, monkeypatch):
+    """The API behind a TLS front that can spoil an answer after the simulator processed it."""
+    from topups.oneclick.simulator.tlsfront import tls_front as start_front
+
+    with start_front(simulator_server.host, simulator_server.port) as front:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", front.ca_file)
+        settings.ONECLICKDZ_API_URL = front.url
+        orders_module_client_reset()
+        yield front
+    orders_module_client_reset()
+
+
+def test_tls_error_after_the_post_left_is_checked_by_ref_not_sent_again(synced, tls_front, staff):
+    tls_front.faults.inject("broken_record", path="/v3/internet/send")
+    order = place(staff)
+    report = send(order, staff)
+    order.refresh_from_db()
+    assert report.outcome == "unknown" and order.status == S.UNKNOWN
+    assert synced.stats()["refs"][order.ref] == {"orders": 1, "attempts": 1}  # the API debited it
+    cancelled, _skipped = orders.cancel_orders(Order.objects.filter(pk=order.pk), actor=staff)
+    assert cancelled == []
+    order = refresh(order)
+    assert order.status == S.HANDLING and order.topup_id
+    assert_charged_is_not_hidden(synced, order)
+    assert synced.stats()["refs"][order.ref] == {"orders": 1, "attempts": 1}
+
+
+@pytest.mark.parametrize("fault", ["rate_limit", "reset_connect", "auth"])
+def test_resend_that_meets_a_not_sent_failure_stays_checking(synced, staff, settings, fault):
+    lose_the_answer(synced, settings)
+    order = place(staff)
+    assert send(order, staff).outcome == "unknown"
+    synced.inject_fault("check-ref", "not_found", count=1)  # the read side lags behind the debit
+    if fault == "rate_limit":
+        synced.inject_fault("send", "rate_limit", count=1)
+    elif fault == "auth":
+        synced.inject_fault("send", "latency", count=1)
+        settings.ONECLICKDZ_API_KEY = "a-key-the-api-refuses"
+        orders_module_client_reset()
+    else:
+        settings.ONECLICKDZ_API_URL = "http://127.0.0.1:9/v3"
+        orders_module_client_reset()
+        # Nothing listens there: check-ref cannot answer, so stage the lagging NOT_FOUND by hand.
+        orders._apply([orders._plan_not_found(order, orders.timezone.now())], SYNC)
+    settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
+    if fault == "reset_connect":
+        orders.send_order(order_id=order.pk, actor=SYNC)
+    else:
+        refresh(order)
+    order.refresh_from_db()
+    assert order.status == S.UNKNOWN, history(order)
+    assert (S.SENDING, S.NEW) not in history(order)
+    cancelled, _skipped = orders.cancel_orders(Order.objects.filter(pk=order.pk), actor=staff)
+    assert cancelled == []
+    assert_charged_is_not_hidden(synced, order)
+
+
+def test_refusal_answered_to_a_resend_needs_attention_with_both_answers(synced, staff, settings):
+    synced.configure(duplicate_check_last=True)  # the docs do not promise DUPLICATED_REF comes first
+    lose_the_answer(synced, settings)
+    order = place(staff)
+    assert send(order, staff).outcome == "unknown"
+    synced.inject_fault("check-ref", "not_found", count=1)
+    synced.set_balance(100)  # the resend meets INSUFFICIENT_BALANCE, the first attempt was debited
+    order = resend_now(order, settings)
+    assert order.status == S.ATTENTION and order.refusal_code == ""
+    event = OrderEvent.objects.filter(order=order, to_status=S.ATTENTION).last()
+    assert event.payload["refusal"]["code"] == "INSUFFICIENT_BALANCE"
+    assert event.payload["earlier"]["code"] == "OUTCOME_UNKNOWN"
+    assert synced.stats()["refs"][order.ref] == {"orders": 1, "attempts": 2}
+    assert_charged_is_not_hidden(synced, order)
+
+
+def post_as_another_tool(server, ref: str, number: str = "036362611", value: int = 1000) -> str:
+    answer = requests.post(f"{server.url}/internet/send", headers={"X-Access-Token": "test-key-0000"},
+                           json={"type": "ADSL", "number": number, "value": value, "ref": ref}, timeout=5)
+    assert answer.json()["success"], answer.json()
+    return answer.json()["data"]["topupId"]
+
+
+def test_duplicated_ref_held_by_a_strangers_order_is_never_adopted(synced, simulator_server, staff):
+    post_as_another_tool(simulator_server, "OC-CSV-7")
+    order = place(staff, ref="OC-CSV-7")  # our number is 036362600
+    report = send(order, staff)
+    order.refresh_from_db()
+    assert report.status == S.ATTENTION and order.status == S.ATTENTION
+    assert order.topup_id == "" and order.card_code == ""
+    synced.advance(5)  # the stranger's order is fulfilled: its card is not ours to show
+    order = refresh(order)
+    assert order.status == S.ATTENTION and order.card_code == ""
+    event = OrderEvent.objects.get(order=order, to_status=S.ATTENTION)
+    assert event.payload["ours"]["number"] == "036362600" and event.payload["api"]["number"] == "036362611"
+    assert set(event.payload["differences"]) == {"number"}
+
+
+def test_list_walk_never_adopts_a_strangers_order(synced, simulator_server, staff):
+    synced.inject_fault("send", "error_500_before", count=orders.LIST_THRESHOLD)
+    placed = [place(staff, number=f"0363626{index:02d}", ref=f"OC-LIST-{index}")
+              for index in range(orders.LIST_THRESHOLD)]
+    for order in placed:
+        assert send(order, staff).outcome == "unknown"
+    post_as_another_tool(simulator_server, "OC-LIST-0", number="036362600", value=2000)
+    synced.advance(5)
+    report = orders.refresh_orders(list(Order.objects.filter(pk__in=[o.pk for o in placed])), actor=SYNC)
+    assert synced.stats()["calls"].get("list")  # answered by the list walk
+    stranger = Order.objects.get(ref="OC-LIST-0")
+    assert stranger.status == S.ATTENTION and stranger.card_code == "" and stranger.topup_id == ""
+    assert report.checked == orders.LIST_THRESHOLD
+
+
+def test_fulfilled_without_card_code_keeps_polling_then_is_flagged(synced, staff):
+    order = place(staff)
+    synced.spoil_topup(order.ref, {"card_code": None})
+    send(order, staff)
+    synced.advance(5)
+    order = refresh(order)
+    assert order.status == S.HANDLING and order.api_status == "FULFILLED" and order.card_code == ""
+    assert order.next_check_at is not None
+    later = orders.timezone.now() + orders.CODE_MISSING_LIMIT + orders.timedelta(minutes=1)
+    orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC, now=later)
+    order.refresh_from_db()
+    assert order.status == S.ATTENTION and "card code" in history_notes(order)[-1]
+    synced.spoil_topup(order.ref, None)  # the code shows up at last
+    order = refresh(order)
+    assert order.status == S.FULFILLED and len(order.card_code) == 12
+
+
+def history_notes(order) -> list[str]:
+    return list(OrderEvent.objects.filter(order=order).order_by("pk").values_list("note", flat=True))
+
+
+@pytest.mark.parametrize("count", [2, orders.LIST_THRESHOLD + 1], ids=["check-id", "list"])
+def test_one_unreadable_order_does_not_stop_the_cycle(synced, staff, count):
+    placed = [place(staff, number=f"0363626{index:02d}") for index in range(count)]
+    for order in placed:
+        send(order, staff)
+    synced.spoil_topup(placed[0].ref, {"topup_amount": "N/A"})
+    synced.advance(5)
+    report = orders.refresh_orders([Order.objects.get(pk=o.pk) for o in placed], actor=SYNC)
+    statuses = dict(Order.objects.filter(pk__in=[o.pk for o in placed]).values_list("ref", "status"))
+    assert statuses.pop(placed[0].ref) == S.HANDLING
+    assert set(statuses.values()) == {S.FULFILLED}, report.errors
+    assert any(placed[0].ref in error or "unreadable" in error for error in report.errors)
+
+
+def test_check_id_not_found_right_after_acceptance_is_replica_lag(synced, staff):
+    order = place(staff)
+    send(order, staff)
+    synced.inject_fault("check-id", "not_found", count=1)
+    order = refresh(order)
+    assert order.status == S.HANDLING
+    synced.advance(5)
+    assert refresh(order).status == S.FULFILLED
+
+
+def park_in_attention(sim, staff, settings, **place_kwargs) -> Order:
+    """An order whose only POST failed before reaching the API, then flagged."""
+    sim.inject_fault("send", "error_500_before", count=1)
+    order = place(staff, **place_kwargs)
+    send(order, staff)
+    order.refresh_from_db()
+    orders._apply_one(order, S.ATTENTION, SYNC, note="flagged")
+    settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
+    Order.objects.filter(pk=order.pk).update(sent_at=orders.timezone.now() - orders.LOOKUP_LAG * 2)
+    return Order.objects.get(pk=order.pk)
+
+
+def test_supervisor_closes_an_attention_order_the_api_never_had(synced, simulator_server, staff, settings):
+    from topups.models import Batch
+    from topups.services.batches import batch_progress
+
+    batch = Batch.objects.create(file_name="f.csv")
+    never = park_in_attention(synced, staff, settings)
+    held = park_in_attention(synced, staff, settings, number="036362611")
+    stranger = park_in_attention(synced, staff, settings, number="036362622", ref="OC-TAKEN-1")
+    Order.objects.filter(pk__in=[never.pk, held.pk, stranger.pk]).update(batch=batch)
+    requests.post(f"{simulator_server.url}/internet/send", headers={"X-Access-Token": "test-key-0000"},
+                  json={"type": "ADSL", "number": "036362611", "value": 1000, "ref": held.ref}, timeout=5)
+    post_as_another_tool(simulator_server, "OC-TAKEN-1", number="036362633")
+    closed, refused = orders.close_never_sent(list(Order.objects.filter(batch=batch)), actor=staff)
+    assert sorted(closed) == sorted([never.ref, "OC-TAKEN-1"])
+    assert [ref for ref, _why in refused] == [held.ref] and "holds it" in refused[0][1]
+    assert Order.objects.get(pk=never.pk).status == S.CANCELLED
+    for order in Order.objects.filter(pk__in=[never.pk, held.pk]):  # OC-TAKEN-1's debit is the other tool's
+        assert_charged_is_not_hidden(synced, order)
+    synced.advance(5)
+    refresh(Order.objects.get(pk=held.pk))
+    assert Order.objects.get(pk=held.pk).status == S.FULFILLED
+    assert batch_progress(batch).done
+
+
+def test_close_refuses_an_accepted_or_recent_order(synced, staff, settings):
+    order = place(staff)
+    send(order, staff)
+    order.refresh_from_db()
+    orders._apply_one(order, S.ATTENTION, SYNC, note="flagged")
+    closed, refused = orders.close_never_sent([Order.objects.get(pk=order.pk)], actor=staff)
+    assert closed == [] and "accepted" in refused[0][1]
+    recent = park_in_attention(synced, staff, settings, number="036362644")
+    Order.objects.filter(pk=recent.pk).update(sent_at=orders.timezone.now())
+    closed, refused = orders.close_never_sent([Order.objects.get(pk=recent.pk)], actor=staff)
+    assert closed == [] and "too recent" in refused[0][1]
+    assert "check-ref" not in synced.stats()["calls"]
+
+
+def test_a_sender_outliving_its_lease_cannot_overwrite_a_later_resend(synced, staff, settings):
+    settings.ONECLICKDZ_SENDING_LEASE_SECONDS = 0
+    settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
+    order = place(staff)
+    first, _first_send = orders._claim_for_sending(order.pk, staff)  # a worker claims it, then stalls
+    orders._recover_stale_sending(orders.timezone.now())  # lease over: SENDING -> UNKNOWN
+    second, _again = orders._claim_for_sending(order.pk, staff)  # a resend claims it again
+    assert second.send_attempts == first.send_attempts + 1
+    orders._apply_one(first, S.REFUSED, staff, note="late answer of the first attempt")  # the stale writer
+    order.refresh_from_db()
+    assert order.status == S.SENDING and order.send_attempts == 2
+
+
+def test_local_validation_failure_before_the_post_is_a_refusal(synced, staff):
+    order = place(staff, value=-5)
+    report = send(order, staff)
+    order.refresh_from_db()
+    assert report.outcome == "refused" and order.status == S.REFUSED and order.refusal_code == "ERR_VALIDATION"
+    assert "send" not in synced.stats()["calls"]
+
+
+def test_settings_check_refuses_a_lease_within_the_task_timeout(settings):
+    from topups.checks import check_send_timings
+
+    assert check_send_timings() == []
+    settings.ONECLICKDZ_SENDING_LEASE_SECONDS = settings.Q_CLUSTER["timeout"]
+    assert [e.id for e in check_send_timings()] == ["topups.E002"]
+    settings.ONECLICKDZ_SENDING_LEASE_SECONDS = settings.Q_CLUSTER["timeout"] + 30
+    settings.ONECLICKDZ_READ_TIMEOUT = settings.Q_CLUSTER["timeout"]  # one send could outlive the task
+    assert [e.id for e in check_send_timings()] == ["topups.E003"]
+
+
+def test_send_task_stops_taking_orders_before_its_timeout(synced, staff, settings, monkeypatch):
+    from topups import tasks
+
+    synced.configure(latency_ms=600)  # every call waits 0.6 s: a send (check + POST) takes over 1.2 s
+    settings.ONECLICKDZ_SEND_THREADS = 1
+    # Room for exactly one worst-case send, and not a second one after a real send took 1.2 s.
+    worst = orders.worst_case_send_seconds()
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": worst + tasks.TASK_MARGIN_SECONDS + 1}
+    handed_on = []
+    monkeypatch.setattr(orders, "enqueue_sends", lambda ids, actor: handed_on.extend(ids))
+    placed = [place(staff, number=f"0363626{index:02d}") for index in range(3)]
+    reports = tasks.send_orders([o.pk for o in placed], staff.label, staff.user_id)
+    assert [r["ref"] for r in reports] == [placed[0].ref]
+    assert handed_on == [placed[1].pk, placed[2].pk]
+    assert set(Order.objects.filter(pk__in=handed_on).values_list("status", flat=True)) == {S.NEW}
+
+
+def test_admin_action_closes_what_never_reached_the_api_and_says_why_not_for_the_rest(
+        synced, client, supervisor, staff, settings):
+    from django.urls import reverse
+
+    never = park_in_attention(synced, staff, settings)
+    sent = place(staff, number="036362655")
+    send(sent, staff)
+    client.force_login(supervisor)
+    response = client.post(reverse("admin:topups_order_changelist"), follow=True, data={
+        "action": "close_never_sent_selected", "_selected_action": [never.pk, sent.pk]})
+    shown = [m.message for m in response.context["messages"]]
+    assert Order.objects.get(pk=never.pk).status == S.CANCELLED
+    assert Order.objects.get(pk=sent.pk).status == S.HANDLING
+    assert any("1 order closed" in text for text in shown), shown
+    assert any(sent.ref in text and "does not need attention" in text for text in shown), shown

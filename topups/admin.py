@@ -92,6 +92,18 @@ def refresh_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
     _report_skipped(modeladmin, request, skipped, _("not sent yet or already final"))
 
 
+@admin.action(description=_("Close orders that never reached the API"), permissions=["refresh"])
+def close_never_sent_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
+    closed, refused = orders.close_never_sent(list(queryset), actor=Actor.user(request.user))
+    if closed:
+        modeladmin.message_user(request, ngettext(
+            "%(count)d order closed: the API never had it.", "%(count)d orders closed: the API never had them.",
+            len(closed)) % {"count": len(closed)}, messages.SUCCESS)
+    for ref, reason in refused:
+        modeladmin.message_user(request, _("%(ref)s not closed: %(reason)s.") % {"ref": ref, "reason": reason},
+                                messages.WARNING)
+
+
 def _report_skipped(modeladmin, request, skipped, reason) -> None:
     if not skipped:
         return
@@ -154,7 +166,7 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     list_select_related = ("created_by",)
     list_per_page = 50
     show_full_result_count = False
-    actions = [send_selected, refresh_selected, cancel_selected, "export_selected_csv"]
+    actions = [send_selected, refresh_selected, cancel_selected, close_never_sent_selected, "export_selected_csv"]
     inlines = [OrderEventInline]
     readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "shown_card_code",
                        "num_trans", "processed_at", "refusal_code", "refusal_message", "created_by", "created_at",

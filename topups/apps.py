@@ -10,6 +10,7 @@ class TopupsConfig(AppConfig):
     verbose_name = _("Top-ups")
 
     def ready(self) -> None:
+        from topups import checks  # noqa: F401 (registers the system checks)
         from topups.schedules import ensure_schedules_and_groups
 
         post_migrate.connect(ensure_schedules_and_groups, sender=self)

@@ -45,11 +45,12 @@ S = OrderStatus
 # The order state machine: from -> the states it may move to.
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.NEW: frozenset({S.SENDING, S.REFUSED, S.CANCELLED}),
-    S.SENDING: frozenset({S.NEW, S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.REFUSED, S.UNKNOWN}),
+    S.SENDING: frozenset({S.NEW, S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.REFUSED, S.UNKNOWN, S.ATTENTION}),
     S.UNKNOWN: frozenset({S.SENDING, S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
     S.HANDLING: frozenset({S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
     S.QUEUED: frozenset({S.HANDLING, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
-    S.ATTENTION: frozenset({S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.SENDING}),
+    # ATTENTION -> CANCELLED: a supervisor closes an order proven never to have reached the API.
+    S.ATTENTION: frozenset({S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.SENDING, S.CANCELLED}),
     S.FULFILLED: frozenset(),
     S.REFUNDED: frozenset(),
     S.REFUSED: frozenset(),

@@ -12,12 +12,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from topups.models import ApiAccount, Order, OrderStatus, Product
 from topups.oneclick import mask_code
-from topups.services.account import current_account
+from topups.services.account import current_account, current_fingerprint
 
 S = OrderStatus
 
@@ -203,3 +204,30 @@ def export_rows(filters: OrderFilters, chunk_size: int = 2000):
                      "num_trans", "card_code", "processed_at", "created_by_id", "created_by__username")
         .iterator(chunk_size=chunk_size)
     )
+
+
+# Balance ----------------------------------------------------------------------------------------
+
+# Orders the API may still debit that the fetched balance may not show yet: asked to be sent,
+# being sent, or sent with no answer yet.
+IN_FLIGHT = Q(status=S.NEW, send_requested_at__isnull=False) | Q(status__in=(S.SENDING, S.UNKNOWN))
+
+
+def _in_flight_total() -> Subquery:
+    """The money committed to orders in flight: their cost, or their value while it is unknown."""
+    committed = (Order.objects.filter(IN_FLIGHT).order_by().annotate(one=Value(1)).values("one")
+                 .annotate(total=Sum(Coalesce("cost", "value"))).values("total"))
+    return Subquery(committed, output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def spendable_balance() -> Decimal | None:
+    """What every balance pre-check compares with: the fetched balance minus the money committed
+    to orders in flight (None while no balance was fetched). One query."""
+    fingerprint = current_fingerprint()
+    if not fingerprint:
+        return None
+    row = (ApiAccount.objects.filter(key_fingerprint=fingerprint).annotate(committed=_in_flight_total())
+           .values("balance", "committed").first())
+    if row is None or row["balance"] is None:
+        return None
+    return row["balance"] - (row["committed"] or Decimal(0))

@@ -24,6 +24,10 @@ SWEEP_SECONDS = 50
 SWEEP_LOCK = "topups:sweeper"
 
 
+# Kept free at the end of a task's timeout: re-enqueueing what was left, closing connections.
+TASK_MARGIN_SECONDS = 3.0
+
+
 def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | None = None) -> list[dict]:
     """Send a chunk of orders (each claimed atomically, so a duplicate task sends nothing),
     then refresh the cached balance once.
@@ -31,24 +35,44 @@ def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | Non
     A send waits on the API most of its time, so a chunk is sent by a few threads at once
     (settings.ONECLICKDZ_SEND_THREADS); the claim keeps it at most once whatever runs in parallel.
     Inside a transaction (tests), other threads could not see the rows: then it sends inline.
+
+    The task must end before django-q2's timeout kills it mid-send: an order is started only if
+    its worst case still fits; the others are handed to a new task, untouched (still NEW).
     """
     actor = Actor.task("send", on_behalf_of=Actor(actor_label, actor_user_id))
+    deadline = time.monotonic() + settings.Q_CLUSTER["timeout"] - TASK_MARGIN_SECONDS
+    worst = orders.worst_case_send_seconds()
+    deferred: list[int] = []
+
+    def send_one(index: int, order_id: int) -> orders.SendReport | None:
+        # The first order always goes (the settings check makes one send fit), so a task never
+        # just hands its whole chunk on.
+        if index and time.monotonic() + worst > deadline:
+            deferred.append(order_id)
+            return None
+        return orders.send_order(order_id=order_id, actor=actor, deadline=deadline)
+
     threads = min(settings.ONECLICKDZ_SEND_THREADS, len(order_ids))
     if threads <= 1 or connection.in_atomic_block:
-        reports = [orders.send_order(order_id=order_id, actor=actor) for order_id in order_ids]
+        reports = [send_one(index, order_id) for index, order_id in enumerate(order_ids)]
     else:
-        def send_one(order_id: int) -> orders.SendReport:
+        def send_in_thread(index: int, order_id: int) -> orders.SendReport | None:
             try:
-                return orders.send_order(order_id=order_id, actor=actor)
+                return send_one(index, order_id)
             finally:
                 connection.close()  # this thread's own connection
 
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
-            reports = list(pool.map(send_one, order_ids))
-    if any(r.outcome in ("sent", "adopted") for r in reports):
-        refresh_balance()
+            reports = list(pool.map(send_in_thread, range(len(order_ids)), order_ids))
+    done = [r for r in reports if r is not None]
+    if deferred:
+        log.info("send task out of time: %d orders handed to a new task", len(deferred))
+        orders.enqueue_sends(sorted(deferred), Actor(actor_label, actor_user_id))
+    if any(r.outcome in ("sent", "adopted") for r in done):
+        if time.monotonic() + orders.call_seconds() <= deadline:
+            refresh_balance()  # otherwise the balance schedule refreshes it
         start_sweeper()
-    return [r.__dict__ for r in reports]
+    return [r.__dict__ for r in done]
 
 
 def start_sweeper() -> None:
@@ -61,9 +85,11 @@ def start_sweeper() -> None:
         async_task("topups.tasks.sync_orders", task_name="order status sync (after a send)")
 
 
-def sync_orders(sweep_seconds: float = SWEEP_SECONDS, cycle_seconds: float = CYCLE_SECONDS) -> dict:
-    """Run status-sync cycles for about a minute. A lock keeps two sweepers from overlapping;
-    if one is already running this one returns at once."""
+def sync_orders(sweep_seconds: float | None = None, cycle_seconds: float = CYCLE_SECONDS) -> dict:
+    """Run status-sync cycles for about a minute (less when the task timeout is shorter). A lock
+    keeps two sweepers from overlapping; if one is already running this one returns at once."""
+    if sweep_seconds is None:
+        sweep_seconds = max(0.0, min(SWEEP_SECONDS, settings.Q_CLUSTER["timeout"] - 10))
     token = uuid.uuid4().hex
     if not cache.add(SWEEP_LOCK, token, timeout=int(sweep_seconds) + 10):
         return {"skipped": True}

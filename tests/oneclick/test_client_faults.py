@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -16,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 import responses
-from urllib3.exceptions import MaxRetryError, NewConnectionError
+from urllib3.exceptions import MaxRetryError, NewConnectionError, SSLError
 
 from topups.oneclick import (
     BadResponse,
@@ -208,9 +209,10 @@ def test_post_connection_refused_is_a_transport_error():
         requests.exceptions.ConnectionError(
             MaxRetryError(None, "/v3/internet/send", NewConnectionError(None, "refused"))
         ),
-        requests.exceptions.SSLError("handshake failed"),
+        requests.exceptions.SSLError(MaxRetryError(None, "/v3/internet/send", SSLError(
+            ssl.SSLCertVerificationError(1, "certificate verify failed: self-signed certificate")))),
     ],
-    ids=["connect-timeout", "new-connection-error", "tls"],
+    ids=["connect-timeout", "new-connection-error", "certificate-refused"],
 )
 def test_post_never_sent_is_a_transport_error(exc):
     with responses.RequestsMock() as mocked:
@@ -226,8 +228,12 @@ def test_post_never_sent_is_a_transport_error(exc):
         requests.exceptions.ReadTimeout("read timed out"),
         requests.exceptions.ConnectionError("Connection aborted."),
         requests.exceptions.ChunkedEncodingError("IncompleteRead"),
+        # urllib3 raises the same SSLError when the *answer* fails to decrypt, after the POST left.
+        requests.exceptions.SSLError(MaxRetryError(None, "/v3/internet/send", SSLError(
+            ssl.SSLError(1, "[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] decryption failed or bad record mac")))),
+        requests.exceptions.SSLError("TLS error"),
     ],
-    ids=["read-timeout", "aborted", "chunked"],
+    ids=["read-timeout", "aborted", "chunked", "tls-bad-record", "tls-unexplained"],
 )
 def test_post_maybe_sent_is_outcome_unknown(exc):
     with responses.RequestsMock() as mocked:
@@ -370,3 +376,36 @@ def test_every_call_has_an_explicit_timeout():
         client.balance()
         client.send_topup(**SEND)
     assert seen == [(1.5, 7.0)] * 3
+
+
+# TLS through a real front: the answer spoiled after the simulator processed the POST -----------
+
+
+@pytest.fixture
+def tls_api(monkeypatch):
+    from topups.oneclick.simulator.testing import serve_in_thread
+    from topups.oneclick.simulator.tlsfront import tls_front
+
+    with serve_in_thread(keys={"k-tls": None}) as api, tls_front(api.host, api.port) as front:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", front.ca_file)  # requests prefers it to session.verify
+        yield api.simulator, front
+
+
+def test_post_whose_answer_fails_to_decrypt_is_outcome_unknown(tls_api):
+    simulator, front = tls_api
+    client = OneClickClient(front.url, "k-tls", get_retries=0)
+    assert client.balance().amount > 0  # the front relays normally
+    front.faults.inject("broken_record")
+    with pytest.raises(OutcomeUnknown) as info:
+        client.send_topup(**SEND)
+    assert info.value.details["cause"] == "TLS error"
+    assert simulator.stats()["refs"]["r-1"] == {"orders": 1, "attempts": 1}  # it was debited
+
+
+def test_post_to_an_untrusted_certificate_is_never_sent(tls_api, monkeypatch):
+    simulator, front = tls_api
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", requests.certs.where())  # the front's certificate is not in it
+    with pytest.raises(TransportError) as info:
+        OneClickClient(front.url, "k-tls", get_retries=0).send_topup(**SEND)
+    assert type(info.value) is TransportError
+    assert "send" not in simulator.stats()["calls"]

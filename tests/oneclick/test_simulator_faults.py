@@ -245,3 +245,51 @@ def test_concurrent_sends_with_the_same_ref_create_one_order(running):
     assert sorted(statuses) == [200] + [403] * 7
     assert running.simulator.stats()["refs"]["the-same-ref"] == {"orders": 1, "attempts": 8}
     assert running.simulator.balance == Decimal("100000.00") - 490
+
+
+# Knobs for the money path: lookup lag, refusal before DUPLICATED_REF, spoiled answers, debits ----
+
+
+def test_not_found_fault_hides_an_existing_order_from_the_next_lookups(running, session):
+    assert send(running, session, "lag-1").status_code == 200
+    running.simulator.inject_fault("check-ref", "not_found", count=2)
+    url = running.url + "/internet/check-ref/lag-1"
+    answers = [session.get(url, timeout=5) for _ in range(3)]
+    assert [a.status_code for a in answers] == [404, 404, 200]
+    assert answers[0].json()["error"]["code"] == "NOT_FOUND"
+    assert running.simulator.stats()["faults_fired"] == {"not_found": 2}
+
+
+@pytest.mark.parametrize(("last", "code"), [(False, "DUPLICATED_REF"), (True, "INSUFFICIENT_BALANCE")])
+def test_duplicate_check_last_lets_a_refusal_answer_a_resend(running, session, last, code):
+    running.simulator.configure(duplicate_check_last=last)
+    assert send(running, session, "dup-1").status_code == 200
+    running.simulator.set_balance(100)
+    again = send(running, session, "dup-1")
+    assert again.json()["error"]["code"] == code
+    assert orders_for(running, "dup-1") == 1
+
+
+def test_spoiled_topup_shows_the_spoiled_fields_everywhere_until_cleared(running, session):
+    running.simulator.configure(fulfil_after=0)
+    running.simulator.spoil_topup("spoil-1", {"card_code": None, "topup_amount": "N/A"})  # before it exists
+    topup_id = send(running, session, "spoil-1").json()["data"]["topupId"]
+    by_ref = session.get(running.url + "/internet/check-ref/spoil-1", timeout=5).json()["data"]
+    by_id = session.get(running.url + f"/internet/check-id/{topup_id}", timeout=5).json()["data"]
+    listed = session.get(running.url + "/internet/list", timeout=5).json()["data"]["topups"][0]
+    for view in (by_ref, by_id, listed):
+        assert view["status"] == "FULFILLED" and "card_code" not in view and view["topup_amount"] == "N/A"
+    requests.post(running.control_url + "/spoil", json={"ref": "spoil-1"}, timeout=5)
+    view = session.get(running.url + "/internet/check-ref/spoil-1", timeout=5).json()["data"]
+    assert len(view["card_code"]) == 12 and view["topup_amount"] == 500
+
+
+def test_net_debits_per_ref_drop_to_zero_once_refunded(running, session):
+    running.simulator.configure(fulfil_after=1)
+    running.simulator.set_outcome(ref="debit-2", outcome="REFUNDED")
+    send(running, session, "debit-1")
+    send(running, session, "debit-2")
+    assert running.simulator.net_debits() == {"debit-1": Decimal("490"), "debit-2": Decimal("490")}
+    running.simulator.advance(2)
+    debits = requests.get(running.control_url + "/debits", timeout=5).json()["data"]
+    assert debits == {"debit-1": 490, "debit-2": 0}

@@ -17,7 +17,9 @@ fault                                            GET                 POST (send)
 bad input                                        InvalidRequest      InvalidRequest
 no API key                                       ConfigurationError  ConfigurationError
 key refused earlier (key guard)                  KeyRefused          KeyRefused
-connection refused, DNS, connect timeout, TLS    TransportError      TransportError
+connection refused, DNS, connect timeout         TransportError      TransportError
+certificate refused (during the handshake)       TransportError      TransportError
+other TLS error (e.g. answer fails to decrypt)   TransportError      OutcomeUnknown
 read timeout, connection dropped mid-response    TransportError      OutcomeUnknown
 429                                              RateLimited         RateLimited
 5xx                                              ServerError         OutcomeUnknown
@@ -44,6 +46,7 @@ import hashlib
 import logging
 import math
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -274,15 +277,39 @@ def _page_params(page: Any, page_size: Any, from_: datetime | None, to: datetime
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the request certainly did not leave: connect failure, DNS, connect timeout, TLS."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+    """True when the request certainly did not leave: connect failure, DNS, connect timeout, or a
+    certificate the client refused (verification is part of the handshake, before any byte of
+    the request is written).
+
+    Any other TLS error proves nothing: urllib3 raises the same ``SSLError`` when the *answer*
+    fails to decrypt, after the request went out and the API may have acted on it.
+    """
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
+    if isinstance(exc, requests.exceptions.SSLError):
+        return _certificate_refused(exc)
     if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
         cause = exc.args[0]
         if isinstance(cause, MaxRetryError):
             cause = cause.reason
         # urllib3's NewConnectionError (refused, unreachable, DNS) is a ConnectTimeoutError.
         return isinstance(cause, ConnectTimeoutError)
+    return False
+
+
+def _certificate_refused(exc: BaseException) -> bool:
+    """True when the cause chain of a TLS error holds a failed certificate verification."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        pending.extend([current.__cause__, current.__context__, *current.args,
+                        getattr(current, "reason", None)])
     return False
 
 
@@ -339,9 +366,27 @@ class OneClickClient:
         self._plain_headers = {"Accept": "application/json"}
         # Sent per request, not set on the session, so a shared session never carries the key elsewhere.
         self._key_headers = {**self._plain_headers, "X-Access-Token": self._api_key}
+        self._single_try: OneClickClient | None = None
 
     def __repr__(self) -> str:
         return f"OneClickClient(base_url={self.base_url!r}, key={self.fingerprint or None!r})"
+
+    def single_try(self) -> OneClickClient:
+        """A client for the same API, key and guard whose GETs are not retried: one call costs at
+        most one connect plus one read timeout, for callers that must fit a time budget."""
+        if self._single_try is None:
+            self._single_try = OneClickClient(
+                self.base_url, self._api_key, connect_timeout=self.timeout[0], read_timeout=self.timeout[1],
+                get_retries=0, key_guard=self.key_guard,
+            )
+        return self._single_try
+
+    def worst_case_seconds(self, *, retried: bool = True) -> float:
+        """The longest one call can take: every try waits its connect and read timeouts, plus the
+        backoff between tries."""
+        tries = (self.retry.total + 1) if retried else 1
+        backoff = sum(min(self.retry.backoff_factor * 2**n, self.retry.backoff_max) for n in range(tries - 1))
+        return tries * sum(self.timeout) + backoff
 
     def close(self) -> None:
         if self._own_session:

@@ -361,6 +361,7 @@ def parse_page(
     ``data.pagination {page, pageSize, totalPages, totalResults}`` or
     ``meta.pagination {currentPage, totalPages, totalItems, hasNextPage}``. Without pagination
     the page is taken as the last one. ``page``/``page_size`` are what was asked, used as fallbacks.
+    An item that cannot be read is kept aside in ``unreadable``; the others are still returned.
     """
     meta = meta or {}
     pagination: Mapping[str, Any] = {}
@@ -386,8 +387,15 @@ def parse_page(
         total_pages = max(total_pages, current + 1)
     elif pagination.get("hasNextPage") is False:
         total_pages = min(total_pages, current)  # the explicit flag wins over a contradicting count
+    parsed, unreadable = [], []
+    for item in items:
+        try:
+            parsed.append(item_parser(item))
+        except BadResponse:
+            unreadable.append(item)
     return Page(
-        items=tuple(item_parser(item) for item in items),
+        items=tuple(parsed),
+        unreadable=tuple(unreadable),
         page=current,
         page_size=size,
         total_pages=total_pages,

@@ -153,6 +153,8 @@ class Page(Generic[T]):
     page_size: int | None
     total_pages: int
     total_items: int | None
+    # Items of this page the parser could not read (as received): one bad item spoils only itself.
+    unreadable: tuple[Any, ...] = ()
 
     @property
     def has_next(self) -> bool:

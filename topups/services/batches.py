@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count
@@ -41,6 +42,9 @@ from topups.models import (
     new_ref,
 )
 from topups.numbers import normalise_number
+from topups.oneclick import errors as api_errors
+from topups.selectors import spendable_balance
+from topups.services import account as accounts
 from topups.services.account import current_account
 from topups.services.actors import Actor
 from topups.services.orders import request_send
@@ -260,11 +264,24 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
             valid_count += 1
             total_cost += Decimal(row["cost"])
 
-    account = current_account()
-    balance = account.balance if account else None
+    balance = spendable_balance()
     if balance is None:
         warnings.append(["balance_unknown", {}])
     return Checked(rows, valid_count, total_cost, balance, warnings)
+
+
+def freshen_balance() -> None:
+    """Fetch the balance again when the cached one is older than two refresh periods, so a
+    confirmation never decides on an old figure. A failure leaves the cached one."""
+    account = current_account()
+    max_age = timedelta(minutes=2 * settings.BALANCE_REFRESH_MINUTES)
+    fetched = account.balance_fetched_at if account else None
+    if fetched is not None and timezone.now() - fetched <= max_age:
+        return
+    try:
+        accounts.refresh_account()
+    except api_errors.OneClickError as exc:
+        log.warning("balance not refreshed before a confirmation: %s", exc)
 
 
 def blocking_reasons(batch: Batch) -> list[str]:
@@ -329,6 +346,7 @@ def confirm_batch(*, batch_id: int, actor: Actor) -> ConfirmResult:
     when the rows no longer check as they did in the preview (the new preview is stored, nothing
     created), ``blocked`` when the preview itself forbids it (no valid row, balance too low).
     """
+    freshen_balance()
     with transaction.atomic():
         batch = Batch.objects.select_for_update().get(pk=batch_id)
         if batch.status != BatchStatus.PREVIEWED:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -60,6 +61,10 @@ LIST_THRESHOLD = 5
 LIST_PAGE_SIZE = 100
 MAX_LIST_PAGES = 40
 MAX_SINGLE_CHECKS = 60
+# A check-id NOT_FOUND this soon after the send is a read replica lagging, not an anomaly.
+LOOKUP_LAG = timedelta(minutes=5)
+# FULFILLED without its card code: keep asking; after this long, a person must look.
+CODE_MISSING_LIMIT = timedelta(minutes=30)
 
 _API_TO_ORDER = {
     TopupStatus.PENDING: S.HANDLING,
@@ -171,6 +176,11 @@ def _refs_target(refs: list[str]) -> str:
     return refs[0] if len(refs) == 1 else f"{len(refs)} orders"
 
 
+def enqueue_sends(order_ids: list[int], actor: Actor) -> None:
+    """Hand these orders (NEW, send requested) to send tasks, in chunks."""
+    _enqueue_sends(order_ids, actor)
+
+
 def _enqueue_sends(order_ids: list[int], actor: Actor) -> None:
     from django_q.tasks import async_task
 
@@ -191,12 +201,24 @@ class SendReport:
     message: str = ""
 
 
-def send_order(*, order_id: int, actor: Actor) -> SendReport:
+def call_seconds() -> float:
+    """The longest one API call of the send path can take (one try: connect + read timeout)."""
+    return settings.ONECLICKDZ_CONNECT_TIMEOUT + settings.ONECLICKDZ_READ_TIMEOUT
+
+
+def worst_case_send_seconds() -> float:
+    """The longest one send can take: the number check and the POST, one try each, plus a little
+    for the database. (Looking up a DUPLICATED_REF is done inline only when time is left.)"""
+    return 2 * call_seconds() + 2.0
+
+
+def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) -> SendReport:
     """Send one order to the API, at most once.
 
     Claims the order (NEW, or UNKNOWN/ATTENTION for a resend after the API said NOT_FOUND),
     checks the catalog and the number on a first send, POSTs with the stored reference, and
     records what the API said. Returns what happened; never raises for an API problem.
+    ``deadline`` (``time.monotonic()``) is when the calling task must be done.
     """
     claimed = _claim_for_sending(order_id, actor)
     if claimed is None:
@@ -213,16 +235,18 @@ def send_order(*, order_id: int, actor: Actor) -> SendReport:
         result = client.send_topup(line_type=order.line_type, number=order.number, value=order.value, ref=order.ref)
     except api_errors.DuplicatedRef as exc:
         # Our ref is already known: an earlier attempt did reach the API. Adopt that order.
+        if deadline is not None and time.monotonic() + call_seconds() > deadline:
+            return _mark_unknown(order, actor, exc)  # no time left to look it up: the sync will
         return _adopt_by_ref(order, actor, note=str(exc))
-    except api_errors.ORDER_REFUSALS as exc:
-        _apply_one(order, S.REFUSED, actor, note=exc.message, payload=_error_payload(exc),
-                   refusal_code=exc.code, refusal_message=exc.message[:255], next_check_at=None)
-        log.info("order %s refused by the API: %s", order.ref, exc.code)
-        return SendReport(order.ref, "refused", S.REFUSED, exc.message)
+    except (*api_errors.ORDER_REFUSALS, api_errors.InvalidRequest) as exc:
+        # InvalidRequest: the client refused the order before anything left the machine.
+        if not first_send:
+            return _refused_on_resend(order, actor, exc)
+        return _refuse(order, actor, exc)
     except (api_errors.TransportError, api_errors.RateLimited, api_errors.ConfigurationError,
             api_errors.AuthError) as exc:
-        # Certainly not processed by the API: back to NEW, tried again later.
-        return _back_to_new(order, actor, exc)
+        # Certainly not processed by the API: back to wait, tried again later.
+        return _not_sent(order, actor, exc, first_send=first_send)
     except Exception as exc:  # OutcomeUnknown, or anything unexpected after the POST left
         return _mark_unknown(order, actor, exc)
     now = timezone.now()
@@ -272,17 +296,50 @@ def _pre_send_checks(order: Order, client, actor: Actor) -> SendReport | None:
                    next_check_at=None)
         return SendReport(order.ref, "refused", S.REFUSED, message)
     try:
-        check = client.check_number(order.line_type, order.number)
-    except api_errors.PhoneError as exc:
-        _apply_one(order, S.REFUSED, actor, note=exc.message, payload=_error_payload(exc),
-                   refusal_code=exc.code, refusal_message=exc.message[:255], next_check_at=None)
-        return SendReport(order.ref, "refused", S.REFUSED, exc.message)
+        check = client.single_try().check_number(order.line_type, order.number)
+    except (api_errors.PhoneError, api_errors.InvalidRequest) as exc:
+        return _refuse(order, actor, exc)
     except api_errors.OneClickError as exc:
         # The check is a GET: nothing happened at the API. Try the whole send again later.
         return _back_to_new(order, actor, exc)
     Order.objects.filter(pk=order.pk).update(ncli=check.ncli[:32], offre=check.offre[:64],
                                             cost=product.cost if product else order.cost)
     return None
+
+
+def _refuse(order: Order, actor: Actor, exc: api_errors.OneClickError) -> SendReport:
+    """A first send turned down (by the API, or by the client before the POST): nothing debited."""
+    code = exc.code if not isinstance(exc, api_errors.InvalidRequest) else api_errors.ValidationFailed.default_code
+    _apply_one(order, S.REFUSED, actor, note=exc.message[:255], payload=_error_payload(exc),
+               refusal_code=code, refusal_message=exc.message[:255], next_check_at=None)
+    log.info("order %s refused: %s", order.ref, exc.code)
+    return SendReport(order.ref, "refused", S.REFUSED, exc.message)
+
+
+def _refused_on_resend(order: Order, actor: Actor, exc: api_errors.OneClickError) -> SendReport:
+    """A refusal answered to a resend proves nothing about the earlier attempt, which may have been
+    debited (the docs do not promise DUPLICATED_REF is checked before stock and balance): a person
+    must look. Both answers go into the history."""
+    earlier = (OrderEvent.objects.filter(order_id=order.pk, to_status=S.UNKNOWN).order_by("-pk")
+               .values_list("payload", flat=True).first())
+    note = _("Refused when sent again (%(code)s), but an earlier attempt may have been debited: check with "
+             "OneClickDZ before anything else.") % {"code": exc.code}
+    _apply_one(order, S.ATTENTION, actor, note=note, payload={"refusal": _error_payload(exc), "earlier": earlier},
+               next_check_at=timezone.now() + ATTENTION_POLL)
+    log.warning("order %s refused on resend (%s): needs attention", order.ref, exc.code)
+    return SendReport(order.ref, "attention", S.ATTENTION, note)
+
+
+def _not_sent(order: Order, actor: Actor, exc: Exception, *, first_send: bool) -> SendReport:
+    """This POST certainly did not reach the API. A first send waits as NEW; a resend stays a
+    resend (UNKNOWN), since an earlier attempt may have reached the API."""
+    if first_send:
+        return _back_to_new(order, actor, exc)
+    message = _describe_problem(exc)
+    _apply_one(order, S.UNKNOWN, actor, note=message, payload=_error_payload(exc),
+               next_check_at=timezone.now() + timedelta(seconds=30), send_attempts=max(order.send_attempts - 1, 0))
+    log.warning("order %s not sent again, still checking by reference: %s", order.ref, exc)
+    return SendReport(order.ref, "unknown", S.UNKNOWN, message)
 
 
 def _back_to_new(order: Order, actor: Actor, exc: Exception) -> SendReport:
@@ -309,7 +366,7 @@ def _mark_unknown(order: Order, actor: Actor, exc: Exception) -> SendReport:
 
 def _adopt_by_ref(order: Order, actor: Actor, *, note: str) -> SendReport:
     try:
-        topup = get_client().check_ref(order.ref)
+        topup = get_client().single_try().check_ref(order.ref)
     except Exception as exc:
         return _mark_unknown(order, actor, exc)
     change = _plan_from_topup(order, topup, timezone.now())
@@ -331,14 +388,17 @@ class Change:
     fields: dict = field(default_factory=dict)
     note: str = ""
     payload: dict | None = None
+    # The send attempt the change was decided under: a change is dropped if the order was claimed
+    # again meanwhile (a sender outliving its lease must not overwrite a later resend).
+    attempt: int | None = None
 
 
 def _apply_one(order: Order, to_status: str, actor: Actor, *, note: str = "", payload=None, **fields) -> Order:
-    """Move one order (must still be in its current status) and record the event; raises
-    IllegalTransition for a move TRANSITIONS forbids."""
+    """Move one order (must still be in its current status and send attempt) and record the event;
+    raises IllegalTransition for a move TRANSITIONS forbids."""
     if to_status != order.status and to_status not in TRANSITIONS[order.status]:
         raise IllegalTransition(order, to_status)
-    change = Change(order.pk, order.status, to_status, fields, note, payload)
+    change = Change(order.pk, order.status, to_status, fields, note, payload, order.send_attempts)
     applied = _apply([change], actor)
     if applied:
         order.refresh_from_db()
@@ -357,6 +417,10 @@ def _apply(changes: list[Change], actor: Actor) -> list[int]:
         for change in changes:
             order = rows.get(change.order_id)
             if order is None or order.status != change.expected:
+                continue
+            if change.attempt is not None and order.send_attempts != change.attempt:
+                log.warning("order %s: dropped a change decided under attempt %s (now %s)", order.ref,
+                            change.attempt, order.send_attempts)
                 continue
             moving = change.to_status != order.status
             if moving and change.to_status not in TRANSITIONS[order.status]:
@@ -396,13 +460,46 @@ def next_check_at(status: str, sent_at: datetime | None, now: datetime) -> datet
     return None
 
 
+def _differences(order: Order, topup: Topup) -> dict[str, tuple[str, str]]:
+    """What differs between our order and the top-up the API holds under its ref or id:
+    {field: (ours, the API's)}. A field the answer leaves out is not compared."""
+    differences = {}
+    if topup.type is not None and topup.type.value != order.line_type:
+        differences["type"] = (order.line_type, topup.type.value)
+    if topup.number and topup.number != order.number:
+        differences["number"] = (order.number, topup.number)
+    if topup.value is not None and topup.value != order.value:
+        differences["value"] = (str(order.value), str(topup.value))
+    return differences
+
+
+def _plan_mismatch(order: Order, topup: Topup, now: datetime, differences: dict) -> Change:
+    """The API holds another order under our ref (another tool on the account used it): never
+    adopt it, never show its code. Our order itself was never accepted under that ref."""
+    fields = {"api_status": topup.status.value[:32], "checks": order.checks + 1, "last_checked_at": now,
+              "next_check_at": now + ATTENTION_POLL}
+    note = _("The API holds a different order under this reference (%(fields)s): not ours, no code is shown.") % {
+        "fields": ", ".join(sorted(differences))}
+    payload = {"ours": {"type": order.line_type, "number": order.number, "value": str(order.value)},
+               "api": _topup_payload(topup), "differences": differences}
+    return Change(order.pk, order.status, S.ATTENTION, fields, note, payload, order.send_attempts)
+
+
 def _plan_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
+    differences = _differences(order, topup)
+    if differences:
+        return _plan_mismatch(order, topup, now, differences)
     to_status = _API_TO_ORDER.get(topup.status)
-    if to_status is None:  # an undocumented status: keep following it, show the raw value
+    code_missing = topup.status == TopupStatus.FULFILLED and not topup.card_code
+    if to_status is None or code_missing:
+        # An undocumented status, or FULFILLED without its card code: keep following it.
         to_status = order.status if order.status in (S.HANDLING, S.QUEUED, S.ATTENTION) else S.HANDLING
     age = now - (order.sent_at or order.created_at)
     note = ""
-    if to_status == S.QUEUED and age > QUEUED_LIMIT:
+    if code_missing and now - (topup.processed_at or order.sent_at or now) > CODE_MISSING_LIMIT:
+        to_status, note = S.ATTENTION, _("Fulfilled by the API but without its card code: contact OneClickDZ "
+                                         "support.")
+    elif to_status == S.QUEUED and age > QUEUED_LIMIT:
         to_status, note = S.ATTENTION, _("Still queued after 48 hours: contact OneClickDZ support.")
     elif to_status == S.HANDLING and age > HANDLING_LIMIT:
         to_status, note = S.ATTENTION, _("Still processing after 6 hours: contact OneClickDZ support.")
@@ -415,29 +512,37 @@ def _plan_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
         "last_checked_at": now,
         "next_check_at": next_check_at(to_status, order.sent_at, now),
     }
-    if topup.status == TopupStatus.FULFILLED:
+    if code_missing:
+        if to_status != S.ATTENTION:
+            fields["next_check_at"] = next_check_at(S.HANDLING, order.sent_at, now)
+    elif topup.status == TopupStatus.FULFILLED:
         fields.update(card_code=topup.card_code, num_trans=topup.num_trans, processed_at=topup.processed_at)
         note = note or _("Card delivered")
     elif topup.status == TopupStatus.REFUNDED:
         note = note or _("Failed at the operator; the API refunded the cost")
     elif topup.status == TopupStatus.QUEUED and not note:
         note = _("Queued by the operator: processed within 12–48 h, not a failure")
-    return Change(order.pk, order.status, to_status, fields, note, _topup_payload(topup))
+    return Change(order.pk, order.status, to_status, fields, note, _topup_payload(topup), order.send_attempts)
 
 
 def _plan_not_found(order: Order, now: datetime) -> Change:
     """The API does not know the order's reference. Decide whether sending again is safe."""
     fields = {"checks": order.checks + 1, "last_checked_at": now}
     resend_after = timedelta(seconds=settings.ONECLICKDZ_RESEND_AFTER_SECONDS)
+    if order.topup_id and now - (order.sent_at or now) < LOOKUP_LAG:
+        # The API accepted it moments ago: its read side has not caught up yet. Ask again soon.
+        fields["next_check_at"] = now + FAST_POLL
+        return Change(order.pk, order.status, order.status, fields, attempt=order.send_attempts)
     if order.topup_id:
         fields["next_check_at"] = now + ATTENTION_POLL
-        return Change(order.pk, order.status, S.ATTENTION, fields, _("The API does not know this top-up id."))
+        return Change(order.pk, order.status, S.ATTENTION, fields, _("The API does not know this top-up id."),
+                      attempt=order.send_attempts)
     if order.send_attempts >= MAX_SEND_ATTEMPTS:
         fields["next_check_at"] = now + ATTENTION_POLL
         note = _("Not found at the API after %(n)d attempts.") % {"n": order.send_attempts}
-        return Change(order.pk, order.status, S.ATTENTION, fields, note)
+        return Change(order.pk, order.status, S.ATTENTION, fields, note, attempt=order.send_attempts)
     fields["next_check_at"] = max(now + FAST_POLL, (order.sent_at or now) + resend_after)
-    return Change(order.pk, order.status, order.status, fields)
+    return Change(order.pk, order.status, order.status, fields, attempt=order.send_attempts)
 
 
 @dataclass
@@ -472,7 +577,8 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
     changes = [_plan_from_topup(o, found[o.pk], now) for o in due if o.pk in found]
     changes += [_plan_not_found(o, now) for o in due if o.pk in not_found]
     retry_at = now + timedelta(seconds=30)
-    changes += [Change(o.pk, o.status, o.status, {"next_check_at": retry_at}) for o in due if o.pk in postponed]
+    changes += [Change(o.pk, o.status, o.status, {"next_check_at": retry_at}, attempt=o.send_attempts)
+                for o in due if o.pk in postponed]
     applied = set(_apply(changes, actor))
     report.changed = sum(1 for c in changes if c.order_id in applied and c.to_status != c.expected)
     resend_after = timedelta(seconds=settings.ONECLICKDZ_RESEND_AFTER_SECONDS)
@@ -508,6 +614,10 @@ def _fetch_states(due: list[Order], report: SyncReport) -> tuple[dict[int, Topup
             found[order.pk] = client.check_id(order.topup_id) if order.topup_id else client.check_ref(order.ref)
         except api_errors.NotFound:
             not_found.add(order.pk)
+        except api_errors.BadResponse as exc:
+            # This order's answer cannot be read: skip it (asked again later), the others go on.
+            report.errors.append(f"{order.ref}: {exc}")
+            postponed.add(order.pk)
         except api_errors.OneClickError as exc:
             # The API is struggling or refuses us: stop calling for this cycle.
             report.errors.append(f"{order.ref}: {exc}")
@@ -532,6 +642,8 @@ def _walk_list(client, due: list[Order], found: dict[int, Topup], report: SyncRe
             order = by_ref.get(topup.ref) or by_id.get(topup.id)
             if order is not None:
                 found[order.pk] = topup
+        if result.unreadable:
+            report.errors.append(f"list page {page}: {len(result.unreadable)} unreadable item(s) skipped")
         if not result.has_next:
             break
         page += 1
@@ -567,7 +679,7 @@ def _recover_stale_sending(now: datetime) -> int:
     stale = list(Order.objects.filter(status=S.SENDING, next_check_at__lte=now))
     changes = [
         Change(o.pk, S.SENDING, S.UNKNOWN, {"next_check_at": now},
-               _("The send was interrupted; checking by reference."))
+               _("The send was interrupted; checking by reference."), attempt=o.send_attempts)
         for o in stale
     ]
     return len(_apply(changes, SYNC))
@@ -600,6 +712,55 @@ def cancel_orders(orders, *, actor: Actor) -> tuple[list[str], list[tuple[str, s
     cancelled = [ref for pk, ref, _status in rows if pk in applied]
     skipped = [(ref, status) for pk, ref, status in rows if pk not in applied]
     return cancelled, skipped
+
+
+def close_never_sent(orders, *, actor: Actor) -> tuple[list[str], list[tuple[str, str]]]:
+    """Close (cancel) orders needing attention that provably never reached the API; return
+    (closed refs, (ref, why not) for the others).
+
+    Proof, asked of the API now by reference, well after the last attempt (past the resend delay
+    and the read replica's lag): check-ref answers NOT_FOUND, or it holds a *different* order under
+    our ref (the ref is unique account-wide, so ours was never accepted under it). An order the API
+    accepted (it has a top-up id) or holds is never closed: it is followed to its end instead.
+    """
+    now = timezone.now()
+    quiet = max(timedelta(seconds=settings.ONECLICKDZ_RESEND_AFTER_SECONDS), LOOKUP_LAG)
+    closed: list[str] = []
+    refused: list[tuple[str, str]] = []
+    client = None
+    for order in orders:
+        if order.status != S.ATTENTION:
+            refused.append((order.ref, _("it does not need attention")))
+            continue
+        if order.topup_id:
+            refused.append((order.ref, _("the API accepted it (top-up id %(id)s)") % {"id": order.topup_id}))
+            continue
+        if order.sent_at and order.sent_at + quiet > now:
+            refused.append((order.ref, _("its last attempt is too recent; try again in a few minutes")))
+            continue
+        client = client or get_client()
+        try:
+            topup = client.check_ref(order.ref)
+        except api_errors.NotFound as exc:
+            proof, note = _error_payload(exc), _("Closed: the API does not know this reference; nothing was charged.")
+        except api_errors.OneClickError as exc:
+            refused.append((order.ref, _("the API could not be asked: %(error)s") % {"error": exc.message}))
+            continue
+        else:
+            differences = _differences(order, topup)
+            if not differences:
+                _apply([_plan_from_topup(order, topup, now)], actor)
+                refused.append((order.ref, _("the API holds it (%(status)s)") % {"status": topup.status.value}))
+                continue
+            proof = {"api": _topup_payload(topup), "differences": differences}
+            note = _("Closed: the API holds a different order under this reference; ours was never accepted.")
+        change = Change(order.pk, S.ATTENTION, S.CANCELLED, {"next_check_at": None, "send_requested_at": None},
+                        note, proof, order.send_attempts)
+        if _apply([change], actor):
+            closed.append(order.ref)
+        else:
+            refused.append((order.ref, _("it changed meanwhile")))
+    return closed, refused
 
 
 # Helpers ---------------------------------------------------------------------------------------

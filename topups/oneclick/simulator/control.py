@@ -113,6 +113,11 @@ def _clear_outcomes(sim: Simulator, body: dict[str, Any]) -> Any:
     return {"cleared": True}
 
 
+def _spoil(sim: Simulator, body: dict[str, Any]) -> Any:
+    sim.spoil_topup(_get(body, "ref"), _get(body, "fields", None))
+    return {"spoiled": True}
+
+
 def _set_ping(sim: Simulator, body: dict[str, Any]) -> Any:
     return sim.set_health(api=_get(body, "api", None), operators=_get(body, "operators", None))
 
@@ -123,6 +128,8 @@ ROUTES: dict[tuple[str, str], Callable[[Simulator, dict[str, Any]], Any]] = {
     ("GET", "/_sim/stats"): lambda sim, body: sim.stats(),
     ("GET", "/_sim/ledger"): lambda sim, body: sim.ledger(),
     ("GET", "/_sim/orders"): lambda sim, body: sim.orders(),
+    ("GET", "/_sim/debits"): lambda sim, body: sim.net_debits(),
+    ("POST", "/_sim/spoil"): _spoil,
     ("POST", "/_sim/balance"): _set_balance,
     ("POST", "/_sim/keys"): _add_key,
     ("GET", "/_sim/products"): _catalog,

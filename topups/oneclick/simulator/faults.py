@@ -27,7 +27,9 @@ ENDPOINTS = (
 ANY_ENDPOINT = "*"
 
 # Kinds that answer (or drop the connection) without processing the call.
-BEFORE_KINDS = ("error_500_before", "reset", "rate_limit", "unavailable")
+# ``not_found`` is a lookup (check-id, check-ref) answering 404 NOT_FOUND for an order that
+# exists: the lag of a read replica right after the order was accepted.
+BEFORE_KINDS = ("error_500_before", "reset", "rate_limit", "unavailable", "not_found")
 # Kinds that process the call first, then spoil or withhold the answer.
 AFTER_KINDS = ("timeout_after_accept", "error_500_after", "reset_after", "malformed")
 KINDS = ("latency", *BEFORE_KINDS, *AFTER_KINDS)

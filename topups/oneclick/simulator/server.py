@@ -181,6 +181,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             "error_500_before": (500, "INTERNAL_ERROR", "Internal server error"),
             "rate_limit": (429, "RATE_LIMITED", "Too many requests"),
             "unavailable": (503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable"),
+            "not_found": (404, "NOT_FOUND", "Top-up not found"),
         }[fault.kind]
         return self._send(status, wire.dumps(wire.failure(ApiFailure(status, code, message), request_id)))
 

@@ -91,6 +91,9 @@ class Config:
     list_shape: str = "topups"
     missing_token_status: int = 401
     block_seconds: float = 900.0
+    # Check the ref last (after stock and balance): the docs do not promise DUPLICATED_REF first,
+    # so a resend may meet a refusal although an earlier attempt was debited.
+    duplicate_check_last: bool = False
 
     def check(self) -> None:
         for name in ("fulfil_after", "queue_for", "slow_after", "latency_ms", "block_seconds"):
@@ -100,6 +103,8 @@ class Config:
             raise ValueError(f"list_shape must be one of {LIST_SHAPES}")
         if self.missing_token_status not in (400, 401):
             raise ValueError("missing_token_status must be 400 or 401")
+        if not isinstance(self.duplicate_check_last, bool):
+            raise ValueError("duplicate_check_last must be true or false")
 
 
 def _updated_config(config: Config, changes: dict[str, Any]) -> Config:
@@ -130,6 +135,11 @@ class Topup:
     steps: tuple[tuple[float, str], ...]
     key_type: str
     refunded: bool = False
+    spoiled: dict[str, Any] | None = None  # fields to replace (None: remove) in every view
+
+    @property
+    def net_debit(self) -> Decimal:
+        return Decimal(0) if self.refunded else self.cost
 
     @property
     def created_at(self) -> datetime:
@@ -157,6 +167,11 @@ class Topup:
             data.update(lifecycle.card_fields(self.id, processed_at))
             data["date_traitement"] = iso(processed_at)
         data["created_at"] = iso(self.created_at)
+        for name, value in (self.spoiled or {}).items():
+            if value is None:
+                data.pop(name, None)
+            else:
+                data[name] = value
         return data
 
 
@@ -218,6 +233,7 @@ class Simulator:
             self._auth_failures: Counter[str] = Counter()
             self._faults_fired: Counter[str] = Counter()
             self._ref_attempts: Counter[str] = Counter()
+            self._spoiled_refs: dict[str, dict[str, Any]] = {}
             self._orders_per_ref: Counter[str] = Counter()
             self._total_debited = Decimal(0)
             self._total_refunded = Decimal(0)
@@ -348,6 +364,23 @@ class Simulator:
         with self._lock:
             self._faults.clear()
 
+    def spoil_topup(self, ref: str, fields: dict[str, Any] | None) -> None:
+        """Make every answer about the top-up with ``ref`` (check-id, check-ref, list) show
+        ``fields`` instead of the real ones; a None value removes the field. For example
+        ``{"card_code": None}``: FULFILLED without its code; ``{"topup_amount": "N/A"}``: an item a
+        client cannot read. Applies to an order placed later with that ref too; ``fields=None``
+        (or ``{}``) puts the real answer back."""
+        if fields is not None and not isinstance(fields, dict):
+            raise ValueError("fields must be an object")
+        with self._lock:
+            if fields:
+                self._spoiled_refs[ref] = dict(fields)
+            else:
+                self._spoiled_refs.pop(ref, None)
+            topup_id = self._refs.get(ref)
+            if topup_id is not None:
+                self._topups[topup_id].spoiled = self._spoiled_refs.get(ref)
+
     def faults(self) -> dict[str, Any]:
         with self._lock:
             return self._faults.describe()
@@ -398,6 +431,13 @@ class Simulator:
                 "clock": iso(self.clock.now()),
                 "clock_offset": self.clock.offset,
             }
+
+    def net_debits(self) -> dict[str, Decimal]:
+        """What each ref costs the account now: its order's cost, or 0 once refunded (or when the
+        API holds no order for it)."""
+        with self._lock:
+            self._settle()
+            return {ref: self._topups[topup_id].net_debit for ref, topup_id in self._refs.items()}
 
     def ledger(self) -> list[dict[str, Any]]:
         """Ledger rows oldest first (the API lists them newest first)."""
@@ -469,12 +509,13 @@ class Simulator:
         """Accept an order: checks, debit and ledger row in one locked step.
 
         The ref is checked first, before stock and balance, so a client re-sending after a lost
-        answer always learns DUPLICATED_REF rather than a refusal it could mistake for "not sent".
+        answer always learns DUPLICATED_REF rather than a refusal it could mistake for "not sent"
+        (unless ``duplicate_check_last`` is set: the docs do not promise that order).
         """
         with self._lock:
             self._settle()
-            if ref is not None and ref in self._refs:
-                raise ApiFailure(403, "DUPLICATED_REF", "This reference ID is already in use", {"ref": ref})
+            if not self._config.duplicate_check_last:
+                self._check_ref_unused(ref)
             outcome = self._outcome_for(number, ref)
             if outcome is Outcome.UNKNOWN_LINE:
                 raise unknown_line(number, line_type)
@@ -488,6 +529,8 @@ class Simulator:
             if product.cost > self._balance:
                 raise ApiFailure(403, "INSUFFICIENT_BALANCE", "Your balance is insufficient for this operation",
                                  {"required": product.cost, "available": self._balance})
+            if self._config.duplicate_check_last:
+                self._check_ref_unused(ref)
             # Whole milliseconds: the client sees created_at to the ms, and from/to filters must
             # compare the same value it sees.
             now = math.floor(self.clock.time() * 1000) / 1000
@@ -495,7 +538,8 @@ class Simulator:
                 ref = self._generate_ref(now)
             timings = Timings(self._config.fulfil_after, self._config.queue_for, self._config.slow_after)
             topup = Topup(id=new_id(), ref=ref, type=line_type, number=number, value=value, cost=product.cost,
-                          created=now, steps=lifecycle.timeline(outcome, timings), key_type=key.type)
+                          created=now, steps=lifecycle.timeline(outcome, timings), key_type=key.type,
+                          spoiled=self._spoiled_refs.get(ref))
             self._topups[topup.id] = topup
             self._order.append(topup.id)
             self._refs[ref] = topup.id
@@ -506,6 +550,10 @@ class Simulator:
             self._move(product.cost, "ADSL", "decrement", objid=topup.id,
                        note=f"{line_type} {value} DA {number}", moment=topup.created_at)
             return replace(topup)
+
+    def _check_ref_unused(self, ref: str | None) -> None:
+        if ref is not None and ref in self._refs:
+            raise ApiFailure(403, "DUPLICATED_REF", "This reference ID is already in use", {"ref": ref})
 
     def _generate_ref(self, now: float) -> str:
         # API-<username>-<epoch ms>, bumped by a millisecond when two sends share one.
