@@ -27,9 +27,9 @@ def sim(simulator_server, settings):
     simulator.reset()
     settings.ONECLICKDZ_API_URL = simulator_server.url
     settings.ONECLICKDZ_API_KEY = TEST_KEY
-    account._client.cache_clear()
+    account.reset_client()
     yield simulator
-    account._client.cache_clear()
+    account.reset_client()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from topups.models import Order, OrderStatus, Product
-from topups.services import catalog, orders
+from topups.services import catalog, orders, sending
 from topups.services.actors import Actor
 
 S = OrderStatus
@@ -43,7 +43,7 @@ def test_send_selected_sends_new_orders_and_leaves_others(sim, supervisor, admin
     catalog.sync_catalog()
     waiting = [new_order(supervisor, f"0363626{i:02d}") for i in range(3)]
     done = new_order(supervisor, "036362650")
-    orders.send_order(order_id=done.pk, actor=Actor.user(supervisor))
+    sending.send_order(order_id=done.pk, actor=Actor.user(supervisor))
     response = run_action(admin_client_for(supervisor), "send_selected", [*waiting, done])
     assert response.status_code == 200
     messages = texts(response)
@@ -66,7 +66,7 @@ def test_refresh_action_on_unsent_orders_does_nothing_and_says_so(sim, superviso
 def test_refresh_action_brings_fulfilled_codes(sim, supervisor, admin_client_for):
     catalog.sync_catalog()
     order = new_order(supervisor)
-    orders.send_order(order_id=order.pk, actor=Actor.user(supervisor))
+    sending.send_order(order_id=order.pk, actor=Actor.user(supervisor))
     sim.advance(5)
     response = run_action(admin_client_for(supervisor), "refresh_selected", [order])
     assert any("Fulfilled: 1" in m for m in texts(response))
@@ -137,7 +137,7 @@ def test_cancel_action_cancels_only_unsent_orders(sim, supervisor, admin_client_
     catalog.sync_catalog()
     waiting = new_order(supervisor)
     sent = new_order(supervisor, "036362650")
-    orders.send_order(order_id=sent.pk, actor=Actor.user(supervisor))
+    sending.send_order(order_id=sent.pk, actor=Actor.user(supervisor))
     response = run_action(admin_client_for(supervisor), "cancel_selected", [waiting, sent])
     messages = texts(response)
     assert any("1 order cancelled" in m for m in messages)

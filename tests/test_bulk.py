@@ -15,7 +15,7 @@ from django.utils import timezone
 from topups.csv_import import MAX_ROWS, CsvImportError, parse_csv
 from topups.forms import file_ref
 from topups.models import ApiAccount, Batch, BatchStatus, Order, OrderEvent, OrderStatus, Product
-from topups.services import batches, catalog, orders
+from topups.services import batches, catalog, orders, sync
 from topups.services.account import current_fingerprint
 from topups.services.actors import Actor
 
@@ -281,7 +281,7 @@ def test_progress_endpoint_and_result_csv(client, sup_client, supervisor, make_u
     assert status["total"] == 2 and counts["refused"] == 1 and counts["handling"] == 1 and not status["done"]
     assert status["failures"][0]["number"] == "036362699" and status["failures"][0]["reason"]
     synced.advance(5)
-    orders.refresh_orders(list(Order.objects.filter(batch=batch)), actor=Actor("test"))
+    sync.refresh_orders(list(Order.objects.filter(batch=batch)), actor=Actor("test"))
     status = sup_client.get(reverse("topups:batch_status", args=[batch.pk])).json()
     assert status["done"] and status["final"] == 2
     page = sup_client.get(reverse("topups:batch", args=[batch.pk])).content.decode()

@@ -35,7 +35,7 @@ from django.db.models import Sum
 from tests import processes
 from tests.test_cluster import database_url
 from topups.models import FINAL_STATUSES, Order, OrderEvent, OrderStatus
-from topups.services import catalog, orders
+from topups.services import catalog, orders, sync
 from topups.services.actors import Actor
 from topups.tasks import SWEEP_LOCK
 
@@ -135,7 +135,7 @@ def wait_until_settled(seconds: float, on_each_round=None) -> None:
         if on_each_round is not None:
             on_each_round(rounds)
         rounds += 1
-        orders.sync_due_orders()
+        sync.sync_due_orders()
         time.sleep(2)
 
 
@@ -231,9 +231,9 @@ def tls_front(simulator_server, settings, monkeypatch):
     with start_front(simulator_server.host, simulator_server.port) as front:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", front.ca_file)
         settings.ONECLICKDZ_API_URL = front.url
-        account._client.cache_clear()
+        account.reset_client()
         yield front
-    account._client.cache_clear()
+    account.reset_client()
 
 
 @pytest.mark.timeout(900)

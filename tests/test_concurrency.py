@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 
 from topups.models import Order, OrderEvent, OrderStatus
-from topups.services import catalog, orders
+from topups.services import catalog, orders, sending
 from topups.services.actors import Actor
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -39,7 +39,7 @@ def test_concurrent_senders_send_each_order_once(sim, operator):
         try:
             start.wait()
             for order_id in mine:
-                outcomes.append(orders.send_order(order_id=order_id, actor=Actor.task(f"worker-{seed}")).outcome)
+                outcomes.append(sending.send_order(order_id=order_id, actor=Actor.task(f"worker-{seed}")).outcome)
         except BaseException as exc:  # surfaced below
             failures.append(exc)
         finally:

@@ -16,7 +16,7 @@ import pytest
 from tests import processes
 from tests.test_chaos import FAST_TIMINGS, describe, qclusters
 from topups.models import FINAL_STATUSES, Order, OrderEvent, OrderStatus
-from topups.services import catalog, orders
+from topups.services import catalog, orders, sync
 from topups.services.actors import Actor
 
 S = OrderStatus
@@ -78,7 +78,7 @@ def test_worker_killed_mid_send_sends_nothing_twice_and_nothing_stays_stuck(sim,
         # The restarted cluster's schedules drive the sweeper too; driving it from here as well is
         # safe and keeps the test short (the kill may have left the sweeper lock behind).
         def settled() -> bool:
-            orders.sync_due_orders()
+            sync.sync_due_orders()
             return not Order.objects.exclude(status__in=FINAL_STATUSES).exists()
 
         assert wait_for(settled, 90, step=1), "\n".join(describe(o, sim) for o in Order.objects.all())

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from topups.csv_export import safe_cell
 from topups.models import ApiAccount, Order, OrderStatus
-from topups.services import catalog, orders
+from topups.services import catalog, orders, sending, sync
 from topups.services.account import current_fingerprint
 from topups.services.actors import Actor
 
@@ -142,9 +142,9 @@ def test_order_entry_to_fulfilled(op_client, operator, synced):
 def test_card_code_masked_for_other_operators_shown_to_supervisors(client, operator, make_user, supervisor,
                                                                    synced):
     order = place(operator)
-    orders.send_order(order_id=order.pk, actor=Actor.user(operator))
+    sending.send_order(order_id=order.pk, actor=Actor.user(operator))
     synced.advance(5)
-    orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=Actor.user(operator))
+    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=Actor.user(operator))
     order.refresh_from_db()
     code = order.card_code
     client.force_login(make_user("otto", "Operators"))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import requests
+from django.utils import timezone
 
 from topups.models import Order, OrderEvent, OrderStatus, Product
-from topups.services import catalog, orders
+from topups.services import account, catalog, dispatch, lifecycle, orders, planning, sending, sync
 from topups.services.actors import SYNC, Actor
 
 S = OrderStatus
@@ -35,12 +37,12 @@ def place(staff, number="036362600", value=1000, line_type="ADSL", **kwargs) -> 
     return order
 
 
-def send(order, staff) -> orders.SendReport:
-    return orders.send_order(order_id=order.pk, actor=staff)
+def send(order, staff) -> sending.SendReport:
+    return sending.send_order(order_id=order.pk, actor=staff)
 
 
 def refresh(order) -> Order:
-    orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC)
+    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC)
     return Order.objects.get(pk=order.pk)
 
 
@@ -158,7 +160,7 @@ def test_duplicated_ref_adopts_the_existing_order(synced, simulator_server, staf
 
 def test_read_timeout_after_accept_is_reconciled_without_second_debit(synced, staff, settings):
     settings.ONECLICKDZ_READ_TIMEOUT = 0.5
-    orders_module_client_reset()
+    account.reset_client()
     synced.inject_fault("send", "timeout_after_accept", count=1, hang_seconds=3)
     order = place(staff)
     report = send(order, staff)
@@ -188,7 +190,7 @@ def test_500_before_accept_is_sent_again_with_the_same_ref_once_safe(synced, sta
 
 def test_transport_error_puts_the_order_back_to_wait(sim, staff, settings):
     settings.ONECLICKDZ_API_URL = "http://127.0.0.1:9/v3"  # nothing listens there
-    orders_module_client_reset()
+    account.reset_client()
     order = place(staff)
     report = send(order, staff)
     order.refresh_from_db()
@@ -216,8 +218,8 @@ def test_create_order_with_the_same_ref_is_idempotent(synced, staff):
 
 def test_illegal_transition_is_refused(synced, staff):
     order = place(staff)
-    with pytest.raises(orders.IllegalTransition):
-        orders._apply_one(order, S.FULFILLED, staff)
+    with pytest.raises(lifecycle.IllegalTransition):
+        lifecycle.move(order, S.FULFILLED, staff)
     order.refresh_from_db()
     assert order.status == S.NEW
 
@@ -225,9 +227,9 @@ def test_illegal_transition_is_refused(synced, staff):
 def test_stale_sending_is_reconciled_by_ref(synced, staff, settings):
     settings.ONECLICKDZ_SENDING_LEASE_SECONDS = 0
     order = place(staff)
-    claimed = orders._claim_for_sending(order.pk, staff)  # a worker claimed it, then died
+    claimed = sending.claim(order.pk, staff)  # a worker claimed it, then died
     assert claimed is not None
-    report = orders.sync_due_orders()
+    report = sync.sync_due_orders()
     order.refresh_from_db()
     assert report.stale_recovered == 1 and order.status == S.UNKNOWN
     assert synced.stats()["refs"].get(order.ref, {"orders": 0})["orders"] == 0
@@ -240,7 +242,7 @@ def test_sync_never_asks_about_final_orders(synced, staff):
     refresh(order)
     calls_before = dict(synced.stats()["calls"])
     Order.objects.filter(pk=order.pk).update(next_check_at=None)
-    orders.sync_due_orders()
+    sync.sync_due_orders()
     assert synced.stats()["calls"] == calls_before
 
 
@@ -257,17 +259,11 @@ def test_sync_queries_do_not_grow_with_orders(synced, staff, django_assert_max_n
         Order.objects.update(next_check_at=None)
         Order.objects.filter(status=S.HANDLING).update(next_check_at="2000-01-01T00:00:00Z")
         with CaptureQueriesContext(connection) as ctx:
-            report = orders.sync_due_orders()
+            report = sync.sync_due_orders()
         assert report.changed == count
         return len(ctx.captured_queries)
 
     assert cycle_queries(6) == cycle_queries(40)
-
-
-def orders_module_client_reset():
-    from topups.services import account
-
-    account._client.cache_clear()
 
 
 def test_sends_and_manual_refreshes_are_audited(synced, staff):
@@ -275,8 +271,8 @@ def test_sends_and_manual_refreshes_are_audited(synced, staff):
 
     order = place(staff)
     orders.request_send(Order.objects.filter(pk=order.pk), actor=staff)
-    orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=staff)
-    orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC)  # the sync is not audited
+    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=staff)
+    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC)  # the sync is not audited
     rows = list(AuditEvent.objects.order_by("id").values_list("action", "actor_label", "target"))
     assert rows == [("send", "olga", order.ref), ("refresh", "olga", order.ref)]
 
@@ -290,7 +286,7 @@ NOT_CHARGED = (S.NEW, S.REFUSED, S.CANCELLED)
 def lose_the_answer(sim, settings) -> None:
     """The next send is accepted and debited, but its answer never arrives (read timeout)."""
     settings.ONECLICKDZ_READ_TIMEOUT = 0.5
-    orders_module_client_reset()
+    account.reset_client()
     sim.inject_fault("send", "timeout_after_accept", count=1, hang_seconds=2)
 
 
@@ -315,9 +311,9 @@ def tls_front(simulator_server, synced, settings, monkeypatch):
     with start_front(simulator_server.host, simulator_server.port) as front:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", front.ca_file)
         settings.ONECLICKDZ_API_URL = front.url
-        orders_module_client_reset()
+        account.reset_client()
         yield front
-    orders_module_client_reset()
+    account.reset_client()
 
 
 def test_tls_error_after_the_post_left_is_checked_by_ref_not_sent_again(synced, tls_front, staff):
@@ -346,15 +342,15 @@ def test_resend_that_meets_a_not_sent_failure_stays_checking(synced, staff, sett
     elif fault == "auth":
         synced.inject_fault("send", "latency", count=1)
         settings.ONECLICKDZ_API_KEY = "a-key-the-api-refuses"
-        orders_module_client_reset()
+        account.reset_client()
     else:
         settings.ONECLICKDZ_API_URL = "http://127.0.0.1:9/v3"
-        orders_module_client_reset()
+        account.reset_client()
         # Nothing listens there: check-ref cannot answer, so stage the lagging NOT_FOUND by hand.
-        orders._apply([orders._plan_not_found(order, orders.timezone.now())], SYNC)
+        lifecycle.apply_changes([planning.change_not_found(order, timezone.now())], SYNC)
     settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
     if fault == "reset_connect":
-        orders.send_order(order_id=order.pk, actor=SYNC)
+        sending.send_order(order_id=order.pk, actor=SYNC)
     else:
         refresh(order)
     order.refresh_from_db()
@@ -404,18 +400,18 @@ def test_duplicated_ref_held_by_a_strangers_order_is_never_adopted(synced, simul
 
 
 def test_list_walk_never_adopts_a_strangers_order(synced, simulator_server, staff):
-    synced.inject_fault("send", "error_500_before", count=orders.LIST_THRESHOLD)
+    synced.inject_fault("send", "error_500_before", count=sync.LIST_THRESHOLD)
     placed = [place(staff, number=f"0363626{index:02d}", ref=f"OC-LIST-{index}")
-              for index in range(orders.LIST_THRESHOLD)]
+              for index in range(sync.LIST_THRESHOLD)]
     for order in placed:
         assert send(order, staff).outcome == "unknown"
     post_as_another_tool(simulator_server, "OC-LIST-0", number="036362600", value=2000)
     synced.advance(5)
-    report = orders.refresh_orders(list(Order.objects.filter(pk__in=[o.pk for o in placed])), actor=SYNC)
+    report = sync.refresh_orders(list(Order.objects.filter(pk__in=[o.pk for o in placed])), actor=SYNC)
     assert synced.stats()["calls"].get("list")  # answered by the list walk
     stranger = Order.objects.get(ref="OC-LIST-0")
     assert stranger.status == S.ATTENTION and stranger.card_code == "" and stranger.topup_id == ""
-    assert report.checked == orders.LIST_THRESHOLD
+    assert report.checked == sync.LIST_THRESHOLD
 
 
 def test_fulfilled_without_card_code_keeps_polling_then_is_flagged(synced, staff):
@@ -426,8 +422,8 @@ def test_fulfilled_without_card_code_keeps_polling_then_is_flagged(synced, staff
     order = refresh(order)
     assert order.status == S.HANDLING and order.api_status == "FULFILLED" and order.card_code == ""
     assert order.next_check_at is not None
-    later = orders.timezone.now() + orders.CODE_MISSING_LIMIT + orders.timedelta(minutes=1)
-    orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC, now=later)
+    later = timezone.now() + planning.CODE_MISSING_LIMIT + timedelta(minutes=1)
+    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC, now=later)
     order.refresh_from_db()
     assert order.status == S.ATTENTION and "card code" in history_notes(order)[-1]
     synced.spoil_topup(order.ref, None)  # the code shows up at last
@@ -439,14 +435,14 @@ def history_notes(order) -> list[str]:
     return list(OrderEvent.objects.filter(order=order).order_by("pk").values_list("note", flat=True))
 
 
-@pytest.mark.parametrize("count", [2, orders.LIST_THRESHOLD + 1], ids=["check-id", "list"])
+@pytest.mark.parametrize("count", [2, sync.LIST_THRESHOLD + 1], ids=["check-id", "list"])
 def test_one_unreadable_order_does_not_stop_the_cycle(synced, staff, count):
     placed = [place(staff, number=f"0363626{index:02d}") for index in range(count)]
     for order in placed:
         send(order, staff)
     synced.spoil_topup(placed[0].ref, {"topup_amount": "N/A"})
     synced.advance(5)
-    report = orders.refresh_orders([Order.objects.get(pk=o.pk) for o in placed], actor=SYNC)
+    report = sync.refresh_orders([Order.objects.get(pk=o.pk) for o in placed], actor=SYNC)
     statuses = dict(Order.objects.filter(pk__in=[o.pk for o in placed]).values_list("ref", "status"))
     assert statuses.pop(placed[0].ref) == S.HANDLING
     assert set(statuses.values()) == {S.FULFILLED}, report.errors
@@ -469,9 +465,9 @@ def park_in_attention(sim, staff, settings, **place_kwargs) -> Order:
     order = place(staff, **place_kwargs)
     send(order, staff)
     order.refresh_from_db()
-    orders._apply_one(order, S.ATTENTION, SYNC, note="flagged")
+    lifecycle.move(order, S.ATTENTION, SYNC, note="flagged")
     settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
-    Order.objects.filter(pk=order.pk).update(sent_at=orders.timezone.now() - orders.LOOKUP_LAG * 2)
+    Order.objects.filter(pk=order.pk).update(sent_at=timezone.now() - planning.LOOKUP_LAG * 2)
     return Order.objects.get(pk=order.pk)
 
 
@@ -503,11 +499,11 @@ def test_close_refuses_an_accepted_or_recent_order(synced, staff, settings):
     order = place(staff)
     send(order, staff)
     order.refresh_from_db()
-    orders._apply_one(order, S.ATTENTION, SYNC, note="flagged")
+    lifecycle.move(order, S.ATTENTION, SYNC, note="flagged")
     closed, refused = orders.close_never_sent([Order.objects.get(pk=order.pk)], actor=staff)
     assert closed == [] and "accepted" in refused[0][1]
     recent = park_in_attention(synced, staff, settings, number="036362644")
-    Order.objects.filter(pk=recent.pk).update(sent_at=orders.timezone.now())
+    Order.objects.filter(pk=recent.pk).update(sent_at=timezone.now())
     closed, refused = orders.close_never_sent([Order.objects.get(pk=recent.pk)], actor=staff)
     assert closed == [] and "too recent" in refused[0][1]
     assert "check-ref" not in synced.stats()["calls"]
@@ -517,11 +513,11 @@ def test_a_sender_outliving_its_lease_cannot_overwrite_a_later_resend(synced, st
     settings.ONECLICKDZ_SENDING_LEASE_SECONDS = 0
     settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
     order = place(staff)
-    first, _first_send = orders._claim_for_sending(order.pk, staff)  # a worker claims it, then stalls
-    orders._recover_stale_sending(orders.timezone.now())  # lease over: SENDING -> UNKNOWN
-    second, _again = orders._claim_for_sending(order.pk, staff)  # a resend claims it again
+    first, _first_send = sending.claim(order.pk, staff)  # a worker claims it, then stalls
+    sync.recover_stale_sending(timezone.now())  # lease over: SENDING -> UNKNOWN
+    second, _again = sending.claim(order.pk, staff)  # a resend claims it again
     assert second.send_attempts == first.send_attempts + 1
-    orders._apply_one(first, S.REFUSED, staff, note="late answer of the first attempt")  # the stale writer
+    lifecycle.move(first, S.REFUSED, staff, note="late answer of the first attempt")  # the stale writer
     order.refresh_from_db()
     assert order.status == S.SENDING and order.send_attempts == 2
 
@@ -551,10 +547,10 @@ def test_send_task_stops_taking_orders_before_its_timeout(synced, staff, setting
     synced.configure(latency_ms=600)  # every call waits 0.6 s: a send (check + POST) takes over 1.2 s
     settings.ONECLICKDZ_SEND_THREADS = 1
     # Room for exactly one worst-case send, and not a second one after a real send took 1.2 s.
-    worst = orders.worst_case_send_seconds()
+    worst = sending.worst_case_send_seconds()
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": worst + tasks.TASK_MARGIN_SECONDS + 1}
     handed_on = []
-    monkeypatch.setattr(orders, "enqueue_sends", lambda ids, actor: handed_on.extend(ids))
+    monkeypatch.setattr(dispatch, "enqueue_sends", lambda ids, actor: handed_on.extend(ids))
     placed = [place(staff, number=f"0363626{index:02d}") for index in range(3)]
     reports = tasks.send_orders([o.pk for o in placed], staff.label, staff.user_id)
     assert [r["ref"] for r in reports] == [placed[0].ref]

@@ -14,7 +14,7 @@ from django.urls import reverse
 from topups.admin import OrderAdmin
 from topups.models import AuditEvent, Order, OrderEvent, OrderStatus
 from topups.oneclick import mask_code
-from topups.services import catalog, orders
+from topups.services import catalog, orders, sending, sync
 from topups.services.actors import Actor
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +116,7 @@ def test_a_note_edit_racing_a_sync_keeps_the_fulfilled_status_and_code(sim, supe
     delivers its code, then the supervisor's note is saved."""
     assert catalog.sync_catalog().ok
     order = new_order(supervisor)
-    orders.send_order(order_id=order.pk, actor=Actor.user(supervisor))
+    sending.send_order(order_id=order.pk, actor=Actor.user(supervisor))
     assert Order.objects.get(pk=order.pk).status == S.HANDLING
     loaded = OrderAdmin.get_object
 
@@ -124,7 +124,7 @@ def test_a_note_edit_racing_a_sync_keeps_the_fulfilled_status_and_code(sim, supe
         obj = loaded(self, request, object_id, from_field)  # the page's copy: processing, no code
         if request.method == "POST":
             sim.advance(10)
-            orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=Actor("status sync"))
+            sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=Actor("status sync"))
             assert Order.objects.get(pk=order.pk).status == S.FULFILLED
         return obj
 

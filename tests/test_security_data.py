@@ -16,7 +16,7 @@ from django.urls import reverse
 from topups.models import AuditEvent, Order, OrderEvent, OrderStatus
 from topups.oneclick import errors as api_errors
 from topups.oneclick import mask_code
-from topups.services import catalog, orders
+from topups.services import catalog, orders, sending, sync
 from topups.services.account import get_client
 from topups.services.actors import Actor
 
@@ -123,9 +123,9 @@ def test_event_payloads_never_hold_a_full_code(sim, supervisor):
     catalog.sync_catalog()
     order, _ = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000),
                                    actor=Actor.user(supervisor))
-    orders.send_order(order_id=order.pk, actor=Actor.user(supervisor))
+    sending.send_order(order_id=order.pk, actor=Actor.user(supervisor))
     sim.advance(5)
-    orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=Actor.user(supervisor))
+    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=Actor.user(supervisor))
     order.refresh_from_db()
     assert order.status == S.FULFILLED and len(order.card_code) > 4
     for event in OrderEvent.objects.filter(order=order):
@@ -136,7 +136,7 @@ def test_refresh_now_is_audited(sim, operator):
     catalog.sync_catalog()
     order, _ = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000),
                                    actor=Actor.user(operator))
-    orders.send_order(order_id=order.pk, actor=Actor.user(operator))
+    sending.send_order(order_id=order.pk, actor=Actor.user(operator))
     login(operator).post(reverse("topups:order_refresh", args=[order.pk]))
     event = AuditEvent.objects.get(action="refresh")
     assert event.actor_id == operator.pk and event.target == order.ref
@@ -201,7 +201,7 @@ def test_a_refused_key_is_never_logged(sim, settings, caplog):
     settings.ONECLICKDZ_API_KEY = SECRET  # the simulator only knows test-key-0000: a refusal
     from topups.services import account
 
-    account._client.cache_clear()
+    account.reset_client()
     caplog.set_level(logging.DEBUG)
     with pytest.raises(api_errors.AuthError):
         account.refresh_balance()

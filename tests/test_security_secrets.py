@@ -14,7 +14,7 @@ from django.db import connection
 
 from topups.crypto import card_code_digest
 from topups.models import Order, OrderStatus
-from topups.services import catalog, orders
+from topups.services import catalog, orders, sending, sync
 from topups.services.actors import Actor
 
 from .test_settings import ROOT, run_check
@@ -83,9 +83,9 @@ def test_codes_are_encrypted_in_the_database_and_clear_in_python(sim, operator):
     assert catalog.sync_catalog().ok
     order = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000),
                                 actor=Actor.user(operator))[0]
-    orders.send_order(order_id=order.pk, actor=Actor.user(operator))
+    sending.send_order(order_id=order.pk, actor=Actor.user(operator))
     sim.advance(10)
-    orders.refresh_orders([Order.objects.get(pk=order.pk)], actor=Actor("sync"))
+    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=Actor("sync"))
     order = Order.objects.get(pk=order.pk)
     assert order.status == S.FULFILLED and order.card_code.isdigit()
     raw = stored(order.pk)

@@ -16,11 +16,21 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from topups import admin_readonly  # noqa: F401 (registers django-q2's admin read-only)
-from topups.models import ApiAccount, AuditEvent, Batch, BatchStatus, Order, OrderEvent, OrderStatus, Product
+from topups.models import (
+    TRACKED_STATUSES,
+    ApiAccount,
+    AuditEvent,
+    Batch,
+    BatchStatus,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Product,
+)
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
 from topups.oneclick import mask_code
-from topups.services import account, audit, catalog, order_edits, orders
+from topups.services import account, audit, catalog, order_edits, orders, sync
 from topups.services.actors import Actor
 
 S = OrderStatus
@@ -75,14 +85,14 @@ def cancel_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
 @admin.action(description=_("Refresh status"), permissions=["refresh"])
 def refresh_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
     selected = list(queryset)
-    tracked = [o for o in selected if o.status in orders.TRACKED_STATUSES]
-    skipped = [(o.ref, o.status) for o in selected if o.status not in orders.TRACKED_STATUSES]
+    tracked = [o for o in selected if o.status in TRACKED_STATUSES]
+    skipped = [(o.ref, o.status) for o in selected if o.status not in TRACKED_STATUSES]
     if len(tracked) > INLINE_REFRESH_LIMIT:
-        count = orders.schedule_refresh([o.pk for o in tracked])
+        count = sync.schedule_refresh([o.pk for o in tracked])
         modeladmin.message_user(request, _("%(count)d orders will be refreshed by the status sync within a minute.")
                                 % {"count": count}, messages.SUCCESS)
     elif tracked:
-        report = orders.refresh_orders(tracked, actor=Actor.user(request.user))
+        report = sync.refresh_orders(tracked, actor=Actor.user(request.user))
         now_status = Counter(Order.objects.filter(pk__in=[o.pk for o in tracked]).values_list("status", flat=True))
         summary = ", ".join(f"{S(status).label}: {count}" for status, count in sorted(now_status.items()))
         modeladmin.message_user(request, _("Refreshed %(count)d orders (%(summary)s).")

@@ -15,7 +15,7 @@ def check_send_timings(app_configs=None, **kwargs) -> list[Error]:
     reconciled by reference. A lease shorter than the timeout lets the sync start a resend while
     the first sender may still be waiting on its POST.
     """
-    from topups.services.orders import worst_case_send_seconds
+    from topups.services.sending import worst_case_send_seconds
     from topups.tasks import TASK_MARGIN_SECONDS
 
     errors = []

@@ -1,8 +1,9 @@
-"""Product, Order, OrderEvent and the API account: the rows the dashboard keeps.
+"""The rows the dashboard keeps: Product (the cached catalog), Order and its OrderEvent history,
+ApiAccount (balance and key state), Batch (an uploaded bulk file), AuditEvent, StaffProfile.
 
 The order's allowed status moves are declared once, in ``TRANSITIONS``; services move orders only
-through ``topups.services.orders``, which checks that table and writes an ``OrderEvent`` for every
-change.
+through ``topups.services.lifecycle``, which checks that table and writes an ``OrderEvent`` for
+every change.
 """
 
 from __future__ import annotations

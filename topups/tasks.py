@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from topups.oneclick import errors as api_errors
-from topups.services import account, catalog, orders
+from topups.services import account, catalog, dispatch, sending, sync
 from topups.services.actors import Actor
 
 log = logging.getLogger("topups.tasks")
@@ -41,22 +41,22 @@ def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | Non
     """
     actor = Actor.task("send", on_behalf_of=Actor(actor_label, actor_user_id))
     deadline = time.monotonic() + settings.Q_CLUSTER["timeout"] - TASK_MARGIN_SECONDS
-    worst = orders.worst_case_send_seconds()
+    worst = sending.worst_case_send_seconds()
     deferred: list[int] = []
 
-    def send_one(index: int, order_id: int) -> orders.SendReport | None:
+    def send_one(index: int, order_id: int) -> sending.SendReport | None:
         # The first order always goes (the settings check makes one send fit), so a task never
         # just hands its whole chunk on.
         if index and time.monotonic() + worst > deadline:
             deferred.append(order_id)
             return None
-        return orders.send_order(order_id=order_id, actor=actor, deadline=deadline)
+        return sending.send_order(order_id=order_id, actor=actor, deadline=deadline)
 
     threads = min(settings.ONECLICKDZ_SEND_THREADS, len(order_ids))
     if threads <= 1 or connection.in_atomic_block:
         reports = [send_one(index, order_id) for index, order_id in enumerate(order_ids)]
     else:
-        def send_in_thread(index: int, order_id: int) -> orders.SendReport | None:
+        def send_in_thread(index: int, order_id: int) -> sending.SendReport | None:
             try:
                 return send_one(index, order_id)
             finally:
@@ -67,9 +67,9 @@ def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | Non
     done = [r for r in reports if r is not None]
     if deferred:
         log.info("send task out of time: %d orders handed to a new task", len(deferred))
-        orders.enqueue_sends(sorted(deferred), Actor(actor_label, actor_user_id))
+        dispatch.enqueue_sends(sorted(deferred), Actor(actor_label, actor_user_id))
     if any(r.outcome in ("sent", "adopted") for r in done):
-        if time.monotonic() + orders.call_seconds() <= deadline:
+        if time.monotonic() + sending.call_seconds() <= deadline:
             refresh_balance()  # otherwise the balance schedule refreshes it
         start_sweeper()
     return [r.__dict__ for r in done]
@@ -98,7 +98,7 @@ def sync_orders(sweep_seconds: float | None = None, cycle_seconds: float = CYCLE
         deadline = time.monotonic() + sweep_seconds
         while True:
             started = time.monotonic()
-            report = orders.sync_due_orders()
+            report = sync.sync_due_orders()
             totals["cycles"] += 1
             totals["checked"] += report.checked
             totals["changed"] += report.changed

@@ -30,8 +30,9 @@ from topups.oneclick import errors as api_errors
 from topups.services import audit
 from topups.services.account import get_client
 from topups.services.actors import Actor
-from topups.services.orders import OrderInputError, create_order, refresh_orders, request_send
+from topups.services.orders import OrderInputError, create_order
 from topups.services.preferences import save_language
+from topups.services.sync import refresh_orders
 from topups.templatetags.dashboard import STATUS_TONE, status_explanation
 
 log = logging.getLogger("topups.dashboard")
@@ -90,15 +91,13 @@ def new_order(request):
         return render(request, "topups/new_order.html", _new_order_context(form), status=400)
     data = form.cleaned_data
     actor = Actor.user(request.user)
-    kwargs = {"line_type": data["line_type"], "number": data["number"], "value": data["amount"], "actor": actor,
-              "ref": data["ref"]}
     try:
-        order, created = create_order(**kwargs)
+        order, created = create_order(line_type=data["line_type"], number=data["number"], value=data["amount"],
+                                      actor=actor, ref=data["ref"], send=True, products=products)
     except (OrderInputError, ValidationError) as exc:
         form.add_error(None, exc.messages[0] if isinstance(exc, ValidationError) else str(exc))
         return render(request, "topups/new_order.html", _new_order_context(form), status=400)
-    if created:
-        request_send(Order.objects.filter(pk=order.pk), actor=actor)
+    if created:  # sent inline when tasks run inline: show a refusal at once
         order.refresh_from_db(fields=["status", "refusal_message", "refusal_code"])
     if order.status == S.REFUSED:
         # Refused before anything was charged: give the form back, filled, with a fresh ref.

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from topups.models import Order, OrderStatus
-from topups.services import catalog, orders
+from topups.services import catalog, sync
 from topups.services.actors import SYNC
 
 S = OrderStatus
@@ -56,7 +56,7 @@ def test_order_to_fulfilled_with_code_and_receipt(page, live_server, operator, s
     assert order.status == S.HANDLING
     assert "Processing" in page.inner_text("#order-status")
     synced.advance(5)
-    orders.refresh_orders([order], actor=SYNC)  # what the background sync does
+    sync.refresh_orders([order], actor=SYNC)  # what the background sync does
     order.refresh_from_db()
     page.wait_for_selector("#card-code", timeout=10_000)  # the page polled, saw FULFILLED, reloaded
     assert page.inner_text("#card-code") == order.card_code

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from topups.models import AuditEvent, Order, OrderStatus
-from topups.services import catalog, orders
+from topups.services import catalog, orders, sending, sync
 from topups.services.actors import SYNC, Actor
 
 S = OrderStatus
@@ -30,12 +30,12 @@ def reveals() -> list[tuple[str, str]]:
 def test_home_and_live_rows_audit_each_reveal_once(page, live_server, operator, sim):
     assert catalog.sync_catalog().ok
     done = orders.create_order(line_type="ADSL", number="036362601", value=Decimal(1000), actor=Actor.user(operator))[0]
-    orders.send_order(order_id=done.pk, actor=Actor.user(operator))
+    sending.send_order(order_id=done.pk, actor=Actor.user(operator))
     sim.advance(10)
-    orders.refresh_orders([Order.objects.get(pk=done.pk)], actor=SYNC)
+    sync.refresh_orders([Order.objects.get(pk=done.pk)], actor=SYNC)
     done.refresh_from_db()
     live = orders.create_order(line_type="ADSL", number="036362602", value=Decimal(1000), actor=Actor.user(operator))[0]
-    orders.send_order(order_id=live.pk, actor=Actor.user(operator))
+    sending.send_order(order_id=live.pk, actor=Actor.user(operator))
     assert done.status == S.FULFILLED and Order.objects.get(pk=live.pk).status == S.HANDLING
 
     log_in(page, live_server)
@@ -44,7 +44,7 @@ def test_home_and_live_rows_audit_each_reveal_once(page, live_server, operator, 
     with page.expect_response(lambda r: "/orders/status.json" in r.url):  # the live row polls
         pass
     sim.advance(10)
-    orders.refresh_orders([Order.objects.get(pk=live.pk)], actor=SYNC)
+    sync.refresh_orders([Order.objects.get(pk=live.pk)], actor=SYNC)
     live.refresh_from_db()
     page.wait_for_function("([el, code]) => el.textContent.includes(code)",
                            arg=[row.element_handle(), live.card_code], timeout=15_000)

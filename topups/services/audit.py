@@ -15,6 +15,13 @@ def record(*, actor: Actor, action: str, target: str = "", detail: dict | None =
     )
 
 
+def record_orders(*, actor: Actor, action: str, refs: list[str]) -> AuditEvent:
+    """One audit row for an action on several orders (send, refresh): the ref of one, or how many,
+    with the first hundred refs."""
+    target = refs[0] if len(refs) == 1 else f"{len(refs)} orders"
+    return record(actor=actor, action=action, target=target, detail={"count": len(refs), "refs": refs[:100]})
+
+
 def record_many(*, actor: Actor, action: str, targets: list[str], detail: dict | None = None,
                 request=None) -> None:
     """One audit row per target, in one INSERT (a list's live update reveals several codes)."""

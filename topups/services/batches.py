@@ -36,7 +36,6 @@ from topups.models import (
     BatchStatus,
     LineType,
     Order,
-    OrderEvent,
     OrderStatus,
     Product,
     new_ref,
@@ -45,9 +44,10 @@ from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
 from topups.selectors import spendable_balance
 from topups.services import account as accounts
+from topups.services import lifecycle
 from topups.services.account import current_account
 from topups.services.actors import Actor
-from topups.services.orders import request_send
+from topups.services.orders import SEND_OVERDUE, request_send
 
 log = logging.getLogger("topups.batches")
 S = OrderStatus
@@ -404,19 +404,10 @@ def _create_orders(batch: Batch, actor: Actor, now) -> int:
         orders.append(Order(
             ref=row["order_ref"], line_type=row["line_type"], number=row["number"], value=Decimal(row["value"]),
             cost=Decimal(row["cost"]), note=row["note"], created_by_id=actor.user_id, batch=batch,
-            created_at=now, send_requested_at=now, next_check_at=now + timedelta(minutes=2),
+            created_at=now, send_requested_at=now, next_check_at=now + SEND_OVERDUE,
         ))
-    Order.objects.bulk_create(orders, batch_size=500)
-    if any(o.pk is None for o in orders):  # a backend that does not return ids
-        ids = dict(Order.objects.filter(batch=batch).values_list("ref", "pk"))
-        for order in orders:
-            order.pk = ids[order.ref]
-    note = _("Order created from the bulk file %(name)s") % {"name": batch.file_name}
-    OrderEvent.objects.bulk_create(
-        [OrderEvent(order=o, from_status="", to_status=S.NEW, actor_id=actor.user_id, actor_label=actor.label,
-                    note=note[:255], created_at=now) for o in orders],
-        batch_size=500,
-    )
+    lifecycle.create_orders(orders, actor, note=_("Order created from the bulk file %(name)s") % {
+        "name": batch.file_name})
     Batch.objects.filter(pk=batch.pk).update(rows=batch.rows)
     return len(orders)
 

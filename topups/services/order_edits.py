@@ -1,18 +1,17 @@
 """Edits of an order's free fields by a person (the admin's change form).
 
 What was ordered (type, number, value) never changes after creation, and the status and card
-code belong to the state machine (topups.services.orders). Anything else a supervisor edits is
-written alone, under the row lock, and recorded with its old and new values.
+code belong to the state machine (``topups.services.lifecycle``). Anything else a supervisor
+edits is written alone, under the row lock, and recorded with its old and new values.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from topups.models import Order, OrderEvent
-from topups.services import audit
+from topups.models import Order
+from topups.services import audit, lifecycle
 from topups.services.actors import Actor
 
 EDITABLE_FIELDS = ("note",)
@@ -31,13 +30,10 @@ def edit_order(*, order_id: int, changes: dict, actor: Actor, request=None) -> d
                 if getattr(order, name) != value}
         if not diff:
             return {}
-        Order.objects.filter(pk=order_id).update(**{name: new for name, (_old, new) in diff.items()},
-                                                 updated_at=timezone.now())
         summary = "; ".join(f"{name}: “{old}” → “{new}”" for name, (old, new) in diff.items())
-        OrderEvent.objects.create(
-            order_id=order_id, from_status=order.status, to_status=order.status, actor_id=actor.user_id,
-            actor_label=actor.label, note=(_("Edited: %(changes)s") % {"changes": summary})[:255],
-            payload={"edited": diff},
-        )
+        edit = lifecycle.Change(order.pk, None, fields={name: new for name, (_old, new) in diff.items()},
+                                note=_("Edited: %(changes)s") % {"changes": summary}, payload={"edited": diff},
+                                record=True)
+        lifecycle.apply_changes([edit], actor, locked={order.pk: order})
         audit.record(actor=actor, action="edit_order", target=order.ref, detail={"changes": diff}, request=request)
     return diff

@@ -1,0 +1,162 @@
+"""The one door every order status change goes through, creation and the claim included.
+
+As in django-oscar's ``set_status`` with its pipeline: the allowed moves are the data in
+``topups.models.TRANSITIONS``, an illegal move raises ``IllegalTransition`` (the same everywhere,
+before anything is written), and every change writes an ``OrderEvent`` (from, to, who or which
+task, note, the API payload with the card code masked).
+
+A change is planned first (``Change``: the status and send attempt it was decided under, the
+target status, the fields to write) and applied here, under the row lock: a change whose order
+moved meanwhile (another status, or claimed again for a resend) is skipped, never forced. The
+callers: ``orders`` (create, cancel, close), ``sending`` (the claim and the outcome of a send),
+``sync`` (what the API said, see ``planning.change_from_topup``), ``order_edits`` and ``batches``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from topups.models import TRANSITIONS, Order, OrderEvent, OrderStatus
+from topups.services.actors import Actor
+
+log = logging.getLogger("topups.orders")
+
+
+class IllegalTransition(Exception):
+    """A status move that TRANSITIONS does not allow: a programming error, never skipped quietly."""
+
+    def __init__(self, order: str | int, from_status: str, to_status: str) -> None:
+        self.order, self.from_status, self.to_status = order, from_status, to_status
+        super().__init__(f"order {order}: {from_status} → {to_status} is not allowed")
+
+
+@dataclass
+class Change:
+    """A planned update of one order.
+
+    Applied only if the order is still in ``expected`` status (``None``: whatever its status, for
+    an edit that moves nothing) and, when ``attempt`` is given, still in that send attempt: a
+    sender outliving its lease must not overwrite a later resend. ``to_status`` ``None`` or equal
+    to ``expected`` moves nothing; an event is written for a move, or for ``record`` (an edit).
+    """
+
+    order_id: int
+    expected: str | None
+    to_status: str | None = None
+    fields: dict = field(default_factory=dict)
+    note: str = ""
+    payload: dict | None = None
+    attempt: int | None = None
+    record: bool = False
+
+    @property
+    def moves(self) -> bool:
+        return self.to_status is not None and self.to_status != self.expected
+
+    def check(self, ref: str | int | None = None) -> None:
+        """Raise IllegalTransition unless TRANSITIONS allows this move."""
+        if self.moves and (self.expected is None or self.to_status not in TRANSITIONS[self.expected]):
+            raise IllegalTransition(ref or self.order_id, self.expected or "?", self.to_status)
+
+
+def apply_changes(changes: list[Change], actor: Actor, *, locked: dict[int, Order] | None = None
+                  ) -> dict[int, Order]:
+    """Apply planned changes in one transaction with a constant number of queries: lock and re-read
+    the rows, skip any that moved meanwhile, one bulk UPDATE of the columns changed, one INSERT of
+    the events. Returns the orders changed, by id, as written.
+
+    Raises IllegalTransition, writing nothing, if any change is a move TRANSITIONS forbids.
+    ``locked``: the rows, already locked (``select_for_update``) by the caller's transaction, for
+    a caller that decides under the lock (the claim, an edit); they are updated in place.
+    """
+    for change in changes:
+        change.check()
+    if not changes:
+        return {}
+    now = timezone.now()
+    applied: dict[int, Order] = {}
+    events, names = [], {"updated_at"}
+    with transaction.atomic(savepoint=False):  # inside a caller's transaction, no savepoint to pay for
+        rows = locked if locked is not None else Order.objects.select_for_update().in_bulk(
+            [c.order_id for c in changes])
+        for change in changes:
+            order = rows.get(change.order_id)
+            if order is None or (change.expected is not None and order.status != change.expected):
+                continue
+            if change.attempt is not None and order.send_attempts != change.attempt:
+                log.warning("order %s: dropped a change decided under attempt %s (now %s)", order.ref,
+                            change.attempt, order.send_attempts)
+                continue
+            for name, value in change.fields.items():
+                setattr(order, name, value)
+                names.add(name)
+            order.updated_at = now
+            if change.moves or change.record:
+                events.append(_event(order, change, actor, now))
+            if change.moves:
+                order.status = change.to_status
+                names.add("status")
+            applied[order.pk] = order
+        if applied:
+            Order.objects.bulk_update(applied.values(), sorted(names), batch_size=500)
+        OrderEvent.objects.bulk_create(events, batch_size=500)
+    return applied
+
+
+def move(order: Order, to_status: str, actor: Actor, *, note: str = "", payload: dict | None = None,
+         **fields) -> bool:
+    """Move one order from the status and send attempt it is in, writing ``fields`` too; the
+    instance is updated when the move is applied. False if the order moved meanwhile; raises
+    IllegalTransition for a move TRANSITIONS forbids.
+
+    The same rule as ``apply_changes`` for one row the caller holds: a conditional UPDATE (still
+    in this status and attempt) is the lock and the check at once."""
+    change = Change(order.pk, order.status, to_status, fields, note, payload, order.send_attempts)
+    change.check(order.ref)
+    now = timezone.now()
+    values = {**fields, "updated_at": now, "status": change.to_status}
+    with transaction.atomic(savepoint=False):
+        if not Order.objects.filter(pk=order.pk, status=order.status, send_attempts=order.send_attempts
+                                    ).update(**values):
+            log.warning("order %s: moved meanwhile, change to %s dropped", order.ref, to_status)
+            return False
+        if change.moves:
+            _event(order, change, actor, now).save()
+    for name, value in values.items():
+        setattr(order, name, value)
+    return True
+
+
+def _event(order: Order, change: Change, actor: Actor, now) -> OrderEvent:
+    """The history row of one change (logged: one line per status change, with the ref)."""
+    if change.moves:
+        log.info("order %s %s → %s by %s", order.ref, order.status, change.to_status, actor.label)
+    return OrderEvent(order_id=order.pk, from_status=order.status, to_status=change.to_status or order.status,
+                      actor_id=actor.user_id, actor_label=actor.label, note=change.note[:255],
+                      payload=change.payload, created_at=now)
+
+
+def create_orders(orders: list[Order], actor: Actor, *, note: str) -> list[Order]:
+    """Insert new orders (status NEW) with their first event, in one transaction: two INSERTs
+    for any number of orders. Raises IntegrityError when a reference is taken."""
+    for order in orders:
+        if order.status != OrderStatus.NEW:  # an order is born NEW; anything else is a move
+            raise IllegalTransition(order.ref, "", order.status)
+    with transaction.atomic():
+        Order.objects.bulk_create(orders, batch_size=500)
+        if any(o.pk is None for o in orders):  # a backend that does not return ids
+            ids = dict(Order.objects.filter(ref__in=[o.ref for o in orders]).values_list("ref", "pk"))
+            for order in orders:
+                order.pk = ids[order.ref]
+        OrderEvent.objects.bulk_create(
+            [OrderEvent(order=o, from_status="", to_status=o.status, actor_id=actor.user_id,
+                        actor_label=actor.label, note=note[:255], created_at=o.created_at) for o in orders],
+            batch_size=500,
+        )
+    for order in orders:
+        log.info("order %s created by %s", order.ref, actor.label)
+    return orders

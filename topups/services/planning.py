@@ -1,0 +1,186 @@
+"""What an answer of the API means for one of our orders: payload in, planned ``Change`` out.
+
+Pure decisions, no I/O: ``change_from_topup`` turns a top-up the API returned (check-id,
+check-ref, a /internet/list item, a DUPLICATED_REF lookup) into the change of our row, and
+``change_not_found`` decides what a NOT_FOUND means. The sync, the send path and the admin's
+close action all call them, and ``lifecycle.apply_changes`` writes what they plan. The timings
+are those of the README, "How orders are followed".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from topups.models import Order, OrderStatus
+from topups.oneclick import Topup, TopupStatus, mask_code
+from topups.oneclick import errors as api_errors
+from topups.services.lifecycle import Change
+
+S = OrderStatus
+
+FAST_POLL = timedelta(seconds=5)
+FAST_WINDOW = timedelta(minutes=5)
+SLOW_POLL_CAP = timedelta(minutes=15)
+QUEUED_POLL = timedelta(hours=1)
+QUEUED_LIMIT = timedelta(hours=48)
+HANDLING_LIMIT = timedelta(hours=6)
+ATTENTION_POLL = timedelta(hours=6)
+MAX_SEND_ATTEMPTS = 3
+# A check-id NOT_FOUND this soon after the send is a read replica lagging, not an anomaly.
+LOOKUP_LAG = timedelta(minutes=5)
+# FULFILLED without its card code: keep asking; after this long, a person must look.
+CODE_MISSING_LIMIT = timedelta(minutes=30)
+
+API_TO_ORDER = {
+    TopupStatus.PENDING: S.HANDLING,
+    TopupStatus.HANDLING: S.HANDLING,
+    TopupStatus.QUEUED: S.QUEUED,
+    TopupStatus.FULFILLED: S.FULFILLED,
+    TopupStatus.REFUNDED: S.REFUNDED,
+}
+
+
+def next_check_at(status: str, sent_at: datetime | None, now: datetime) -> datetime | None:
+    """When to look at an order again: every 5 s in its first 5 minutes, then backing off
+    (a tenth of its age, at most 15 minutes); QUEUED hourly; never for a final order."""
+    age = now - (sent_at or now)
+    if status in (S.HANDLING, S.UNKNOWN):
+        if age < FAST_WINDOW:
+            return now + FAST_POLL
+        return now + min(age / 10, SLOW_POLL_CAP)
+    if status == S.QUEUED:
+        return now + QUEUED_POLL
+    if status == S.ATTENTION:
+        return now + ATTENTION_POLL
+    return None
+
+
+def resend_delay() -> timedelta:
+    return timedelta(seconds=settings.ONECLICKDZ_RESEND_AFTER_SECONDS)
+
+
+def may_resend(order: Order, now: datetime) -> bool:
+    """A resend (same reference) only for an order the API never accepted (no top-up id), that
+    it said it does not know, within MAX_SEND_ATTEMPTS, and well after the last attempt."""
+    return (order.status in (S.UNKNOWN, S.ATTENTION) and not order.topup_id
+            and order.send_attempts < MAX_SEND_ATTEMPTS and (order.sent_at or now) + resend_delay() <= now)
+
+
+def differences(order: Order, topup: Topup) -> dict[str, tuple[str, str]]:
+    """What differs between our order and the top-up the API holds under its ref or id:
+    {field: (ours, the API's)}. A field the answer leaves out is not compared."""
+    found = {}
+    if topup.type is not None and topup.type.value != order.line_type:
+        found["type"] = (order.line_type, topup.type.value)
+    if topup.number and topup.number != order.number:
+        found["number"] = (order.number, topup.number)
+    if topup.value is not None and topup.value != order.value:
+        found["value"] = (str(order.value), str(topup.value))
+    return found
+
+
+def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
+    """The change a top-up returned by the API makes to our order (the one function that turns
+    an API payload into our row, as dj-stripe's ``_stripe_object_to_record``).
+
+    - Another order under our ref (type, number or value differ): ATTENTION, never adopted, its
+      card code never stored.
+    - PENDING/HANDLING → processing, QUEUED → queued, FULFILLED with its code → fulfilled (code,
+      transaction number, processing time stored), REFUNDED → refunded.
+    - FULFILLED without its code, or a status the docs do not list: followed as processing;
+      without a code for CODE_MISSING_LIMIT → ATTENTION.
+    - Processing past HANDLING_LIMIT or queued past QUEUED_LIMIT → ATTENTION; an order needing
+      attention stays so until final.
+    The history payload is the API's answer with the card code masked.
+    """
+    found = differences(order, topup)
+    if found:
+        return _change_for_another_order(order, topup, now, found)
+    to_status = API_TO_ORDER.get(topup.status)
+    code_missing = topup.status == TopupStatus.FULFILLED and not topup.card_code
+    if to_status is None or code_missing:
+        to_status = order.status if order.status in (S.HANDLING, S.QUEUED, S.ATTENTION) else S.HANDLING
+    age = now - (order.sent_at or order.created_at)
+    note = ""
+    if code_missing and now - (topup.processed_at or order.sent_at or now) > CODE_MISSING_LIMIT:
+        to_status, note = S.ATTENTION, _("Fulfilled by the API but without its card code: contact OneClickDZ "
+                                         "support.")
+    elif to_status == S.QUEUED and age > QUEUED_LIMIT:
+        to_status, note = S.ATTENTION, _("Still queued after 48 hours: contact OneClickDZ support.")
+    elif to_status == S.HANDLING and age > HANDLING_LIMIT:
+        to_status, note = S.ATTENTION, _("Still processing after 6 hours: contact OneClickDZ support.")
+    elif order.status == S.ATTENTION and to_status in (S.HANDLING, S.QUEUED):
+        to_status = S.ATTENTION
+    fields = {
+        "topup_id": topup.id or order.topup_id,
+        "api_status": topup.status.value[:32],
+        "checks": order.checks + 1,
+        "last_checked_at": now,
+        "next_check_at": next_check_at(to_status, order.sent_at, now),
+    }
+    if code_missing:
+        if to_status != S.ATTENTION:
+            fields["next_check_at"] = next_check_at(S.HANDLING, order.sent_at, now)
+    elif topup.status == TopupStatus.FULFILLED:
+        fields.update(card_code=topup.card_code, num_trans=topup.num_trans, processed_at=topup.processed_at)
+        note = note or _("Card delivered")
+    elif topup.status == TopupStatus.REFUNDED:
+        note = note or _("Failed at the operator; the API refunded the cost")
+    elif topup.status == TopupStatus.QUEUED and not note:
+        note = _("Queued by the operator: processed within 12–48 h, not a failure")
+    return Change(order.pk, order.status, to_status, fields, note, topup_payload(topup), order.send_attempts)
+
+
+def _change_for_another_order(order: Order, topup: Topup, now: datetime, found: dict) -> Change:
+    """The API holds another order under our ref (another tool on the account used it): never
+    adopt it, never show its code. Our order itself was never accepted under that ref."""
+    fields = {"api_status": topup.status.value[:32], "checks": order.checks + 1, "last_checked_at": now,
+              "next_check_at": now + ATTENTION_POLL}
+    note = _("The API holds a different order under this reference (%(fields)s): not ours, no code is shown.") % {
+        "fields": ", ".join(sorted(found))}
+    payload = {"ours": {"type": order.line_type, "number": order.number, "value": str(order.value)},
+               "api": topup_payload(topup), "differences": found}
+    return Change(order.pk, order.status, S.ATTENTION, fields, note, payload, order.send_attempts)
+
+
+def change_not_found(order: Order, now: datetime) -> Change:
+    """The API does not know the order (its top-up id or reference): wait for a lagging read
+    replica, flag a top-up id the API forgot, give up after MAX_SEND_ATTEMPTS, or wait until a
+    resend with the same reference is safe (the sync then enqueues it, see ``may_resend``)."""
+    fields = {"checks": order.checks + 1, "last_checked_at": now}
+    if order.topup_id and now - (order.sent_at or now) < LOOKUP_LAG:
+        # The API accepted it moments ago: its read side has not caught up yet. Ask again soon.
+        fields["next_check_at"] = now + FAST_POLL
+        return Change(order.pk, order.status, order.status, fields, attempt=order.send_attempts)
+    if order.topup_id:
+        fields["next_check_at"] = now + ATTENTION_POLL
+        return Change(order.pk, order.status, S.ATTENTION, fields, _("The API does not know this top-up id."),
+                      attempt=order.send_attempts)
+    if order.send_attempts >= MAX_SEND_ATTEMPTS:
+        fields["next_check_at"] = now + ATTENTION_POLL
+        note = _("Not found at the API after %(n)d attempts.") % {"n": order.send_attempts}
+        return Change(order.pk, order.status, S.ATTENTION, fields, note, attempt=order.send_attempts)
+    fields["next_check_at"] = max(now + FAST_POLL, (order.sent_at or now) + resend_delay())
+    return Change(order.pk, order.status, order.status, fields, attempt=order.send_attempts)
+
+
+# History payloads ---------------------------------------------------------------------------------
+
+
+def topup_payload(topup: Topup) -> dict:
+    """The API's answer for the history, with the card code masked."""
+    payload = dict(topup.raw)
+    if payload.get("card_code"):
+        payload["card_code"] = mask_code(str(payload["card_code"]))
+    return payload
+
+
+def error_payload(exc: Exception) -> dict:
+    """An API error for the history: code, message, details, HTTP status, request id."""
+    if isinstance(exc, api_errors.OneClickError):
+        return {"code": exc.code, "message": exc.message, "details": exc.details, "httpStatus": exc.http_status,
+                "requestId": exc.request_id}
+    return {"error": type(exc).__name__}

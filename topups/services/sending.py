@@ -1,0 +1,229 @@
+"""Sending one order to the API, at most once.
+
+1. The reference was stored when the order was created, before anything is sent.
+2. ``claim`` moves the order to SENDING under its row lock, so two workers or two clicks cannot
+   both send it.
+3. After an ambiguous failure the order is never POSTed again blindly: it becomes UNKNOWN and is
+   looked up by its reference (``sync``). Only when the API says NOT_FOUND, well after the failed
+   attempt, is it claimed again (``planning.may_resend``) and sent with the same reference, which
+   DUPLICATED_REF protects.
+Every outcome is a status change through ``lifecycle``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from topups.models import Order, OrderEvent, OrderStatus, Product
+from topups.oneclick import TopupStatus
+from topups.oneclick import errors as api_errors
+from topups.services import lifecycle, planning
+from topups.services.account import get_client
+from topups.services.actors import Actor
+from topups.services.planning import error_payload
+
+log = logging.getLogger("topups.orders")
+S = OrderStatus
+
+
+@dataclass(frozen=True)
+class SendReport:
+    ref: str
+    outcome: str  # sent | refused | unknown | retry | not_claimed | adopted | attention
+    status: str
+    message: str = ""
+
+
+def call_seconds() -> float:
+    """The longest one API call of the send path can take (one try: connect + read timeout)."""
+    return settings.ONECLICKDZ_CONNECT_TIMEOUT + settings.ONECLICKDZ_READ_TIMEOUT
+
+
+def worst_case_send_seconds() -> float:
+    """The longest one send can take: the number check and the POST, one try each, plus a little
+    for the database. (Looking up a DUPLICATED_REF is done inline only when time is left.)"""
+    return 2 * call_seconds() + 2.0
+
+
+def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) -> SendReport:
+    """Send one order to the API, at most once.
+
+    Claims the order (NEW, or UNKNOWN/ATTENTION for a resend after the API said NOT_FOUND),
+    checks the catalog and the number on a first send, POSTs with the stored reference, and
+    records what the API said. Returns what happened; never raises for an API problem.
+    ``deadline`` (``time.monotonic()``) is when the calling task must be done.
+    """
+    claimed = claim(order_id, actor)
+    if claimed is None:
+        order = Order.objects.filter(pk=order_id).only("ref", "status").first()
+        ref, status = (order.ref, order.status) if order else (str(order_id), "")
+        return SendReport(ref, "not_claimed", status, _("Not sent: the order is not waiting to be sent."))
+    attempt = _Attempt(*claimed, actor=actor)
+    order, client = attempt.order, get_client()
+    if attempt.first_send:
+        refusal = attempt.pre_send_checks(client)
+        if refusal is not None:
+            return refusal
+    try:
+        result = client.send_topup(line_type=order.line_type, number=order.number, value=order.value, ref=order.ref)
+    except api_errors.DuplicatedRef as exc:
+        # Our ref is already known: an earlier attempt did reach the API. Adopt that order.
+        if deadline is not None and time.monotonic() + call_seconds() > deadline:
+            return attempt.unknown(exc)  # no time left to look it up: the sync will
+        return attempt.adopt(note=str(exc))
+    except (*api_errors.ORDER_REFUSALS, api_errors.InvalidRequest) as exc:
+        # InvalidRequest: the client refused the order before anything left the machine.
+        return attempt.refuse(exc) if attempt.first_send else attempt.refused_on_resend(exc)
+    except (api_errors.TransportError, api_errors.RateLimited, api_errors.ConfigurationError,
+            api_errors.AuthError) as exc:
+        # Certainly not processed by the API: back to wait, tried again later.
+        return attempt.not_sent(exc)
+    except Exception as exc:  # OutcomeUnknown, or anything unexpected after the POST left
+        return attempt.unknown(exc)
+    attempt.finish(S.HANDLING, _("Accepted by the API"), {"topupId": result.topup_id, "topupRef": result.topup_ref},
+                   topup_id=result.topup_id, api_status=TopupStatus.HANDLING.value,
+                   next_check_at=timezone.now() + planning.FAST_POLL)
+    log.info("order %s sent, topup id %s", order.ref, result.topup_id)
+    return SendReport(order.ref, "sent", S.HANDLING)
+
+
+def claim(order_id: int, actor: Actor) -> tuple[Order, bool] | None:
+    """Atomically move the order to SENDING. Returns (order, first_send), or None if it is not
+    waiting to be sent (already claimed, sent, final, or a resend that is not yet safe).
+
+    The same read brings the catalog row's stock and cost (the first send's check), so a send
+    reads the order once."""
+    now = timezone.now()
+    lease = timedelta(seconds=settings.ONECLICKDZ_SENDING_LEASE_SECONDS)
+    product = Product.objects.filter(line_type=OuterRef("line_type"), value=OuterRef("value"))
+    with transaction.atomic():
+        order = (Order.objects.select_for_update().filter(pk=order_id)
+                 .annotate(product_available=Subquery(product.values("available")[:1]),
+                           product_cost=Subquery(product.values("cost")[:1])).first())
+        if order is None:
+            return None
+        resend = planning.may_resend(order, now)
+        if order.status != S.NEW and not resend:
+            return None
+        change = lifecycle.Change(
+            order.pk, order.status, S.SENDING,
+            {"sent_at": now, "send_attempts": order.send_attempts + 1, "next_check_at": now + lease},
+            _("Sending again with the same reference") if resend else "", attempt=order.send_attempts)
+        if not lifecycle.apply_changes([change], actor, locked={order.pk: order}):
+            return None
+    return order, not resend
+
+
+@dataclass
+class _Attempt:
+    """One claimed send and its outcome. What the number check learnt (customer number, offer,
+    current cost) is written with whatever status change ends the attempt."""
+
+    order: Order
+    first_send: bool
+    actor: Actor
+    checked: dict = field(default_factory=dict)
+
+    def finish(self, to_status: str, note: str = "", payload: dict | None = None, **fields) -> None:
+        lifecycle.move(self.order, to_status, self.actor, note=note, payload=payload, **self.checked, **fields)
+
+    def pre_send_checks(self, client) -> SendReport | None:
+        """The cached catalog and the API's number check, before the first POST."""
+        order = self.order
+        if order.product_available is not None and not order.product_available:
+            message = _("This card value is out of stock.")
+            self.finish(S.REFUSED, message, refusal_code="ERR_STOCK", refusal_message=message, next_check_at=None)
+            return SendReport(order.ref, "refused", S.REFUSED, message)
+        try:
+            check = client.single_try().check_number(order.line_type, order.number)
+        except (api_errors.PhoneError, api_errors.InvalidRequest) as exc:
+            return self.refuse(exc)
+        except api_errors.OneClickError as exc:
+            # The check is a GET: nothing happened at the API. Try the whole send again later.
+            return self.back_to_new(exc)
+        self.checked = {"ncli": check.ncli[:32], "offre": check.offre[:64],
+                        "cost": order.product_cost if order.product_cost is not None else order.cost}
+        return None
+
+    def refuse(self, exc: api_errors.OneClickError) -> SendReport:
+        """A first send turned down (by the API, or by the client before the POST): nothing debited."""
+        code = exc.code if not isinstance(exc, api_errors.InvalidRequest) else api_errors.ValidationFailed.default_code
+        self.finish(S.REFUSED, exc.message[:255], error_payload(exc), refusal_code=code,
+                    refusal_message=exc.message[:255], next_check_at=None)
+        log.info("order %s refused: %s", self.order.ref, exc.code)
+        return SendReport(self.order.ref, "refused", S.REFUSED, exc.message)
+
+    def refused_on_resend(self, exc: api_errors.OneClickError) -> SendReport:
+        """A refusal answered to a resend proves nothing about the earlier attempt, which may have
+        been debited (the docs do not promise DUPLICATED_REF is checked before stock and balance):
+        a person must look. Both answers go into the history."""
+        earlier = (OrderEvent.objects.filter(order_id=self.order.pk, to_status=S.UNKNOWN).order_by("-pk")
+                   .values_list("payload", flat=True).first())
+        note = _("Refused when sent again (%(code)s), but an earlier attempt may have been debited: check with "
+                 "OneClickDZ before anything else.") % {"code": exc.code}
+        self.finish(S.ATTENTION, note, {"refusal": error_payload(exc), "earlier": earlier},
+                    next_check_at=timezone.now() + planning.ATTENTION_POLL)
+        log.warning("order %s refused on resend (%s): needs attention", self.order.ref, exc.code)
+        return SendReport(self.order.ref, "attention", S.ATTENTION, note)
+
+    def not_sent(self, exc: Exception) -> SendReport:
+        """This POST certainly did not reach the API. A first send waits as NEW; a resend stays a
+        resend (UNKNOWN), since an earlier attempt may have reached the API."""
+        if self.first_send:
+            return self.back_to_new(exc)
+        message = _describe_problem(exc)
+        self.finish(S.UNKNOWN, message, error_payload(exc), next_check_at=timezone.now() + timedelta(seconds=30),
+                    send_attempts=max(self.order.send_attempts - 1, 0))
+        log.warning("order %s not sent again, still checking by reference: %s", self.order.ref, exc)
+        return SendReport(self.order.ref, "unknown", S.UNKNOWN, message)
+
+    def back_to_new(self, exc: Exception) -> SendReport:
+        now = timezone.now()
+        age = now - (self.order.send_requested_at or now)
+        delay = min(max(age / 4, timedelta(seconds=15)), timedelta(minutes=10))
+        if isinstance(exc, (api_errors.AuthError, api_errors.ConfigurationError)):
+            delay = timedelta(minutes=10)
+        message = _describe_problem(exc)
+        # Give back the attempt: this POST never reached the API.
+        self.finish(S.NEW, message, error_payload(exc), next_check_at=now + delay,
+                    send_attempts=max(self.order.send_attempts - 1, 0))
+        log.warning("order %s not sent, will retry: %s", self.order.ref, exc)
+        return SendReport(self.order.ref, "retry", S.NEW, message)
+
+    def unknown(self, exc: Exception) -> SendReport:
+        note = _("No clear answer from the API; checking by reference. It will not be sent twice.")
+        self.finish(S.UNKNOWN, f"{note} ({type(exc).__name__})"[:255], error_payload(exc),
+                    next_check_at=timezone.now() + timedelta(seconds=10))
+        log.warning("order %s outcome unknown after send: %r", self.order.ref, exc)
+        return SendReport(self.order.ref, "unknown", S.UNKNOWN, note)
+
+    def adopt(self, *, note: str) -> SendReport:
+        """DUPLICATED_REF: look the order up by its ref and take its state (if it is ours)."""
+        try:
+            topup = get_client().single_try().check_ref(self.order.ref)
+        except Exception as exc:
+            return self.unknown(exc)
+        change = planning.change_from_topup(self.order, topup, timezone.now())
+        change.fields.update(self.checked)
+        lifecycle.apply_changes([change], self.actor)
+        log.info("order %s already known to the API: adopted as %s", self.order.ref, change.to_status)
+        return SendReport(self.order.ref, "adopted", change.to_status, note)
+
+
+def _describe_problem(exc: Exception) -> str:
+    if isinstance(exc, api_errors.ConfigurationError):
+        return _("No API key is configured.")
+    if isinstance(exc, api_errors.AuthError):
+        return _("The API refused the key: %(reason)s") % {"reason": getattr(exc, "message", str(exc))}
+    if isinstance(exc, api_errors.RateLimited):
+        return _("The API asked us to slow down; the order will be sent shortly.")
+    return _("The API could not be reached; the order will be sent when it answers.")

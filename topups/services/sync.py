@@ -1,0 +1,174 @@
+"""Following sent orders until they are final: ask the API, plan, apply.
+
+One cycle of the sweeper (``sync_due_orders``) recovers orders left in SENDING by a dead worker,
+re-enqueues overdue sends, and refreshes the tracked orders that are due, with one
+/internet/list walk for many and check-id / check-ref for a few. What an answer means is decided
+in ``planning``; the changes are written through ``lifecycle`` in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from topups.models import TRACKED_STATUSES, Order, OrderStatus
+from topups.oneclick import Topup
+from topups.oneclick import errors as api_errors
+from topups.services import audit, dispatch, lifecycle, planning
+from topups.services.account import get_client
+from topups.services.actors import SYNC, Actor
+from topups.services.lifecycle import Change
+
+S = OrderStatus
+
+# Orders due at once above which one /internet/list walk is cheaper than a check-id per order.
+LIST_THRESHOLD = 5
+LIST_PAGE_SIZE = 100
+MAX_LIST_PAGES = 40
+MAX_SINGLE_CHECKS = 60
+
+
+@dataclass
+class SyncReport:
+    checked: int = 0
+    changed: int = 0
+    api_calls: int = 0
+    resends: list[int] = field(default_factory=list)
+    stale_recovered: int = 0
+    sends_redispatched: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> SyncReport:
+    """Ask the API for the current state of these orders (the tracked ones) and record it.
+
+    Uses one /internet/list walk for many orders and check-id / check-ref for a few. An order
+    the API does not know (after an ambiguous send) is scheduled for a resend with its reference
+    once that is safe. Final and unsent orders are never asked about.
+    """
+    now = now or timezone.now()
+    report = SyncReport()
+    due = [o for o in orders if o.status in TRACKED_STATUSES]
+    if not due:
+        return report
+    if actor.user_id is not None:  # a person asked: the sync's own cycles are not audited
+        audit.record_orders(actor=actor, action="refresh", refs=[o.ref for o in due])
+    report.checked = len(due)
+    found, not_found, postponed = _fetch_states(due, report)
+    changes = [planning.change_from_topup(o, found[o.pk], now) for o in due if o.pk in found]
+    changes += [planning.change_not_found(o, now) for o in due if o.pk in not_found]
+    retry_at = now + timedelta(seconds=30)
+    changes += [Change(o.pk, o.status, o.status, {"next_check_at": retry_at}, attempt=o.send_attempts)
+                for o in due if o.pk in postponed]
+    applied = lifecycle.apply_changes(changes, actor)
+    report.changed = sum(1 for c in changes if c.order_id in applied and c.moves)
+    report.resends = [o.pk for o in due if o.pk in not_found and o.pk in applied and planning.may_resend(o, now)]
+    if report.resends:
+        dispatch.enqueue_resends(report.resends, actor)
+    return report
+
+
+def _fetch_states(due: list[Order], report: SyncReport) -> tuple[dict[int, Topup], set[int], set[int]]:
+    """Ask the API about each due order: (found top-ups, ids it does not know, ids to ask later)."""
+    client = get_client()
+    found: dict[int, Topup] = {}
+    not_found: set[int] = set()
+    if len(due) >= LIST_THRESHOLD:
+        try:
+            _walk_list(client, due, found, report)
+        except api_errors.OneClickError as exc:
+            report.errors.append(str(exc))
+            if isinstance(exc, (api_errors.AuthError, api_errors.ConfigurationError)):
+                return found, not_found, {o.pk for o in due if o.pk not in found}
+    remaining = [o for o in due if o.pk not in found]
+    postponed: set[int] = set()
+    for index, order in enumerate(remaining):
+        if index >= MAX_SINGLE_CHECKS:
+            postponed.update(o.pk for o in remaining[index:])
+            break
+        try:
+            report.api_calls += 1
+            found[order.pk] = client.check_id(order.topup_id) if order.topup_id else client.check_ref(order.ref)
+        except api_errors.NotFound:
+            not_found.add(order.pk)
+        except api_errors.BadResponse as exc:
+            # This order's answer cannot be read: skip it (asked again later), the others go on.
+            report.errors.append(f"{order.ref}: {exc}")
+            postponed.add(order.pk)
+        except api_errors.OneClickError as exc:
+            # The API is struggling or refuses us: stop calling for this cycle.
+            report.errors.append(f"{order.ref}: {exc}")
+            postponed.update(o.pk for o in remaining[index:])
+            break
+    return found, not_found, postponed
+
+
+def _walk_list(client, due: list[Order], found: dict[int, Topup], report: SyncReport) -> None:
+    """Match due orders against /internet/list pages covering their creation window."""
+    by_ref = {o.ref: o for o in due}
+    by_id = {o.topup_id: o for o in due if o.topup_id}
+    start = min(o.created_at for o in due) - timedelta(minutes=5)
+    end = timezone.now() + timedelta(minutes=5)
+    # The window also holds orders that are not due (and other clients' orders): walk until every
+    # due order is matched or the pages end, within a fixed bound of calls per cycle.
+    page = 1
+    while page <= MAX_LIST_PAGES and len(found) < len(due):
+        report.api_calls += 1
+        result = client.list_topups(page=page, page_size=LIST_PAGE_SIZE, from_=start, to=end)
+        for topup in result.items:
+            order = by_ref.get(topup.ref) or by_id.get(topup.id)
+            if order is not None:
+                found[order.pk] = topup
+        if result.unreadable:
+            report.errors.append(f"list page {page}: {len(result.unreadable)} unreadable item(s) skipped")
+        if not result.has_next:
+            break
+        page += 1
+
+
+def sync_due_orders(*, now: datetime | None = None, batch_size: int = 500) -> SyncReport:
+    """One cycle of the status sync: recover orders left in SENDING by a dead worker, redispatch
+    sends whose task was lost, and refresh tracked orders that are due. Query count is constant
+    per batch; final orders are never asked about."""
+    now = now or timezone.now()
+    stale = recover_stale_sending(now)
+    redispatched = _redispatch_waiting_sends(now)
+    due = list(
+        Order.objects.filter(status__in=TRACKED_STATUSES, next_check_at__lte=now)
+        .order_by("next_check_at")[:batch_size]
+    )
+    report = refresh_orders(due, actor=SYNC, now=now)
+    report.stale_recovered, report.sends_redispatched = stale, redispatched
+    return report
+
+
+def recover_stale_sending(now: datetime) -> int:
+    """SENDING past its lease means the worker died mid-send: we cannot know whether the POST
+    left, so the order becomes UNKNOWN and is reconciled by its reference."""
+    stale = list(Order.objects.filter(status=S.SENDING, next_check_at__lte=now).only("pk", "send_attempts"))
+    changes = [
+        Change(o.pk, S.SENDING, S.UNKNOWN, {"next_check_at": now},
+               _("The send was interrupted; checking by reference."), attempt=o.send_attempts)
+        for o in stale
+    ]
+    return len(lifecycle.apply_changes(changes, SYNC))
+
+
+def _redispatch_waiting_sends(now: datetime) -> int:
+    """NEW orders whose send was requested but is overdue (task lost, or API was down)."""
+    waiting = list(
+        Order.objects.filter(status=S.NEW, send_requested_at__isnull=False, next_check_at__lte=now)
+        .values_list("pk", flat=True)[:500]
+    )
+    if waiting:
+        Order.objects.filter(pk__in=waiting, status=S.NEW).update(next_check_at=now + timedelta(minutes=2))
+        dispatch.enqueue_sends(waiting, SYNC)
+    return len(waiting)
+
+
+def schedule_refresh(order_ids: list[int]) -> int:
+    """Make tracked orders due now, so the next sync cycle (within a minute) refreshes them."""
+    return Order.objects.filter(pk__in=order_ids, status__in=TRACKED_STATUSES).update(next_check_at=timezone.now())
