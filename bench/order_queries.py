@@ -2,7 +2,7 @@
 send it, tasks inline) and then the order page, against the in-process simulator over HTTP.
 
 What matters is the count, not the time: a form order should read each row once or twice, not
-seven times. Usage: ``python bench/order_queries.py [--orders 5]``; prints the counts and writes
+seven times. Usage: ``python bench/order_queries.py [--orders 5] [--sql]``; prints the counts and writes
 bench/out/order_queries.json.
 """
 
@@ -47,6 +47,7 @@ def tables(queries: list[dict]) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=5)
+    parser.add_argument("--sql", action="store_true", help="print the last POST's queries")
     args = parser.parse_args()
     setup_test_environment()
     migrate()
@@ -86,6 +87,9 @@ def main() -> None:
     print(f"form POST (create + send): median {result['post_queries_median']} queries over {args.orders} orders")
     print(f"order page: median {result['page_queries_median']} queries")
     print("last POST, queries per table:", result["post_tables"])
+    if args.sql:
+        for query in last:
+            print(" ", query["sql"][:240])
     write_json("order_queries", result)
 
 

@@ -204,7 +204,7 @@ def test_a_refused_key_is_never_logged(sim, settings, caplog):
     account.reset_client()
     caplog.set_level(logging.DEBUG)
     with pytest.raises(api_errors.AuthError):
-        account.refresh_balance()
+        account.fetch_balance()
     with pytest.raises(api_errors.OneClickError):  # refused again, without calling
         get_client().balance()
     logged = "\n".join(r.getMessage() + str(r.args) + str(getattr(r, "exc_text", "")) for r in caplog.records)

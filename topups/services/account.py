@@ -83,14 +83,14 @@ def _account_row() -> ApiAccount:
     return account
 
 
-def refresh_balance() -> ApiAccount:
-    """Fetch the balance and cache it with its fetch time. Raises the client's errors."""
+def fetch_balance(account: ApiAccount | None = None) -> ApiAccount:
+    """Fetch the balance and cache it with its fetch time (one UPDATE on ``account``, the row of
+    the configured key when the caller has read it already). Raises the client's errors."""
     balance = get_client().balance()
-    with transaction.atomic():
-        account = _account_row()
-        account.balance = balance.amount
-        account.balance_fetched_at = timezone.now()
-        account.save(update_fields=["balance", "balance_fetched_at"])
+    account = account or _account_row()
+    account.balance, account.balance_fetched_at = balance.amount, timezone.now()
+    ApiAccount.objects.filter(pk=account.pk).update(balance=account.balance,
+                                                    balance_fetched_at=account.balance_fetched_at)
     return account
 
 
@@ -118,5 +118,5 @@ def refresh_account() -> ApiAccount | None:
     if account and account.refused_reason:
         return None
     if account is None or account.validated_at is None or (timezone.now() - account.validated_at).days >= 1:
-        validate_key()
-    return refresh_balance()
+        account = validate_key()
+    return fetch_balance(account)
