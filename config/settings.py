@@ -236,6 +236,11 @@ ONECLICKDZ_API_URL = env("ONECLICKDZ_API_URL", default="http://127.0.0.1:8099/v3
 ONECLICKDZ_API_KEY = env("ONECLICKDZ_API_KEY", default="")
 ONECLICKDZ_CONNECT_TIMEOUT = env.float("ONECLICKDZ_CONNECT_TIMEOUT", default=5.0)
 ONECLICKDZ_READ_TIMEOUT = env.float("ONECLICKDZ_READ_TIMEOUT", default=20.0)
+# GETs (they change nothing at the API) are tried again this many times on a connection failure,
+# 429 or 5xx, waiting BACKOFF × 2^n seconds between tries (or the API's Retry-After, at most 10 s).
+# A POST is never tried again.
+ONECLICKDZ_GET_RETRIES = env.int("ONECLICKDZ_GET_RETRIES", default=3)
+ONECLICKDZ_RETRY_BACKOFF = env.float("ONECLICKDZ_RETRY_BACKOFF", default=0.5)
 # Orders a send task sends at once (threads per worker: a send mostly waits on the API).
 ONECLICKDZ_SEND_THREADS = env.int("ONECLICKDZ_SEND_THREADS", default=4)
 # An order left in "sending" longer than this lost its worker: it is reconciled by reference.

@@ -18,6 +18,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ONECLICKDZ_API_KEY = "test-key-0000"
 ONECLICKDZ_CONNECT_TIMEOUT = 2.0
 ONECLICKDZ_READ_TIMEOUT = 2.0
+# No test sits through retries and their back-off (the client's own tests build clients that retry).
+ONECLICKDZ_GET_RETRIES = 0
+ONECLICKDZ_RETRY_BACKOFF = 0.0
 # Tasks run inline in unit tests; the end-to-end tests start real qcluster processes instead.
 Q_CLUSTER = {**Q_CLUSTER, "sync": env.bool("Q_SYNC", default=True)}  # noqa: F405
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

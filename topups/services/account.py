@@ -40,23 +40,29 @@ class DatabaseKeyGuard:
 
 
 @lru_cache(maxsize=4)
-def _client(base_url: str, api_key: str, connect_timeout: float, read_timeout: float) -> OneClickClient:
+def _client(base_url: str, api_key: str, connect_timeout: float, read_timeout: float, get_retries: int,
+            backoff: float) -> OneClickClient:
     return OneClickClient(
         base_url,
         api_key,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        get_retries=get_retries,
+        backoff_factor=backoff,
         key_guard=DatabaseKeyGuard(),
     )
 
 
 def get_client() -> OneClickClient:
-    """The client for the configured URL and key (one Session per process and key)."""
+    """The client for the configured URL, key, timeouts and retries (one Session per process and
+    configuration)."""
     return _client(
         settings.ONECLICKDZ_API_URL,
         settings.ONECLICKDZ_API_KEY,
         settings.ONECLICKDZ_CONNECT_TIMEOUT,
         settings.ONECLICKDZ_READ_TIMEOUT,
+        settings.ONECLICKDZ_GET_RETRIES,
+        settings.ONECLICKDZ_RETRY_BACKOFF,
     )
 
 
