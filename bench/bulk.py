@@ -17,37 +17,22 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import platform
 import statistics
-import sys
-import tempfile
 import time
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-TMP = Path(tempfile.mkdtemp(prefix="bench-bulk-"))
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{TMP / 'bench.sqlite3'}")
-os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"
-os.environ["Q_SYNC"] = "false"
+from common import machine, migrate, point_app_at, send_through_cluster, setup, staff_user, write_json
 
-import django  # noqa: E402
-
-django.setup()
+setup("bench-bulk")
 
 from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from tests.processes import database_url, start_qcluster, stop_group  # noqa: E402
 from topups.models import ApiAccount, Batch, Order, OrderStatus  # noqa: E402
 from topups.oneclick.simulator.testing import serve_in_thread  # noqa: E402
-from topups.services import account, batches, catalog  # noqa: E402
+from topups.services import batches, catalog  # noqa: E402
 from topups.services.account import current_fingerprint  # noqa: E402
 from topups.services.actors import Actor  # noqa: E402
 
@@ -65,8 +50,7 @@ def make_file(rows: int, offset: int = 0) -> bytes:
 
 
 def prepare(server) -> None:
-    settings.ONECLICKDZ_API_URL = server.url
-    account._client.cache_clear()
+    point_app_at(server)
     server.simulator.reset()
     server.simulator.set_balance(100_000_000)
     catalog.sync_catalog()
@@ -74,7 +58,7 @@ def prepare(server) -> None:
 
 
 def bench_preview(rounds: int = 5) -> dict:
-    user = get_user_model().objects.get(username="bench")
+    user = staff_user(superuser=True)
     actor = Actor.user(user)
     client = Client()
     client.force_login(user)
@@ -117,36 +101,23 @@ def bench_send(server, workers: int, rows: int = 1000) -> dict:
     Order.objects.all().delete()
     Batch.objects.all().delete()
     OrmQ.objects.all().delete()
-    user = get_user_model().objects.get(username="bench")
-    actor = Actor.user(user)
+    actor = Actor.user(staff_user(superuser=True))
     lines = ["type,number,value"] + [f"ADSL,0364{i:03d}{i % 90:02d},500" for i in range(rows)]
     batch = batches.preview_batch(file_name="send.csv", data="\n".join(lines).encode(), actor=actor)
     assert batch.valid_count == rows
     sim.configure(latency_ms=50)
-    cluster = start_qcluster(database_url=database_url(connection.settings_dict), api_url=server.url,
-                             workers=workers)
-    try:
-        time.sleep(3)  # let the workers start: measure sending, not process start-up
-        calls_before = sum(sim.stats()["calls"].values())
-        started = time.perf_counter()
-        result = batches.confirm_batch(batch_id=batch.pk, actor=actor)
-        confirm_seconds = time.perf_counter() - started
-        assert result.created == rows
-        while Order.objects.filter(status__in=[S.NEW, S.SENDING]).exists():
-            if time.perf_counter() - started > 600:
-                raise RuntimeError("bulk send did not finish in 10 minutes")
-            time.sleep(0.1)
-        wall = time.perf_counter() - started
-        calls = sum(sim.stats()["calls"].values()) - calls_before
-    finally:
-        stop_group(cluster)
+    created = []
+    sent = send_through_cluster(server, workers, lambda: created.append(
+        batches.confirm_batch(batch_id=batch.pk, actor=actor).created))
+    assert created == [rows]
+    confirm_seconds, wall, calls = sent["start_seconds"], sent["wall_seconds"], sent["api_calls"]
     sim.configure(latency_ms=0)
     ideal_one_call = rows * 0.050 / workers
     return {
         "orders": rows,
         "workers": workers,
-        "confirm_seconds": round(confirm_seconds, 3),
-        "wall_seconds": round(wall, 2),
+        "confirm_seconds": confirm_seconds,
+        "wall_seconds": wall,
         "orders_per_second": round(rows / wall, 1),
         "api_calls_during_send": calls,
         "ideal_seconds_one_call": ideal_one_call,
@@ -163,21 +134,16 @@ def main() -> None:
     parser.add_argument("--only", default="a,b")
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    call_command("migrate", verbosity=0)
-    User = get_user_model()
-    User.objects.filter(username="bench").exists() or User.objects.create_superuser("bench", password="bench-pw-1")
-    results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                          f"Python {platform.python_version()}, {connection.vendor}"}
+    migrate()
+    staff_user(superuser=True)
+    results = {"machine": machine()}
     with serve_in_thread(keys={KEY: {"type": "SANDBOX"}}) as server:
         prepare(server)
         if "a" in args.only:
             results["a_preview"] = bench_preview()
         if "b" in args.only:
             results["b_batch_send"] = bench_send(server, args.workers)
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bulk.json").write_text(json.dumps(results, indent=2))
+    write_json("bulk", results)
     print(json.dumps(results, indent=2))
 
 

@@ -18,13 +18,13 @@ import gc
 import json
 import platform
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT, on_path
+
+on_path()
 
 import requests  # noqa: E402
 

@@ -1,38 +1,60 @@
 """The set-up every benchmark shares: the project on the path, a throw-away database, Django
-configured, and the app pointed at an in-process simulator.
+configured, the app pointed at an in-process simulator, a staff login, a real qcluster sending
+orders, and the JSON written under bench/out/.
 
 Usage, at the top of a script, before any Django import::
 
     from common import setup
     TMP = setup("bench-name")              # test settings, a fresh SQLite file, tasks on a cluster
     TMP = setup("bench-name", sync=True)   # tasks run inline in the calling process
+
+A benchmark without Django (bench/client.py) only calls ``on_path()``.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 
 
-def setup(name: str, *, settings_module: str = "config.settings_test", sync: bool = False) -> Path:
-    """Configure Django for a benchmark and return its temporary folder.
-
-    DATABASE_URL is kept when set (to measure on PostgreSQL), else a fresh SQLite file is used.
-    """
+def on_path() -> None:
+    """The project importable (``topups``, ``tests``) from a script run as ``python bench/x.py``."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+
+
+def setup(name: str, *, settings_module: str = "config.settings_test", sync: bool = False,
+          fresh_database: bool = False) -> Path:
+    """Configure Django for a benchmark and return its temporary folder.
+
+    DATABASE_URL is kept when set (to measure on PostgreSQL), else (or with ``fresh_database``)
+    a fresh SQLite file in that folder is used. The test settings are the production ones with
+    throw-away secrets and plain static files (no collectstatic needed).
+    """
+    on_path()
     tmp = Path(tempfile.mkdtemp(prefix=f"{name}-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
+    sqlite = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    if fresh_database:
+        os.environ["DATABASE_URL"] = sqlite
+    else:
+        os.environ.setdefault("DATABASE_URL", sqlite)
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     os.environ["Q_SYNC"] = "true" if sync else "false"
     import django
 
     django.setup()
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # django.test.Client's host
     return tmp
 
 
@@ -40,6 +62,37 @@ def migrate() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def cleanup(tmp: Path) -> None:
+    """Close the connection and remove the benchmark's folder (its SQLite file)."""
+    from django.db import connection
+
+    connection.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def machine() -> str:
+    """The machine and database the figures were measured on."""
+    from django.db import connection
+
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, {connection.vendor}")
+
+
+def staff_user(username: str = "bench", *, group: str | None = None, superuser: bool = False):
+    """A login for the benchmark (created once): a superuser, or a member of ``group``."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        make = User.objects.create_superuser if superuser else User.objects.create_user
+        user = make(username, password=f"{username}-password", is_staff=True)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
 
 
 def point_app_at(server) -> None:
@@ -50,6 +103,35 @@ def point_app_at(server) -> None:
 
     settings.ONECLICKDZ_API_URL = server.url
     account.reset_client()
+
+
+def send_through_cluster(server, workers: int, start: Callable[[], object], *, timeout: float = 600) -> dict:
+    """Start a real qcluster on this database and the simulator, call ``start`` (which creates or
+    requests the sends), and wait until no order is NEW or SENDING. Returns the time ``start``
+    took, the wall time from its call to the last order leaving, and the API calls made meanwhile."""
+    from django.db import connection
+
+    from tests.processes import database_url, start_qcluster, stop_group
+    from topups.models import Order, OrderStatus
+
+    sim = server.simulator
+    cluster = start_qcluster(database_url=database_url(connection.settings_dict), api_url=server.url,
+                             workers=workers)
+    try:
+        time.sleep(3)  # let the workers start: measure sending, not process start-up
+        calls_before = sum(sim.stats()["calls"].values())
+        started = time.perf_counter()
+        start()
+        start_seconds = time.perf_counter() - started
+        while Order.objects.filter(status__in=[OrderStatus.NEW, OrderStatus.SENDING]).exists():
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError(f"sending did not finish in {timeout:.0f} s")
+            time.sleep(0.1)
+        wall = time.perf_counter() - started
+        calls = sum(sim.stats()["calls"].values()) - calls_before
+    finally:
+        stop_group(cluster)
+    return {"start_seconds": round(start_seconds, 3), "wall_seconds": round(wall, 2), "api_calls": calls}
 
 
 def write_json(name: str, data: dict) -> Path:

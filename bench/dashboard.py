@@ -12,37 +12,15 @@ Prints a markdown table and writes ``bench/out/dashboard.json``. No API call is 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-DB_DIR = tempfile.mkdtemp(prefix="bench-dashboard-")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ["DATABASE_URL"] = f"sqlite:///{DB_DIR}/bench.sqlite3"
-os.environ.setdefault("HTTPS", "false")
-os.environ.setdefault("ONECLICKDZ_API_KEY", "bench-key-0000")
-# DEBUG is off (production settings), so the secrets must look real: throw-away ones.
-os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 10 + os.urandom(24).hex())
-os.environ.setdefault("CARD_CODE_KEYS", "hMyn7mAq3Zt2QwUFL0rN6ZqkYAO3zJ0m6CbhpO5Rr2Y=")
-os.environ.setdefault("CARD_CODE_SEARCH_KEY", "bench-search-" + os.urandom(24).hex())
+from common import cleanup, migrate, setup, staff_user, write_json
 
-import django  # noqa: E402
+TMP = setup("bench-dashboard", fresh_database=True)  # 100,000 orders: never on a shared database
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
@@ -54,9 +32,8 @@ STATUSES = [OrderStatus.FULFILLED] * 8 + [OrderStatus.REFUNDED, OrderStatus.QUEU
 
 
 def build(n: int):
-    call_command("migrate", verbosity=0)
-    user = get_user_model().objects.create_user("bench", password="bench", is_staff=True)
-    user.groups.add(Group.objects.get(name="Supervisors"))
+    migrate()
+    user = staff_user(group="Supervisors")
     Product.objects.bulk_create([Product(line_type="ADSL", value=v, cost=v * Decimal("0.98")) for v in (500, 1000, 2000)])
     now = timezone.now()
     batch = []
@@ -98,10 +75,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
-    # No collectstatic for a benchmark: plain static URLs instead of the hashed manifest.
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     started = time.perf_counter()
     user = build(args.orders)
     build_s = time.perf_counter() - started
@@ -129,11 +102,8 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     for r in results:
         print(f"| {r['page']} | {r['median_ms']} | {r['max_ms']} | {r['queries']} |")
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "dashboard.json").write_text(json.dumps({"orders": args.orders, "results": results}, indent=2))
-    connection.close()
-    shutil.rmtree(DB_DIR, ignore_errors=True)
+    write_json("dashboard", {"orders": args.orders, "results": results})
+    cleanup(TMP)
 
 
 if __name__ == "__main__":

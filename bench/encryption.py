@@ -12,32 +12,16 @@ Prints a markdown table and writes ``bench/out/encryption.json``. No API call is
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-DB_DIR = tempfile.mkdtemp(prefix="bench-encryption-")
-os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"  # production settings, throw-away secrets
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{DB_DIR}/bench.sqlite3")
+from common import cleanup, migrate, setup, staff_user, write_json
 
-import django  # noqa: E402
+TMP = setup("bench-encryption")  # production settings, throw-away secrets
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
@@ -59,10 +43,9 @@ def clear_storage():
 
 
 def build(n: int):
-    call_command("migrate", verbosity=0)
+    migrate()
     Order.objects.all().delete()
-    user = get_user_model().objects.create_user(f"bench-{time.time_ns()}", password="bench", is_staff=True)
-    user.groups.add(Group.objects.get(name="Supervisors"))
+    user = staff_user(f"bench-{time.time_ns()}", group="Supervisors")
     now = timezone.now()
     with clear_storage():
         Order.objects.bulk_create([
@@ -101,7 +84,6 @@ def main() -> None:
     parser.add_argument("--export-repeat", type=int, default=5)
     args = parser.parse_args()
     setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
     user = build(args.orders)
     client = Client()
     client.force_login(user)
@@ -127,12 +109,8 @@ def main() -> None:
     for key, label in (("order_page_ms", "order page (ms)"), ("export_ms", f"CSV export, {args.orders} rows (ms)")):
         clear, enc = results["clear"][key], results["encrypted"][key]
         print(f"| {label} | {clear} | {enc} | {enc / clear:.2f} |")
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "encryption.json").write_text(json.dumps(
-        {"orders": args.orders, "database": engine, "migration_s": migration_s, **results}, indent=2))
-    connection.close()
-    shutil.rmtree(DB_DIR, ignore_errors=True)
+    write_json("encryption", {"orders": args.orders, "database": engine, "migration_s": migration_s, **results})
+    cleanup(TMP)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,10 @@ import argparse
 import statistics
 from collections import Counter
 
-from common import migrate, point_app_at, setup, write_json
+from common import migrate, point_app_at, setup, staff_user, write_json
 
 setup("bench-order-queries", sync=True)
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
@@ -51,8 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     setup_test_environment()
     migrate()
-    user = get_user_model().objects.create_user("bench-operator", password="bench")
-    user.groups.add(Group.objects.get(name="Operators"))
+    user = staff_user("bench-operator", group="Operators")
     keys = {"bench-key": {"type": "SANDBOX", "scope": "READ-WRITE", "allowed_ips": []}}
     with serve_in_thread(keys=keys) as server:
         from django.conf import settings

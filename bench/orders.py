@@ -15,37 +15,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-TMP = Path(tempfile.mkdtemp(prefix="bench-orders-"))
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{TMP / 'bench.sqlite3'}")
-os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"
-os.environ["Q_SYNC"] = "false"
+from common import machine, migrate, point_app_at, send_through_cluster, setup, staff_user, write_json
 
-import django  # noqa: E402
-
-django.setup()
+setup("bench-orders")
 
 from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from tests.processes import database_url, start_qcluster, stop_group  # noqa: E402
 from topups.models import Order, OrderStatus  # noqa: E402
 from topups.oneclick.simulator.testing import serve_in_thread  # noqa: E402
 from topups.services import account, catalog, orders, sync  # noqa: E402
@@ -53,11 +38,6 @@ from topups.services.actors import Actor  # noqa: E402
 
 S = OrderStatus
 KEY = settings.ONECLICKDZ_API_KEY
-
-
-def point_app_at(server) -> None:
-    settings.ONECLICKDZ_API_URL = server.url
-    account._client.cache_clear()
 
 
 def bench_sync(server) -> dict:
@@ -112,32 +92,19 @@ def bench_send(server, workers: int) -> dict:
     Order.objects.all().delete()
     OrmQ.objects.all().delete()
     catalog.sync_catalog()
-    user = get_user_model().objects.get(username="bench")
-    actor = Actor.user(user)
+    actor = Actor.user(staff_user(superuser=True))
     for index in range(1000):
         orders.create_order(line_type="ADSL", number=f"0364{index:03d}{index % 90:02d}", value=Decimal(500),
                             actor=actor)
-    cluster = start_qcluster(database_url=database_url(connection.settings_dict), api_url=server.url,
-                             workers=workers)
-    try:
-        time.sleep(3)  # let the workers start: measure sending, not process start-up
-        started = time.perf_counter()
-        orders.request_send(Order.objects.all(), actor=actor)
-        enqueue_seconds = time.perf_counter() - started
-        while Order.objects.filter(status__in=[S.NEW, S.SENDING]).exists():
-            if time.perf_counter() - started > 600:
-                raise RuntimeError("bulk send did not finish in 10 minutes")
-            time.sleep(0.1)
-        wall = time.perf_counter() - started
-    finally:
-        stop_group(cluster)
+    sent = send_through_cluster(server, workers, lambda: orders.request_send(Order.objects.all(), actor=actor))
+    enqueue_seconds, wall = sent["start_seconds"], sent["wall_seconds"]
     sim.configure(latency_ms=0)
     stats = sim.stats()
     ideal_one_call = 1000 * 0.050 / workers
     return {
         "workers": workers,
-        "enqueue_seconds": round(enqueue_seconds, 3),
-        "wall_seconds": round(wall, 2),
+        "enqueue_seconds": enqueue_seconds,
+        "wall_seconds": wall,
         "ideal_seconds_one_call": ideal_one_call,
         "ratio_vs_one_call": round(wall / ideal_one_call, 2),
         "ratio_vs_two_calls": round(wall / (2 * ideal_one_call), 2),
@@ -161,7 +128,7 @@ def render_changelist(client: Client, rounds: int = 7) -> tuple[float, int]:
 
 def bench_admin_list() -> dict:
     Order.objects.all().delete()
-    user = get_user_model().objects.get(username="bench")
+    user = staff_user(superuser=True)
     client = Client()
     client.force_login(user)
     now = timezone.now()
@@ -192,12 +159,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--out", default="orders", help="name of the JSON file under bench/out/")
     args = parser.parse_args()
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    call_command("migrate", verbosity=0)
-    get_user_model().objects.filter(username="bench").exists() or get_user_model().objects.create_superuser(
-        "bench", password="bench-password")
-    results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                          f"Python {platform.python_version()}, {connection.vendor}"}
+    migrate()
+    staff_user(superuser=True)
+    results = {"machine": machine()}
     with serve_in_thread(keys={KEY: {"type": "SANDBOX"}}) as server:
         point_app_at(server)
         if "a" in args.only:
@@ -206,9 +170,7 @@ def main() -> None:
             results["b_bulk_send"] = bench_send(server, args.workers)
     if "c" in args.only:
         results["c_admin_list"] = bench_admin_list()
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.out}.json").write_text(json.dumps(results, indent=2))
+    write_json(args.out, results)
     print(json.dumps(results, indent=2))
 
 
