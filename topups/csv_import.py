@@ -40,9 +40,9 @@ class CsvImportError(ValueError):
 
 @dataclass
 class ParsedFile:
-    rows: list[dict]  # {"line": <line in the file>, "type": ..., "number": ..., "value": ..., "ref", "note", "extra"}
+    # {"line": <line in the file>, "type", "number", "value", "ref", "note": cells, "long": more cells than the header}
+    rows: list[dict]
     encoding: str  # utf-8 | cp1256 | cp1252
-    delimiter: str
     ignored_columns: list[str] = field(default_factory=list)
 
 
@@ -78,10 +78,9 @@ def parse_csv(data: bytes) -> ParsedFile:
             row[name] = cells[position].strip() if position < len(cells) else ""
         for name in OPTIONAL_COLUMNS:
             row.setdefault(name, "")
-        row["short"] = len(cells) < len(table[0][1])
         row["long"] = len(cells) > len(table[0][1])
         rows.append(row)
-    return ParsedFile(rows=rows, encoding=encoding, delimiter=delimiter, ignored_columns=ignored)
+    return ParsedFile(rows=rows, encoding=encoding, ignored_columns=ignored)
 
 
 def decode(data: bytes) -> tuple[str, str]:

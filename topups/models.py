@@ -16,11 +16,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from topups.crypto import card_code_digest, decrypt_code, encrypt_code
+from topups.oneclick import types as api_types
 
 
 class LineType(models.TextChoices):
-    ADSL = "ADSL", _("ADSL")
-    LTE = "4G", _("4G LTE")
+    """The API client's ``topups.oneclick.LineType`` as model choices: the same members and values
+    (the client has no Django in it, so the choices with their labels live here)."""
+
+    ADSL = api_types.LineType.ADSL.value, _("ADSL")
+    LTE = api_types.LineType.LTE.value, _("4G LTE")
 
 
 class OrderStatus(models.TextChoices):

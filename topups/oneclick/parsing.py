@@ -33,11 +33,11 @@ from .errors import (
 from .types import (
     AccountInfo,
     Balance,
+    CatalogItem,
     Health,
     LineType,
     NumberCheck,
     Page,
-    Product,
     ProductList,
     SendResult,
     Topup,
@@ -264,9 +264,9 @@ def parse_transaction(item: Any) -> Transaction:
     )
 
 
-def parse_product(item: Any) -> Product:
+def parse_product(item: Any) -> CatalogItem:
     item = _require_dict(item, "product")
-    return Product(
+    return CatalogItem(
         value=to_decimal(_require(item, "value", what="product"), "product.value"),
         cost=to_decimal(_require(item, "cost", what="product"), "product.cost"),
         available=_bool(item.get("available"), default=True),

@@ -100,7 +100,10 @@ class Transaction:
 
 
 @dataclass(frozen=True)
-class Product:
+class CatalogItem:
+    """One value of the API's catalog (/internet/products): its cost to us and whether it is in
+    stock. (The app keeps its cached copy in topups.models.Product.)"""
+
     value: Decimal
     cost: Decimal
     available: bool
@@ -109,7 +112,7 @@ class Product:
 @dataclass(frozen=True)
 class ProductList:
     type: LineType
-    products: tuple[Product, ...]
+    products: tuple[CatalogItem, ...]
 
 
 @dataclass(frozen=True)

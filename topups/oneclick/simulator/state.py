@@ -46,16 +46,18 @@ def money(amount: Any) -> Decimal:
 
 
 @dataclass
-class Product:
+class StockedCard:
+    """A value the simulator sells: its cost and whether it is in stock."""
+
     cost: Decimal
     available: bool = True
 
 
-def default_catalog() -> dict[str, dict[Decimal, Product]]:
+def default_catalog() -> dict[str, dict[Decimal, StockedCard]]:
     """The cards sold per line type: value -> cost (2 % discount) and stock flag."""
-    adsl = {Decimal(v): Product(Decimal(v) * Decimal("0.98")) for v in (500, 1000, 2000, 3000, 5000)}
+    adsl = {Decimal(v): StockedCard(Decimal(v) * Decimal("0.98")) for v in (500, 1000, 2000, 3000, 5000)}
     adsl[Decimal(5000)].available = False
-    lte = {Decimal(v): Product(Decimal(v) * Decimal("0.98")) for v in (1000, 1500, 2000, 3000, 4000)}
+    lte = {Decimal(v): StockedCard(Decimal(v) * Decimal("0.98")) for v in (1000, 1500, 2000, 3000, 4000)}
     return {"ADSL": adsl, "4G": lte}
 
 
@@ -197,14 +199,14 @@ class Simulator:
         self.reset()
 
     @staticmethod
-    def _catalog_from(catalog: dict[str, dict[Any, Any]]) -> dict[str, dict[Decimal, Product]]:
+    def _catalog_from(catalog: dict[str, dict[Any, Any]]) -> dict[str, dict[Decimal, StockedCard]]:
         # Accepts {type: {value: cost}} or {type: {value: (cost, available)}}.
-        result: dict[str, dict[Decimal, Product]] = {}
+        result: dict[str, dict[Decimal, StockedCard]] = {}
         for line_type, products in catalog.items():
             result[line_type] = {}
             for value, spec in products.items():
                 cost, available = spec if isinstance(spec, tuple | list) else (spec, True)
-                result[line_type][money(value)] = Product(money(cost), bool(available))
+                result[line_type][money(value)] = StockedCard(money(cost), bool(available))
         return result
 
     # -- control: state ------------------------------------------------------------------------
@@ -264,7 +266,7 @@ class Simulator:
         with self._lock:
             self._keys[key] = _key_info(key, {"type": type, "scope": scope, "allowed_ips": allowed_ips})
 
-    def _product(self, line_type: str, value: Any) -> Product:
+    def _product(self, line_type: str, value: Any) -> StockedCard:
         try:
             return self._catalog[line_type][money(value)]
         except KeyError:
@@ -282,7 +284,7 @@ class Simulator:
         if type not in LINE_TYPES:
             raise ValueError(f"type must be one of {LINE_TYPES}")
         with self._lock:
-            self._catalog.setdefault(type, {})[money(value)] = Product(money(cost), bool(available))
+            self._catalog.setdefault(type, {})[money(value)] = StockedCard(money(cost), bool(available))
 
     def remove_product(self, type: str, value: Any) -> None:
         with self._lock:
@@ -637,4 +639,4 @@ def _within(moment: datetime, start: datetime | None, end: datetime | None) -> b
     return (start is None or moment >= start) and (end is None or moment <= end)
 
 
-__all__ = ["DEMO_KEY", "Config", "KeyInfo", "Product", "Simulator", "Topup"]
+__all__ = ["DEMO_KEY", "Config", "KeyInfo", "StockedCard", "Simulator", "Topup"]
