@@ -473,7 +473,7 @@ def park_in_attention(sim, staff, settings, **place_kwargs) -> Order:
 
 def test_supervisor_closes_an_attention_order_the_api_never_had(synced, simulator_server, staff, settings):
     from topups.models import Batch
-    from topups.services.batches import batch_progress
+    from topups.selectors import batch_progress
 
     batch = Batch.objects.create(file_name="f.csv")
     never = park_in_attention(synced, staff, settings)

@@ -30,6 +30,7 @@ from topups.models import (
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
 from topups.oneclick import mask_code
+from topups.order_export import export_orders
 from topups.services import account, audit, catalog, order_edits, orders, sync
 from topups.services.actors import Actor
 
@@ -317,24 +318,10 @@ class ApiAccountAdmin(admin.ModelAdmin):
 
 
 def export_orders_csv(request, queryset: QuerySet[Order]):
-    """The selected orders as CSV (formula-like cells neutralised, codes masked unless allowed)."""
-    from topups.csv_export import csv_lines, csv_response, local_iso
-
-    header = [_("Reference"), _("Created at"), _("Type"), _("Number"), _("Value"), _("Cost"), _("Status"),
-              _("Refusal code"), _("Top-up id"), _("Transaction number"), _("Card code"), _("Processed at"),
-              _("Staff"), _("Note")]
-    selected = queryset.select_related("created_by").order_by("created_at", "id").iterator(chunk_size=2000)
-    rows = (
-        [o.ref, local_iso(o.created_at), o.line_type, o.number, o.value, "" if o.cost is None else o.cost, o.status,
-         o.refusal_code, o.topup_id, o.num_trans, code, local_iso(o.processed_at),
-         o.created_by.username if o.created_by else "", o.note]
-        for o, code in audit.show_codes_streamed(request, selected, via="admin export",
-                                                 key=lambda o: (o.ref, o.card_code, o.created_by_id))
-    )
-    audit.record(actor=Actor.user(request.user), action="export", target="admin: selected orders",
-                 request=request, detail={"rows": queryset.count(),
-                                          "full_codes": request.user.has_perm("topups.view_card_code")})
-    return csv_response(csv_lines([str(h) for h in header], rows), "orders")
+    """The selected orders as CSV, oldest first (formula-like cells neutralised, codes masked
+    unless allowed, audited)."""
+    return export_orders(request, queryset.order_by("created_at", "id"), via="admin export",
+                         target="admin: selected orders")
 
 
 @admin.register(Batch)

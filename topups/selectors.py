@@ -16,7 +16,7 @@ from django.db.models import Count, DecimalField, Q, QuerySet, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from topups.models import ApiAccount, Order, OrderStatus, Product
+from topups.models import FINAL_STATUSES, ApiAccount, Batch, Order, OrderStatus, Product
 from topups.oneclick import mask_code
 from topups.services.account import current_account, current_fingerprint
 
@@ -196,14 +196,15 @@ def staff_choices() -> list[tuple[int, str]]:
     return list(User.objects.filter(is_active=True).order_by("username").values_list("pk", "username"))
 
 
-def export_rows(filters: OrderFilters, chunk_size: int = 2000):
-    """The filtered orders as tuples, streamed from the database in chunks."""
-    return (
-        filtered_orders(filters)
-        .values_list("ref", "created_at", "line_type", "number", "value", "cost", "status", "topup_id",
-                     "num_trans", "card_code", "processed_at", "created_by_id", "created_by__username")
-        .iterator(chunk_size=chunk_size)
-    )
+EXPORT_FIELDS = ("ref", "created_at", "line_type", "number", "value", "cost", "status", "refusal_code",
+                 "refusal_message", "topup_id", "num_trans", "card_code", "processed_at", "created_by_id",
+                 "created_by__username", "note")
+
+
+def order_export_rows(orders: QuerySet[Order], chunk_size: int = 2000):
+    """The orders' exported columns as dicts (see ``topups.order_export``), streamed from the
+    database in chunks."""
+    return orders.values(*EXPORT_FIELDS).iterator(chunk_size=chunk_size)
 
 
 # Balance ----------------------------------------------------------------------------------------
@@ -231,3 +232,44 @@ def spendable_balance() -> Decimal | None:
     if row is None or row["balance"] is None:
         return None
     return row["balance"] - (row["committed"] or Decimal(0))
+
+
+# Bulk files ------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchProgress:
+    counts: dict[str, int]
+    total: int
+    final: int
+    failures: list[dict]
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.final == self.total
+
+
+# A bulk file's orders that failed, listed with their reasons as it progresses.
+FAILED_STATUSES = (S.REFUSED, S.REFUNDED, S.CANCELLED, S.ATTENTION)
+
+
+def batch_progress(batch: Batch, *, failure_limit: int = 200) -> BatchProgress:
+    """Orders of the batch per status and the failures with their reasons: two queries."""
+    counts = dict(batch.orders.order_by().values_list("status").annotate(n=Count("id")))
+    failures = list(
+        batch.orders.filter(status__in=FAILED_STATUSES).order_by("id")
+        .values("id", "ref", "line_type", "number", "value", "status", "refusal_code", "refusal_message")
+        [:failure_limit]
+    )
+    final = sum(n for status, n in counts.items() if status in FINAL_STATUSES)
+    return BatchProgress(counts=counts, total=sum(counts.values()), final=final, failures=failures)
+
+
+RESULT_FIELDS = ("ref", "status", "refusal_code", "refusal_message", "num_trans", "card_code", "created_by_id")
+
+
+def batch_result_rows(batch: Batch):
+    """Each row of the file with its order (if one was created): (row, order values or None)."""
+    orders = {values["ref"]: values for values in batch.orders.values(*RESULT_FIELDS)}
+    for row in batch.rows:
+        yield row, orders.get(row.get("order_ref"))

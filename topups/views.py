@@ -22,11 +22,11 @@ from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from topups import selectors
-from topups.csv_export import csv_lines, csv_response, local_iso
 from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number, value_key
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
+from topups.order_export import export_orders
 from topups.services import audit
 from topups.services.account import get_client
 from topups.services.actors import Actor
@@ -260,25 +260,8 @@ def order_list(request):
 def order_export(request):
     """The filtered orders as CSV, streamed in chunks so 100,000 rows never sit in memory."""
     filters = OrderFilterForm(request.GET or None, staff_choices=selectors.staff_choices()).filters()
-    user = request.user
-    all_codes = user.has_perm("topups.view_card_code")
-    audit.record(actor=Actor.user(user), action="export", target="orders.csv", request=request, detail={
-        "filters": {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in vars(filters).items() if v},
-        "rows": selectors.filtered_orders(filters).count(),  # one COUNT on indexed filters
-        "full_codes": all_codes,
-    })
-    header = [_("Reference"), _("Created at"), _("Type"), _("Number"), _("Value"), _("Cost"), _("Status"),
-              _("Top-up id"), _("Transaction number"), _("Card code"), _("Processed at"), _("Staff")]
-
-    def rows():
-        shown = audit.show_codes_streamed(request, selectors.export_rows(filters), via="orders.csv",
-                                          key=lambda row: (row[0], row[9], row[11]))
-        for (ref, created_at, line_type, number, value, cost, status, topup_id, num_trans, _code, processed_at,
-             _staff_id, staff_name), code in shown:
-            yield (ref, local_iso(created_at), line_type, number, value, "" if cost is None else cost, status,
-                   topup_id, num_trans, code, local_iso(processed_at), staff_name or "")
-
-    return csv_response(csv_lines([str(h) for h in header], rows()), "orders")
+    return export_orders(request, selectors.filtered_orders(filters), via="orders.csv", target="orders.csv", detail={
+        "filters": {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in vars(filters).items() if v}})
 
 
 # Language -----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from topups import order_export, selectors
 from topups.csv_export import BOM, csv_lines, csv_response
 from topups.csv_import import MAX_BYTES, MAX_ROWS, TEMPLATE
 from topups.models import Batch, BatchStatus, OrderStatus
@@ -98,7 +99,7 @@ def batch_detail(request, pk: int):
     if batch.status == BatchStatus.PREVIEWED:
         context.update(rows=_shown_rows(batch.rows), blocked=batches.blocking_reasons(batch))
     else:
-        progress = batches.batch_progress(batch)
+        progress = selectors.batch_progress(batch)
         context.update(progress=progress, counts=_counts(progress), failures=_failures(progress),
                        skipped=[row for row in _shown_rows(batch.rows) if not row["valid"]])
     return render(request, "topups/batches/detail.html", context)
@@ -126,7 +127,7 @@ def batch_confirm(request, pk: int):
     return redirect("topups:batch", pk=pk)
 
 
-def _counts(progress: batches.Progress) -> list[dict]:
+def _counts(progress: selectors.BatchProgress) -> list[dict]:
     return [{"status": status.value, "label": str(status.label), "tone": STATUS_TONE.get(status, "run"),
              "count": progress.counts.get(status.value, 0)} for status in S]
 
@@ -137,7 +138,7 @@ def _counts(progress: batches.Progress) -> list[dict]:
 def batch_status(request, pk: int):
     """Counts per status and failures, polled by the batch page."""
     batch = _get_batch(pk, with_rows=False)
-    progress = batches.batch_progress(batch)
+    progress = selectors.batch_progress(batch)
     return JsonResponse({
         "status": batch.status,
         "total": progress.total,
@@ -148,7 +149,7 @@ def batch_status(request, pk: int):
     })
 
 
-def _failures(progress: batches.Progress) -> list[dict]:
+def _failures(progress: selectors.BatchProgress) -> list[dict]:
     return [{"ref": f["ref"], "number": f["number"], "status": str(S(f["status"]).label),
              "reason": f["refusal_message"] or f["refusal_code"] or str(S(f["status"]).label)}
             for f in progress.failures]
@@ -161,22 +162,18 @@ def batch_results(request, pk: int):
     """Every row of the file: its input, what became of it, and the card code if the user may see it."""
     batch = _get_batch(pk)
     user = request.user
-    header = [_("Row"), "type", "number", "value", "ref", "note", _("Reference"), _("Status"), _("Reason"),
-              _("Transaction number"), _("Card code")]
+    header = [_("Row"), "type", "number", "value", "ref", "note", *order_export.headers(order_export.BATCH_RESULT_COLUMNS)]
 
     def rows():
-        shown = audit.show_codes_streamed(
-            request, batches.batch_result_rows(batch), via=f"batch {batch.pk} results",
-            key=lambda pair: (pair[1]["ref"], pair[1]["card_code"], pair[1]["created_by_id"]) if pair[1]
-            else ("", "", None))
+        shown = audit.show_codes_streamed(request, selectors.batch_result_rows(batch), via=f"batch {batch.pk} results",
+                                          key=lambda pair: order_export.code_key(pair[1]))
         for (row, order), code in shown:
             cells = [row["line"], *(row["input"][k] for k in ("type", "number", "value", "ref", "note"))]
             if order is None:
                 reason = "; ".join(batches.problem_message(c, p) for c, p in row["errors"])
                 yield [*cells, "", _("Not sent") if row["errors"] else _("Not created"), reason, "", ""]
                 continue
-            yield [*cells, order["ref"], str(S(order["status"]).label),
-                   order["refusal_message"] or order["refusal_code"], order["num_trans"], code]
+            yield [*cells, *order_export.cells(order_export.BATCH_RESULT_COLUMNS, order, code)]
 
     audit.record(actor=Actor.user(user), action="export", target=f"batch {batch.pk} results", request=request,
                  detail={"batch": batch.pk, "rows": batch.row_count,

@@ -22,7 +22,6 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -31,7 +30,6 @@ from django.utils.translation import ngettext
 from topups.csv_import import CsvImportError, parse_csv
 from topups.forms import REF_PATTERN, file_ref
 from topups.models import (
-    FINAL_STATUSES,
     Batch,
     BatchStatus,
     LineType,
@@ -56,7 +54,6 @@ S = OrderStatus
 RECENT_HOURS = 24
 # Statuses that spent nothing: an earlier order in one of them is no reason to warn.
 HARMLESS_STATUSES = (S.REFUSED, S.CANCELLED)
-FAILED_STATUSES = (S.REFUSED, S.REFUNDED, S.CANCELLED, S.ATTENTION)
 _FORMULA_FIRST = ("=", "@", "\t", "\r")
 _TYPES = {"ADSL": LineType.ADSL, "4G": LineType.LTE, "LTE": LineType.LTE, "4GLTE": LineType.LTE}
 _COLUMN_LABELS = {"type": "type", "number": "number", "value": "value", "ref": "ref", "note": "note"}
@@ -410,40 +407,3 @@ def _create_orders(batch: Batch, actor: Actor, now) -> int:
         "name": batch.file_name})
     Batch.objects.filter(pk=batch.pk).update(rows=batch.rows)
     return len(orders)
-
-
-# Reading (progress and results) -----------------------------------------------------------------
-
-
-@dataclass
-class Progress:
-    counts: dict[str, int]
-    total: int
-    final: int
-    failures: list[dict]
-
-    @property
-    def done(self) -> bool:
-        return self.total > 0 and self.final == self.total
-
-
-def batch_progress(batch: Batch, *, failure_limit: int = 200) -> Progress:
-    """Orders of the batch per status and the failures with their reasons: two queries."""
-    counts = dict(batch.orders.order_by().values_list("status").annotate(n=Count("id")))
-    failures = list(
-        batch.orders.filter(status__in=FAILED_STATUSES).order_by("id")
-        .values("id", "ref", "line_type", "number", "value", "status", "refusal_code", "refusal_message")
-        [:failure_limit]
-    )
-    final = sum(n for status, n in counts.items() if status in FINAL_STATUSES)
-    return Progress(counts=counts, total=sum(counts.values()), final=final, failures=failures)
-
-
-RESULT_FIELDS = ("ref", "status", "refusal_code", "refusal_message", "num_trans", "card_code", "created_by_id")
-
-
-def batch_result_rows(batch: Batch):
-    """Each row of the file with its order (if one was created): (row, order values or None)."""
-    orders = {values["ref"]: values for values in batch.orders.values(*RESULT_FIELDS)}
-    for row in batch.rows:
-        yield row, orders.get(row.get("order_ref"))
