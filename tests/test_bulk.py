@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from topups.csv_import import MAX_ROWS, CsvImportError, parse_csv
-from topups.forms import file_ref
+from topups.keys import file_ref
 from topups.models import ApiAccount, Batch, BatchStatus, Order, OrderEvent, OrderStatus, Product
 from topups.services import batches, catalog, orders, sync
 from topups.services.account import current_fingerprint
@@ -147,7 +147,7 @@ def test_csv_error_is_a_clear_message():
 
 
 def test_preview_lists_every_problem(sup_client, supervisor, synced):
-    # An earlier file's row labelled OC-TAKEN-01 made this order (file refs are keyed, forms.file_ref).
+    # An earlier file's row labelled OC-TAKEN-01 made this order (file refs are keyed, keys.file_ref).
     previous = orders.create_order(line_type="ADSL", number="036362609", value=Decimal(1000),
                                    actor=Actor.user(supervisor), ref=file_ref("OC-TAKEN-01"))[0]
     content = ("type,number,value,ref,note\n"

@@ -10,7 +10,7 @@ import pytest
 import requests
 from django.urls import reverse
 
-from topups.forms import file_ref
+from topups.keys import file_ref
 from topups.models import Batch, Order, OrderStatus
 from topups.services import catalog
 

@@ -13,14 +13,15 @@ from collections.abc import Iterable, Iterator
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from topups.csv_import import starts_like_formula
+
 BOM = "\ufeff"
 
 
 def safe_cell(value) -> str:
     """Neutralise cells a spreadsheet would run as a formula (CSV injection)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if starts_like_formula(text) else text
 
 
 class Echo:

@@ -34,6 +34,17 @@ _ARABIC = re.compile(r"[\u0600-\u06ff]")
 _CP1252_PLAUSIBLE = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿŒœŠšŽžŸ€’‘“”«»–—…°² ]")
 
 
+# What a spreadsheet runs as a formula (CSV injection): a cell starting with one of these.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def starts_like_formula(text: str) -> bool:
+    """The one rule for a cell a spreadsheet would run as a formula. Exports neutralise such
+    cells (``csv_export.safe_cell``); a bulk file's cells are refused, except a signed number
+    (``services.batches``)."""
+    return text.startswith(FORMULA_START)
+
+
 class CsvImportError(ValueError):
     """The file cannot be read as a bulk-order table; the message says why and what to do."""
 

@@ -2,59 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from django import forms
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils.crypto import salted_hmac
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from topups.models import LineType, OrderStatus, Product, new_ref
+from topups.keys import issue_ref, issued_ref, parse_value_key, value_key
+from topups.models import LineType, OrderStatus, Product
 from topups.numbers import normalise_number
 from topups.selectors import OrderFilters
-
-REF_PATTERN = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
-# The new-order form carries a ref the server issued, signed for the user it was issued to: a
-# form cannot bring a ref of its own (one used on the API account outside the app would make the
-# API answer DUPLICATED_REF and the order adopt someone else's card). A day is plenty for a form.
-REF_SALT = "topups.new-order-ref"
-REF_MAX_AGE = 24 * 3600
-
-
-def _ref_signer(user) -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=f"{REF_SALT}:{user.pk}")
-
-
-def issue_ref(user) -> str:
-    """A fresh order reference, signed for ``user``: what the new-order form's hidden field holds."""
-    return _ref_signer(user).sign(new_ref())
-
-
-def file_ref(label: str) -> str:
-    """The order reference for a bulk file's ``ref`` cell: derived from it with a server key, so
-    the same label gives the same reference (uploading a file twice is caught as "reference
-    already used") while no file can choose the reference the API sees (one used on the account
-    outside the app would adopt that card). The label stays in the file's results."""
-    return "OCF-" + salted_hmac(REF_SALT + ":file", label).hexdigest()[:16].upper()
-
-
-def issued_ref(user, signed: str) -> str | None:
-    """The reference in ``signed`` if this server issued it to ``user`` within a day, else None."""
-    try:
-        ref = _ref_signer(user).unsign(signed, max_age=REF_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    return ref if REF_PATTERN.match(ref) else None
-
-
-def value_key(value: Decimal) -> str:
-    """The value as the select submits it: no trailing zeros ("1000", "1500.5")."""
-    return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
 
 
 class NewOrderForm(forms.Form):
@@ -75,7 +34,7 @@ class NewOrderForm(forms.Form):
         self.user = user
         self.products = products
         self.fields["value"].choices = [("", _("Choose a value"))] + [
-            (f"{p.line_type}:{value_key(p.value)}", self.value_label(p)) for p in products
+            (value_key(p.line_type, p.value), self.value_label(p)) for p in products
         ]
 
     @staticmethod
@@ -100,11 +59,7 @@ class NewOrderForm(forms.Form):
             except ValidationError as exc:
                 self.add_error("number", exc)
         if line_type and raw_value:
-            value_type, _sep, amount = raw_value.partition(":")
-            try:
-                value = Decimal(amount)
-            except InvalidOperation:
-                value = None
+            value_type, value = parse_value_key(raw_value)
             if value_type != line_type or value is None:
                 self.add_error("value", _("Choose a value of the selected type."))
             else:

@@ -22,7 +22,8 @@ from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from topups import selectors
-from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number, value_key
+from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number
+from topups.keys import value_key
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
@@ -102,7 +103,7 @@ def new_order(request):
     if order.status == S.REFUSED:
         # Refused before anything was charged: give the form back, filled, with a fresh ref.
         retry = NewOrderForm(initial={"line_type": order.line_type, "number": order.number,
-                                      "value": f"{order.line_type}:{value_key(order.value)}"}, products=products,
+                                      "value": value_key(order.line_type, order.value)}, products=products,
                              user=request.user)
         return render(request, "topups/new_order.html", _new_order_context(retry, refused=order), status=200)
     if not created:
@@ -153,7 +154,7 @@ def order_detail(request, pk: int):
         "events": selectors.order_events(order),
         "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
         "retry_query": f"line_type={order.line_type}&number={order.number}"
-                       f"&value={order.line_type}:{value_key(order.value)}",
+                       f"&value={value_key(order.line_type, order.value)}",
     })
 
 

@@ -27,8 +27,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from topups.csv_import import CsvImportError, parse_csv
-from topups.forms import REF_PATTERN, file_ref
+from topups.csv_import import CsvImportError, parse_csv, starts_like_formula
+from topups.keys import REF_PATTERN, file_ref, value_text
 from topups.models import (
     Batch,
     BatchStatus,
@@ -54,7 +54,6 @@ S = OrderStatus
 RECENT_HOURS = 24
 # Statuses that spent nothing: an earlier order in one of them is no reason to warn.
 HARMLESS_STATUSES = (S.REFUSED, S.CANCELLED)
-_FORMULA_FIRST = ("=", "@", "\t", "\r")
 _TYPES = {"ADSL": LineType.ADSL, "4G": LineType.LTE, "LTE": LineType.LTE, "4GLTE": LineType.LTE}
 _COLUMN_LABELS = {"type": "type", "number": "number", "value": "value", "ref": "ref", "note": "note"}
 
@@ -132,13 +131,13 @@ class Checked:
 
 
 def _looks_like_formula(column: str, text: str) -> bool:
-    if text.startswith(_FORMULA_FIRST):
-        return True
+    if not starts_like_formula(text):
+        return False
     # "+213 665…" and "-" alone are how people write numbers; anything else after + or - is suspect.
     if text.startswith(("+", "-")):
         allowed = set("0123456789 .-/()") if column == "number" else set("0123456789 .,")
         return any(c not in allowed for c in text[1:])
-    return False
+    return True
 
 
 def _parse_value(raw: str) -> Decimal | None:
@@ -187,7 +186,7 @@ def _check_one(source: dict, products: dict) -> dict:
         if value is None:
             errors.append(["bad_value", {"value": cells["value"][:40]}])
         else:
-            row["value"] = format(value.normalize(), "f") if value == value.to_integral() else str(value)
+            row["value"] = value_text(value)
             if line_type:
                 product = products.get((line_type.value, value))
                 params = {"value": row["value"], "type": line_type.value}
@@ -234,7 +233,7 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
             else:
                 seen_refs[row["ref"]] = row["line"]
 
-    # A file's ref cell is a label; the order's reference is derived from it (forms.file_ref).
+    # A file's ref cell is a label; the order's reference is derived from it (keys.file_ref).
     by_ref = {file_ref(label): label for label in seen_refs}
     used_refs = {by_ref[ref] for ref in Order.objects.filter(ref__in=list(by_ref)).values_list("ref", flat=True)}
     numbers = {row["number"] for row in rows if row["number"]}

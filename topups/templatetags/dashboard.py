@@ -56,6 +56,6 @@ def status_tone(status: str) -> str:
 @register.filter
 def product_key(product) -> str:
     """The value select's option value for a product: "<type>:<value>"."""
-    from topups.forms import value_key
+    from topups.keys import value_key
 
-    return f"{product.line_type}:{value_key(product.value)}"
+    return value_key(product.line_type, product.value)
