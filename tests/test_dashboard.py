@@ -109,6 +109,17 @@ def test_refresh_is_for_the_creator_or_supervisors(client, operator, make_user, 
     assert client.post(reverse("topups:order_refresh", args=[order.pk])).status_code == 302
 
 
+def test_a_manual_refresh_says_when_the_api_could_not_answer(op_client, operator, synced):
+    op_client.post(reverse("topups:new_order"), {"line_type": "ADSL", "number": "036362600",
+                                                 "value": "ADSL:1000", "ref": form_ref(op_client)})
+    order = Order.objects.get()
+    assert order.status == S.HANDLING
+    synced.inject_fault("check-id", "unavailable", count=5)
+    response = op_client.post(reverse("topups:order_refresh", args=[order.pk]), follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 1 and "API problem" in shown[0] and "No change yet" not in shown[0]
+
+
 # New order ------------------------------------------------------------------------------------------
 
 

@@ -15,7 +15,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from topups import admin_readonly  # noqa: F401 (registers django-q2's admin read-only)
+from topups import (
+    admin_readonly,  # noqa: F401 (registers django-q2's admin read-only)
+    selectors,
+)
 from topups.models import (
     TRACKED_STATUSES,
     ApiAccount,
@@ -28,7 +31,6 @@ from topups.models import (
     Product,
 )
 from topups.numbers import normalise_number
-from topups.oneclick import errors as api_errors
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
 from topups.services import account, audit, catalog, order_edits, orders, sync
@@ -94,7 +96,7 @@ def refresh_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
                                 % {"count": count}, messages.SUCCESS)
     elif tracked:
         report = sync.refresh_orders(tracked, actor=Actor.user(request.user))
-        now_status = Counter(Order.objects.filter(pk__in=[o.pk for o in tracked]).values_list("status", flat=True))
+        now_status = selectors.status_counts([o.pk for o in tracked])
         summary = ", ".join(f"{S(status).label}: {count}" for status, count in sorted(now_status.items()))
         modeladmin.message_user(request, _("Refreshed %(count)d orders (%(summary)s).")
                                 % {"count": len(tracked), "summary": summary}, messages.SUCCESS)
@@ -162,7 +164,7 @@ class OrderAddForm(forms.ModelForm):
         if line_type and value is not None:
             if value <= 0:
                 self.add_error("value", _("The value must be positive."))
-            elif not Product.objects.filter(line_type=line_type, value=value, available=True).exists():
+            elif not selectors.is_on_sale(line_type, value):
                 self.add_error("value", _("No card of this value for this type in the catalog (or out of stock): "
                                           "choose a value from Products."))
         return data
@@ -257,11 +259,7 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
 
 
 def refresh_catalog_now(modeladmin, request) -> None:
-    try:
-        report = catalog.sync_catalog()
-    except api_errors.OneClickError as exc:
-        modeladmin.message_user(request, _("Catalog not refreshed: %(error)s") % {"error": exc}, messages.ERROR)
-        return
+    report = catalog.sync_catalog()  # an API problem is reported per line type, not raised
     modeladmin.message_user(
         request,
         _("Catalog refreshed: %(created)d new, %(updated)d updated, %(gone)d no longer listed.")

@@ -58,6 +58,11 @@ def available_products() -> list[Product]:
     return list(Product.objects.filter(available=True).order_by("line_type", "value"))
 
 
+def is_on_sale(line_type: str, value) -> bool:
+    """Whether the cached catalog sells this value for this type now."""
+    return Product.objects.filter(line_type=line_type, value=value, available=True).exists()
+
+
 # Home -------------------------------------------------------------------------------------------
 
 
@@ -140,6 +145,11 @@ STATUS_FIELDS = ("id", "ref", "status", "card_code", "num_trans", "processed_at"
 def order_status_row(pk: int) -> dict | None:
     """What the live status needs, in one query: no joins, no events."""
     return Order.objects.filter(pk=pk).values(*STATUS_FIELDS).first()
+
+
+def status_counts(ids: list[int]) -> dict[str, int]:
+    """How many of these orders are in each status (one query)."""
+    return dict(Order.objects.filter(pk__in=ids).order_by().values_list("status").annotate(n=Count("id")))
 
 
 def order_status_rows(ids: list[int]) -> list[dict]:
@@ -235,6 +245,19 @@ def spendable_balance() -> Decimal | None:
 
 
 # Bulk files ------------------------------------------------------------------------------------
+
+
+def recent_batches(limit: int = 100) -> list[Batch]:
+    """The uploaded files, newest first, without their rows (one query)."""
+    return list(Batch.objects.select_related("created_by").defer("rows", "warnings")[:limit])
+
+
+def batch_detail(pk: int, *, with_rows: bool = True) -> Batch | None:
+    """One uploaded file with its uploader; ``with_rows`` False leaves its preview rows unread."""
+    queryset = Batch.objects.select_related("created_by")
+    if not with_rows:
+        queryset = queryset.defer("rows")
+    return queryset.filter(pk=pk).first()
 
 
 @dataclass

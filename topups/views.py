@@ -25,13 +25,10 @@ from topups import selectors
 from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number
 from topups.keys import value_key
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
-from topups.numbers import normalise_number
-from topups.oneclick import errors as api_errors
 from topups.order_export import export_orders
 from topups.services import audit
-from topups.services.account import get_client
 from topups.services.actors import Actor
-from topups.services.orders import OrderInputError, create_order
+from topups.services.orders import OrderInputError, check_line, create_order
 from topups.services.preferences import save_language
 from topups.services.sync import refresh_orders
 from topups.templatetags.dashboard import STATUS_TONE, status_explanation
@@ -120,24 +117,15 @@ def check_number(request):
     if line_type not in LineType.values:
         return JsonResponse({"ok": False, "message": _("Choose the line type first.")}, status=400)
     try:
-        number = normalise_number(line_type, raw)
+        result = check_line(line_type=line_type, number=raw)
     except ValidationError as exc:
         return JsonResponse({"ok": False, "message": exc.messages[0]}, status=400)
-    try:
-        result = get_client().check_number(line_type, number)
-    except api_errors.PhoneError as exc:
-        return JsonResponse({"ok": False, "number": number, "code": exc.code, "message": exc.message})
-    except api_errors.AuthError:
-        return JsonResponse({"ok": False, "number": number,
-                             "message": _("The API key is refused: ask a supervisor.")}, status=503)
-    except api_errors.OneClickError as exc:
-        log.warning("number check failed: %s", exc.code)
-        return JsonResponse({"ok": False, "number": number,
-                             "message": _("The number could not be checked now (%(code)s). You can still send.")
-                             % {"code": exc.code}}, status=503)
-    return JsonResponse({"ok": True, "number": number, "ncli": result.ncli, "offre": result.offre,
-                         "message": _("Line found: customer %(ncli)s, offer %(offre)s.")
-                         % {"ncli": result.ncli, "offre": result.offre or "—"}})
+    answer = {"ok": result.ok, "number": result.number, "message": result.message}
+    if result.ok:
+        answer.update(ncli=result.ncli, offre=result.offre)
+    elif result.code and not result.unavailable:
+        answer["code"] = result.code
+    return JsonResponse(answer, status=503 if result.unavailable else 200)
 
 
 # One order ----------------------------------------------------------------------------------------
@@ -209,16 +197,14 @@ def order_refresh(request, pk: int):
     order = _get_order(pk)
     if not selectors.can_refresh(request.user, order):
         raise PermissionDenied
-    try:  # refresh_orders writes the "refresh" audit row (a person asked)
-        report = refresh_orders([order], actor=Actor.user(request.user))
-    except api_errors.OneClickError as exc:
-        messages.error(request, _("The API could not be asked now (%(code)s); try again in a minute.")
-                       % {"code": exc.code})
+    # An API problem is not raised: the report carries it (and the order is asked again later).
+    report = refresh_orders([order], actor=Actor.user(request.user))  # audited: a person asked
+    if report.changed:
+        messages.success(request, _("Status updated."))
+    elif report.errors:
+        messages.warning(request, _("API problem: %(error)s") % {"error": report.errors[0]})
     else:
-        if report.changed:
-            messages.success(request, _("Status updated."))
-        else:
-            messages.info(request, _("No change yet."))
+        messages.info(request, _("No change yet."))
     return redirect("topups:order", pk=order.pk)
 
 

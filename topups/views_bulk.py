@@ -33,10 +33,7 @@ class UploadForm(forms.Form):
 
 
 def _get_batch(pk: int, *, with_rows: bool = True) -> Batch:
-    queryset = Batch.objects.select_related("created_by")
-    if not with_rows:
-        queryset = queryset.defer("rows")
-    batch = queryset.filter(pk=pk).first()
+    batch = selectors.batch_detail(pk, with_rows=with_rows)
     if batch is None:
         raise Http404(_("No such bulk file."))
     return batch
@@ -47,8 +44,7 @@ def _get_batch(pk: int, *, with_rows: bool = True) -> Batch:
 @permission_required(PERMISSION, raise_exception=True)
 def batch_list(request):
     """The uploaded files, newest first, with who uploaded them and when."""
-    rows = Batch.objects.select_related("created_by").defer("rows", "warnings")[:100]
-    return render(request, "topups/batches/list.html", {"batches": rows})
+    return render(request, "topups/batches/list.html", {"batches": selectors.recent_batches()})
 
 
 @require_http_methods(["GET", "POST"])

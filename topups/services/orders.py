@@ -7,6 +7,7 @@ is sent is in ``sending``, how it is followed in ``sync``, what an API answer me
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from topups.services.account import get_client
 from topups.services.actors import Actor
 from topups.services.lifecycle import Change
 
+log = logging.getLogger("topups.orders")
 S = OrderStatus
 # A send requested but not started by then is dispatched again by the sync.
 SEND_OVERDUE = timedelta(minutes=2)
@@ -31,6 +33,39 @@ SEND_OVERDUE = timedelta(minutes=2)
 
 class OrderInputError(ValueError):
     """An order that cannot be created as asked; the message is for staff."""
+
+
+@dataclass(frozen=True)
+class LineCheck:
+    """What the API says of a line before an order is sent (the form's *Check number*)."""
+
+    number: str
+    ok: bool
+    message: str
+    ncli: str = ""
+    offre: str = ""
+    code: str = ""
+    unavailable: bool = False  # the API could not answer: the order can still be sent
+
+
+def check_line(*, line_type: str, number: str) -> LineCheck:
+    """Normalise ``number`` (raises ValidationError with the expected form) and ask the API
+    whether the line exists. A refusal of the number or an API problem is an answer, not an
+    exception."""
+    number = normalise_number(line_type, number)
+    try:
+        result = get_client().check_number(line_type, number)
+    except api_errors.PhoneError as exc:
+        return LineCheck(number, False, exc.message, code=exc.code)
+    except api_errors.AuthError as exc:
+        return LineCheck(number, False, _("The API key is refused: ask a supervisor."), code=exc.code,
+                         unavailable=True)
+    except api_errors.OneClickError as exc:
+        log.warning("number check failed: %s", exc.code)
+        return LineCheck(number, False, _("The number could not be checked now (%(code)s). You can still send.")
+                         % {"code": exc.code}, code=exc.code, unavailable=True)
+    return LineCheck(number, True, _("Line found: customer %(ncli)s, offer %(offre)s.")
+                     % {"ncli": result.ncli, "offre": result.offre or "—"}, ncli=result.ncli, offre=result.offre)
 
 
 def create_order(
