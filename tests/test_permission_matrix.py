@@ -73,7 +73,7 @@ DASHBOARD: dict[str, Case] = {
     "topups:order_refresh": Case("post", roles(LOGIN, 403, 302, 302), kwargs={"pk": "order"},
                                  note="someone else's order: only topups.refresh_order"),
     "topups:order_receipt": Case("get", ALL_STAFF, kwargs={"pk": "order"}),
-    # Bulk orders (topups/views_bulk.py): Supervisors only.
+    # Bulk orders (topups/views_batches.py): Supervisors only.
     "topups:batches": Case("get", BULK),
     "topups:batch_new": Case("get", BULK),
     "topups:batch_template": Case("get", BULK),

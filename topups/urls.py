@@ -4,7 +4,7 @@ settings.LOGIN_URL and LOGOUT_REDIRECT_URL use; the pages are under the "topups"
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from topups import views, views_bulk
+from topups import views, views_batches
 
 dashboard = [
     path("", views.home, name="home"),
@@ -17,13 +17,13 @@ dashboard = [
     path("orders/<int:pk>/status.json", views.order_status, name="order_status"),
     path("orders/<int:pk>/refresh/", views.order_refresh, name="order_refresh"),
     path("orders/<int:pk>/receipt/", views.order_receipt, name="order_receipt"),
-    path("batches/", views_bulk.batch_list, name="batches"),
-    path("batches/new/", views_bulk.batch_new, name="batch_new"),
-    path("batches/template.csv", views_bulk.batch_template, name="batch_template"),
-    path("batches/<int:pk>/", views_bulk.batch_detail, name="batch"),
-    path("batches/<int:pk>/confirm/", views_bulk.batch_confirm, name="batch_confirm"),
-    path("batches/<int:pk>/status.json", views_bulk.batch_status, name="batch_status"),
-    path("batches/<int:pk>/results.csv", views_bulk.batch_results, name="batch_results"),
+    path("batches/", views_batches.batch_list, name="batches"),
+    path("batches/new/", views_batches.batch_new, name="batch_new"),
+    path("batches/template.csv", views_batches.batch_template, name="batch_template"),
+    path("batches/<int:pk>/", views_batches.batch_detail, name="batch"),
+    path("batches/<int:pk>/confirm/", views_batches.batch_confirm, name="batch_confirm"),
+    path("batches/<int:pk>/status.json", views_batches.batch_status, name="batch_status"),
+    path("batches/<int:pk>/results.csv", views_batches.batch_results, name="batch_results"),
 ]
 
 urlpatterns = [

@@ -1,4 +1,5 @@
-"""Bulk orders from a CSV file: preview every row, then create and send the valid ones once.
+"""Batches: orders from an uploaded CSV file (a "bulk file" on the staff's screens), previewed
+row by row, then created and sent once.
 
 Nothing is sent that the user did not see: ``preview_batch`` parses the file, checks every row
 against the cached catalog, the existing references and the recent orders, and stores the result

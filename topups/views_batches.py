@@ -1,4 +1,5 @@
-"""Bulk orders on the dashboard: upload a CSV, preview every row, confirm, follow, download results.
+"""Batches (bulk files, as staff call them) on the dashboard: upload a CSV, preview every row,
+confirm, follow, download results.
 
 Thin views over ``topups.services.batches``; every page needs the ``topups.bulk_order``
 permission (Supervisors). Card codes in the results follow the same rule as everywhere else, through the
