@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,16 +106,36 @@ def point_app_at(server) -> None:
     account.reset_client()
 
 
-def send_through_cluster(server, workers: int, start: Callable[[], object], *, timeout: float = 600) -> dict:
-    """Start a real qcluster on this database and the simulator, call ``start`` (which creates or
-    requests the sends), and wait until no order is NEW or SENDING. Returns the time ``start``
-    took, the wall time from its call to the last order leaving, and the API calls made meanwhile."""
+@contextmanager
+def app_on_simulator(key: str | None = None):
+    """The database migrated, the benchmark's superuser ("bench"), an in-process simulator that
+    knows the app's key, and the app pointed at it: yields the server and the results dict with
+    the machine's description."""
+    from django.conf import settings
+
+    from topups.oneclick.simulator.testing import serve_in_thread
+
+    migrate()
+    staff_user(superuser=True)
+    with serve_in_thread(keys={key or settings.ONECLICKDZ_API_KEY: {"type": "SANDBOX"}}) as server:
+        point_app_at(server)
+        yield server, {"machine": machine()}
+
+
+def send_through_cluster(server, workers: int, start: Callable[[], object], *, orders: int,
+                         latency: float = 0.050, timeout: float = 600) -> dict:
+    """Start a real qcluster on this database and the simulator (answering after ``latency``
+    seconds), call ``start`` (which creates or requests the sends of ``orders`` orders), and wait
+    until no order is NEW or SENDING. Returns the time ``start`` took, the wall time from its call
+    to the last order leaving, the API calls made meanwhile, and the wall time against the ideal
+    for one and for two API calls per order (a first send checks the number, then POSTs)."""
     from django.db import connection
 
     from tests.processes import database_url, start_qcluster, stop_group
     from topups.models import Order, OrderStatus
 
     sim = server.simulator
+    sim.configure(latency_ms=int(latency * 1000))
     cluster = start_qcluster(database_url=database_url(connection.settings_dict), api_url=server.url,
                              workers=workers)
     try:
@@ -131,7 +152,11 @@ def send_through_cluster(server, workers: int, start: Callable[[], object], *, t
         calls = sum(sim.stats()["calls"].values()) - calls_before
     finally:
         stop_group(cluster)
-    return {"start_seconds": round(start_seconds, 3), "wall_seconds": round(wall, 2), "api_calls": calls}
+        sim.configure(latency_ms=0)
+    ideal = orders * latency / workers
+    return {"start_seconds": round(start_seconds, 3), "wall_seconds": round(wall, 2), "api_calls": calls,
+            "workers": workers, "ideal_seconds_one_call": ideal, "ideal_seconds_two_calls": 2 * ideal,
+            "ratio_vs_one_call": round(wall / ideal, 2), "ratio_vs_two_calls": round(wall / (2 * ideal), 2)}
 
 
 def write_json(name: str, data: dict) -> Path:

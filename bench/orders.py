@@ -21,23 +21,20 @@ from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
-from common import machine, migrate, point_app_at, send_through_cluster, setup, staff_user, write_json
+from common import app_on_simulator, send_through_cluster, setup, staff_user, write_json
 
 setup("bench-orders")
 
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from topups.models import Order, OrderStatus  # noqa: E402
-from topups.oneclick.simulator.testing import serve_in_thread  # noqa: E402
 from topups.services import account, catalog, orders, sync  # noqa: E402
 from topups.services.actors import Actor  # noqa: E402
 
 S = OrderStatus
-KEY = settings.ONECLICKDZ_API_KEY
 
 
 def bench_sync(server) -> dict:
@@ -87,7 +84,6 @@ def bench_send(server, workers: int) -> dict:
 
     sim = server.simulator
     sim.reset()
-    sim.configure(latency_ms=50)
     sim.set_balance(10_000_000)
     Order.objects.all().delete()
     OrmQ.objects.all().delete()
@@ -96,18 +92,12 @@ def bench_send(server, workers: int) -> dict:
     for index in range(1000):
         orders.create_order(line_type="ADSL", number=f"0364{index:03d}{index % 90:02d}", value=Decimal(500),
                             actor=actor)
-    sent = send_through_cluster(server, workers, lambda: orders.request_send(Order.objects.all(), actor=actor))
-    enqueue_seconds, wall = sent["start_seconds"], sent["wall_seconds"]
-    sim.configure(latency_ms=0)
+    sent = send_through_cluster(server, workers, lambda: orders.request_send(Order.objects.all(), actor=actor),
+                                orders=1000)
     stats = sim.stats()
-    ideal_one_call = 1000 * 0.050 / workers
     return {
-        "workers": workers,
-        "enqueue_seconds": enqueue_seconds,
-        "wall_seconds": wall,
-        "ideal_seconds_one_call": ideal_one_call,
-        "ratio_vs_one_call": round(wall / ideal_one_call, 2),
-        "ratio_vs_two_calls": round(wall / (2 * ideal_one_call), 2),
+        "enqueue_seconds": sent.pop("start_seconds"),
+        **sent,
         "statuses": dict(Counter(Order.objects.values_list("status", flat=True))),
         "api_orders": stats["orders"],
         "max_orders_per_ref": stats["max_orders_per_ref"],
@@ -159,11 +149,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--out", default="orders", help="name of the JSON file under bench/out/")
     args = parser.parse_args()
-    migrate()
-    staff_user(superuser=True)
-    results = {"machine": machine()}
-    with serve_in_thread(keys={KEY: {"type": "SANDBOX"}}) as server:
-        point_app_at(server)
+    with app_on_simulator() as (server, results):
         if "a" in args.only:
             results["a_sync_cycle"] = bench_sync(server)
         if "b" in args.only:

@@ -33,6 +33,20 @@ def sim(simulator_server, settings):
 
 
 @pytest.fixture
+def tls_front(simulator_server, settings, monkeypatch):
+    """The simulator behind a TLS front that can spoil an answer after the simulator processed it,
+    for this process and the clusters a test starts alike (REQUESTS_CA_BUNDLE)."""
+    from topups.oneclick.simulator.tlsfront import tls_front as start_front
+
+    with start_front(simulator_server.host, simulator_server.port) as front:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", front.ca_file)
+        settings.ONECLICKDZ_API_URL = front.url
+        account.reset_client()
+        yield front
+    account.reset_client()
+
+
+@pytest.fixture
 def make_user(db, django_user_model):
     def make(username: str, group: str | None = None, **extra):
         user = django_user_model.objects.create_user(username, password="pw-" + username, **extra)

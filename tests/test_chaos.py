@@ -222,20 +222,6 @@ def wait_for_empty_queue(broker, seconds: float = 60) -> None:
         time.sleep(0.5)
 
 
-@pytest.fixture
-def tls_front(simulator_server, settings, monkeypatch):
-    """The simulator behind a TLS front, for this process and the clusters alike."""
-    from topups.oneclick.simulator.tlsfront import tls_front as start_front
-    from topups.services import account
-
-    with start_front(simulator_server.host, simulator_server.port) as front:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", front.ca_file)
-        settings.ONECLICKDZ_API_URL = front.url
-        account.reset_client()
-        yield front
-    account.reset_client()
-
-
 @pytest.mark.timeout(900)
 def test_thousand_orders_through_faults_settle_without_double_debit(sim, simulator_server, operator, fast_timings,
                                                                      redis_broker, tls_front):

@@ -303,19 +303,6 @@ def assert_charged_is_not_hidden(sim, order) -> None:
         assert debit == 0, f"{order.ref} shown {order.status} but the API debited {debit}"
 
 
-@pytest.fixture
-def tls_front(simulator_server, synced, settings, monkeypatch):
-    """The API behind a TLS front that can spoil an answer after the simulator processed it."""
-    from topups.oneclick.simulator.tlsfront import tls_front as start_front
-
-    with start_front(simulator_server.host, simulator_server.port) as front:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", front.ca_file)
-        settings.ONECLICKDZ_API_URL = front.url
-        account.reset_client()
-        yield front
-    account.reset_client()
-
-
 def test_tls_error_after_the_post_left_is_checked_by_ref_not_sent_again(synced, tls_front, staff):
     tls_front.faults.inject("broken_record", path="/v3/internet/send")
     order = place(staff)

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.browser.pages import log_in
 from topups.models import Order, OrderStatus
 from topups.services import catalog, sync
 from topups.services.actors import SYNC
@@ -19,14 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 def synced(sim):
     assert catalog.sync_catalog().ok
     return sim
-
-
-def log_in(page, live_server, username="olga", password="pw-olga"):
-    page.goto(live_server.url + "/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(live_server.url + "/")
 
 
 def fill_order(page, live_server, number, line_type="ADSL", value="ADSL:1000"):

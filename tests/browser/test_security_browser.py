@@ -7,20 +7,13 @@ from decimal import Decimal
 
 import pytest
 
+from tests.browser.pages import log_in
 from topups.models import AuditEvent, Order, OrderStatus
 from topups.services import catalog, orders, sending, sync
 from topups.services.actors import SYNC, Actor
 
 S = OrderStatus
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def log_in(page, live_server, username="olga", password="pw-olga"):
-    page.goto(live_server.url + "/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(live_server.url + "/")
 
 
 def reveals() -> list[tuple[str, str]]:
