@@ -215,10 +215,6 @@ class Order(models.Model):
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
-    @property
-    def can_send(self) -> bool:
-        return self.status == S.NEW
-
 
 class OrderEvent(models.Model):
     """One change of an order: from, to, who or what caused it, and the API's answer."""
