@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from topups import order_export, selectors
+from topups.batch_messages import problem_message
 from topups.csv_export import BOM, csv_lines, csv_response
 from topups.csv_import import MAX_BYTES, MAX_ROWS, TEMPLATE
 from topups.models import Batch, BatchStatus, OrderStatus
@@ -79,8 +80,8 @@ def batch_template(request):
 
 
 def _shown_rows(rows: list[dict]) -> list[dict]:
-    return [{**row, "error_messages": [batches.problem_message(c, p) for c, p in row["errors"]],
-             "warning_messages": [batches.problem_message(c, p) for c, p in row["warnings"]]} for row in rows]
+    return [{**row, "error_messages": [problem_message(c, p) for c, p in row["errors"]],
+             "warning_messages": [problem_message(c, p) for c, p in row["warnings"]]} for row in rows]
 
 
 @require_GET
@@ -91,7 +92,7 @@ def batch_detail(request, pk: int):
     batch = _get_batch(pk)
     context = {
         "batch": batch,
-        "file_warnings": [batches.problem_message(c, p) for c, p in batch.warnings],
+        "file_warnings": [problem_message(c, p) for c, p in batch.warnings],
     }
     if batch.status == BatchStatus.PREVIEWED:
         context.update(rows=_shown_rows(batch.rows), blocked=batches.blocking_reasons(batch))
@@ -167,7 +168,7 @@ def batch_results(request, pk: int):
         for (row, order), code in shown:
             cells = [row["line"], *(row["input"][k] for k in ("type", "number", "value", "ref", "note"))]
             if order is None:
-                reason = "; ".join(batches.problem_message(c, p) for c, p in row["errors"])
+                reason = "; ".join(problem_message(c, p) for c, p in row["errors"])
                 yield [*cells, "", _("Not sent") if row["errors"] else _("Not created"), reason, "", ""]
                 continue
             yield [*cells, *order_export.cells(order_export.BATCH_RESULT_COLUMNS, order, code)]
