@@ -4,6 +4,7 @@ Every variable is documented in .env.example. The defaults give the embedded set
 django-q2's ORM broker, the database cache and the bundled API simulator.
 """
 
+import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,10 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
+# The test settings skip .env: a developer's file (make run writes one with DEBUG=true) must not
+# change what the tests see. Only the real environment reaches them.
+if os.environ.get("SETTINGS_IGNORE_DOTENV") != "true":
+    environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
 # Placeholders that must never sign a production session: the old built-in default and the one

@@ -3,6 +3,10 @@
 
 import os
 
+# Nothing from a developer's .env (make run writes one with DEBUG=true): set in the environment so
+# that the processes the tests start skip it too.
+os.environ["SETTINGS_IGNORE_DOTENV"] = "true"
+
 # Test secrets (DEBUG is off, as in production, so the settings require real-looking ones). Set in
 # the environment so that the processes the tests start (qclusters, check --deploy) get them too.
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x7Kp2mQ9vR4tW8yZ3bN6cF1hJ5gL0dS" * 2)
