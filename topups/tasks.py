@@ -30,8 +30,7 @@ TASK_MARGIN_SECONDS = 3.0
 
 
 def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | None = None) -> list[dict]:
-    """Send a chunk of orders (each claimed atomically, so a duplicate task sends nothing),
-    then refresh the cached balance once.
+    """Send a chunk of orders (each claimed atomically, so a duplicate task sends nothing).
 
     A send waits on the API most of its time, so a chunk is sent by a few threads at once
     (settings.ONECLICKDZ_SEND_THREADS); the claim keeps it at most once whatever runs in parallel.
@@ -70,8 +69,8 @@ def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | Non
         log.info("send task out of time: %d orders handed to a new task", len(deferred))
         dispatch.enqueue_sends(sorted(deferred), Actor(actor_label, actor_user_id))
     if any(r.outcome in ("sent", "adopted") for r in done):
-        if time.monotonic() + sending.call_seconds() <= deadline:
-            refresh_balance()  # otherwise the balance schedule refreshes it
+        # No balance call: the cached balance is debited as the API accepts each order (see
+        # lifecycle); the balance schedule fetches the API's figure.
         start_sweeper()
     return [r.__dict__ for r in done]
 

@@ -61,7 +61,10 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
     # orders that are not due yet (QUEUED ones, looked at hourly) is applied too.
     others = _walk_companions(due) if len(due) >= LIST_THRESHOLD else []
     found, not_found, postponed = _fetch_states(due, report, others)
-    changes = [planning.change_from_topup(o, found[o.pk], now) for o in [*due, *others] if o.pk in found]
+    changes = [planning.change_from_topup(o, found[o.pk], now) for o in due if o.pk in found]
+    # For the others, only what moves them (a new status), not a routine re-check of each.
+    changes += [c for c in (planning.change_from_topup(o, found[o.pk], now) for o in others if o.pk in found)
+                if c.moves]
     changes += [planning.change_not_found(o, now) for o in due if o.pk in not_found]
     retry_at = now + timedelta(seconds=30)
     changes += [Change(o.pk, o.status, o.status, {"next_check_at": retry_at}, attempt=o.send_attempts)
