@@ -244,6 +244,8 @@ ONECLICKDZ_READ_TIMEOUT = env.float("ONECLICKDZ_READ_TIMEOUT", default=20.0)
 # 429 or 5xx, waiting BACKOFF × 2^n seconds between tries (or the API's Retry-After, at most 10 s).
 # A POST is never tried again.
 ONECLICKDZ_GET_RETRIES = env.int("ONECLICKDZ_GET_RETRIES", default=3)
+# A number check is reused for the same line this long (a send tried again needs no second one).
+ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS = 600
 ONECLICKDZ_RETRY_BACKOFF = env.float("ONECLICKDZ_RETRY_BACKOFF", default=0.5)
 # Orders a send task sends at once (threads per worker: a send mostly waits on the API).
 ONECLICKDZ_SEND_THREADS = env.int("ONECLICKDZ_SEND_THREADS", default=4)

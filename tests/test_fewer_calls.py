@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from topups import tasks
 from topups.models import ApiAccount, Order, OrderStatus
-from topups.services import account, catalog, orders, sync
+from topups.services import account, catalog, orders, sending, sync
 from topups.services.actors import SYNC, Actor
 
 S = OrderStatus
@@ -19,12 +19,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff(sim, operator):
+def staff(sim, operator, settings):
+    settings.ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS = 600
     assert catalog.sync_catalog().ok
     assert tasks.refresh_balance() is not None
-    for number in ("036362600", "036362690"):
-        cache.delete(f"topups.number-check:ADSL:{number}")
-    return Actor.user(operator)
+    keys = [sending.number_check_key("ADSL", number) for number in ("036362600", "036362690")]
+    cache.delete_many(keys)
+    yield Actor.user(operator)
+    cache.delete_many(keys)  # a shared cache (Redis) outlives the test
 
 
 def cached_balance() -> Decimal:

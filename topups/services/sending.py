@@ -220,20 +220,23 @@ class _Attempt:
         return SendReport(self.order.ref, "adopted", change.to_status, note)
 
 
-NUMBER_CHECK_REUSE_SECONDS = 10 * 60
-
-
 def checked_line(client, line_type: str, number: str) -> tuple[str, str]:
     """(customer number, offer) of a line from the API's number check, reused for the same line
-    for NUMBER_CHECK_REUSE_SECONDS: a send put back to wait and tried again, or several orders for
-    one line, cost one check. Only an accepted line is remembered; a refusal is asked again."""
-    key = f"topups.number-check:{line_type}:{number}"
-    known = cache.get(key)
+    for ``ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS``: a send put back to wait and tried again, or
+    several orders for one line, cost one check. Only an accepted line is remembered."""
+    reuse = settings.ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS
+    key = number_check_key(line_type, number)
+    known = cache.get(key) if reuse else None
     if known is not None:
         return tuple(known)
     check = client.single_try().check_number(line_type, number)
-    cache.set(key, (check.ncli, check.offre), timeout=NUMBER_CHECK_REUSE_SECONDS)
+    if reuse:
+        cache.set(key, (check.ncli, check.offre), timeout=reuse)
     return check.ncli, check.offre
+
+
+def number_check_key(line_type: str, number: str) -> str:
+    return f"topups.number-check:{line_type}:{number}"
 
 
 def _describe_problem(exc: Exception) -> str:
