@@ -28,7 +28,7 @@ from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, Ord
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
 from topups.order_export import export_orders
-from topups.services import audit
+from topups.services import audit, catalog
 from topups.services.account import get_client
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, create_order
@@ -58,7 +58,9 @@ def _when(value) -> str:
 @login_required
 @permission_required("topups.view_order", raise_exception=True)
 def home(request):
-    """Balance, catalog freshness, today's figures and the user's recent orders: cached rows only."""
+    """Balance, catalog freshness, today's figures and the user's recent orders: cached rows (fetched
+    first when missing or stale, see ``catalog.ensure_fresh``)."""
+    catalog.ensure_fresh()
     recent = selectors.recent_orders(request.user)
     audit.show_order_codes(request, recent, via="home page")
     return render(request, "topups/home.html", {
@@ -81,6 +83,7 @@ def _new_order_context(form: NewOrderForm, **extra) -> dict:
 @permission_required(["topups.add_order", "topups.send_order"], raise_exception=True)
 def new_order(request):
     """Create and send one order. The hidden ref makes a repeated submission return the same order."""
+    catalog.ensure_fresh()
     products = selectors.available_products()
     if request.method == "GET":
         initial = {key: request.GET[key] for key in ("line_type", "number", "value") if key in request.GET}
