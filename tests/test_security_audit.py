@@ -165,3 +165,23 @@ def test_audit_rows_record_the_client_address_by_the_login_throttle_rule(operato
     assert client.get(reverse("topups:order", args=[order.pk])).status_code == 200
     row = AuditEvent.objects.get(action="reveal_code", target=order.ref)
     assert row.ip_address == expected == client_ip(client.get(reverse("topups:home")).wsgi_request)
+
+
+def test_status_polling_is_answered_304_while_nothing_changed(operator, make_user):
+    order = place(operator)
+    client = login(operator)
+    url = reverse("topups:order_status", args=[order.pk])
+    first = client.get(url)
+    assert first.status_code == 200 and first["ETag"]
+    again = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == first["ETag"]
+    fulfil(order)
+    changed = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed.json()["card_code"] == CODE
+    assert changed["ETag"] != first["ETag"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=changed["ETag"]).status_code == 304
+    assert reveals(target=order.ref) == [(operator.pk, order.ref, "status.json")]  # one row, not one per poll
+    # Another session holding the tag still gets the full answer (and its own audit row).
+    other = login(make_user("vera", "Supervisors", is_staff=True))
+    assert other.get(url, HTTP_IF_NONE_MATCH=changed["ETag"]).status_code == 200
+    assert len(reveals(target=order.ref)) == 2
