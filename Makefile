@@ -26,10 +26,7 @@ run: $(VENV)/.installed .env
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py ensure_demo_users
 	@echo "Starting the simulator on :$(SIM_PORT), the background workers, and the app on http://$(WEB_ADDR)/"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py runsimulator --port $(SIM_PORT) & \
-	$(PY) manage.py qcluster & \
-	$(PY) manage.py runserver --noreload $(WEB_ADDR)
+	@exec $(PY) scripts/run_stack.py --web $(WEB_ADDR) --sim-port $(SIM_PORT)
 
 # The browser tests drive Debian's Chromium; install it from the distribution when missing.
 chromium:

@@ -4,6 +4,7 @@ Every variable is documented in .env.example. The defaults give the embedded set
 django-q2's ORM broker, the database cache and the bundled API simulator.
 """
 
+import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,10 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
+# The test settings skip .env: a developer's file (make run writes one with DEBUG=true) must not
+# change what the tests see. Only the real environment reaches them.
+if os.environ.get("SETTINGS_IGNORE_DOTENV") != "true":
+    environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
 # Placeholders that must never sign a production session: the old built-in default and the one
@@ -240,6 +244,8 @@ ONECLICKDZ_READ_TIMEOUT = env.float("ONECLICKDZ_READ_TIMEOUT", default=20.0)
 # 429 or 5xx, waiting BACKOFF × 2^n seconds between tries (or the API's Retry-After, at most 10 s).
 # A POST is never tried again.
 ONECLICKDZ_GET_RETRIES = env.int("ONECLICKDZ_GET_RETRIES", default=3)
+# A number check is reused for the same line this long (a send tried again needs no second one).
+ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS = 600
 ONECLICKDZ_RETRY_BACKOFF = env.float("ONECLICKDZ_RETRY_BACKOFF", default=0.5)
 # Orders a send task sends at once (threads per worker: a send mostly waits on the API).
 ONECLICKDZ_SEND_THREADS = env.int("ONECLICKDZ_SEND_THREADS", default=4)

@@ -3,6 +3,10 @@
 
 import os
 
+# Nothing from a developer's .env (make run writes one with DEBUG=true): set in the environment so
+# that the processes the tests start skip it too.
+os.environ["SETTINGS_IGNORE_DOTENV"] = "true"
+
 # Test secrets (DEBUG is off, as in production, so the settings require real-looking ones). Set in
 # the environment so that the processes the tests start (qclusters, check --deploy) get them too.
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x7Kp2mQ9vR4tW8yZ3bN6cF1hJ5gL0dS" * 2)
@@ -21,6 +25,8 @@ ONECLICKDZ_READ_TIMEOUT = 2.0
 # No test sits through retries and their back-off (the client's own tests build clients that retry).
 ONECLICKDZ_GET_RETRIES = 0
 ONECLICKDZ_RETRY_BACKOFF = 0.0
+# Every send checks its number (a test that counts checks turns the reuse on).
+ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS = 0
 # Tasks run inline in unit tests; the end-to-end tests start real qcluster processes instead.
 Q_CLUSTER = {**Q_CLUSTER, "sync": env.bool("Q_SYNC", default=True)}  # noqa: F405
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -72,3 +74,43 @@ def qclusters(count: int, *, database_url: str, api_url: str, workers: int, log_
     finally:
         for process in processes:
             stop_group(process)
+
+
+def repo_copy(destination: Path) -> Path:
+    """A copy of the working tree as a fresh clone would have it (tracked and new files, no
+    ``.env``, no database), sharing this checkout's virtualenv."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, check=True, capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if not source.is_file() or name == ".venv":
+            continue
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    (destination / ".venv").symlink_to((ROOT / ".venv").resolve())
+    return destination
+
+
+def processes_with_env(name: str, value: str) -> list[int]:
+    """Ids of the live processes whose environment holds ``name=value`` (their descendants
+    inherit it, whatever process group or session they moved to)."""
+    marker = f"{name}={value}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environment = (entry / "environ").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in environment and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

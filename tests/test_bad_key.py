@@ -102,3 +102,43 @@ def test_key_state_is_for_staff_only(sim, operator):
     operator.is_staff = True
     state = api_key_state(request)["api_key_problem"]
     assert str(state) == "INVALID_ACCESS_TOKEN"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_twenty_sends_at_once_under_a_refused_key_cost_one_call(sim, use_key, operator):
+    """The API bans the IP after 5 failed calls: workers sending at once must not all try the key.
+    One call probes it; the others wait for its answer and put their order back to wait."""
+    import threading
+
+    from django.db import connection
+
+    from topups.services import sending
+
+    assert catalog.sync_catalog().ok
+    actor = Actor.user(operator)
+    created = [orders.create_order(line_type="ADSL", number=f"0363626{i:02d}", value=Decimal(1000), actor=actor)[0]
+               for i in range(20)]
+    Order.objects.update(send_requested_at=Order.objects.first().created_at)
+    use_key(WRONG_KEY)
+    start, outcomes, failures = threading.Barrier(20), [], []
+
+    def send(order_id: int) -> None:
+        try:
+            start.wait()
+            outcomes.append(sending.send_order(order_id=order_id, actor=Actor.task("worker")).outcome)
+        except BaseException as exc:  # surfaced below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(order.pk,)) for order in created]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures
+    assert sim.stats()["auth_failures"]["total"] <= 1, sim.stats()["auth_failures"]
+    # Nothing lost: every order waits to be sent once the key is fixed.
+    assert outcomes == ["retry"] * 20
+    assert Order.objects.filter(status=S.NEW).count() == 20

@@ -148,3 +148,40 @@ def test_exports_audit_each_code_they_carry_in_full(supervisor, make_user, monke
     exporter.user_permissions.add(*Permission.objects.filter(codename__in=["view_order", "export_order"]))
     masked = b"".join(login(exporter).get(reverse("topups:order_export")).streaming_content).decode("utf-8-sig")
     assert "987654321090" not in masked and len(reveals()) == 4  # masked codes are no reveal
+
+
+@pytest.mark.parametrize(("behind_proxy", "expected"), [(True, "203.0.113.7"), (False, "10.0.0.2")])
+def test_audit_rows_record_the_client_address_by_the_login_throttle_rule(operator, settings, behind_proxy,
+                                                                         expected):
+    """Behind the documented proxy every request comes from the proxy: the row must carry the
+    forwarded address, as the login throttle does."""
+    from topups.middleware import client_ip
+
+    settings.BEHIND_PROXY = behind_proxy
+    order = place(operator)
+    fulfil(order)
+    client = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.7")
+    client.force_login(operator)
+    assert client.get(reverse("topups:order", args=[order.pk])).status_code == 200
+    row = AuditEvent.objects.get(action="reveal_code", target=order.ref)
+    assert row.ip_address == expected == client_ip(client.get(reverse("topups:home")).wsgi_request)
+
+
+def test_status_polling_is_answered_304_while_nothing_changed(operator, make_user):
+    order = place(operator)
+    client = login(operator)
+    url = reverse("topups:order_status", args=[order.pk])
+    first = client.get(url)
+    assert first.status_code == 200 and first["ETag"]
+    again = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == first["ETag"]
+    fulfil(order)
+    changed = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed.json()["card_code"] == CODE
+    assert changed["ETag"] != first["ETag"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=changed["ETag"]).status_code == 304
+    assert reveals(target=order.ref) == [(operator.pk, order.ref, "status.json")]  # one row, not one per poll
+    # Another session holding the tag still gets the full answer (and its own audit row).
+    other = login(make_user("vera", "Supervisors", is_staff=True))
+    assert other.get(url, HTTP_IF_NONE_MATCH=changed["ETag"]).status_code == 200
+    assert len(reveals(target=order.ref)) == 2

@@ -17,9 +17,10 @@ from topups.services.actors import Actor
 
 log = logging.getLogger("topups.tasks")
 
-# The sweeper runs inside one scheduled task a minute (django-q2's scheduler wakes every 30 s)
-# and runs a sync cycle every CYCLE_SECONDS for SWEEP_SECONDS, well inside the task timeout.
-CYCLE_SECONDS = 5
+# The sweeper runs a sync cycle every CYCLE_SECONDS for SWEEP_SECONDS, well inside the task
+# timeout, then hands over to its successor; the minute schedule (django-q2's scheduler wakes
+# every 30 s) only restarts the chain. A cycle with nothing due is three indexed queries.
+CYCLE_SECONDS = 1
 SWEEP_SECONDS = 50
 SWEEP_LOCK = "topups:sweeper"
 
@@ -29,8 +30,7 @@ TASK_MARGIN_SECONDS = 3.0
 
 
 def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | None = None) -> list[dict]:
-    """Send a chunk of orders (each claimed atomically, so a duplicate task sends nothing),
-    then refresh the cached balance once.
+    """Send a chunk of orders (each claimed atomically, so a duplicate task sends nothing).
 
     A send waits on the API most of its time, so a chunk is sent by a few threads at once
     (settings.ONECLICKDZ_SEND_THREADS); the claim keeps it at most once whatever runs in parallel.
@@ -69,25 +69,37 @@ def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | Non
         log.info("send task out of time: %d orders handed to a new task", len(deferred))
         dispatch.enqueue_sends(sorted(deferred), Actor(actor_label, actor_user_id))
     if any(r.outcome in ("sent", "adopted") for r in done):
-        if time.monotonic() + sending.call_seconds() <= deadline:
-            refresh_balance()  # otherwise the balance schedule refreshes it
+        # No balance call: the cached balance is debited as the API accepts each order (see
+        # lifecycle); the balance schedule fetches the API's figure.
         start_sweeper()
     return [r.__dict__ for r in done]
 
 
 def start_sweeper() -> None:
-    """Start following new orders now rather than at the next scheduler tick (up to 30 s away).
-    A no-op when a sweeper already runs (it takes the lock), or when tasks run inline."""
+    """Make sure a sweeper follows the orders just sent, now rather than at the next scheduler
+    tick. Always enqueues: a sweeper already running makes this one return at once, and one
+    about to end hands over to a successor itself (see ``sync_orders``). No-op when tasks run
+    inline."""
     from django_q.conf import Conf
+
+    if not Conf.SYNC:
+        _enqueue_sweeper("order status sync (after a send)")
+
+
+def _enqueue_sweeper(name: str) -> None:
     from django_q.tasks import async_task
 
-    if not Conf.SYNC and cache.get(SWEEP_LOCK) is None:
-        async_task("topups.tasks.sync_orders", task_name="order status sync (after a send)")
+    async_task("topups.tasks.sync_orders", task_name=name)
 
 
 def sync_orders(sweep_seconds: float | None = None, cycle_seconds: float = CYCLE_SECONDS) -> dict:
     """Run status-sync cycles for about a minute (less when the task timeout is shorter). A lock
-    keeps two sweepers from overlapping; if one is already running this one returns at once."""
+    keeps two sweepers from overlapping; if one is already running this one returns at once.
+
+    No gap between sweepers: one that ends releases the lock and then, while any order is
+    tracked, enqueues its successor (which starts within a worker's poll, well inside one cycle).
+    A ``start_sweeper`` turned away while the lock was held is covered by that check, made after
+    the release. The schedule's minute tick only restarts the chain after a lost worker."""
     if sweep_seconds is None:
         sweep_seconds = max(0.0, min(SWEEP_SECONDS, settings.Q_CLUSTER["timeout"] - 10))
     token = uuid.uuid4().hex
@@ -110,6 +122,11 @@ def sync_orders(sweep_seconds: float | None = None, cycle_seconds: float = CYCLE
     finally:
         if cache.get(SWEEP_LOCK) == token:
             cache.delete(SWEEP_LOCK)
+    from django_q.conf import Conf
+
+    if not Conf.SYNC and sweep_seconds > 0 and sync.anything_to_follow():
+        _enqueue_sweeper("order status sync (hand-over)")
+        totals["handed_over"] = True
     return totals
 
 

@@ -13,9 +13,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
@@ -26,7 +27,7 @@ from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number
 from topups.keys import value_key
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
 from topups.order_export import export_orders
-from topups.services import audit
+from topups.services import audit, catalog
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
 from topups.services.preferences import save_language
@@ -55,7 +56,9 @@ def _when(value) -> str:
 @login_required
 @permission_required("topups.view_order", raise_exception=True)
 def home(request):
-    """Balance, catalog freshness, today's figures and the user's recent orders: cached rows only."""
+    """Balance, catalog freshness, today's figures and the user's recent orders: cached rows (fetched
+    first when missing or stale, see ``catalog.ensure_fresh``)."""
+    catalog.ensure_fresh()
     recent = selectors.recent_orders(request.user)
     audit.show_order_codes(request, recent, via="home page")
     return render(request, "topups/home.html", {
@@ -78,6 +81,7 @@ def _new_order_context(form: NewOrderForm, **extra) -> dict:
 @permission_required(["topups.add_order", "topups.send_order"], raise_exception=True)
 def new_order(request):
     """Create and send one order. The hidden ref makes a repeated submission return the same order."""
+    catalog.ensure_fresh()
     products = selectors.available_products()
     if request.method == "GET":
         initial = {key: request.GET[key] for key in ("line_type", "number", "value") if key in request.GET}
@@ -173,11 +177,21 @@ def _status_payload(row: dict, code: str) -> dict:
 @login_required
 @permission_required("topups.view_order", raise_exception=True)
 def order_status(request, pk: int):
-    """The live status of one order, polled by the order page: one query for the order."""
+    """The live status of one order, polled by the order page: one query for the order, and a
+    bodiless 304 when the poller already holds this state (``If-None-Match``)."""
     row = selectors.order_status_row(pk)
     if row is None:
         raise Http404(_("No such order."))
-    return JsonResponse(_status_payloads(request, [row])[0])
+    # The tag is bound to the session: a 304 only answers the session that was sent the full
+    # answer (and audited for its code), never one that guessed a tag.
+    state = salted_hmac("topups.order-status", f"{request.session.session_key}:{sorted(row.items())}")
+    etag = f'"{state.hexdigest()[:32]}"'
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponseNotModified()
+    else:
+        response = JsonResponse(_status_payloads(request, [row])[0])
+    response["ETag"] = etag
+    return response
 
 
 @require_GET

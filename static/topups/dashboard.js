@@ -59,13 +59,23 @@
     });
   }
 
-  // Live status: the order page polls its status every 3 s until it is final.
+  // Live status: the order page polls its status every 3 s until it is final. It sends the tag of
+  // the state it holds: the server answers 304, with no body, while nothing changed.
   var card = $("[data-poll]");
   if (card) {
+    var etag = null;
     var timer = window.setInterval(function () {
-      fetch(card.dataset.poll, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      var headers = { Accept: "application/json" };
+      if (etag) { headers["If-None-Match"] = etag; }
+      fetch(card.dataset.poll, { credentials: "same-origin", headers: headers, cache: "no-store" })
+        .then(function (r) {
+          if (r.status === 304) { return null; }
+          if (!r.ok) { throw new Error(r.status); }
+          etag = r.headers.get("ETag");
+          return r.json();
+        })
         .then(function (data) {
+          if (!data) { return; }
           var badge = $("[data-status]", card);
           if (badge.textContent !== data.label) {
             badge.textContent = data.label; badge.className = "status " + data.tone;

@@ -35,7 +35,10 @@ authentication failure (missing/invalid key, IP blocked) the client records the 
 in a ``KeyGuard`` and refuses, without network, every further authenticated call with that key
 (``KeyRefused``) until the key changes or the guard is cleared. The default guard lives in process
 memory and is shared by all clients of the process; pass a shared (database) guard to cover
-several processes.
+several processes. A key not yet known to work is probed by one call at a time: the guard's probe
+lock lets one caller through while the others wait for its answer (then call, or raise
+``KeyRefused``), or give up with ``KeyBeingChecked`` (nothing sent) when it does not come in time.
+So a wrong key costs one failed call however many workers send at once.
 
 The key itself never appears in logs, exception messages or reprs; only its fingerprint does.
 """
@@ -61,10 +64,12 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
 from .errors import (
+    ApiError,
     AuthError,
     BadResponse,
     ConfigurationError,
     InvalidRequest,
+    KeyBeingChecked,
     KeyRefused,
     OneClickError,
     OutcomeUnknown,
@@ -133,12 +138,31 @@ class KeyGuard(Protocol):
         """Allow this key again (an operator fixed the key or the IP whitelist)."""
         ...
 
+    def key_works(self, fingerprint: str) -> bool:
+        """Whether the API has accepted this key since it was last refused."""
+        ...
+
+    def mark_works(self, fingerprint: str) -> None:
+        """Record that the API accepted this key."""
+        ...
+
+    def try_probe(self, fingerprint: str, seconds: float) -> bool:
+        """Take the probe lock for this key (at most ``seconds``), shared by every caller the
+        guard covers; False when another caller holds it."""
+        ...
+
+    def end_probe(self, fingerprint: str) -> None:
+        """Release the probe lock."""
+        ...
+
 
 class MemoryKeyGuard:
     """A ``KeyGuard`` in process memory (thread-safe)."""
 
     def __init__(self) -> None:
         self._refused: dict[str, str] = {}
+        self._works: set[str] = set()
+        self._probes: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def refused_reason(self, fingerprint: str) -> str | None:
@@ -147,10 +171,30 @@ class MemoryKeyGuard:
     def refuse(self, fingerprint: str, reason: str) -> None:
         with self._lock:
             self._refused[fingerprint] = reason
+            self._works.discard(fingerprint)
 
     def clear(self, fingerprint: str) -> None:
         with self._lock:
             self._refused.pop(fingerprint, None)
+
+    def key_works(self, fingerprint: str) -> bool:
+        return fingerprint in self._works
+
+    def mark_works(self, fingerprint: str) -> None:
+        with self._lock:
+            self._works.add(fingerprint)
+
+    def try_probe(self, fingerprint: str, seconds: float) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if self._probes.get(fingerprint, 0.0) > now:
+                return False
+            self._probes[fingerprint] = now + seconds
+            return True
+
+    def end_probe(self, fingerprint: str) -> None:
+        with self._lock:
+            self._probes.pop(fingerprint, None)
 
     def __repr__(self) -> str:
         return f"MemoryKeyGuard(refused={sorted(self._refused)!r})"
@@ -558,6 +602,71 @@ class OneClickClient:
     ) -> T:
         url = self._url(path)
         headers = self._headers(auth)
+        probing = auth and self._await_probe()
+        try:
+            result = self._send(method, path, url, parse, params=params, body=body, headers=headers, auth=auth)
+        except ApiError as exc:
+            # Any answer of the API but an authentication failure means it accepted the key.
+            if probing and not isinstance(exc, AuthError):
+                self._mark_works()
+            raise
+        else:
+            if probing:
+                self._mark_works()
+            return result
+        finally:
+            if probing:
+                self._end_probe()
+
+    def _await_probe(self) -> bool:
+        """True when this call is the one probing a key not yet known to work (it holds the
+        guard's probe lock); False when the key is known to work. Waits while another caller
+        probes, then raises ``KeyRefused`` if the API refused the key, ``KeyBeingChecked`` if no
+        answer came within one call's time."""
+        guard, fingerprint = self.key_guard, self.fingerprint
+        if not hasattr(guard, "try_probe"):
+            return False  # a guard without a probe lock: every caller calls
+        wait = self.timeout[0] + self.timeout[1]
+        deadline = time.monotonic() + wait
+        try:
+            while not guard.key_works(fingerprint):
+                if guard.try_probe(fingerprint, wait + 5.0):
+                    # The previous prober may have finished between our last look and the lock.
+                    try:
+                        self._headers(True)
+                        if not guard.key_works(fingerprint):
+                            return True
+                    except BaseException:
+                        guard.end_probe(fingerprint)
+                        raise
+                    guard.end_probe(fingerprint)
+                    return False
+                if time.monotonic() > deadline:
+                    raise KeyBeingChecked(
+                        f"Key {fingerprint} is being tried by another call; no call made",
+                        details={"fingerprint": fingerprint})
+                time.sleep(0.05)
+                self._headers(True)  # raises KeyRefused once the probe was refused
+        except OneClickError:
+            raise
+        except Exception as exc:
+            raise ConfigurationError(f"Key guard unavailable ({type(exc).__name__}); no call made") from exc
+        return False
+
+    def _mark_works(self) -> None:
+        try:
+            self.key_guard.mark_works(self.fingerprint)
+        except Exception:
+            logger.exception("Could not record that key %s works", self.fingerprint)
+
+    def _end_probe(self) -> None:
+        try:
+            self.key_guard.end_probe(self.fingerprint)
+        except Exception:
+            logger.exception("Could not release the probe lock of key %s", self.fingerprint)
+
+    def _send(self, method: str, path: str, url: str, parse: Callable[[Envelope], T], *,
+              params: dict[str, Any] | None, body: dict[str, Any] | None, headers: dict[str, str], auth: bool) -> T:
         started = time.perf_counter()
         try:
             response = self.session.request(

@@ -68,6 +68,13 @@ class TransportError(OneClickError):
     default_code = "TRANSPORT_ERROR"
 
 
+class KeyBeingChecked(TransportError):
+    """Raised locally, without a network call: another caller is trying a key not yet known to
+    work, and its answer did not come in time. Nothing was sent; try again shortly."""
+
+    default_code = "KEY_BEING_CHECKED"
+
+
 class OutcomeUnknown(OneClickError):
     """The request may have been processed; its result is unknown. Never re-POST: look it up."""
 

@@ -6,6 +6,7 @@ import logging
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,6 +14,8 @@ from topups.models import ApiAccount
 from topups.oneclick import OneClickClient, key_fingerprint
 
 log = logging.getLogger("topups.account")
+KEY_WORKS, KEY_PROBE = "topups.api-key-works", "topups.api-key-probe"
+KEY_WORKS_SECONDS = 24 * 3600  # then the key is probed again, one call at a time
 
 
 class DatabaseKeyGuard:
@@ -29,6 +32,7 @@ class DatabaseKeyGuard:
         return reason or None
 
     def refuse(self, fingerprint: str, reason: str) -> None:
+        cache.delete(f"{KEY_WORKS}:{fingerprint}")
         ApiAccount.objects.update_or_create(
             key_fingerprint=fingerprint,
             defaults={"refused_reason": reason[:255], "refused_at": timezone.now()},
@@ -37,6 +41,22 @@ class DatabaseKeyGuard:
 
     def clear(self, fingerprint: str) -> None:
         ApiAccount.objects.filter(key_fingerprint=fingerprint).update(refused_reason="", refused_at=None)
+
+    # A key not known to work is tried by one call at a time, whatever the process: the probe
+    # lock is a cache.add (atomic in Redis and in the database cache), the "works" mark a cache
+    # entry that a refusal deletes.
+    def key_works(self, fingerprint: str) -> bool:
+        return bool(cache.get(f"{KEY_WORKS}:{fingerprint}"))
+
+    def mark_works(self, fingerprint: str) -> None:
+        if not self.key_works(fingerprint):
+            cache.set(f"{KEY_WORKS}:{fingerprint}", True, timeout=KEY_WORKS_SECONDS)
+
+    def try_probe(self, fingerprint: str, seconds: float) -> bool:
+        return cache.add(f"{KEY_PROBE}:{fingerprint}", True, timeout=max(1, round(seconds)))
+
+    def end_probe(self, fingerprint: str) -> None:
+        cache.delete(f"{KEY_PROBE}:{fingerprint}")
 
 
 @lru_cache(maxsize=4)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from topups.middleware import client_ip
 from topups.models import AuditEvent
 from topups.services.actors import Actor
 
 
 def record(*, actor: Actor, action: str, target: str = "", detail: dict | None = None, request=None) -> AuditEvent:
-    """Write one audit row. ``request`` (optional) gives the client address."""
-    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    """Write one audit row. ``request`` (optional) gives the client address, by the login
+    throttle's rule (``client_ip``: the forwarded address behind our proxy)."""
+    ip = client_ip(request) if request is not None else None
     return AuditEvent.objects.create(
         action=action, actor_id=actor.user_id, actor_label=actor.label[:64], target=target[:128], detail=detail,
         ip_address=ip or None,
@@ -25,7 +27,7 @@ def record_orders(*, actor: Actor, action: str, refs: list[str]) -> AuditEvent:
 def record_many(*, actor: Actor, action: str, targets: list[str], detail: dict | None = None,
                 request=None) -> None:
     """One audit row per target, in one INSERT (a list's live update reveals several codes)."""
-    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    ip = client_ip(request) if request is not None else None
     AuditEvent.objects.bulk_create([
         AuditEvent(action=action, actor_id=actor.user_id, actor_label=actor.label[:64], target=target[:128],
                    detail=detail, ip_address=ip or None)

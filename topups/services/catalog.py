@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +14,7 @@ from topups.oneclick import errors as api_errors
 from topups.services.account import current_fingerprint, get_client
 
 log = logging.getLogger("topups.catalog")
+FIRST_USE_LOCK = "topups:catalog-first-use"
 
 
 @dataclass
@@ -84,3 +86,36 @@ def _dedupe(products) -> dict:
         if kept is None or (item.available and not kept.available):
             by_value[item.value] = item
     return by_value
+
+
+def ensure_fresh() -> None:
+    """Fetch the catalog and the balance now when they are missing or stale (older than two
+    refresh periods), so the new-order form and the dashboard work the moment the app is up,
+    before the schedules' first run. One caller at a time fetches (a cache lock); the others go
+    on with what is cached. A failed fetch is logged and leaves the cache as it was."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from topups.services import account
+
+    if not settings.ONECLICKDZ_API_KEY:
+        return
+    now = timezone.now()
+    row = account.current_account()
+    if row is not None and row.refused_reason:
+        return
+    catalog_at = row.catalog_synced_at if row else None
+    balance_at = row.balance_fetched_at if row else None
+    catalog_due = catalog_at is None or now - catalog_at > timedelta(minutes=2 * settings.CATALOG_REFRESH_MINUTES)
+    balance_due = balance_at is None or now - balance_at > timedelta(minutes=2 * settings.BALANCE_REFRESH_MINUTES)
+    if not (catalog_due or balance_due) or not cache.add(FIRST_USE_LOCK, True, timeout=30):
+        return
+    try:
+        if catalog_due:
+            sync_catalog()
+        if balance_due:
+            account.refresh_account()
+    except api_errors.OneClickError as exc:
+        log.warning("fetch on first use failed: %s", exc)
+    finally:
+        cache.delete(FIRST_USE_LOCK)

@@ -16,14 +16,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from topups.models import TRANSITIONS, Order, OrderEvent, OrderStatus
+from topups.models import TRANSITIONS, ApiAccount, Order, OrderEvent, OrderStatus
 from topups.services.actors import Actor
 
 log = logging.getLogger("topups.orders")
+S = OrderStatus
+# The local balance follows the API's books between two fetches (see ``_balance_delta``).
+NOT_ACCEPTED = frozenset({S.NEW, S.SENDING, S.UNKNOWN})
+ACCEPTED = frozenset({S.HANDLING, S.QUEUED, S.FULFILLED})
 
 
 class IllegalTransition(Exception):
@@ -104,6 +110,8 @@ def apply_changes(changes: list[Change], actor: Actor, *, locked: dict[int, Orde
         if applied:
             Order.objects.bulk_update(applied.values(), sorted(names), batch_size=500)
         OrderEvent.objects.bulk_create(events, batch_size=500)
+        _follow_balance(sum((_balance_delta(e.from_status, e.to_status, applied[e.order_id]) for e in events),
+                            Decimal(0)))
     return applied
 
 
@@ -126,9 +134,31 @@ def move(order: Order, to_status: str, actor: Actor, *, note: str = "", payload:
             return False
         if change.moves:
             _event(order, change, actor, now).save()
-    for name, value in values.items():
-        setattr(order, name, value)
+        for name, value in values.items():
+            setattr(order, name, value)
+        _follow_balance(_balance_delta(change.expected, change.to_status, order))
     return True
+
+
+def _balance_delta(from_status: str, to_status: str, order: Order) -> Decimal:
+    """What a move does to the account's balance at the API: the API debits an order's cost when
+    it accepts it and credits it back when it refunds it."""
+    cost = order.cost if order.cost is not None else order.value
+    if from_status in NOT_ACCEPTED and to_status in ACCEPTED:
+        return -cost
+    if from_status in ACCEPTED and to_status == S.REFUNDED:
+        return cost
+    return Decimal(0)
+
+
+def _follow_balance(delta: Decimal) -> None:
+    """Keep the cached balance in step with the API's books between two fetches (the balance
+    schedule fetches the API's figure, which corrects any drift), in the caller's transaction."""
+    if delta:
+        from topups.services.account import current_fingerprint
+
+        ApiAccount.objects.filter(key_fingerprint=current_fingerprint(), balance__isnull=False).update(
+            balance=F("balance") + delta)
 
 
 def _event(order: Order, change: Change, actor: Actor, now) -> OrderEvent:

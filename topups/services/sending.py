@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -91,7 +92,7 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
         return attempt.unknown(exc)
     attempt.finish(S.HANDLING, _("Accepted by the API"), {"topupId": result.topup_id, "topupRef": result.topup_ref},
                    topup_id=result.topup_id, api_status=TopupStatus.HANDLING.value,
-                   next_check_at=timezone.now() + planning.FAST_POLL)
+                   next_check_at=timezone.now() + planning.FIRST_LOOK)
     log.info("order %s sent, topup id %s", order.ref, result.topup_id)
     return SendReport(order.ref, "sent", S.HANDLING)
 
@@ -144,13 +145,13 @@ class _Attempt:
             self.finish(S.REFUSED, message, refusal_code="ERR_STOCK", refusal_message=message, next_check_at=None)
             return SendReport(order.ref, "refused", S.REFUSED, message)
         try:
-            check = client.single_try().check_number(order.line_type, order.number)
+            ncli, offre = checked_line(client, order.line_type, order.number)
         except (api_errors.PhoneError, api_errors.InvalidRequest) as exc:
             return self.refuse(exc)
         except api_errors.OneClickError as exc:
             # The check is a GET: nothing happened at the API. Try the whole send again later.
             return self.back_to_new(exc)
-        self.checked = {"ncli": check.ncli[:32], "offre": check.offre[:64],
+        self.checked = {"ncli": ncli[:32], "offre": offre[:64],
                         "cost": order.product_cost if order.product_cost is not None else order.cost}
         return None
 
@@ -217,6 +218,25 @@ class _Attempt:
         lifecycle.apply_changes([change], self.actor)
         log.info("order %s already known to the API: adopted as %s", self.order.ref, change.to_status)
         return SendReport(self.order.ref, "adopted", change.to_status, note)
+
+
+def checked_line(client, line_type: str, number: str) -> tuple[str, str]:
+    """(customer number, offer) of a line from the API's number check, reused for the same line
+    for ``ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS``: a send put back to wait and tried again, or
+    several orders for one line, cost one check. Only an accepted line is remembered."""
+    reuse = settings.ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS
+    key = number_check_key(line_type, number)
+    known = cache.get(key) if reuse else None
+    if known is not None:
+        return tuple(known)
+    check = client.single_try().check_number(line_type, number)
+    if reuse:
+        cache.set(key, (check.ncli, check.offre), timeout=reuse)
+    return check.ncli, check.offre
+
+
+def number_check_key(line_type: str, number: str) -> str:
+    return f"topups.number-check:{line_type}:{number}"
 
 
 def _describe_problem(exc: Exception) -> str:

@@ -57,8 +57,14 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
     if actor.user_id is not None:  # a person asked: the sync's own cycles are not audited
         audit.record_orders(actor=actor, action="refresh", refs=[o.ref for o in due])
     report.checked = len(due)
-    found, not_found, postponed = _fetch_states(due, report)
+    # A list walk carries the state of every order in its window: what it finds for tracked
+    # orders that are not due yet (QUEUED ones, looked at hourly) is applied too.
+    others = _walk_companions(due) if len(due) >= LIST_THRESHOLD else []
+    found, not_found, postponed = _fetch_states(due, report, others)
     changes = [planning.change_from_topup(o, found[o.pk], now) for o in due if o.pk in found]
+    # For the others, only what moves them (a new status), not a routine re-check of each.
+    changes += [c for c in (planning.change_from_topup(o, found[o.pk], now) for o in others if o.pk in found)
+                if c.moves]
     changes += [planning.change_not_found(o, now) for o in due if o.pk in not_found]
     retry_at = now + timedelta(seconds=30)
     changes += [Change(o.pk, o.status, o.status, {"next_check_at": retry_at}, attempt=o.send_attempts)
@@ -71,14 +77,26 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
     return report
 
 
-def _fetch_states(due: list[Order], report: SyncReport) -> tuple[dict[int, Topup], set[int], set[int]]:
-    """Ask the API about each due order: (found top-ups, ids it does not know, ids to ask later)."""
+def _walk_companions(due: list[Order]) -> list[Order]:
+    """Tracked orders that are not due but fall in a list walk's window (see ``_walk_list``)."""
+    return list(Order.objects.filter(status__in=TRACKED_STATUSES, created_at__gte=_walk_start(due))
+                .exclude(pk__in=[o.pk for o in due]).order_by("pk")[:MAX_LIST_PAGES * LIST_PAGE_SIZE])
+
+
+def _walk_start(due: list[Order]) -> datetime:
+    return min(o.created_at for o in due) - timedelta(minutes=5)
+
+
+def _fetch_states(due: list[Order], report: SyncReport,
+                  others: list[Order] = ()) -> tuple[dict[int, Topup], set[int], set[int]]:
+    """Ask the API about each due order: (found top-ups, ids it does not know, ids to ask later).
+    A list walk also fills in what it finds for ``others`` (no single check is made for them)."""
     client = get_client()
     found: dict[int, Topup] = {}
     not_found: set[int] = set()
     if len(due) >= LIST_THRESHOLD:
         try:
-            _walk_list(client, due, found, report)
+            _walk_list(client, due, found, report, others)
         except api_errors.OneClickError as exc:
             report.errors.append(str(exc))
             if isinstance(exc, (api_errors.AuthError, api_errors.ConfigurationError)):
@@ -106,16 +124,19 @@ def _fetch_states(due: list[Order], report: SyncReport) -> tuple[dict[int, Topup
     return found, not_found, postponed
 
 
-def _walk_list(client, due: list[Order], found: dict[int, Topup], report: SyncReport) -> None:
-    """Match due orders against /internet/list pages covering their creation window."""
-    by_ref = {o.ref: o for o in due}
-    by_id = {o.topup_id: o for o in due if o.topup_id}
-    start = min(o.created_at for o in due) - timedelta(minutes=5)
+def _walk_list(client, due: list[Order], found: dict[int, Topup], report: SyncReport,
+               others: list[Order] = ()) -> None:
+    """Match due orders (and ``others``) against /internet/list pages covering the due orders'
+    creation window; walks until every due order is matched."""
+    by_ref = {o.ref: o for o in [*others, *due]}
+    by_id = {o.topup_id: o for o in [*others, *due] if o.topup_id}
+    due_ids = {o.pk for o in due}
+    start = _walk_start(due)
     end = timezone.now() + timedelta(minutes=5)
     # The window also holds orders that are not due (and other clients' orders): walk until every
     # due order is matched or the pages end, within a fixed bound of calls per cycle.
     page = 1
-    while page <= MAX_LIST_PAGES and len(found) < len(due):
+    while page <= MAX_LIST_PAGES and len(due_ids & found.keys()) < len(due):
         report.api_calls += 1
         result = client.list_topups(page=page, page_size=LIST_PAGE_SIZE, from_=start, to=end)
         for topup in result.items:
@@ -167,6 +188,12 @@ def _redispatch_waiting_sends(now: datetime) -> int:
         Order.objects.filter(pk__in=waiting, status=S.NEW).update(next_check_at=now + timedelta(minutes=2))
         dispatch.enqueue_sends(waiting, SYNC)
     return len(waiting)
+
+
+def anything_to_follow() -> bool:
+    """Whether a sweeper has work ahead: a tracked order, an order being sent, or a send waiting."""
+    return Order.objects.filter(status__in=[*TRACKED_STATUSES, S.SENDING]).exists() or Order.objects.filter(
+        status=S.NEW, send_requested_at__isnull=False).exists()
 
 
 def schedule_refresh(order_ids: list[int]) -> int:

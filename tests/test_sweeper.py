@@ -1,0 +1,88 @@
+"""The status sync leaves no gap: the first look comes seconds after the API accepted the order, a
+sweeper hands over to its successor before it ends, and a list walk applies what it carries to
+every tracked order it matches, QUEUED ones not yet due included."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from topups import tasks
+from topups.models import Order, OrderStatus
+from topups.services import catalog, orders, sending, sync
+from topups.services.actors import Actor
+
+S = OrderStatus
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(sim, operator):
+    assert catalog.sync_catalog().ok
+    return Actor.user(operator)
+
+
+def place_and_send(staff, number: str) -> Order:
+    order, _ = orders.create_order(line_type="ADSL", number=number, value=Decimal(1000), actor=staff)
+    assert sending.send_order(order_id=order.pk, actor=staff).outcome == "sent"
+    return Order.objects.get(pk=order.pk)
+
+
+def test_first_look_comes_within_three_seconds_of_acceptance(staff):
+    order = place_and_send(staff, "036362600")
+    wait = (order.next_check_at - order.sent_at).total_seconds()
+    assert 1.5 <= wait <= 3.5
+
+
+def test_a_list_walk_applies_what_it_carries_to_queued_orders_not_yet_due(sim, staff):
+    queued = place_and_send(staff, "036362691")  # the simulator queues this line, then fulfils it
+    sim.advance(5)
+    sync.refresh_orders([queued], actor=Actor.task("sync"))
+    queued.refresh_from_db()
+    assert queued.status == S.QUEUED and queued.next_check_at > timezone.now() + timezone.timedelta(minutes=30)
+    due = [place_and_send(staff, f"03636260{i}") for i in range(sync.LIST_THRESHOLD)]
+    sim.advance(sim.config["queue_for"] + 1)
+    Order.objects.filter(pk__in=[o.pk for o in due]).update(next_check_at=timezone.now())
+    calls_before = sim.stats()
+    report = sync.sync_due_orders()
+    assert report.checked == len(due)  # the queued order was not due
+    queued.refresh_from_db()
+    assert queued.status == S.FULFILLED and queued.card_code
+    assert set(Order.objects.filter(pk__in=[o.pk for o in due]).values_list("status", flat=True)) == {S.FULFILLED}
+    assert report.api_calls == 1, (report, calls_before)  # one list page answered all six
+
+
+@pytest.fixture
+def queued_tasks(monkeypatch):
+    """Run as if under a real cluster (not inline), recording the sweepers enqueued."""
+    from django_q.conf import Conf
+
+    enqueued: list[str] = []
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(tasks, "_enqueue_sweeper", enqueued.append)
+    cache.delete(tasks.SWEEP_LOCK)
+    yield enqueued
+    cache.delete(tasks.SWEEP_LOCK)
+
+
+def test_a_sweeper_hands_over_while_orders_are_followed(staff, queued_tasks):
+    place_and_send(staff, "036362600")
+    totals = tasks.sync_orders(sweep_seconds=0.5, cycle_seconds=0.2)
+    assert totals["cycles"] >= 1 and totals.get("handed_over")
+    assert queued_tasks == ["order status sync (hand-over)"]
+    assert cache.get(tasks.SWEEP_LOCK) is None  # released before the successor starts
+
+
+def test_a_sweeper_with_nothing_to_follow_ends_the_chain(staff, queued_tasks):
+    totals = tasks.sync_orders(sweep_seconds=0.5, cycle_seconds=0.2)
+    assert not totals.get("handed_over") and queued_tasks == []
+
+
+def test_start_sweeper_enqueues_even_while_a_sweeper_holds_the_lock(staff, queued_tasks):
+    cache.add(tasks.SWEEP_LOCK, "another sweeper, about to end", timeout=60)
+    tasks.start_sweeper()
+    assert queued_tasks == ["order status sync (after a send)"]
+    assert tasks.sync_orders(sweep_seconds=0.5, cycle_seconds=0.2) == {"skipped": True}
