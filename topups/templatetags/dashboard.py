@@ -20,16 +20,28 @@ STATUS_TONE = {
 }
 
 
-def status_explanation(status: str, refusal_message: str = "") -> str:
-    """What the status means for the shop and the customer, in one sentence."""
+def status_explanation(status: str, refusal_message: str = "", *, code_in_full: bool = True,
+                       for_customer: bool = False) -> str:
+    """What the status means for the shop and the customer, in one sentence.
+
+    ``code_in_full`` False (the code is masked for this user): no "give the customer the code", since
+    there is none to give. ``for_customer`` (a printed receipt): no instruction meant for the staff.
+    """
     if status in (S.NEW, S.SENDING, S.HANDLING, S.UNKNOWN):
         return _("The order is being processed. This page updates by itself; there is nothing to do.")
     if status == S.QUEUED:
         return _("Queued by the operator: it will be processed within 12–48 h. This is not a failure; "
                  "the code will appear here once it is ready.")
     if status == S.FULFILLED:
+        if for_customer:
+            return _("Done: the card was delivered.")
+        if not code_in_full:
+            return _("Done: the card was delivered. Only the staff member who sold it or a supervisor "
+                     "can see its code and print the receipt.")
         return _("Done: the card was delivered. Give the customer the code below.")
     if status == S.REFUNDED:
+        if for_customer:
+            return _("Failed: the top-up could not be delivered and its cost is refunded.")
         return _("Failed: the cost was refunded to our account. Refund the customer.")
     if status == S.REFUSED:
         return _("Refused, nothing was charged: %(reason)s") % {
@@ -44,8 +56,10 @@ def status_explanation(status: str, refusal_message: str = "") -> str:
 
 
 @register.simple_tag
-def explain_status(order) -> str:
-    return status_explanation(order.status, order.refusal_message)
+def explain_status(order, for_customer: bool = False) -> str:
+    """``status_explanation`` for an order whose codes went through ``audit.show_order_codes``."""
+    return status_explanation(order.status, order.refusal_message, for_customer=for_customer,
+                              code_in_full=getattr(order, "code_in_full", True))
 
 
 @register.filter
