@@ -7,7 +7,7 @@ from collections import Counter
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -15,7 +15,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from topups import admin_readonly  # noqa: F401 (registers django-q2's admin read-only)
+from topups import (
+    admin_readonly,  # noqa: F401 (registers django-q2's admin read-only)
+    selectors,
+)
 from topups.models import (
     TRACKED_STATUSES,
     ApiAccount,
@@ -173,7 +176,9 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     list_display = ("ref", "badge", "line_type", "number", "value", "cost", "created_by", "created_at",
                     "num_trans")
     list_filter = ("status", "line_type", "created_at", "created_by")
-    search_fields = ("=ref", "number", "=topup_id", "=num_trans")
+    # The dashboard's search (selectors.search_q and the audited card-code lookup): get_search_results.
+    search_fields = ("ref",)
+    search_help_text = _("Number in any form, ref or part of it, transaction number, top-up id or card code.")
     list_select_related = ("created_by",)
     list_per_page = 50
     show_full_result_count = False
@@ -201,6 +206,12 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     def shown_card_code(self, obj: Order) -> str:
         # Set by render_change_form through the one audited door; masked anywhere else.
         return getattr(obj, "shown_code", None) or mask_code(obj.card_code) or "—"
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        found = audit.find_by_code(request, search_term, via="admin search")
+        return queryset.filter(selectors.search_q(search_term) | Q(pk__in=found)), False
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

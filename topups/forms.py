@@ -95,7 +95,7 @@ class OrderFilterForm(forms.Form):
     (and shown next to its field)."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=64,
-                        widget=forms.TextInput(attrs={"placeholder": _("Ref, number, top-up id, transaction")}))
+                        widget=forms.TextInput(attrs={"placeholder": _("Number, ref, transaction or card code")}))
     status = forms.ChoiceField(label=_("Status"), required=False)
     line_type = forms.ChoiceField(label=_("Type"), required=False)
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),

@@ -158,11 +158,56 @@ class OrderFilters:
     date_to: date | None = None
     staff: int | None = None
     q: str = ""
+    # Orders whose card code is exactly the search term, among those the user may see (found and
+    # audited by ``topups.services.audit.find_by_code``).
+    code_matches: tuple[int, ...] = ()
+
+
+# A partial ref or transaction number is looked for from this many characters on (shorter would
+# match half the table).
+PARTIAL_MIN = 4
+# A search term of at least this many letters and digits may be a card code (the API's are 12 digits).
+CODE_MIN = 8
+
+
+def search_q(term: str) -> Q:
+    """What the search box (orders list and admin) finds for ``term``: the line number in every form
+    staff and customers say it (``topups.numbers``), the ref, top-up id or transaction number, exactly
+    or by a part of at least PARTIAL_MIN characters. Card codes are not here: see ``orders_by_code``."""
+    from topups.numbers import ascii_digits, compact, number_candidates
+
+    text = ascii_digits(term).strip()  # refs and transaction numbers keep their dashes
+    digits = compact(term)
+    if not text:
+        return Q(pk__in=[])
+    match = (Q(ref__iexact=text) | Q(topup_id=text) | Q(num_trans=text) | Q(number=digits)
+             | Q(number__in=number_candidates(term)))
+    if len(text) >= PARTIAL_MIN:
+        match |= Q(ref__icontains=text) | Q(num_trans__icontains=text) | Q(topup_id__icontains=text)
+    if len(digits) >= PARTIAL_MIN + 2 and digits.isdigit():
+        match |= Q(number__contains=digits)
+    return match
+
+
+def orders_by_code(user, term: str) -> list[tuple[int, str]]:
+    """(id, ref) of the orders whose card code is exactly ``term`` and that ``user`` may see the code
+    of (every order with topups.view_card_code, else their own): codes are encrypted, so the keyed
+    digest column is the only way to find one. Nothing for a term that cannot be a code."""
+    from topups.crypto import card_code_digest
+    from topups.numbers import compact
+
+    code = compact(term)
+    if len(code) < CODE_MIN or not code.isalnum():
+        return []
+    orders = Order.objects.filter(card_code_digest=card_code_digest(code))
+    if not user.has_perm("topups.view_card_code"):
+        orders = orders.filter(created_by_id=user.pk)
+    return list(orders.values_list("pk", "ref")[:100])
 
 
 def filtered_orders(filters: OrderFilters) -> QuerySet[Order]:
-    """Orders matching the list's filters, newest first. Search matches exactly on indexed columns
-    (ref, number, top-up id, transaction number) so it stays fast on 100,000 rows."""
+    """Orders matching the list's filters, newest first (search: ``search_q`` and the orders found by
+    card code)."""
     qs = Order.objects.all()
     if filters.status:
         qs = qs.filter(status=filters.status)
@@ -174,9 +219,8 @@ def filtered_orders(filters: OrderFilters) -> QuerySet[Order]:
         qs = qs.filter(created_at__lt=local_day_bounds(filters.date_to)[1])
     if filters.staff:
         qs = qs.filter(created_by_id=filters.staff)
-    term = filters.q.strip()
-    if term:
-        qs = qs.filter(Q(ref=term.upper()) | Q(ref=term) | Q(number=term) | Q(topup_id=term) | Q(num_trans=term))
+    if filters.q.strip():
+        qs = qs.filter(search_q(filters.q) | Q(pk__in=filters.code_matches))
     return qs.order_by("-created_at", "-id")
 
 

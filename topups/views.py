@@ -27,6 +27,7 @@ from topups.keys import value_key
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
+from topups.oneclick import mask_code
 from topups.order_export import export_orders
 from topups.services import audit
 from topups.services.account import get_client
@@ -242,8 +243,7 @@ def order_receipt(request, pk: int):
 @login_required
 @permission_required("topups.view_order", raise_exception=True)
 def order_list(request):
-    form = OrderFilterForm(request.GET or None, staff_choices=selectors.staff_choices())
-    filters = form.filters()
+    form, filters = _order_filters(request, via="orders list")
     page = page_number(request.GET.get("page"))
     orders, has_next = selectors.order_page(filters, page)
     audit.show_order_codes(request, orders, via="orders list")
@@ -260,9 +260,22 @@ def order_list(request):
 @permission_required("topups.export_order", raise_exception=True)
 def order_export(request):
     """The filtered orders as CSV, streamed in chunks so 100,000 rows never sit in memory."""
-    filters = OrderFilterForm(request.GET or None, staff_choices=selectors.staff_choices()).filters()
-    return export_orders(request, selectors.filtered_orders(filters), via="orders.csv", target="orders.csv", detail={
-        "filters": {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in vars(filters).items() if v}})
+    _form, filters = _order_filters(request, via="orders.csv")
+    logged = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in vars(filters).items() if v}
+    if filters.code_matches:  # the term is a card code: the audit trail keeps it masked
+        logged["q"] = mask_code(filters.q.strip())
+    return export_orders(request, selectors.filtered_orders(filters), via="orders.csv", target="orders.csv",
+                         detail={"filters": logged})
+
+
+def _order_filters(request, *, via: str) -> tuple[OrderFilterForm, selectors.OrderFilters]:
+    """The list's and the export's filters from the query string; a search term that is a card code
+    the user may see finds its order (audited)."""
+    form = OrderFilterForm(request.GET or None, staff_choices=selectors.staff_choices())
+    filters = form.filters()
+    if filters.q.strip():
+        filters.code_matches = audit.find_by_code(request, filters.q, via=via)
+    return form, filters
 
 
 # Language -----------------------------------------------------------------------------------------
