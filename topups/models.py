@@ -126,6 +126,7 @@ class ApiAccount(models.Model):
 
     class Meta:
         verbose_name = _("API account")
+        verbose_name_plural = _("API accounts")
 
     def __str__(self) -> str:
         return self.username or self.key_fingerprint[:8]
@@ -142,6 +143,7 @@ class Product(models.Model):
 
     class Meta:
         verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["line_type", "value"]
         constraints = [models.UniqueConstraint(fields=["line_type", "value"], name="product_unique_value")]
         permissions = [("sync_catalog", _("Can refresh the catalog"))]
@@ -188,6 +190,7 @@ class Order(models.Model):
 
     class Meta:
         verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "next_check_at"], name="order_due_idx"),
@@ -236,6 +239,7 @@ class OrderEvent(models.Model):
 
     class Meta:
         verbose_name = _("order event")
+        verbose_name_plural = _("order events")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -250,6 +254,7 @@ class StaffProfile(models.Model):
 
     class Meta:
         verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
 
     def __str__(self) -> str:
         return str(self.user)
@@ -271,6 +276,7 @@ class AuditEvent(models.Model):
 
     class Meta:
         verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
