@@ -251,6 +251,28 @@ def order_export_rows(orders: QuerySet[Order], chunk_size: int = 2000):
     return orders.values(*EXPORT_FIELDS).iterator(chunk_size=chunk_size)
 
 
+# Same line ---------------------------------------------------------------------------------------
+
+# Orders that charged nothing: no reason to warn about a second top-up after them.
+HARMLESS_STATUSES = (S.REFUSED, S.CANCELLED)
+
+
+def recent_by_line(numbers, *, now: datetime | None = None) -> dict[tuple, list[str]]:
+    """Refs of the orders of the last SAME_LINE_WARNING_HOURS hours (newest first) that may have
+    charged, by (line type, number, value), for these numbers: what the counter confirms and the
+    bulk preview flags before a second top-up of the same line and value. One query."""
+    numbers = list(numbers)
+    if not numbers:
+        return {}
+    since = (now or timezone.now()) - timedelta(hours=settings.SAME_LINE_WARNING_HOURS)
+    recent: dict[tuple, list[str]] = {}
+    earlier = (Order.objects.filter(number__in=numbers, created_at__gte=since).exclude(status__in=HARMLESS_STATUSES)
+               .order_by("-created_at", "-id").values_list("line_type", "number", "value", "ref"))
+    for line_type, number, value, ref in earlier:
+        recent.setdefault((line_type, number, value), []).append(ref)
+    return recent
+
+
 # Balance ----------------------------------------------------------------------------------------
 
 # Orders the API may still debit that the fetched balance may not show yet: asked to be sent,

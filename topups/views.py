@@ -74,7 +74,8 @@ def home(request):
 
 
 def _new_order_context(form: NewOrderForm, **extra) -> dict:
-    return {"form": form, "products": form.products, "line_types": LineType.choices, **extra}
+    return {"form": form, "products": form.products, "line_types": LineType.choices,
+            "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", **extra}
 
 
 @require_http_methods(["GET", "POST"])
@@ -89,8 +90,9 @@ def new_order(request):
             NewOrderForm(initial=initial, products=products, user=request.user)))
 
     form = NewOrderForm(request.POST, products=products, user=request.user)
-    if not form.is_valid():
-        return render(request, "topups/new_order.html", _new_order_context(form), status=400)
+    if not form.is_valid():  # a same-line warning is a question, not an error
+        return render(request, "topups/new_order.html", _new_order_context(form),
+                      status=200 if form.same_line_refs else 400)
     data = form.cleaned_data
     actor = Actor.user(request.user)
     try:

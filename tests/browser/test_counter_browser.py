@@ -40,3 +40,32 @@ def test_search_by_what_the_customer_says(page, live_server, operator, shot):
         other = adsl if order is lte else lte
         assert order.ref in table and other.ref not in table, term
     shot(page, "orders-search-by-code")
+
+
+def test_a_second_top_up_of_the_same_line_warns_and_asks(page, live_server, operator, sim, shot):
+    from topups.services import catalog
+
+    assert catalog.sync_catalog().ok
+    log_in(page, live_server)
+    for attempt in range(2):
+        page.goto(live_server.url + "/orders/new/")
+        page.check("input[name=line_type][value='ADSL']")
+        page.fill("#id_number", "036362600" if attempt == 0 else "036 36 26 00")
+        page.select_option("#id_value", "ADSL:1000")
+        page.click("button[type=submit].primary")
+        page.wait_for_load_state()
+    page.wait_for_selector("#same-line")
+    first = Order.objects.get()
+    assert first.ref in page.inner_text("#same-line")
+    shot(page, "new-order-same-line-warning")
+    # Enter (as a clerk in a hurry) does not confirm: the plain Send comes first and warns again.
+    page.focus("#id_number")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_selector("#same-line")
+    assert Order.objects.count() == 1
+    # A deliberate confirmation sends exactly one more (resubmitting it: tests/test_same_line.py).
+    with page.expect_navigation():
+        page.click("#confirm-same-line")
+    page.wait_for_url(lambda url: "/orders/new/" not in url)
+    assert Order.objects.count() == 2
