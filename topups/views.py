@@ -129,7 +129,7 @@ def check_number(request):
     try:
         result = get_client().check_number(line_type, number)
     except api_errors.PhoneError as exc:
-        return JsonResponse({"ok": False, "number": number, "code": exc.code, "message": exc.message})
+        return JsonResponse({"ok": False, "number": number, "code": exc.code, "message": exc.explanation})
     except api_errors.AuthError:
         return JsonResponse({"ok": False, "number": number,
                              "message": _("The API key is refused: ask a supervisor.")}, status=503)

@@ -69,3 +69,24 @@ def test_a_second_top_up_of_the_same_line_warns_and_asks(page, live_server, oper
         page.click("#confirm-same-line")
     page.wait_for_url(lambda url: "/orders/new/" not in url)
     assert Order.objects.count() == 2
+
+
+def test_send_is_disabled_after_a_failed_check(page, live_server, operator, sim, shot):
+    from topups.services import catalog
+
+    assert catalog.sync_catalog().ok
+    log_in(page, live_server)
+    page.goto(live_server.url + "/orders/new/")
+    page.check("input[name=line_type][value='ADSL']")
+    page.fill("#id_number", "036362699")
+    page.select_option("#id_value", "ADSL:1000")
+    page.click("#check-number")
+    page.wait_for_selector("#number-check.bad")
+    assert "Number not found for this service" in page.inner_text("#number-check")
+    assert page.is_disabled("button[type=submit].primary")
+    shot(page, "new-order-number-not-found")
+    page.fill("#id_number", "036362600")  # corrected: Send is back
+    assert page.is_enabled("button[type=submit].primary")
+    page.click("#check-number")
+    page.wait_for_selector("#number-check.ok")
+    assert page.is_enabled("button[type=submit].primary")

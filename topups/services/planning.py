@@ -128,9 +128,9 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
         fields.update(card_code=topup.card_code, num_trans=topup.num_trans, processed_at=topup.processed_at)
         note = note or _("Card delivered")
     elif topup.status == TopupStatus.REFUNDED:
-        note = note or _("Failed at the operator; the API refunded the cost")
+        note = note or _("Failed at Algérie Télécom; the API refunded the cost")
     elif topup.status == TopupStatus.QUEUED and not note:
-        note = _("Queued by the operator: processed within 12–48 h, not a failure")
+        note = _("Queued by Algérie Télécom: processed within 12–48 h, not a failure")
     return Change(order.pk, order.status, to_status, fields, note, topup_payload(topup), order.send_attempts)
 
 

@@ -30,7 +30,7 @@ def status_explanation(status: str, refusal_message: str = "", *, code_in_full: 
     if status in (S.NEW, S.SENDING, S.HANDLING, S.UNKNOWN):
         return _("The order is being processed. This page updates by itself; there is nothing to do.")
     if status == S.QUEUED:
-        return _("Queued by the operator: it will be processed within 12–48 h. This is not a failure; "
+        return _("Queued by Algérie Télécom: it will be processed within 12–48 h. This is not a failure; "
                  "the code will appear here once it is ready.")
     if status == S.FULFILLED:
         if for_customer:
