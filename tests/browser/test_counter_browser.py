@@ -3,12 +3,13 @@ warning before a second top-up of the same line, the order page's grid, Arabic d
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 
 from topups.models import Order, OrderStatus
-from topups.services import orders
+from topups.services import lifecycle, orders
 from topups.services.actors import Actor
 
 from .test_dashboard_browser import log_in
@@ -90,3 +91,73 @@ def test_send_is_disabled_after_a_failed_check(page, live_server, operator, sim,
     page.click("#check-number")
     page.wait_for_selector("#number-check.ok")
     assert page.is_enabled("button[type=submit].primary")
+
+
+def boxes_overlap(page, selector) -> list:
+    """Pairs of boxes matched by ``selector`` that overlap, and boxes whose content overflows."""
+    return page.evaluate("""(selector) => {
+        const els = [...document.querySelectorAll(selector)];
+        const rects = els.map(e => e.getBoundingClientRect());
+        const bad = [];
+        for (let i = 0; i < rects.length; i++) {
+            if (els[i].scrollWidth > els[i].clientWidth + 1) bad.push(['overflow', els[i].textContent]);
+            for (let j = i + 1; j < rects.length; j++) {
+                const a = rects[i], b = rects[j];
+                if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+                    bad.push([els[i].textContent, els[j].textContent]);
+            }
+        }
+        return bad;
+    }""", selector)
+
+
+@pytest.mark.parametrize("width,height", [(1366, 800), (390, 844)])
+def test_the_order_page_grid_never_overlaps(page, live_server, operator, width, height, shot):
+    order = place(operator, "213665983439", status=S.FULFILLED, card_code=CODE, num_trans="TX-2026-004471",
+                  topup_id="6a1f0c2e9b7d4e3f8a5c1b0d", ncli="11034*****", offre="FTTc-b_10M'")
+    page.set_viewport_size({"width": width, "height": height})
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/orders/{order.pk}/")
+    assert boxes_overlap(page, ".facts > div") == []
+    assert boxes_overlap(page, ".facts dd") == []
+    top_up = page.locator("dd[title='6a1f0c2e9b7d4e3f8a5c1b0d']")
+    assert top_up.inner_text().replace("\n", "") == "6a1f0c2e9b7d4e3f8a5c1b0d"  # whole, wrapped if need be
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, f"order-grid-{width}")
+
+
+def test_the_orders_list_on_a_phone_shows_status_and_code(page, live_server, operator, shot):
+    order = place(operator, "213665983439", status=S.FULFILLED, card_code=CODE)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server)
+    for language in ("en", "ar"):
+        page.select_option("#lang-select", language)
+        page.wait_for_selector(f"html[lang={language}]")
+        page.goto(live_server.url + "/orders/")
+        row = page.locator(f"tr[data-order='{order.pk}']")
+        for cell in (".c-ref", ".c-status", ".c-code", ".c-number"):
+            box = row.locator(cell).bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (language, cell, box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert CODE in row.inner_text()
+        shot(page, f"orders-phone-{language}")
+
+
+def test_arabic_pages_read_right_to_left(page, live_server, operator, shot):
+    order = place(operator, "036362600", line_type="ADSL", value=1000)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server)
+    page.select_option("#lang-select", "ar")
+    page.wait_for_selector("html[dir=rtl]")
+    lifecycle.move(order, S.SENDING, Actor.user(operator))
+    page.goto(f"{live_server.url}/orders/{order.pk}/")
+    # The title keeps the reference whole, on one line, left to right.
+    ref = page.locator(".order-title bdi")
+    assert ref.inner_text() == order.ref and ref.get_attribute("dir") == "ltr"
+    box = ref.bounding_box()
+    assert box["height"] < 48, "the reference is on one line"
+    history = page.inner_text(".history")
+    assert "←" in history and "→" not in history
+    assert re.search(r"\d\d:\d\d:\d\d", history), "history shows seconds"
+    assert not re.search(r"\d\d?/\d\d?/\d{4} \d\d?:\d\d [ap]", page.content())
+    shot(page, "order-ar-phone")

@@ -6,6 +6,8 @@ Card codes are not computed here: views pass each order's ``shown_code`` (throug
 from __future__ import annotations
 
 from django import template
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from topups.models import OrderStatus
@@ -73,3 +75,12 @@ def product_key(product) -> str:
     from topups.keys import value_key
 
     return value_key(product.line_type, product.value)
+
+
+@register.filter
+def keep_together(text: str, part: str):
+    """``text`` with ``part`` (a reference) in one isolated left-to-right piece that never breaks
+    across lines: a heading "Order OC-261128-…" wraps before the ref, not at its dashes, and the
+    ref reads the same in Arabic."""
+    text, escaped = str(conditional_escape(text)), str(conditional_escape(part))
+    return mark_safe(text.replace(escaped, str(format_html('<bdi class="nowrap" dir="ltr">{}</bdi>', part)), 1))
