@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DecimalField, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Min, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -121,6 +121,53 @@ def today_summary() -> DaySummary:
 def recent_orders(user, limit: int = 10) -> list[Order]:
     rows = Order.objects.filter(created_by=user).only(*LIST_FIELDS[:-1]).order_by("-created_at", "-id")
     return list(rows[:limit])
+
+
+@dataclass(frozen=True)
+class CashierDay:
+    username: str
+    count: int
+    fulfilled: int
+    failed: int
+    pending: int
+    total_cost: Decimal
+
+
+@dataclass(frozen=True)
+class ShopOverview:
+    """What a supervisor watches on the home page: the orders that need them, the queue, and
+    today's work per cashier."""
+
+    attention: list[Order]
+    attention_count: int
+    queued_count: int
+    oldest_queued: datetime | None
+    cashiers: list[CashierDay]
+
+
+def shop_overview(limit: int = 10) -> ShopOverview:
+    """The whole shop (every staff member's orders): three queries."""
+    counts = Order.objects.filter(status__in=(S.ATTENTION, S.QUEUED)).aggregate(
+        attention=Count("id", filter=Q(status=S.ATTENTION)), queued=Count("id", filter=Q(status=S.QUEUED)),
+        oldest_queued=Min("created_at", filter=Q(status=S.QUEUED)))
+    attention = list(Order.objects.filter(status=S.ATTENTION).select_related("created_by").only(*LIST_FIELDS)
+                     .order_by("created_at", "id")[:limit])
+    start, end = local_day_bounds(timezone.localdate())
+    per_cashier = (Order.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
+                   .values("created_by__username").annotate(
+                       count=Count("id"), fulfilled=Count("id", filter=Q(status=S.FULFILLED)),
+                       failed=Count("id", filter=Q(status__in=[S.REFUNDED, S.REFUSED])),
+                       pending=Count("id", filter=~Q(status__in=FINAL_STATUSES)),
+                       total_cost=Sum("cost", filter=Q(status=S.FULFILLED)))
+                   .order_by("-count", "created_by__username"))
+    cashiers = [CashierDay(row["created_by__username"] or "—", row["count"], row["fulfilled"], row["failed"],
+                           row["pending"], row["total_cost"] or Decimal("0")) for row in per_cashier]
+    return ShopOverview(attention, counts["attention"], counts["queued"], counts["oldest_queued"], cashiers)
+
+
+def shop_recent_orders(limit: int = 10) -> list[Order]:
+    """The shop's latest orders, every staff member's."""
+    return list(Order.objects.select_related("created_by").only(*LIST_FIELDS).order_by("-created_at", "-id")[:limit])
 
 
 # One order --------------------------------------------------------------------------------------

@@ -59,13 +59,17 @@ def _when(value) -> str:
 @login_required
 @permission_required("topups.view_order", raise_exception=True)
 def home(request):
-    """Balance, catalog freshness, today's figures and the user's recent orders: cached rows only."""
-    recent = selectors.recent_orders(request.user)
+    """Balance, catalog freshness, today's figures and the user's recent orders: cached rows only.
+    Supervisors (who follow everyone's orders) see the shop: what needs them, the queue, each
+    cashier's day and the shop's latest orders."""
+    shop = selectors.shop_overview() if request.user.has_perm("topups.refresh_order") else None
+    recent = selectors.shop_recent_orders() if shop else selectors.recent_orders(request.user)
     audit.show_order_codes(request, recent, via="home page")
     return render(request, "topups/home.html", {
         "state": selectors.account_state(),
         "today": selectors.today_summary(),
         "recent": recent,
+        "shop": shop,
         "now": timezone.now(),
     })
 
