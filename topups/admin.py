@@ -182,7 +182,8 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     list_select_related = ("created_by",)
     list_per_page = 50
     show_full_result_count = False
-    actions = [send_selected, refresh_selected, cancel_selected, close_never_sent_selected, "export_selected_csv"]
+    actions = [send_selected, refresh_selected, cancel_selected, close_never_sent_selected, "export_selected_csv",
+               "export_selected_xlsx"]
     inlines = [OrderEventInline]
     readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "shown_card_code",
                        "num_trans", "processed_at", "refusal_code", "refusal_message", "created_by", "created_at",
@@ -262,6 +263,10 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     def export_selected_csv(self, request, queryset: QuerySet[Order]):
         return export_orders_csv(request, queryset)
 
+    @admin.action(description=_("Export selected orders for Excel (XLSX)"), permissions=["export"])
+    def export_selected_xlsx(self, request, queryset: QuerySet[Order]):
+        return export_orders_csv(request, queryset, file_format="xlsx")
+
     def has_delete_permission(self, request, obj=None) -> bool:
         # Orders are the shop's money trail: never deleted, at most cancelled before sending.
         return False
@@ -328,11 +333,11 @@ class ApiAccountAdmin(admin.ModelAdmin):
 # Bulk files ---------------------------------------------------------------------------------------
 
 
-def export_orders_csv(request, queryset: QuerySet[Order]):
-    """The selected orders as CSV, oldest first (formula-like cells neutralised, codes masked
-    unless allowed, audited)."""
+def export_orders_csv(request, queryset: QuerySet[Order], file_format: str = "csv"):
+    """The selected orders as CSV (or XLSX), oldest first (formula-like cells neutralised, codes
+    masked unless allowed, audited)."""
     return export_orders(request, queryset.order_by("created_at", "id"), via="admin export",
-                         target="admin: selected orders")
+                         target="admin: selected orders", file_format=file_format)
 
 
 @admin.register(Batch)

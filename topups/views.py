@@ -265,13 +265,15 @@ def order_list(request):
 @login_required
 @permission_required("topups.export_order", raise_exception=True)
 def order_export(request):
-    """The filtered orders as CSV, streamed in chunks so 100,000 rows never sit in memory."""
-    _form, filters = _order_filters(request, via="orders.csv")
+    """The filtered orders as CSV, streamed in chunks so 100,000 rows never sit in memory, or as
+    XLSX (?format=xlsx) for Excel."""
+    file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    _form, filters = _order_filters(request, via=f"orders.{file_format}")
     logged = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in vars(filters).items() if v}
     if filters.code_matches:  # the term is a card code: the audit trail keeps it masked
         logged["q"] = mask_code(filters.q.strip())
-    return export_orders(request, selectors.filtered_orders(filters), via="orders.csv", target="orders.csv",
-                         detail={"filters": logged})
+    return export_orders(request, selectors.filtered_orders(filters), via=f"orders.{file_format}",
+                         target=f"orders.{file_format}", detail={"filters": logged}, file_format=file_format)
 
 
 def _order_filters(request, *, via: str) -> tuple[OrderFilterForm, selectors.OrderFilters]:
