@@ -99,7 +99,8 @@ def refresh_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
         report = sync.refresh_orders(tracked, actor=Actor.user(request.user))
         now_status = Counter(Order.objects.filter(pk__in=[o.pk for o in tracked]).values_list("status", flat=True))
         summary = ", ".join(f"{S(status).label}: {count}" for status, count in sorted(now_status.items()))
-        modeladmin.message_user(request, _("Refreshed %(count)d orders (%(summary)s).")
+        modeladmin.message_user(request, ngettext("Refreshed %(count)d order (%(summary)s).",
+                                                  "Refreshed %(count)d orders (%(summary)s).", len(tracked))
                                 % {"count": len(tracked), "summary": summary}, messages.SUCCESS)
         for error in report.errors:
             modeladmin.message_user(request, _("API problem: %(error)s") % {"error": error}, messages.WARNING)
@@ -126,7 +127,8 @@ def _report_skipped(modeladmin, request, skipped, reason) -> None:
     refs = ", ".join(ref for ref, _status in skipped[:10]) + ("…" if len(skipped) > 10 else "")
     modeladmin.message_user(
         request,
-        _("%(count)d orders left unchanged, %(reason)s (%(detail)s): %(refs)s")
+        ngettext("%(count)d order left unchanged, %(reason)s (%(detail)s): %(refs)s",
+                 "%(count)d orders left unchanged, %(reason)s (%(detail)s): %(refs)s", len(skipped))
         % {"count": len(skipped), "reason": reason, "detail": detail, "refs": refs},
         messages.WARNING,
     )

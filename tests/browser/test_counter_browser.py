@@ -161,3 +161,33 @@ def test_arabic_pages_read_right_to_left(page, live_server, operator, shot):
     assert re.search(r"\d\d:\d\d:\d\d", history), "history shows seconds"
     assert not re.search(r"\d\d?/\d\d?/\d{4} \d\d?:\d\d [ap]", page.content())
     shot(page, "order-ar-phone")
+
+
+def test_admin_order_list_columns_fit_beside_the_filters_at_1366(page, live_server, supervisor, shot):
+    for n in range(3):
+        place(supervisor, f"21366598343{n}", status=S.FULFILLED, num_trans=f"TX-2026-00447{n}", cost=Decimal("1470.00"))
+    log_in(page, live_server, "sam", "pw-sam")
+    page.goto(live_server.url + "/admin/topups/order/")
+    page.wait_for_selector("#result_list")
+    fits = page.evaluate("""() => {
+        const results = document.querySelector('#changelist .results');
+        const last = [...document.querySelectorAll('#result_list thead th')].pop().getBoundingClientRect();
+        const filter = document.querySelector('#changelist-filter');
+        return {overflow: results.scrollWidth - results.clientWidth, lastRight: last.right,
+                filterLeft: filter ? filter.getBoundingClientRect().left : 99999, width: window.innerWidth};
+    }""")
+    assert fits["overflow"] <= 1, fits
+    assert fits["lastRight"] <= min(fits["filterLeft"], fits["width"]) + 1, fits
+    shot(page, "admin-orders-1366")
+
+
+def test_pages_have_a_favicon_and_no_404(page, live_server, operator):
+    missing = []
+    page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
+    log_in(page, live_server)
+    for path in ("/", "/orders/", "/orders/new/"):
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+    icon = page.get_attribute("link[rel=icon]", "href")
+    assert page.request.get(live_server.url + icon).status == 200
+    assert missing == []

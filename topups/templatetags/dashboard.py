@@ -84,3 +84,9 @@ def keep_together(text: str, part: str):
     ref reads the same in Arabic."""
     text, escaped = str(conditional_escape(text)), str(conditional_escape(part))
     return mark_safe(text.replace(escaped, str(format_html('<bdi class="nowrap" dir="ltr">{}</bdi>', part)), 1))
+
+
+@register.filter
+def under_a_minute(moment, now) -> bool:
+    """True when ``moment`` is less than a minute before ``now``: "just now", not "0 minutes ago"."""
+    return moment is not None and now is not None and (now - moment).total_seconds() < 60
