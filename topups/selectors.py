@@ -53,6 +53,11 @@ def code_as_shown(user, card_code: str, created_by_id: int | None) -> str:
 # Catalog ----------------------------------------------------------------------------------------
 
 
+def out_of_stock_products() -> list[Product]:
+    """The cached catalog's values that are out of stock now: shown, labelled, never selectable."""
+    return list(Product.objects.filter(available=False).order_by("line_type", "value"))
+
+
 def available_products() -> list[Product]:
     """The cached catalog's available values, both types, cheapest first (one query)."""
     return list(Product.objects.filter(available=True).order_by("line_type", "value"))

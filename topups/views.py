@@ -79,6 +79,7 @@ def home(request):
 
 def _new_order_context(form: NewOrderForm, **extra) -> dict:
     return {"form": form, "products": form.products, "line_types": LineType.choices,
+            "out_of_stock": selectors.out_of_stock_products(),
             "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", **extra}
 
 

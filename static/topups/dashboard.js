@@ -33,7 +33,7 @@
       var type = currentType();
       $all("option[data-type]", select).forEach(function (option) {
         var show = option.dataset.type === type;
-        option.hidden = !show; option.disabled = !show;
+        option.hidden = !show; option.disabled = !show || "outOfStock" in option.dataset;
         if (!show && option.selected) { select.value = ""; }
       });
       if (help) { help.textContent = type === "4G" ? help.dataset.help4g : help.dataset.helpAdsl; }

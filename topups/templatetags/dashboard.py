@@ -90,3 +90,13 @@ def keep_together(text: str, part: str):
 def under_a_minute(moment, now) -> bool:
     """True when ``moment`` is less than a minute before ``now``: "just now", not "0 minutes ago"."""
     return moment is not None and now is not None and (now - moment).total_seconds() < 60
+
+
+@register.filter
+def dzd(amount, places: str = "2") -> str:
+    """An amount in dinars as the reader's language writes it: grouped digits and «DA» / «دج»."""
+    from django.template.defaultfilters import floatformat
+
+    if amount is None or amount == "":
+        return "—"
+    return _("%(amount)s DA") % {"amount": floatformat(amount, f"{places}g")}
