@@ -9,16 +9,10 @@ import pytest
 from django.urls import reverse
 
 from topups.models import Product
-from topups.services import catalog
+
+from .test_same_line import op_client  # noqa: F401 (a logged-in operator, the catalog synced)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def op_client(client, operator, sim):
-    assert catalog.sync_catalog().ok
-    client.force_login(operator)
-    return client
 
 
 def test_out_of_stock_values_are_labelled_and_not_selectable(op_client):
