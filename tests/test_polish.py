@@ -10,7 +10,9 @@ from django.urls import reverse
 
 from topups.models import Product
 
-from .test_same_line import op_client  # noqa: F401 (a logged-in operator, the catalog synced)
+from . import test_same_line
+
+op_client = test_same_line.op_client  # a logged-in operator, the catalog synced
 
 pytestmark = pytest.mark.django_db
 
