@@ -125,6 +125,10 @@ def test_windows_arabic_file_is_read_and_says_so(sup_client, synced):
     assert batch.encoding == "cp1256" and batch.rows[0]["note"] == "شركة الأمل"
     page = sup_client.get(reverse("topups:batch", args=[batch.pk])).content.decode()
     assert "Windows-1256" in page
+    # Once confirmed, the notice about reading the file has done its work.
+    sup_client.post(reverse("topups:batch_confirm", args=[batch.pk]))
+    page = sup_client.get(reverse("topups:batch", args=[batch.pk])).content.decode()
+    assert "Confirmed" in page and "Windows-1256" not in page
 
 
 def test_windows_french_file_is_read_as_cp1252():
