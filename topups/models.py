@@ -234,6 +234,9 @@ class OrderEvent(models.Model):
     )
     actor_label = models.CharField(_("by"), max_length=64)
     note = models.CharField(_("note"), max_length=255, blank=True)
+    # The note's message and parameters (topups.notes), to show it in the reader's language.
+    note_code = models.CharField(max_length=255, blank=True, editable=False)
+    note_params = models.JSONField(null=True, blank=True, editable=False)
     payload = models.JSONField(_("API payload"), null=True, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
@@ -244,6 +247,12 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status or '-'} → {self.to_status}"
+
+    @property
+    def note_shown(self) -> str:
+        from topups.notes import render
+
+        return render(self.note, self.note_code, self.note_params)
 
 
 class StaffProfile(models.Model):

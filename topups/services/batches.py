@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from topups.csv_import import CsvImportError, parse_csv, starts_like_formula
 from topups.keys import REF_PATTERN, file_ref, value_text
@@ -38,6 +38,7 @@ from topups.models import (
     Product,
     new_ref,
 )
+from topups.notes import Note
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
 from topups.selectors import recent_by_line, spendable_balance
@@ -393,7 +394,7 @@ def _create_orders(batch: Batch, actor: Actor, now) -> int:
             cost=Decimal(row["cost"]), note=row["note"], created_by_id=actor.user_id, batch=batch,
             created_at=now, send_requested_at=now, next_check_at=now + SEND_OVERDUE,
         ))
-    lifecycle.create_orders(orders, actor, note=_("Order created from the bulk file %(name)s") % {
-        "name": batch.file_name})
+    lifecycle.create_orders(orders, actor, note=Note(gettext_noop("Order created from the bulk file %(name)s"),
+                                                             name=batch.file_name))
     Batch.objects.filter(pk=batch.pk).update(rows=batch.rows)
     return len(orders)
