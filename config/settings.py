@@ -163,6 +163,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French")), ("ar", _("Arabic"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Africa/Algiers"
+# Day/month/year and a 24-hour clock in every language (config/formats/ completes Django's en and ar).
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 USE_TZ = True
 
@@ -271,6 +273,9 @@ if not DEBUG:
 # Shop details printed on receipts, and dashboard thresholds.
 SHOP_NAME = env("SHOP_NAME", default="OneClickDZ reseller")
 LOW_BALANCE_THRESHOLD = Decimal(env("LOW_BALANCE_THRESHOLD", default="5000"))
+# A top-up of a line and value already topped up within this many hours asks for confirmation
+# (the counter) or is flagged (a bulk file's preview).
+SAME_LINE_WARNING_HOURS = env.float("SAME_LINE_WARNING_HOURS", default=24)
 
 # Background schedule periods (minutes).
 CATALOG_REFRESH_MINUTES = env.int("CATALOG_REFRESH_MINUTES", default=10)

@@ -48,7 +48,7 @@ def test_send_selected_sends_new_orders_and_leaves_others(sim, supervisor, admin
     assert response.status_code == 200
     messages = texts(response)
     assert any("3 orders queued for sending" in m for m in messages)
-    assert any("1 orders left unchanged" in m and done.ref in m for m in messages)
+    assert any("1 order left unchanged" in m and done.ref in m for m in messages)
     statuses = set(Order.objects.filter(pk__in=[o.pk for o in waiting]).values_list("status", flat=True))
     assert statuses == {S.HANDLING}  # tasks run inline in tests
     assert sim.stats()["refs"][done.ref]["attempts"] == 1  # not sent again

@@ -125,6 +125,10 @@ def test_windows_arabic_file_is_read_and_says_so(sup_client, synced):
     assert batch.encoding == "cp1256" and batch.rows[0]["note"] == "شركة الأمل"
     page = sup_client.get(reverse("topups:batch", args=[batch.pk])).content.decode()
     assert "Windows-1256" in page
+    # Once confirmed, the notice about reading the file has done its work.
+    sup_client.post(reverse("topups:batch_confirm", args=[batch.pk]))
+    page = sup_client.get(reverse("topups:batch", args=[batch.pk])).content.decode()
+    assert "Confirmed" in page and "Windows-1256" not in page
 
 
 def test_windows_french_file_is_read_as_cp1252():
@@ -292,9 +296,11 @@ def test_progress_endpoint_and_result_csv(client, sup_client, supervisor, make_u
     rows = read_csv(sup_client.get(reverse("topups:batch_results", args=[batch.pk])))
     assert rows[0][:3] == ["Row", "type", "number"] and len(rows) == 4
     by_number = {r[2]: r for r in rows[1:]}
-    assert by_number["036362610"][7] == "Fulfilled" and by_number["036362610"][10] == fulfilled.card_code
-    assert by_number["036362610"][9] == "'=cmd|' /C calc'!A0"
-    assert by_number["036362699"][7] == "Refused" and by_number["036362699"][8]
+    # Identifiers are written as Excel's text form (="…") so the leading 0 and long codes survive.
+    sent, refused = by_number['="036362610"'], by_number['="036362699"']
+    assert sent[7] == "Fulfilled" and sent[10] == f'="{fulfilled.card_code}"'
+    assert sent[9] == "'=cmd|' /C calc'!A0"
+    assert refused[7] == "Refused" and refused[8]
     assert by_number["'=2+2"][7] == "Not sent" and "formula" in by_number["'=2+2"][8]
 
     # Someone with the permission but not the code permission, and not the uploader: masked code.
@@ -302,7 +308,7 @@ def test_progress_endpoint_and_result_csv(client, sup_client, supervisor, make_u
     clerk.user_permissions.add(Permission.objects.get(codename="bulk_order"))
     client.force_login(clerk)
     rows = read_csv(client.get(reverse("topups:batch_results", args=[batch.pk])))
-    code = {r[2]: r for r in rows[1:]}["036362610"][10]
+    code = {r[2]: r for r in rows[1:]}['="036362610"'][10]
     assert code != fulfilled.card_code and code.endswith(fulfilled.card_code[-4:])
 
 
@@ -377,7 +383,7 @@ def test_admin_lists_batches_links_orders_and_exports_csv(sup_client, supervisor
     })
     rows = read_csv(response)
     assert rows[0][0] == "Reference" and len(rows) == 3
-    assert rows[1][-1] == "'=HYPERLINK(\"x\")" and rows[1][10] == "123456789012"
+    assert rows[1][-1] == "'=HYPERLINK(\"x\")" and rows[1][10] == '="123456789012"'
 
 
 def test_admin_export_needs_the_export_permission(client, make_user, operator):

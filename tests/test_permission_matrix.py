@@ -149,6 +149,7 @@ ADMIN_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("topups.order", "cancel_selected"): {"supervisor", "superuser"},
     ("topups.order", "close_never_sent_selected"): {"supervisor", "superuser"},
     ("topups.order", "export_selected_csv"): {"supervisor", "superuser"},
+    ("topups.order", "export_selected_xlsx"): {"supervisor", "superuser"},
     ("topups.product", "delete_selected"): {"superuser"},
     ("topups.apiaccount", "delete_selected"): {"superuser"},
     ("topups.batch", "delete_selected"): set(),

@@ -37,3 +37,27 @@ def test_catalog_is_complete(language):
     stale = [f["msgid"] for _block, f in entries(po)
              if "msgstr" in f and "msgctxt" not in f and compiled.gettext(f["msgid"]) != f["msgstr"]]
     assert stale == [], "run: manage.py compilemessages --ignore=.venv"
+
+
+@pytest.mark.parametrize("language", ["fr", "ar"])
+def test_every_model_has_translated_singular_and_plural_names(language):
+    """The admin's titles and messages: without verbose_name_plural Django adds an "s" to the
+    translated singular («طلبs», "Compte APIs")."""
+    from django.apps import apps
+    from django.utils import translation
+
+    models = [m for config in apps.get_app_configs() if config.name == "topups" for m in config.get_models()]
+    assert len(models) >= 7
+    wrong = []
+    for model in models:
+        meta = model._meta
+        if "verbose_name_plural" not in meta.original_attrs:
+            wrong.append((model.__name__, "no verbose_name_plural"))
+            continue
+        with translation.override("en"):
+            english = (str(meta.verbose_name), str(meta.verbose_name_plural))
+        with translation.override(language):
+            translated = (str(meta.verbose_name), str(meta.verbose_name_plural))
+        if translated[0] == english[0] or translated[1] == english[1]:
+            wrong.append((model.__name__, translated))
+    assert wrong == []

@@ -7,7 +7,7 @@ from collections import Counter
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -98,7 +98,8 @@ def refresh_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
         report = sync.refresh_orders(tracked, actor=Actor.user(request.user))
         now_status = selectors.status_counts([o.pk for o in tracked])
         summary = ", ".join(f"{S(status).label}: {count}" for status, count in sorted(now_status.items()))
-        modeladmin.message_user(request, _("Refreshed %(count)d orders (%(summary)s).")
+        modeladmin.message_user(request, ngettext("Refreshed %(count)d order (%(summary)s).",
+                                                  "Refreshed %(count)d orders (%(summary)s).", len(tracked))
                                 % {"count": len(tracked), "summary": summary}, messages.SUCCESS)
         for error in report.errors:
             modeladmin.message_user(request, _("API problem: %(error)s") % {"error": error}, messages.WARNING)
@@ -125,7 +126,8 @@ def _report_skipped(modeladmin, request, skipped, reason) -> None:
     refs = ", ".join(ref for ref, _status in skipped[:10]) + ("…" if len(skipped) > 10 else "")
     modeladmin.message_user(
         request,
-        _("%(count)d orders left unchanged, %(reason)s (%(detail)s): %(refs)s")
+        ngettext("%(count)d order left unchanged, %(reason)s (%(detail)s): %(refs)s",
+                 "%(count)d orders left unchanged, %(reason)s (%(detail)s): %(refs)s", len(skipped))
         % {"count": len(skipped), "reason": reason, "detail": detail, "refs": refs},
         messages.WARNING,
     )
@@ -175,11 +177,14 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     list_display = ("ref", "badge", "line_type", "number", "value", "cost", "created_by", "created_at",
                     "num_trans")
     list_filter = ("status", "line_type", "created_at", "created_by")
-    search_fields = ("=ref", "number", "=topup_id", "=num_trans")
+    # The dashboard's search (selectors.search_q and the audited card-code lookup): get_search_results.
+    search_fields = ("ref",)
+    search_help_text = _("Number in any form, ref or part of it, transaction number, top-up id or card code.")
     list_select_related = ("created_by",)
     list_per_page = 50
     show_full_result_count = False
-    actions = [send_selected, refresh_selected, cancel_selected, close_never_sent_selected, "export_selected_csv"]
+    actions = [send_selected, refresh_selected, cancel_selected, close_never_sent_selected, "export_selected_csv",
+               "export_selected_xlsx"]
     inlines = [OrderEventInline]
     readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "shown_card_code",
                        "num_trans", "processed_at", "refusal_code", "refusal_message", "created_by", "created_at",
@@ -203,6 +208,12 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     def shown_card_code(self, obj: Order) -> str:
         # Set by render_change_form through the one audited door; masked anywhere else.
         return getattr(obj, "shown_code", None) or mask_code(obj.card_code) or "—"
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        found = audit.find_by_code(request, search_term, via="admin search")
+        return queryset.filter(selectors.search_q(search_term) | Q(pk__in=found)), False
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -252,6 +263,10 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     @admin.action(description=_("Export selected orders as CSV"), permissions=["export"])
     def export_selected_csv(self, request, queryset: QuerySet[Order]):
         return export_orders_csv(request, queryset)
+
+    @admin.action(description=_("Export selected orders for Excel (XLSX)"), permissions=["export"])
+    def export_selected_xlsx(self, request, queryset: QuerySet[Order]):
+        return export_orders_csv(request, queryset, file_format="xlsx")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Orders are the shop's money trail: never deleted, at most cancelled before sending.
@@ -315,11 +330,11 @@ class ApiAccountAdmin(admin.ModelAdmin):
 # Bulk files ---------------------------------------------------------------------------------------
 
 
-def export_orders_csv(request, queryset: QuerySet[Order]):
-    """The selected orders as CSV, oldest first (formula-like cells neutralised, codes masked
-    unless allowed, audited)."""
+def export_orders_csv(request, queryset: QuerySet[Order], file_format: str = "csv"):
+    """The selected orders as CSV (or XLSX), oldest first (formula-like cells neutralised, codes
+    masked unless allowed, audited)."""
     return export_orders(request, queryset.order_by("created_at", "id"), via="admin export",
-                         target="admin: selected orders")
+                         target="admin: selected orders", file_format=file_format)
 
 
 @admin.register(Batch)

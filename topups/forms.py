@@ -27,12 +27,15 @@ class NewOrderForm(forms.Form):
     )
     value = forms.ChoiceField(label=_("Value"))
     ref = forms.CharField(widget=forms.HiddenInput, max_length=128)
+    # The newest order of the same line and value the clerk saw in the warning and confirmed.
+    repeat_of = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
     def __init__(self, *args, products: list[Product], user, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("ref", issue_ref(user))
         super().__init__(*args, **kwargs)
         self.user = user
         self.products = products
+        self.same_line_refs: list[str] = []
         self.fields["value"].choices = [("", _("Choose a value"))] + [
             (value_key(p.line_type, p.value), self.value_label(p)) for p in products
         ]
@@ -64,7 +67,24 @@ class NewOrderForm(forms.Form):
                 self.add_error("value", _("Choose a value of the selected type."))
             else:
                 data["amount"] = value
+        if not self.errors:
+            self._confirm_same_line(data)
         return data
+
+    def _confirm_same_line(self, data) -> None:
+        """A second top-up of the same line and value within SAME_LINE_WARNING_HOURS is sent only once
+        the clerk confirmed it, having seen the newest earlier order's ref (a resubmission of this
+        very form is not a second top-up: create_order gives its order back)."""
+        from topups.models import Order
+        from topups.selectors import recent_by_line
+
+        refs = recent_by_line([data["number"]]).get((data["line_type"], data["number"], data["amount"]), [])
+        refs = [ref for ref in refs if ref != data["ref"]]
+        if not refs or data.get("repeat_of") == refs[0] or Order.objects.filter(ref=data["ref"]).exists():
+            return
+        self.same_line_refs = refs
+        self.add_error(None, ValidationError(_("This line was already topped up with this value recently."),
+                                             code="same_line"))
 
 
 # Dates a filter accepts: far enough for any real order, near enough that a day's bounds never
@@ -95,7 +115,7 @@ class OrderFilterForm(forms.Form):
     (and shown next to its field)."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=64,
-                        widget=forms.TextInput(attrs={"placeholder": _("Ref, number, top-up id, transaction")}))
+                        widget=forms.TextInput(attrs={"placeholder": _("Number, ref, transaction or card code")}))
     status = forms.ChoiceField(label=_("Status"), required=False)
     line_type = forms.ChoiceField(label=_("Type"), required=False)
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),

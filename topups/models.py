@@ -126,6 +126,7 @@ class ApiAccount(models.Model):
 
     class Meta:
         verbose_name = _("API account")
+        verbose_name_plural = _("API accounts")
 
     def __str__(self) -> str:
         return self.username or self.key_fingerprint[:8]
@@ -142,6 +143,7 @@ class Product(models.Model):
 
     class Meta:
         verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["line_type", "value"]
         constraints = [models.UniqueConstraint(fields=["line_type", "value"], name="product_unique_value")]
         permissions = [("sync_catalog", _("Can refresh the catalog"))]
@@ -188,6 +190,7 @@ class Order(models.Model):
 
     class Meta:
         verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "next_check_at"], name="order_due_idx"),
@@ -227,15 +230,25 @@ class OrderEvent(models.Model):
     )
     actor_label = models.CharField(_("by"), max_length=64)
     note = models.CharField(_("note"), max_length=255, blank=True)
+    # The note's message and parameters (topups.notes), to show it in the reader's language.
+    note_code = models.CharField(max_length=255, blank=True, editable=False)
+    note_params = models.JSONField(null=True, blank=True, editable=False)
     payload = models.JSONField(_("API payload"), null=True, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
         verbose_name = _("order event")
+        verbose_name_plural = _("order events")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status or '-'} → {self.to_status}"
+
+    @property
+    def note_shown(self) -> str:
+        from topups.notes import render
+
+        return render(self.note, self.note_code, self.note_params)
 
 
 class StaffProfile(models.Model):
@@ -246,6 +259,7 @@ class StaffProfile(models.Model):
 
     class Meta:
         verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
 
     def __str__(self) -> str:
         return str(self.user)
@@ -267,6 +281,7 @@ class AuditEvent(models.Model):
 
     class Meta:
         verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -2,8 +2,9 @@
 
 ADSL lines are 9 digits starting with 0 (``036362608``); 4G LTE lines are 12 digits starting with
 the country code (``213665983439``). Staff type spaces, dashes, ``+213``, ``00213`` or a leading 0;
-all of these are accepted and normalised here, in one place, for the form, the CSV upload and the
-services alike.
+Arabic-Indic digits (``٠٣٦…``, as an Arabic keyboard types them) are read as 0-9. All of these are
+accepted and normalised here, in one place, for the form, the CSV upload, the services and the orders
+search alike.
 """
 
 from __future__ import annotations
@@ -21,12 +22,24 @@ from topups.oneclick import types as api_types
 PATTERNS = {line_type: api_client.NUMBER_PATTERNS[api_types.LineType(line_type.value)] for line_type in LineType}
 EXAMPLES = {LineType.ADSL: "036362608", LineType.LTE: "213665983439"}
 _SEPARATORS = re.compile(r"[\s\-./()]+")
+# Arabic-Indic (U+0660..) and Extended Arabic-Indic (U+06F0.., Persian keyboards) digits to 0-9.
+_ASCII_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def ascii_digits(raw: str) -> str:
+    """``raw`` with its digits in 0-9."""
+    return (raw or "").translate(_ASCII_DIGITS)
+
+
+def compact(raw: str) -> str:
+    """``raw`` without separators (spaces, dashes, dots, slashes, brackets), digits in 0-9."""
+    return _SEPARATORS.sub("", ascii_digits(raw))
 
 
 def normalise_number(line_type: str, raw: str) -> str:
     """Return the API form of ``raw`` for ``line_type`` or raise ValidationError saying the form."""
     line_type = LineType(line_type)
-    digits = _SEPARATORS.sub("", raw or "")
+    digits = compact(raw)
     if digits.startswith("+"):
         digits = "00" + digits[1:]
     if not digits.isdigit():
@@ -45,6 +58,18 @@ def normalise_number(line_type: str, raw: str) -> str:
     if not PATTERNS[line_type].match(candidate):
         raise ValidationError(_expected(line_type), code="invalid_number")
     return candidate
+
+
+def number_candidates(raw: str) -> list[str]:
+    """Every line number ``raw`` can be, of either type, in the API's form (what a search looks for:
+    ``0665983439`` and ``+213 665 98 34 39`` are both 213665983439)."""
+    candidates = []
+    for line_type in LineType:
+        try:
+            candidates.append(normalise_number(line_type, raw))
+        except ValidationError:
+            pass
+    return candidates
 
 
 def _expected(line_type: LineType) -> str:

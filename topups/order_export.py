@@ -1,4 +1,4 @@
-"""Orders as a CSV download: one set of columns and one writer for every export of orders (the
+"""Orders as a CSV or XLSX download: one set of columns and one writer for every export of orders (the
 dashboard's filtered list, the admin's selected orders) and for the order columns of a bulk
 file's results.
 
@@ -16,26 +16,26 @@ from django.http import StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from topups import selectors
-from topups.csv_export import csv_lines, csv_response, local_iso
+from topups.csv_export import Text, local_iso, table_response
 from topups.models import Order, OrderStatus
 from topups.services import audit
 from topups.services.actors import Actor
 
 # name -> (header, cell from the order's values and its card code as shown)
 COLUMNS: dict[str, tuple[str, Callable[[dict, str], object]]] = {
-    "ref": (_("Reference"), lambda o, code: o["ref"]),
+    "ref": (_("Reference"), lambda o, code: Text(o["ref"] or "")),
     "created_at": (_("Created at"), lambda o, code: local_iso(o["created_at"])),
     "line_type": (_("Type"), lambda o, code: o["line_type"]),
-    "number": (_("Number"), lambda o, code: o["number"]),
+    "number": (_("Number"), lambda o, code: Text(o["number"] or "")),
     "value": (_("Value"), lambda o, code: o["value"]),
     "cost": (_("Cost"), lambda o, code: "" if o["cost"] is None else o["cost"]),
     "status": (_("Status"), lambda o, code: o["status"]),
     "status_label": (_("Status"), lambda o, code: str(OrderStatus(o["status"]).label)),
     "refusal_code": (_("Refusal code"), lambda o, code: o["refusal_code"]),
     "reason": (_("Reason"), lambda o, code: o["refusal_message"] or o["refusal_code"]),
-    "topup_id": (_("Top-up id"), lambda o, code: o["topup_id"]),
-    "num_trans": (_("Transaction number"), lambda o, code: o["num_trans"]),
-    "card_code": (_("Card code"), lambda o, code: code),
+    "topup_id": (_("Top-up id"), lambda o, code: Text(o["topup_id"] or "")),
+    "num_trans": (_("Transaction number"), lambda o, code: Text(o["num_trans"] or "")),
+    "card_code": (_("Card code"), lambda o, code: Text(code or "")),
     "processed_at": (_("Processed at"), lambda o, code: local_iso(o["processed_at"])),
     "staff": (_("Staff"), lambda o, code: o["created_by__username"] or ""),
     "note": (_("Note"), lambda o, code: o["note"]),
@@ -59,13 +59,13 @@ def code_key(order: dict | None) -> tuple[str, str, int | None]:
     return (order["ref"], order["card_code"], order["created_by_id"]) if order else ("", "", None)
 
 
-def export_orders(request, orders: QuerySet[Order], *, via: str, target: str, detail: dict | None = None
-                  ) -> StreamingHttpResponse:
-    """Stream ``orders`` (in their order) as ``orders-<time>.csv``, after one *export* audit row
-    (``target``, ``detail`` with the row count and whether codes are shown in full)."""
+def export_orders(request, orders: QuerySet[Order], *, via: str, target: str, detail: dict | None = None,
+                  file_format: str = "csv") -> StreamingHttpResponse:
+    """``orders`` (in their order) as ``orders-<time>.csv`` (streamed) or ``.xlsx``, after one
+    *export* audit row (``target``, ``detail`` with the row count and whether codes are shown in full)."""
     user = request.user
     audit.record(actor=Actor.user(user), action="export", target=target, request=request, detail={
-        **(detail or {}), "rows": orders.count(), "full_codes": user.has_perm("topups.view_card_code")})
+        **(detail or {}), "format": file_format, "rows": orders.count(), "full_codes": user.has_perm("topups.view_card_code")})
     shown = audit.show_codes_streamed(request, selectors.order_export_rows(orders), via=via, key=code_key)
     rows = (cells(ORDERS_CSV, order, code) for order, code in shown)
-    return csv_response(csv_lines(headers(ORDERS_CSV), rows), "orders")
+    return table_response(headers(ORDERS_CSV), rows, "orders", file_format)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DecimalField, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Min, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -51,6 +51,11 @@ def code_as_shown(user, card_code: str, created_by_id: int | None) -> str:
 
 
 # Catalog ----------------------------------------------------------------------------------------
+
+
+def out_of_stock_products() -> list[Product]:
+    """The cached catalog's values that are out of stock now: shown, labelled, never selectable."""
+    return list(Product.objects.filter(available=False).order_by("line_type", "value"))
 
 
 def available_products() -> list[Product]:
@@ -128,6 +133,53 @@ def recent_orders(user, limit: int = 10) -> list[Order]:
     return list(rows[:limit])
 
 
+@dataclass(frozen=True)
+class CashierDay:
+    username: str
+    count: int
+    fulfilled: int
+    failed: int
+    pending: int
+    total_cost: Decimal
+
+
+@dataclass(frozen=True)
+class ShopOverview:
+    """What a supervisor watches on the home page: the orders that need them, the queue, and
+    today's work per cashier."""
+
+    attention: list[Order]
+    attention_count: int
+    queued_count: int
+    oldest_queued: datetime | None
+    cashiers: list[CashierDay]
+
+
+def shop_overview(limit: int = 10) -> ShopOverview:
+    """The whole shop (every staff member's orders): three queries."""
+    counts = Order.objects.filter(status__in=(S.ATTENTION, S.QUEUED)).aggregate(
+        attention=Count("id", filter=Q(status=S.ATTENTION)), queued=Count("id", filter=Q(status=S.QUEUED)),
+        oldest_queued=Min("created_at", filter=Q(status=S.QUEUED)))
+    attention = list(Order.objects.filter(status=S.ATTENTION).select_related("created_by").only(*LIST_FIELDS)
+                     .order_by("created_at", "id")[:limit])
+    start, end = local_day_bounds(timezone.localdate())
+    per_cashier = (Order.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
+                   .values("created_by__username").annotate(
+                       count=Count("id"), fulfilled=Count("id", filter=Q(status=S.FULFILLED)),
+                       failed=Count("id", filter=Q(status__in=[S.REFUNDED, S.REFUSED])),
+                       pending=Count("id", filter=~Q(status__in=FINAL_STATUSES)),
+                       total_cost=Sum("cost", filter=Q(status=S.FULFILLED)))
+                   .order_by("-count", "created_by__username"))
+    cashiers = [CashierDay(row["created_by__username"] or "—", row["count"], row["fulfilled"], row["failed"],
+                           row["pending"], row["total_cost"] or Decimal("0")) for row in per_cashier]
+    return ShopOverview(attention, counts["attention"], counts["queued"], counts["oldest_queued"], cashiers)
+
+
+def shop_recent_orders(limit: int = 10) -> list[Order]:
+    """The shop's latest orders, every staff member's."""
+    return list(Order.objects.select_related("created_by").only(*LIST_FIELDS).order_by("-created_at", "-id")[:limit])
+
+
 # One order --------------------------------------------------------------------------------------
 
 
@@ -168,11 +220,56 @@ class OrderFilters:
     date_to: date | None = None
     staff: int | None = None
     q: str = ""
+    # Orders whose card code is exactly the search term, among those the user may see (found and
+    # audited by ``topups.services.audit.find_by_code``).
+    code_matches: tuple[int, ...] = ()
+
+
+# A partial ref or transaction number is looked for from this many characters on (shorter would
+# match half the table).
+PARTIAL_MIN = 4
+# A search term of at least this many letters and digits may be a card code (the API's are 12 digits).
+CODE_MIN = 8
+
+
+def search_q(term: str) -> Q:
+    """What the search box (orders list and admin) finds for ``term``: the line number in every form
+    staff and customers say it (``topups.numbers``), the ref, top-up id or transaction number, exactly
+    or by a part of at least PARTIAL_MIN characters. Card codes are not here: see ``orders_by_code``."""
+    from topups.numbers import ascii_digits, compact, number_candidates
+
+    text = ascii_digits(term).strip()  # refs and transaction numbers keep their dashes
+    digits = compact(term)
+    if not text:
+        return Q(pk__in=[])
+    match = (Q(ref__iexact=text) | Q(topup_id=text) | Q(num_trans=text) | Q(number=digits)
+             | Q(number__in=number_candidates(term)))
+    if len(text) >= PARTIAL_MIN:
+        match |= Q(ref__icontains=text) | Q(num_trans__icontains=text) | Q(topup_id__icontains=text)
+    if len(digits) >= PARTIAL_MIN + 2 and digits.isdigit():
+        match |= Q(number__contains=digits)
+    return match
+
+
+def orders_by_code(user, term: str) -> list[tuple[int, str]]:
+    """(id, ref) of the orders whose card code is exactly ``term`` and that ``user`` may see the code
+    of (every order with topups.view_card_code, else their own): codes are encrypted, so the keyed
+    digest column is the only way to find one. Nothing for a term that cannot be a code."""
+    from topups.crypto import card_code_digest
+    from topups.numbers import compact
+
+    code = compact(term)
+    if len(code) < CODE_MIN or not code.isalnum():
+        return []
+    orders = Order.objects.filter(card_code_digest=card_code_digest(code))
+    if not user.has_perm("topups.view_card_code"):
+        orders = orders.filter(created_by_id=user.pk)
+    return list(orders.values_list("pk", "ref")[:100])
 
 
 def filtered_orders(filters: OrderFilters) -> QuerySet[Order]:
-    """Orders matching the list's filters, newest first. Search matches exactly on indexed columns
-    (ref, number, top-up id, transaction number) so it stays fast on 100,000 rows."""
+    """Orders matching the list's filters, newest first (search: ``search_q`` and the orders found by
+    card code)."""
     qs = Order.objects.all()
     if filters.status:
         qs = qs.filter(status=filters.status)
@@ -184,9 +281,8 @@ def filtered_orders(filters: OrderFilters) -> QuerySet[Order]:
         qs = qs.filter(created_at__lt=local_day_bounds(filters.date_to)[1])
     if filters.staff:
         qs = qs.filter(created_by_id=filters.staff)
-    term = filters.q.strip()
-    if term:
-        qs = qs.filter(Q(ref=term.upper()) | Q(ref=term) | Q(number=term) | Q(topup_id=term) | Q(num_trans=term))
+    if filters.q.strip():
+        qs = qs.filter(search_q(filters.q) | Q(pk__in=filters.code_matches))
     return qs.order_by("-created_at", "-id")
 
 
@@ -215,6 +311,28 @@ def order_export_rows(orders: QuerySet[Order], chunk_size: int = 2000):
     """The orders' exported columns as dicts (see ``topups.order_export``), streamed from the
     database in chunks."""
     return orders.values(*EXPORT_FIELDS).iterator(chunk_size=chunk_size)
+
+
+# Same line ---------------------------------------------------------------------------------------
+
+# Orders that charged nothing: no reason to warn about a second top-up after them.
+HARMLESS_STATUSES = (S.REFUSED, S.CANCELLED)
+
+
+def recent_by_line(numbers, *, now: datetime | None = None) -> dict[tuple, list[str]]:
+    """Refs of the orders of the last SAME_LINE_WARNING_HOURS hours (newest first) that may have
+    charged, by (line type, number, value), for these numbers: what the counter confirms and the
+    bulk preview flags before a second top-up of the same line and value. One query."""
+    numbers = list(numbers)
+    if not numbers:
+        return {}
+    since = (now or timezone.now()) - timedelta(hours=settings.SAME_LINE_WARNING_HOURS)
+    recent: dict[tuple, list[str]] = {}
+    earlier = (Order.objects.filter(number__in=numbers, created_at__gte=since).exclude(status__in=HARMLESS_STATUSES)
+               .order_by("-created_at", "-id").values_list("line_type", "number", "value", "ref"))
+    for line_type, number, value, ref in earlier:
+        recent.setdefault((line_type, number, value), []).append(ref)
+    return recent
 
 
 # Balance ----------------------------------------------------------------------------------------

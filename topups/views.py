@@ -26,6 +26,7 @@ from topups import selectors
 from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number
 from topups.keys import value_key
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
+from topups.oneclick import mask_code
 from topups.order_export import export_orders
 from topups.services import audit, catalog
 from topups.services.actors import Actor
@@ -57,14 +58,17 @@ def _when(value) -> str:
 @permission_required("topups.view_order", raise_exception=True)
 def home(request):
     """Balance, catalog freshness, today's figures and the user's recent orders: cached rows (fetched
-    first when missing or stale, see ``catalog.ensure_fresh``)."""
+    first when missing or stale, see ``catalog.ensure_fresh``). Supervisors (who follow everyone's
+    orders) see the shop: what needs them, the queue, each cashier's day and the shop's latest orders."""
     catalog.ensure_fresh()
-    recent = selectors.recent_orders(request.user)
+    shop = selectors.shop_overview() if request.user.has_perm("topups.refresh_order") else None
+    recent = selectors.shop_recent_orders() if shop else selectors.recent_orders(request.user)
     audit.show_order_codes(request, recent, via="home page")
     return render(request, "topups/home.html", {
         "state": selectors.account_state(),
         "today": selectors.today_summary(),
         "recent": recent,
+        "shop": shop,
         "now": timezone.now(),
     })
 
@@ -73,7 +77,9 @@ def home(request):
 
 
 def _new_order_context(form: NewOrderForm, **extra) -> dict:
-    return {"form": form, "products": form.products, "line_types": LineType.choices, **extra}
+    return {"form": form, "products": form.products, "line_types": LineType.choices,
+            "out_of_stock": selectors.out_of_stock_products(),
+            "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", **extra}
 
 
 @require_http_methods(["GET", "POST"])
@@ -89,8 +95,9 @@ def new_order(request):
             NewOrderForm(initial=initial, products=products, user=request.user)))
 
     form = NewOrderForm(request.POST, products=products, user=request.user)
-    if not form.is_valid():
-        return render(request, "topups/new_order.html", _new_order_context(form), status=400)
+    if not form.is_valid():  # a same-line warning is a question, not an error
+        return render(request, "topups/new_order.html", _new_order_context(form),
+                      status=200 if form.same_line_refs else 400)
     data = form.cleaned_data
     actor = Actor.user(request.user)
     try:
@@ -242,8 +249,7 @@ def order_receipt(request, pk: int):
 @login_required
 @permission_required("topups.view_order", raise_exception=True)
 def order_list(request):
-    form = OrderFilterForm(request.GET or None, staff_choices=selectors.staff_choices())
-    filters = form.filters()
+    form, filters = _order_filters(request, via="orders list")
     page = page_number(request.GET.get("page"))
     orders, has_next = selectors.order_page(filters, page)
     audit.show_order_codes(request, orders, via="orders list")
@@ -259,10 +265,25 @@ def order_list(request):
 @login_required
 @permission_required("topups.export_order", raise_exception=True)
 def order_export(request):
-    """The filtered orders as CSV, streamed in chunks so 100,000 rows never sit in memory."""
-    filters = OrderFilterForm(request.GET or None, staff_choices=selectors.staff_choices()).filters()
-    return export_orders(request, selectors.filtered_orders(filters), via="orders.csv", target="orders.csv", detail={
-        "filters": {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in vars(filters).items() if v}})
+    """The filtered orders as CSV, streamed in chunks so 100,000 rows never sit in memory, or as
+    XLSX (?format=xlsx) for Excel."""
+    file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    _form, filters = _order_filters(request, via=f"orders.{file_format}")
+    logged = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in vars(filters).items() if v}
+    if filters.code_matches:  # the term is a card code: the audit trail keeps it masked
+        logged["q"] = mask_code(filters.q.strip())
+    return export_orders(request, selectors.filtered_orders(filters), via=f"orders.{file_format}",
+                         target=f"orders.{file_format}", detail={"filters": logged}, file_format=file_format)
+
+
+def _order_filters(request, *, via: str) -> tuple[OrderFilterForm, selectors.OrderFilters]:
+    """The list's and the export's filters from the query string; a search term that is a card code
+    the user may see finds its order (audited)."""
+    form = OrderFilterForm(request.GET or None, staff_choices=selectors.staff_choices())
+    filters = form.filters()
+    if filters.q.strip():
+        filters.code_matches = audit.find_by_code(request, filters.q, via=via)
+    return form, filters
 
 
 # Language -----------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from topups import order_export, selectors
 from topups.batch_messages import problem_message
-from topups.csv_export import BOM, csv_lines, csv_response
+from topups.csv_export import BOM, Text, table_response
 from topups.csv_import import MAX_BYTES, MAX_ROWS, TEMPLATE
 from topups.models import Batch, BatchStatus, OrderStatus
 from topups.services import audit, batches
@@ -166,7 +166,9 @@ def batch_results(request, pk: int):
         shown = audit.show_codes_streamed(request, selectors.batch_result_rows(batch), via=f"batch {batch.pk} results",
                                           key=lambda pair: order_export.code_key(pair[1]))
         for (row, order), code in shown:
-            cells = [row["line"], *(row["input"][k] for k in ("type", "number", "value", "ref", "note"))]
+            # The number as it was sent (normalised), or as typed when it could not be read.
+            number = Text(row["number"] or row["input"]["number"])
+            cells = [row["line"], row["input"]["type"], number, *(row["input"][k] for k in ("value", "ref", "note"))]
             if order is None:
                 reason = "; ".join(problem_message(c, p) for c, p in row["errors"])
                 yield [*cells, "", _("Not sent") if row["errors"] else _("Not created"), reason, "", ""]
@@ -176,4 +178,5 @@ def batch_results(request, pk: int):
     audit.record(actor=Actor.user(user), action="export", target=f"batch {batch.pk} results", request=request,
                  detail={"batch": batch.pk, "rows": batch.row_count,
                          "full_codes": user.has_perm("topups.view_card_code")})
-    return csv_response(csv_lines(header, rows()), f"bulk-{batch.pk}-results")
+    file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    return table_response(header, rows(), f"bulk-{batch.pk}-results", file_format)

@@ -33,14 +33,21 @@
       var type = currentType();
       $all("option[data-type]", select).forEach(function (option) {
         var show = option.dataset.type === type;
-        option.hidden = !show; option.disabled = !show;
+        option.hidden = !show; option.disabled = !show || "outOfStock" in option.dataset;
         if (!show && option.selected) { select.value = ""; }
       });
       if (help) { help.textContent = type === "4G" ? help.dataset.help4g : help.dataset.helpAdsl; }
     };
+    // A number the check refused cannot be sent until it is corrected (or the type changed).
+    var blockSend = function (blocked) {
+      $all("button[type=submit]", form).forEach(function (b) { b.disabled = blocked; });
+      form.classList.toggle("number-refused", blocked);
+    };
+    var numberChanged = function () { result.textContent = ""; result.className = "check-result"; blockSend(false); };
     $all("input[name=line_type]", form).forEach(function (r) {
-      r.addEventListener("change", function () { filterValues(); result.textContent = ""; });
+      r.addEventListener("change", function () { filterValues(); numberChanged(); });
     });
+    $("#id_number", form).addEventListener("input", numberChanged);
     filterValues();
 
     $("#check-number", form).addEventListener("click", function () {
@@ -48,11 +55,12 @@
       var params = new URLSearchParams({ line_type: currentType(), number: $("#id_number", form).value });
       button.disabled = true; result.className = "check-result"; result.textContent = "…";
       fetch(form.dataset.checkUrl + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.json(); })
+        .then(function (r) { return r.json().then(function (data) { data.refused = !data.ok && r.status < 500; return data; }); })
         .then(function (data) {
           result.textContent = data.message || "";
           result.className = "check-result " + (data.ok ? "ok" : "bad");
           if (data.ok && data.number) { $("#id_number", form).value = data.number; }
+          blockSend(data.refused);  // the format or the API said no; an API outage does not block
         })
         .catch(function () { result.textContent = "?"; result.className = "check-result bad"; })
         .then(function () { button.disabled = false; });

@@ -139,6 +139,20 @@ class ValidationFailed(ApiError):
 class PhoneError(ApiError):
     default_code = "ERR_PHONE"
 
+    @property
+    def reason(self) -> str:
+        """The API's why (``details.reason``: "Number not found for this service", "Number does not
+        match required format"), which the message ("Invalid phone number for ADSL service") lacks."""
+        reason = self.details.get("reason")
+        return reason.strip() if isinstance(reason, str) else ""
+
+    @property
+    def explanation(self) -> str:
+        """The message and the reason, as staff should read them."""
+        if not self.reason or self.reason.lower() in self.message.lower():
+            return self.message
+        return f"{self.message}: {self.reason}"
+
 
 class OutOfStock(ApiError):
     default_code = "ERR_STOCK"

@@ -74,6 +74,19 @@ def show_codes(request, rows, *, via: str, new_only: bool = False, remember: boo
     return shown
 
 
+def find_by_code(request, term: str, *, via: str) -> tuple[int, ...]:
+    """The orders whose card code is exactly ``term``, among those the user may see the code of
+    (``selectors.orders_by_code``), with one ``search_code`` audit row when any is found: finding
+    which order holds a code tells as much as seeing it."""
+    from topups import selectors
+
+    found = selectors.orders_by_code(request.user, term)
+    if found:
+        record(actor=Actor.user(request.user), action="search_code", target=found[0][1] if len(found) == 1
+               else f"{len(found)} orders", detail={"via": via, "refs": [ref for _, ref in found]}, request=request)
+    return tuple(pk for pk, _ in found)
+
+
 def show_order_codes(request, orders, *, via: str) -> None:
     """``show_codes`` for Order objects: sets ``order.shown_code`` (what templates print) and
     ``order.code_in_full`` on each."""

@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from topups.csv_import import CsvImportError, parse_csv, starts_like_formula
 from topups.keys import REF_PATTERN, file_ref, value_text
@@ -38,9 +39,10 @@ from topups.models import (
     Product,
     new_ref,
 )
+from topups.notes import Note
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
-from topups.selectors import spendable_balance
+from topups.selectors import recent_by_line, spendable_balance
 from topups.services import account as accounts
 from topups.services import lifecycle
 from topups.services.account import current_account
@@ -50,10 +52,7 @@ from topups.services.orders import SEND_OVERDUE, request_send
 log = logging.getLogger("topups.batches")
 S = OrderStatus
 
-# "The same number and value was ordered in the last RECENT_HOURS hours" is a warning, not an error.
-RECENT_HOURS = 24
 # Statuses that spent nothing: an earlier order in one of them is no reason to warn.
-HARMLESS_STATUSES = (S.REFUSED, S.CANCELLED)
 _TYPES = {"ADSL": LineType.ADSL, "4G": LineType.LTE, "LTE": LineType.LTE, "4GLTE": LineType.LTE}
 _COLUMN_LABELS = {"type": "type", "number": "number", "value": "value", "ref": "ref", "note": "note"}
 
@@ -157,7 +156,7 @@ def _check_one(source: dict, products: dict) -> dict:
 
 def check_rows(sources: list[dict], *, now=None) -> Checked:
     """Check every row: its own cells, duplicates inside the file, references already used, and
-    orders for the same number and value in the last RECENT_HOURS hours. Four queries in all."""
+    orders for the same number and value in the last SAME_LINE_WARNING_HOURS hours. Four queries in all."""
     now = now or timezone.now()
     products = {(p.line_type, p.value): p for p in Product.objects.all()}
     rows = [_check_one(source, products) for source in sources]
@@ -184,14 +183,8 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
     by_ref = {file_ref(label): label for label in seen_refs}
     used_refs = {by_ref[ref] for ref in Order.objects.filter(ref__in=list(by_ref)).values_list("ref", flat=True)}
     numbers = {row["number"] for row in rows if row["number"]}
-    recent: dict[tuple, list[str]] = {}
-    if numbers:
-        since = now - timedelta(hours=RECENT_HOURS)
-        earlier = (Order.objects.filter(number__in=numbers, created_at__gte=since)
-                   .exclude(status__in=HARMLESS_STATUSES).order_by("-created_at")
-                   .values_list("line_type", "number", "value", "ref"))
-        for line_type, number, value, ref in earlier:
-            recent.setdefault((line_type, number, value), []).append(ref)
+    recent = recent_by_line(numbers, now=now)
+    hours = f"{settings.SAME_LINE_WARNING_HOURS:g}"
 
     valid_count, total_cost = 0, Decimal("0")
     for row in rows:
@@ -200,7 +193,7 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
         if row["value"]:
             refs = recent.get((row["line_type"], row["number"], Decimal(row["value"])))
             if refs:
-                row["warnings"].append(["recent", {"count": len(refs), "hours": RECENT_HOURS,
+                row["warnings"].append(["recent", {"count": len(refs), "hours": hours,
                                                    "refs": ", ".join(refs[:3]) + ("…" if len(refs) > 3 else "")}])
         row["valid"] = not row["errors"]
         if row["valid"]:
@@ -349,7 +342,7 @@ def _create_orders(batch: Batch, actor: Actor, now) -> int:
             cost=Decimal(row["cost"]), note=row["note"], created_by_id=actor.user_id, batch=batch,
             created_at=now, send_requested_at=now, next_check_at=now + SEND_OVERDUE,
         ))
-    lifecycle.create_orders(orders, actor, note=_("Order created from the bulk file %(name)s") % {
-        "name": batch.file_name})
+    lifecycle.create_orders(orders, actor, note=Note(gettext_noop("Order created from the bulk file %(name)s"),
+                                                             name=batch.file_name))
     Batch.objects.filter(pk=batch.pk).update(rows=batch.rows)
     return len(orders)

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from topups import notes
 from topups.models import TRANSITIONS, ApiAccount, Order, OrderEvent, OrderStatus
 from topups.services.actors import Actor
 
@@ -166,7 +167,7 @@ def _event(order: Order, change: Change, actor: Actor, now) -> OrderEvent:
     if change.moves:
         log.info("order %s %s → %s by %s", order.ref, order.status, change.to_status, actor.label)
     return OrderEvent(order_id=order.pk, from_status=order.status, to_status=change.to_status or order.status,
-                      actor_id=actor.user_id, actor_label=actor.label, note=change.note[:255],
+                      actor_id=actor.user_id, actor_label=actor.label, **notes.stored(change.note),
                       payload=change.payload, created_at=now)
 
 
@@ -184,7 +185,7 @@ def create_orders(orders: list[Order], actor: Actor, *, note: str) -> list[Order
                 order.pk = ids[order.ref]
         OrderEvent.objects.bulk_create(
             [OrderEvent(order=o, from_status="", to_status=o.status, actor_id=actor.user_id,
-                        actor_label=actor.label, note=note[:255], created_at=o.created_at) for o in orders],
+                        actor_label=actor.label, **notes.stored(note), created_at=o.created_at) for o in orders],
             batch_size=500,
         )
     for order in orders:

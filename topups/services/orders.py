@@ -16,8 +16,10 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from topups.models import Order, OrderStatus, Product
+from topups.notes import Note
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
 from topups.services import audit, dispatch, lifecycle, planning
@@ -56,7 +58,7 @@ def check_line(*, line_type: str, number: str) -> LineCheck:
     try:
         result = get_client().check_number(line_type, number)
     except api_errors.PhoneError as exc:
-        return LineCheck(number, False, exc.message, code=exc.code)
+        return LineCheck(number, False, exc.explanation, code=exc.code)
     except api_errors.AuthError as exc:
         return LineCheck(number, False, _("The API key is refused: ask a supervisor."), code=exc.code,
                          unavailable=True)
@@ -100,7 +102,7 @@ def create_order(
     if ref:
         order.ref = ref
     try:
-        lifecycle.create_orders([order], actor, note=_("Order created"))
+        lifecycle.create_orders([order], actor, note=Note(gettext_noop("Order created")))
     except IntegrityError:
         existing = Order.objects.filter(ref=ref).first() if ref else None
         if existing is None:
@@ -190,7 +192,7 @@ def close_never_sent(orders, *, actor: Actor) -> tuple[list[str], list[tuple[str
             topup = client.check_ref(order.ref)
         except api_errors.NotFound as exc:
             proof = planning.error_payload(exc)
-            note = _("Closed: the API does not know this reference; nothing was charged.")
+            note = Note(gettext_noop("Closed: the API does not know this reference; nothing was charged."))
         except api_errors.OneClickError as exc:
             refused.append((order.ref, _("the API could not be asked: %(error)s") % {"error": exc.message}))
             continue
@@ -201,7 +203,8 @@ def close_never_sent(orders, *, actor: Actor) -> tuple[list[str], list[tuple[str
                 refused.append((order.ref, _("the API holds it (%(status)s)") % {"status": topup.status.value}))
                 continue
             proof = {"api": planning.topup_payload(topup), "differences": differences}
-            note = _("Closed: the API holds a different order under this reference; ours was never accepted.")
+            note = Note(gettext_noop(
+                "Closed: the API holds a different order under this reference; ours was never accepted."))
         change = Change(order.pk, S.ATTENTION, S.CANCELLED, {"next_check_at": None, "send_requested_at": None},
                         note, proof, order.send_attempts)
         if lifecycle.apply_changes([change], actor):

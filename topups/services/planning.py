@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from topups.models import Order, OrderStatus
+from topups.notes import Note
 from topups.oneclick import Topup, TopupStatus, mask_code
 from topups.oneclick import errors as api_errors
 from topups.services.lifecycle import Change
@@ -109,12 +110,14 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
     age = now - (order.sent_at or order.created_at)
     note = ""
     if code_missing and now - (topup.processed_at or order.sent_at or now) > CODE_MISSING_LIMIT:
-        to_status, note = S.ATTENTION, _("Fulfilled by the API but without its card code: contact OneClickDZ "
-                                         "support.")
+        to_status, note = S.ATTENTION, Note(gettext_noop(
+            "Fulfilled by the API but without its card code: contact OneClickDZ support."))
     elif to_status == S.QUEUED and age > QUEUED_LIMIT:
-        to_status, note = S.ATTENTION, _("Still queued after 48 hours: contact OneClickDZ support.")
+        to_status, note = S.ATTENTION, Note(gettext_noop(
+            "Still queued after 48 hours: contact OneClickDZ support."))
     elif to_status == S.HANDLING and age > HANDLING_LIMIT:
-        to_status, note = S.ATTENTION, _("Still processing after 6 hours: contact OneClickDZ support.")
+        to_status, note = S.ATTENTION, Note(gettext_noop(
+            "Still processing after 6 hours: contact OneClickDZ support."))
     elif order.status == S.ATTENTION and to_status in (S.HANDLING, S.QUEUED):
         to_status = S.ATTENTION
     fields = {
@@ -129,11 +132,11 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
             fields["next_check_at"] = next_check_at(S.HANDLING, order.sent_at, now)
     elif topup.status == TopupStatus.FULFILLED:
         fields.update(card_code=topup.card_code, num_trans=topup.num_trans, processed_at=topup.processed_at)
-        note = note or _("Card delivered")
+        note = note or Note(gettext_noop("Card delivered"))
     elif topup.status == TopupStatus.REFUNDED:
-        note = note or _("Failed at the operator; the API refunded the cost")
+        note = note or Note(gettext_noop("Failed at Algérie Télécom; the API refunded the cost"))
     elif topup.status == TopupStatus.QUEUED and not note:
-        note = _("Queued by the operator: processed within 12–48 h, not a failure")
+        note = Note(gettext_noop("Queued by Algérie Télécom: processed within 12–48 h, not a failure"))
     return Change(order.pk, order.status, to_status, fields, note, topup_payload(topup), order.send_attempts)
 
 
@@ -142,8 +145,9 @@ def _change_for_another_order(order: Order, topup: Topup, now: datetime, found: 
     adopt it, never show its code. Our order itself was never accepted under that ref."""
     fields = {"api_status": topup.status.value[:32], "checks": order.checks + 1, "last_checked_at": now,
               "next_check_at": now + ATTENTION_POLL}
-    note = _("The API holds a different order under this reference (%(fields)s): not ours, no code is shown.") % {
-        "fields": ", ".join(sorted(found))}
+    note = Note(gettext_noop(
+        "The API holds a different order under this reference (%(fields)s): not ours, no code is shown."),
+        fields=", ".join(sorted(found)))
     payload = {"ours": {"type": order.line_type, "number": order.number, "value": str(order.value)},
                "api": topup_payload(topup), "differences": found}
     return Change(order.pk, order.status, S.ATTENTION, fields, note, payload, order.send_attempts)
@@ -160,11 +164,12 @@ def change_not_found(order: Order, now: datetime) -> Change:
         return Change(order.pk, order.status, order.status, fields, attempt=order.send_attempts)
     if order.topup_id:
         fields["next_check_at"] = now + ATTENTION_POLL
-        return Change(order.pk, order.status, S.ATTENTION, fields, _("The API does not know this top-up id."),
+        note = Note(gettext_noop("The API does not know this top-up id."))
+        return Change(order.pk, order.status, S.ATTENTION, fields, note,
                       attempt=order.send_attempts)
     if order.send_attempts >= MAX_SEND_ATTEMPTS:
         fields["next_check_at"] = now + ATTENTION_POLL
-        note = _("Not found at the API after %(n)d attempts.") % {"n": order.send_attempts}
+        note = Note(gettext_noop("Not found at the API after %(n)d attempts."), n=order.send_attempts)
         return Change(order.pk, order.status, S.ATTENTION, fields, note, attempt=order.send_attempts)
     fields["next_check_at"] = max(now + FAST_POLL, (order.sent_at or now) + resend_delay())
     return Change(order.pk, order.status, order.status, fields, attempt=order.send_attempts)

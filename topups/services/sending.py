@@ -23,8 +23,10 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from topups.models import Order, OrderEvent, OrderStatus, Product
+from topups.notes import Note
 from topups.oneclick import TopupStatus
 from topups.oneclick import errors as api_errors
 from topups.services import lifecycle, planning
@@ -169,8 +171,8 @@ class _Attempt:
         a person must look. Both answers go into the history."""
         earlier = (OrderEvent.objects.filter(order_id=self.order.pk, to_status=S.UNKNOWN).order_by("-pk")
                    .values_list("payload", flat=True).first())
-        note = _("Refused when sent again (%(code)s), but an earlier attempt may have been debited: check with "
-                 "OneClickDZ before anything else.") % {"code": exc.code}
+        note = Note(gettext_noop("Refused when sent again (%(code)s), but an earlier attempt may have been debited: "
+                                 "check with OneClickDZ before anything else."), code=exc.code)
         self.finish(S.ATTENTION, note, {"refusal": error_payload(exc), "earlier": earlier},
                     next_check_at=timezone.now() + planning.ATTENTION_POLL)
         log.warning("order %s refused on resend (%s): needs attention", self.order.ref, exc.code)

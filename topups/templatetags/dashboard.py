@@ -6,6 +6,8 @@ Card codes are not computed here: views pass each order's ``shown_code`` (throug
 from __future__ import annotations
 
 from django import template
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from topups.models import OrderStatus
@@ -20,16 +22,28 @@ STATUS_TONE = {
 }
 
 
-def status_explanation(status: str, refusal_message: str = "") -> str:
-    """What the status means for the shop and the customer, in one sentence."""
+def status_explanation(status: str, refusal_message: str = "", *, code_in_full: bool = True,
+                       for_customer: bool = False) -> str:
+    """What the status means for the shop and the customer, in one sentence.
+
+    ``code_in_full`` False (the code is masked for this user): no "give the customer the code", since
+    there is none to give. ``for_customer`` (a printed receipt): no instruction meant for the staff.
+    """
     if status in (S.NEW, S.SENDING, S.HANDLING, S.UNKNOWN):
         return _("The order is being processed. This page updates by itself; there is nothing to do.")
     if status == S.QUEUED:
-        return _("Queued by the operator: it will be processed within 12–48 h. This is not a failure; "
+        return _("Queued by Algérie Télécom: it will be processed within 12–48 h. This is not a failure; "
                  "the code will appear here once it is ready.")
     if status == S.FULFILLED:
+        if for_customer:
+            return _("Done: the card was delivered.")
+        if not code_in_full:
+            return _("Done: the card was delivered. Only the staff member who sold it or a supervisor "
+                     "can see its code and print the receipt.")
         return _("Done: the card was delivered. Give the customer the code below.")
     if status == S.REFUNDED:
+        if for_customer:
+            return _("Failed: the top-up could not be delivered and its cost is refunded.")
         return _("Failed: the cost was refunded to our account. Refund the customer.")
     if status == S.REFUSED:
         return _("Refused, nothing was charged: %(reason)s") % {
@@ -44,8 +58,10 @@ def status_explanation(status: str, refusal_message: str = "") -> str:
 
 
 @register.simple_tag
-def explain_status(order) -> str:
-    return status_explanation(order.status, order.refusal_message)
+def explain_status(order, for_customer: bool = False) -> str:
+    """``status_explanation`` for an order whose codes went through ``audit.show_order_codes``."""
+    return status_explanation(order.status, order.refusal_message, for_customer=for_customer,
+                              code_in_full=getattr(order, "code_in_full", True))
 
 
 @register.filter
@@ -59,3 +75,28 @@ def product_key(product) -> str:
     from topups.keys import value_key
 
     return value_key(product.line_type, product.value)
+
+
+@register.filter
+def keep_together(text: str, part: str):
+    """``text`` with ``part`` (a reference) in one isolated left-to-right piece that never breaks
+    across lines: a heading "Order OC-261128-…" wraps before the ref, not at its dashes, and the
+    ref reads the same in Arabic."""
+    text, escaped = str(conditional_escape(text)), str(conditional_escape(part))
+    return mark_safe(text.replace(escaped, str(format_html('<bdi class="nowrap" dir="ltr">{}</bdi>', part)), 1))
+
+
+@register.filter
+def under_a_minute(moment, now) -> bool:
+    """True when ``moment`` is less than a minute before ``now``: "just now", not "0 minutes ago"."""
+    return moment is not None and now is not None and (now - moment).total_seconds() < 60
+
+
+@register.filter
+def dzd(amount, places: str = "2") -> str:
+    """An amount in dinars as the reader's language writes it: grouped digits and «DA» / «دج»."""
+    from django.template.defaultfilters import floatformat
+
+    if amount is None or amount == "":
+        return "—"
+    return _("%(amount)s DA") % {"amount": floatformat(amount, f"{places}g")}

@@ -1,0 +1,6 @@
+"""Arabic: Django's "ar" has no date-and-time format and falls back to the American default
+(11/28/2026 5:44 p.m.); day/month/year and a 24-hour clock, as in Algeria."""
+
+DATETIME_FORMAT = "j F، Y H:i"
+TIME_FORMAT = "H:i"
+SHORT_DATETIME_FORMAT = "d‏/m‏/Y H:i"

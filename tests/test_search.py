@@ -1,0 +1,115 @@
+"""The orders search, on the dashboard's list and in the admin: a line number in every form a
+customer says it, a partial ref, a transaction number, and an exact card code for those who may see
+it (audited)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from topups.models import AuditEvent, Order, OrderStatus
+from topups.numbers import normalise_number
+from topups.services import orders
+from topups.services.actors import Actor
+
+pytestmark = pytest.mark.django_db
+S = OrderStatus
+CODE = "918273645501"
+
+
+def place(user, number, line_type="4G", value=1500, code="", num_trans="") -> Order:
+    order, _ = orders.create_order(line_type=line_type, number=number, value=Decimal(value), actor=Actor.user(user))
+    if code:
+        Order.objects.filter(pk=order.pk).update(status=S.FULFILLED, card_code=code, num_trans=num_trans)
+    return Order.objects.get(pk=order.pk)
+
+
+@pytest.fixture
+def shop(operator, make_user):
+    lte = place(operator, "213665983439", code=CODE, num_trans="TX-2026-004471")
+    adsl = place(operator, "036362608", line_type="ADSL", value=1000)
+    other = place(make_user("owner", "Operators"), "213770112233", code="555544443333", num_trans="TX-2026-009999")
+    return {"lte": lte, "adsl": adsl, "other": other}
+
+
+def found(client, term, url=None) -> set[str]:
+    html = client.get(url or reverse("topups:orders"), {"q": term}).content.decode()
+    return {name for name, order in SHOP.items() if order.ref in html}
+
+
+SHOP: dict[str, Order] = {}
+
+
+@pytest.fixture
+def logged(shop):
+    SHOP.clear()
+    SHOP.update(shop)
+
+    def login(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+    return login
+
+
+@pytest.mark.parametrize("term", [
+    "0665983439", "+213665983439", "00213 665 98 34 39", "213665983439", "0665 98 34 39", "٠٦٦٥٩٨٣٤٣٩",
+    "665-98-34-39",
+])
+def test_a_mobile_number_in_every_form(logged, supervisor, term):
+    assert found(logged(supervisor), term) == {"lte"}
+
+
+@pytest.mark.parametrize("term", ["036362608", "036 36 26 08", "٠٣٦٣٦٢٦٠٨", "36362608"])
+def test_an_adsl_number_in_every_form(logged, supervisor, term):
+    assert found(logged(supervisor), term) == {"adsl"}
+
+
+def test_a_partial_ref_and_a_transaction_number(logged, supervisor):
+    client = logged(supervisor)
+    ref = SHOP["adsl"].ref
+    assert found(client, ref[-6:].lower()) == {"adsl"}
+    assert found(client, ref) == {"adsl"}
+    assert found(client, "TX-2026-004471") == {"lte"}
+    assert found(client, "004471") == {"lte"}
+    assert found(client, "zzzz") == set()
+
+
+def test_a_card_code_finds_its_order_for_those_who_may_see_it_and_is_audited(logged, operator, supervisor):
+    assert found(logged(supervisor), CODE) == {"lte"}
+    assert found(logged(supervisor), "5555 4444 3333") == {"other"}
+    rows = sorted(AuditEvent.objects.filter(action="search_code").values_list("actor_id", "target"))
+    assert rows == sorted([(supervisor.pk, SHOP["lte"].ref), (supervisor.pk, SHOP["other"].ref)])
+    # An operator finds the code of their own order, never a colleague's (nor is it audited).
+    assert found(logged(operator), CODE) == {"lte"}
+    assert found(logged(operator), "555544443333") == set()
+    assert AuditEvent.objects.filter(action="search_code", actor_id=operator.pk).count() == 1
+    # A part of a code finds nothing: codes are only matched exactly, through their digest.
+    assert found(logged(supervisor), CODE[:9]) == set()
+
+
+def test_the_export_finds_the_same_orders_and_keeps_the_code_masked(logged, supervisor):
+    response = logged(supervisor).get(reverse("topups:order_export"), {"q": CODE})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert SHOP["lte"].ref in body and SHOP["other"].ref not in body
+    export = AuditEvent.objects.get(action="export")
+    assert CODE not in str(export.detail) and CODE[-4:] in str(export.detail)
+
+
+@pytest.mark.parametrize("term,expected", [
+    ("0665983439", {"lte"}), ("+213 665 98 34 39", {"lte"}), ("٠٣٦٣٦٢٦٠٨", {"adsl"}), ("TX-2026-009999", {"other"}),
+    (CODE, {"lte"}),
+])
+def test_the_admin_search_is_the_same(logged, supervisor, term, expected):
+    assert found(logged(supervisor), term, url=reverse("admin:topups_order_changelist")) == expected
+
+
+def test_the_order_form_accepts_arabic_indic_digits():
+    assert normalise_number("ADSL", "٠٣٦ ٣٦٢ ٦٠٨") == "036362608"
+    assert normalise_number("4G", "۰۶۶۵۹۸۳۴۳۹") == "213665983439"
+    with pytest.raises(ValidationError):
+        normalise_number("ADSL", "٠٣٦")
