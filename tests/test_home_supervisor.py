@@ -22,7 +22,8 @@ def place(user, number, status) -> Order:
     return Order.objects.get(pk=order.pk)
 
 
-def test_the_supervisors_home_shows_the_shop(client, operator, supervisor, make_user, django_assert_max_num_queries):
+def test_the_supervisors_home_shows_the_shop(sim, client, operator, supervisor, make_user,
+                                            django_assert_max_num_queries):
     other = make_user("nadia", "Operators")
     stuck = place(operator, "036362601", S.ATTENTION)
     place(operator, "036362602", S.QUEUED)

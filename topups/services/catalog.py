@@ -92,7 +92,8 @@ def ensure_fresh() -> None:
     """Fetch the catalog and the balance now when they are missing or stale (older than two
     refresh periods), so the new-order form and the dashboard work the moment the app is up,
     before the schedules' first run. One caller at a time fetches (a cache lock); the others go
-    on with what is cached. A failed fetch is logged and leaves the cache as it was."""
+    on with what is cached. A failed fetch is logged and leaves the cache as it was; the lock is
+    then kept for its 30 s, so that pages do not each wait on an API that does not answer."""
     from django.conf import settings
     from django.core.cache import cache
 
@@ -111,11 +112,11 @@ def ensure_fresh() -> None:
     if not (catalog_due or balance_due) or not cache.add(FIRST_USE_LOCK, True, timeout=30):
         return
     try:
-        if catalog_due:
-            sync_catalog()
+        failed = bool(sync_catalog().failed) if catalog_due else False
         if balance_due:
             account.refresh_account()
     except api_errors.OneClickError as exc:
         log.warning("fetch on first use failed: %s", exc)
-    finally:
+        return
+    if not failed:
         cache.delete(FIRST_USE_LOCK)
