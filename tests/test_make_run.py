@@ -42,7 +42,7 @@ def test_stopping_make_run_leaves_no_process(tmp_path, sig):
     web_port, sim_port = free_port(), free_port()
     marker = uuid.uuid4().hex
     env = {key: value for key, value in os.environ.items()
-           if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL")}
+           if key not in ("DJANGO_SETTINGS_MODULE", "SETTINGS_IGNORE_DOTENV", "DATABASE_URL", "REDIS_URL")}
     env.update(MAKE_RUN_TEST=marker, ONECLICKDZ_API_URL=f"http://127.0.0.1:{sim_port}/v3", Q_WORKERS="2")
     log = open(tmp_path / "make-run.log", "w")  # noqa: SIM115 (closed below)
     # -o: the shared virtualenv counts as installed, whatever the copied files' dates.
