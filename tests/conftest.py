@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from topups.oneclick.simulator.testing import serve_in_thread
-from topups.services import account
+from topups.services import account, catalog
 
 TEST_KEY = "test-key-0000"
 (Path(__file__).resolve().parent.parent / "test-artifacts").mkdir(exist_ok=True)
@@ -28,6 +29,9 @@ def sim(simulator_server, settings):
     settings.ONECLICKDZ_API_URL = simulator_server.url
     settings.ONECLICKDZ_API_KEY = TEST_KEY
     account.reset_client()
+    # A first-use fetch that failed in an earlier test keeps its lock for 30 s, and a shared
+    # Redis cache is not rolled back between tests.
+    cache.delete(catalog.FIRST_USE_LOCK)
     yield simulator
     account.reset_client()
 

@@ -128,13 +128,16 @@ def unsettled():
 
 def wait_until_settled(seconds: float, on_each_round=None) -> None:
     """Drive the status sync from here too (safe alongside the clusters' sweepers) until every
-    order is final or needs attention."""
+    order is final or needs attention. The simulator queues orders for 2 s where the real service
+    takes 12–48 h, and queued orders are looked at hourly: each round makes them due, as a
+    supervisor's *Refresh* would."""
     deadline = time.monotonic() + seconds
     rounds = 0
     while unsettled().exists() and time.monotonic() < deadline:
         if on_each_round is not None:
             on_each_round(rounds)
         rounds += 1
+        sync.schedule_refresh(list(Order.objects.filter(status=S.QUEUED).values_list("pk", flat=True)))
         sync.sync_due_orders()
         time.sleep(2)
 

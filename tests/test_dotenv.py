@@ -24,7 +24,7 @@ def test_settings_sensitive_tests_pass_with_a_development_dotenv(tmp_path):
     (repo / ".env").write_text(dotenv)
     env = {key: value for key, value in os.environ.items()
            if key not in ("DJANGO_SETTINGS_MODULE", "SETTINGS_IGNORE_DOTENV", "PYTEST_CURRENT_TEST",
-                          "PYTEST_XDIST_WORKER")}
+                          "PYTEST_XDIST_WORKER", "DATABASE_URL", "REDIS_URL")}  # its own SQLite file
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SETTINGS_SENSITIVE],
                             cwd=repo, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
