@@ -292,3 +292,11 @@ LOGGING = {
         "django_q": {"level": "WARNING", "propagate": True},
     },
 }
+
+# Reconciliation with the provider's ledger (topups/services/ledger.py, reconcile.py).
+# A first sync reads this many days back; each sync re-reads this much before the last row it saw
+# (rows that arrive late); a debit, a refund or an order is only flagged this long after it happened.
+LEDGER_BACKFILL_DAYS = env.int("LEDGER_BACKFILL_DAYS", default=7)
+LEDGER_SYNC_OVERLAP_SECONDS = env.int("LEDGER_SYNC_OVERLAP_SECONDS", default=900)
+LEDGER_GRACE_SECONDS = env.int("LEDGER_GRACE_SECONDS", default=600)
+LEDGER_SYNC_MINUTES = env.int("LEDGER_SYNC_MINUTES", default=10)

@@ -4,6 +4,7 @@ OPERATOR_PERMS = ["view_order", "add_order", "send_order", "view_product"]
 SUPERVISOR_PERMS = OPERATOR_PERMS + [
     "change_order", "refresh_order", "view_card_code", "export_order", "sync_catalog",
     "view_orderevent", "view_apiaccount", "bulk_order", "view_batch", "view_auditevent",
+    "reconcile_ledger", "view_ledgerrow", "view_ledgerflag",
     # Unlock a colleague locked out by the login throttling: delete the lockout in the admin.
     "axes.view_accessattempt", "axes.delete_accessattempt",
 ]

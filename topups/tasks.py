@@ -143,3 +143,13 @@ def refresh_balance() -> str | None:
         log.warning("balance refresh failed: %s", exc)
         return None
     return str(row.balance) if row else None
+
+
+def reconcile_ledger() -> dict:
+    """Pull new ledger rows, then match them (topups.services.reconcile)."""
+    from topups.services import reconcile
+
+    report = reconcile.run()
+    return {"pages": report.sync.pages, "complete": report.sync.complete, "skipped": report.sync.skipped,
+            "errors": report.sync.errors, "rows": report.match.rows, "flags": report.match.flags,
+            "open_flags": report.open_flags}

@@ -34,6 +34,15 @@ def transactions(sim: Simulator, call: Call) -> Reply:
     page = page_request(call.query)
     rows = sim.transactions(page.start, page.end)
     items, total_pages = page.slice(rows)
+    config = sim.config
+    if config["ledger_amounts_as_strings"]:
+        items = [{**item, **{name: f"{item[name]:.2f}" for name in ("amount", "oldBalance", "newBalance")}}
+                 for item in items]
+    if config["ledger_shape"] == "topups":
+        return Reply({"items": items}, {
+            "pagination": {"currentPage": page.page, "totalPages": total_pages, "totalItems": len(rows),
+                           "hasNextPage": page.page < total_pages},
+        })
     return Reply({
         "items": items,
         "pagination": {"page": page.page, "pageSize": page.page_size, "totalPages": total_pages,

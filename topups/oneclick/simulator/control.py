@@ -122,11 +122,46 @@ def _set_ping(sim: Simulator, body: dict[str, Any]) -> Any:
     return sim.set_health(api=_get(body, "api", None), operators=_get(body, "operators", None))
 
 
+def _charge(sim: Simulator, body: dict[str, Any]) -> Any:
+    sim.charge_differently(_get(body, "ref"), _get(body, "amount"))
+    return {"set": True}
+
+
+def _refund(sim: Simulator, body: dict[str, Any]) -> Any:
+    return sim.refund_topup(_get(body, "ref"))
+
+
+def _hide(sim: Simulator, body: dict[str, Any]) -> Any:
+    return {"hidden": sim.hide_ledger_rows(ref=_get(body, "ref", None), row_id=_get(body, "row_id", None),
+                                           type=_get(body, "type", None))}
+
+
+def _add_row(sim: Simulator, body: dict[str, Any]) -> Any:
+    return sim.add_ledger_row(type=_get(body, "type"), amount=_get(body, "amount"), objid=_get(body, "objid", None),
+                              note=_get(body, "note", ""))
+
+
+def _spoil_row(sim: Simulator, body: dict[str, Any]) -> Any:
+    sim.spoil_ledger_row(_get(body, "row_id"), _get(body, "fields", None))
+    return {"spoiled": True}
+
+
+def _elsewhere(sim: Simulator, body: dict[str, Any]) -> Any:
+    return sim.place_elsewhere(line_type=_get(body, "type", "ADSL"), number=_get(body, "number", "036000001"),
+                               value=_get(body, "value", 1000), ref=_get(body, "ref", None))
+
+
 ROUTES: dict[tuple[str, str], Callable[[Simulator, dict[str, Any]], Any]] = {
     ("GET", "/_sim/health"): lambda sim, body: {"ok": True},
     ("POST", "/_sim/reset"): _reset,
     ("GET", "/_sim/stats"): lambda sim, body: sim.stats(),
     ("GET", "/_sim/ledger"): lambda sim, body: sim.ledger(),
+    ("POST", "/_sim/ledger/rows"): _add_row,
+    ("POST", "/_sim/ledger/hide"): _hide,
+    ("POST", "/_sim/ledger/charge"): _charge,
+    ("POST", "/_sim/ledger/refund"): _refund,
+    ("POST", "/_sim/ledger/elsewhere"): _elsewhere,
+    ("POST", "/_sim/ledger/spoil"): _spoil_row,
     ("GET", "/_sim/orders"): lambda sim, body: sim.orders(),
     ("GET", "/_sim/debits"): lambda sim, body: sim.net_debits(),
     ("POST", "/_sim/spoil"): _spoil,

@@ -34,6 +34,8 @@ LINE_TYPES = ("ADSL", "4G")
 KEY_TYPES = ("SANDBOX", "PRODUCTION")
 KEY_SCOPES = ("READ-WRITE", "READ-ONLY")
 LIST_SHAPES = ("topups", "items")
+# Ledger row types (section 2.3): a row of another type is written as money out unless listed here.
+LEDGER_MONEY_IN = ("DEPOSIT", "REFUND-FLEXY", "REFUND-ADSL", "REFUND-ORDER", "RECEIVE", "POINT-EXCHANGE")
 DEFAULT_OPERATORS = ("mobilis", "ooredoo", "djezzy", "mobilisFixedPlans")
 AUTH_FAILURE_REASONS = ("missing", "invalid", "blocked", "ip_not_allowed")
 
@@ -96,6 +98,11 @@ class Config:
     # Check the ref last (after stock and balance): the docs do not promise DUPLICATED_REF first,
     # so a resend may meet a refusal although an earlier attempt was debited.
     duplicate_check_last: bool = False
+    # How /account/transactions answers: "items" (data.items + data.pagination, as documented) or
+    # "topups" (the internet list's other documented shape: meta.pagination); and whether amounts
+    # and balances travel as JSON strings ("980.00") rather than numbers.
+    ledger_shape: str = "items"
+    ledger_amounts_as_strings: bool = False
 
     def check(self) -> None:
         for name in ("fulfil_after", "queue_for", "slow_after", "latency_ms", "block_seconds"):
@@ -103,6 +110,10 @@ class Config:
                 raise ValueError(f"{name} must be >= 0")
         if self.list_shape not in LIST_SHAPES:
             raise ValueError(f"list_shape must be one of {LIST_SHAPES}")
+        if self.ledger_shape not in LIST_SHAPES:
+            raise ValueError(f"ledger_shape must be one of {LIST_SHAPES}")
+        if not isinstance(self.ledger_amounts_as_strings, bool):
+            raise ValueError("ledger_amounts_as_strings must be true or false")
         if self.missing_token_status not in (400, 401):
             raise ValueError("missing_token_status must be 400 or 401")
         if not isinstance(self.duplicate_check_last, bool):
@@ -239,6 +250,9 @@ class Simulator:
             self._orders_per_ref: Counter[str] = Counter()
             self._total_debited = Decimal(0)
             self._total_refunded = Decimal(0)
+            self._charge_overrides: dict[str, Decimal] = {}  # ref -> amount debited instead of the cost
+            self._hidden_rows: set[str] = set()  # ledger row ids the API "forgets" to list
+            self._spoiled_rows: dict[str, dict[str, Any]] = {}  # ledger row id -> fields shown instead
 
     @property
     def balance(self) -> Decimal:
@@ -539,7 +553,8 @@ class Simulator:
             if ref is None:
                 ref = self._generate_ref(now)
             timings = Timings(self._config.fulfil_after, self._config.queue_for, self._config.slow_after)
-            topup = Topup(id=new_id(), ref=ref, type=line_type, number=number, value=value, cost=product.cost,
+            charged = self._charge_overrides.pop(ref, product.cost)
+            topup = Topup(id=new_id(), ref=ref, type=line_type, number=number, value=value, cost=charged,
                           created=now, steps=lifecycle.timeline(outcome, timings), key_type=key.type,
                           spoiled=self._spoiled_refs.get(ref))
             self._topups[topup.id] = topup
@@ -548,8 +563,8 @@ class Simulator:
             self._orders_per_ref[ref] += 1
             if topup.refund_due is not None:
                 self._pending_refunds.add(topup.id)
-            self._total_debited += product.cost
-            self._move(product.cost, "ADSL", "decrement", objid=topup.id,
+            self._total_debited += charged
+            self._move(charged, "ADSL", "decrement", objid=topup.id,
                        note=f"{line_type} {value} DA {number}", moment=topup.created_at)
             return replace(topup)
 
@@ -593,20 +608,113 @@ class Simulator:
         """Ledger rows with a time in [start, end], newest first."""
         with self._lock:
             self._settle()
-            return [copy.deepcopy(row) for row in reversed(self._ledger) if _within(row["time"], start, end)]
+            return [_spoiled(row, self._spoiled_rows.get(row["_id"])) for row in reversed(self._ledger)
+                    if row["_id"] not in self._hidden_rows and _within(row["time"], start, end)]
+
+    def spoil_ledger_row(self, row_id: str, fields: dict[str, Any] | None) -> None:
+        """Make /account/transactions show ``fields`` in the row ``row_id`` (a None value removes
+        the field): ``{"amount": "N/A"}`` is a row a client cannot read. ``None`` undoes it."""
+        if fields is not None and not isinstance(fields, dict):
+            raise ValueError("fields must be an object")
+        with self._lock:
+            if fields:
+                self._spoiled_rows[row_id] = dict(fields)
+            else:
+                self._spoiled_rows.pop(row_id, None)
+
+    # -- control: what reconciliation must catch ---------------------------------------------------
+
+    def charge_differently(self, ref: str, amount: Any) -> None:
+        """The order sent later with ``ref`` is debited ``amount`` instead of its catalog cost (its
+        refund, if any, credits that amount back)."""
+        amount = money(amount)
+        if amount <= 0:
+            raise ValueError("the amount must be positive")
+        with self._lock:
+            self._charge_overrides[ref] = amount
+
+    def refund_topup(self, ref: str) -> dict[str, Any]:
+        """Refund the order with ``ref`` now, whatever its status (a FULFILLED card taken back):
+        its cost is credited with a ``REFUND-ADSL`` row and check-id / check-ref / list show it
+        REFUNDED from now on. Nobody tells the client: only the ledger and a status check do."""
+        with self._lock:
+            self._settle()
+            topup_id = self._refs.get(ref)
+            if topup_id is None:
+                raise ValueError(f"no order with ref {ref!r}")
+            topup = self._topups[topup_id]
+            if topup.refunded or topup_id in self._pending_refunds:
+                raise ValueError(f"the order {ref!r} is already refunded or being refunded")
+            now = self.clock.time()
+            topup.steps = (*[(offset, status) for offset, status in topup.steps if offset < now - topup.created],
+                           (now - topup.created, lifecycle.REFUNDED))
+            topup.refunded = True
+            self._total_refunded += topup.cost
+            self._move(topup.cost, "REFUND-ADSL", "increment", objid=topup.id,
+                       note=f"Refund {topup.type} {topup.value} DA {topup.number}", moment=self.clock.now())
+            return topup.view(now)
+
+    def hide_ledger_rows(self, *, ref: str | None = None, row_id: str | None = None,
+                         type: str | None = None) -> list[str]:
+        """Leave rows out of /account/transactions (the balance keeps them: the chain breaks
+        there): the row ``row_id``, or the rows of the order with ``ref`` (of ``type`` only, if
+        given). Returns the ids hidden."""
+        if (ref is None) == (row_id is None):
+            raise ValueError("give exactly one of ref= or row_id=")
+        with self._lock:
+            self._settle()
+            if ref is not None:
+                topup_id = self._refs.get(ref)
+                if topup_id is None:
+                    raise ValueError(f"no order with ref {ref!r}")
+                ids = [row["_id"] for row in self._ledger
+                       if row["objid"] == topup_id and (type is None or row["type"] == type)]
+            else:
+                ids = [row["_id"] for row in self._ledger if row["_id"] == row_id]
+            if not ids:
+                raise ValueError("no such ledger row")
+            self._hidden_rows.update(ids)
+            return ids
+
+    def add_ledger_row(self, *, type: str, amount: Any, objid: str | None = None, note: str = "") -> dict[str, Any]:
+        """Write a movement of any ``type`` (``DEPOSIT``, ``SEND``, ``POINT-EXCHANGE``, a type the
+        docs do not list...): money in for the documented money-in types, out otherwise. The balance
+        moves with it. ``objid=None`` leaves the field out of the row."""
+        amount = money(amount)
+        if amount <= 0:
+            raise ValueError("the amount must be positive")
+        with self._lock:
+            self._settle()
+            operation = "increment" if type in LEDGER_MONEY_IN else "decrement"
+            if operation == "decrement" and amount > self._balance:
+                raise ValueError("the balance cannot go negative")
+            row = self._move(amount, type, operation, objid=objid, note=note, moment=self.clock.now())
+            return copy.deepcopy(row)
+
+    def place_elsewhere(self, *, line_type: str = "ADSL", number: str = "036000001", value: Any = 1000,
+                        ref: str | None = None) -> dict[str, Any]:
+        """An order sent with this account's key by another program (a debit the dashboard never
+        made): as a send would, with an outcome from ``number``."""
+        key = next(iter(self._keys.values()))
+        topup = self.send_topup(line_type=line_type, number=number, value=money(value), ref=ref, key=key)
+        return {"_id": topup.id, "ref": topup.ref, "cost": topup.cost}
 
     # -- money -----------------------------------------------------------------------------------------
 
-    def _move(self, amount: Decimal, kind: str, operation: str, *, objid: str, note: str,
-              moment: datetime) -> None:
+    def _move(self, amount: Decimal, kind: str, operation: str, *, objid: str | None, note: str,
+              moment: datetime) -> dict[str, Any]:
         moment = to_millis(moment)
         old = self._balance
         new = old + amount if operation == "increment" else old - amount
         self._balance = new
-        self._ledger.append({
+        row = {
             "_id": new_id(), "type": kind, "operation": operation, "amount": amount,
             "oldBalance": old, "newBalance": new, "objid": objid, "note": note, "time": moment,
-        })
+        }
+        if objid is None:
+            del row["objid"]
+        self._ledger.append(row)
+        return row
 
     def _settle(self) -> None:
         """Credit back every order whose REFUNDED time has come, once, in the order they fell due.
@@ -624,6 +732,16 @@ class Simulator:
             self._move(topup.cost, "REFUND-ADSL", "increment", objid=topup.id,
                        note=f"Refund {topup.type} {topup.value} DA {topup.number}",
                        moment=datetime.fromtimestamp(topup.refund_due, UTC))
+
+
+def _spoiled(row: dict[str, Any], fields: dict[str, Any] | None) -> dict[str, Any]:
+    row = copy.deepcopy(row)
+    for name, value in (fields or {}).items():
+        if value is None:
+            row.pop(name, None)
+        else:
+            row[name] = value
+    return row
 
 
 def to_millis(moment: datetime) -> datetime:

@@ -1,0 +1,149 @@
+"""Ledger sync: copy the provider's ledger (GET /account/transactions) into ``LedgerRow``.
+
+The API lists newest first. A walk covers a fixed time window ``[from, to]`` chosen when it starts
+(``to`` a little in the future, so the API's clock need not agree with ours): a row arriving while
+we walk can only push older rows onto the next page, so a row may be read twice but never
+skipped. Rows are stored by their ledger id (unique, INSERT ... ON CONFLICT DO NOTHING), so a
+repeat, a second run or a second worker changes nothing. The walk's window and page are kept on
+the ``LedgerCursor`` row: a walk cut short (API unreachable, worker killed) resumes at its page.
+A complete walk moves the cursor to the newest row it saw; the next window starts
+``LEDGER_SYNC_OVERLAP_SECONDS`` before it, for rows the API writes late. A first run reads
+``LEDGER_BACKFILL_DAYS`` back.
+
+Queries per page: one INSERT for the rows, one UPDATE of the cursor (constant).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+
+from topups.models import LedgerCursor, LedgerRow
+from topups.oneclick import Transaction
+from topups.oneclick import errors as api_errors
+from topups.oneclick.parsing import to_datetime, to_decimal
+from topups.services.account import get_client
+
+PAGE_SIZE = 100
+# ``to`` of a walk, ahead of our clock: the API's clock may run ahead of ours.
+LOOKAHEAD = timedelta(days=2)
+SYNC_LOCK = "topups:ledger-sync"
+SYNC_LOCK_SECONDS = 600
+
+
+@dataclass
+class LedgerSyncReport:
+    pages: int = 0
+    api_calls: int = 0
+    received: int = 0
+    unreadable: int = 0
+    complete: bool = False
+    skipped: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def cursor() -> LedgerCursor:
+    return LedgerCursor.objects.get_or_create(name="ledger")[0]
+
+
+def sync_ledger(*, backfill_days: int | None = None, max_pages: int | None = None,
+                now: datetime | None = None) -> LedgerSyncReport:
+    """Pull the ledger rows we do not have yet. Safe to run twice or from two workers: one walks,
+    the other returns (``skipped``); even without the lock nothing is stored twice. A failure
+    ends the run with what was stored kept and the walk resumable; it is reported, not raised."""
+    report = LedgerSyncReport()
+    token = timezone.now().isoformat()
+    if not cache.add(SYNC_LOCK, token, timeout=SYNC_LOCK_SECONDS):
+        report.skipped = True
+        return report
+    try:
+        _walk(report, backfill_days=backfill_days, max_pages=max_pages, now=now or timezone.now())
+    finally:
+        if cache.get(SYNC_LOCK) == token:
+            cache.delete(SYNC_LOCK)
+    return report
+
+
+def _walk(report: LedgerSyncReport, *, backfill_days: int | None, max_pages: int | None, now: datetime) -> None:
+    state = cursor()
+    if state.walk_from is None:  # start a new walk
+        if state.last_time is None:
+            days = settings.LEDGER_BACKFILL_DAYS if backfill_days is None else backfill_days
+            start = now - timedelta(days=days)
+            state.covered_from = start
+        else:
+            start = state.last_time - timedelta(seconds=settings.LEDGER_SYNC_OVERLAP_SECONDS)
+        state.walk_from, state.walk_to, state.walk_page, state.walk_newest = start, now + LOOKAHEAD, 1, None
+        state.save(update_fields=["covered_from", "walk_from", "walk_to", "walk_page", "walk_newest"])
+    client = get_client()
+    page, newest = state.walk_page, state.walk_newest
+    while max_pages is None or report.pages < max_pages:
+        try:
+            report.api_calls += 1
+            result = client.transactions(page=page, page_size=PAGE_SIZE, from_=state.walk_from, to=state.walk_to)
+        except api_errors.OneClickError as exc:
+            report.errors.append(str(exc))
+            LedgerCursor.objects.filter(pk=state.pk).update(last_error=str(exc)[:255])
+            return
+        report.pages += 1
+        # Oldest first, so ids follow the ledger's order within a page.
+        rows = [_row(t, now) for t in reversed(result.items)] + [_unreadable_row(raw, now) for raw in result.unreadable]
+        report.received += len(result.items)
+        report.unreadable += len(result.unreadable)
+        if rows:
+            LedgerRow.objects.bulk_create(rows, ignore_conflicts=True)
+            page_newest = max(r.time for r in rows if r.raw is None) if result.items else None
+            if page_newest is not None and (newest is None or page_newest > newest):
+                newest = page_newest
+        done = not result.items and not result.unreadable or not result.has_next
+        if done:
+            last_time = max(filter(None, [state.last_time, newest]), default=None)
+            LedgerCursor.objects.filter(pk=state.pk).update(
+                last_time=last_time, walk_from=None, walk_to=None, walk_page=0, walk_newest=None,
+                synced_at=timezone.now(), last_error="")
+            report.complete = True
+            return
+        page += 1
+        LedgerCursor.objects.filter(pk=state.pk).update(walk_page=page, walk_newest=newest)
+
+
+def _row(t: Transaction, now: datetime) -> LedgerRow:
+    return LedgerRow(
+        api_id=t.id[:64], type=t.type.strip().upper()[:32], operation=t.operation[:32], amount=t.amount,
+        old_balance=t.old_balance, new_balance=t.new_balance, objid=t.objid[:64], note=t.note[:255],
+        time=t.time or now, fetched_at=now,
+    )
+
+
+def _unreadable_row(raw, now: datetime) -> LedgerRow:
+    """A row the client could not read (no id, amount not a number...): kept as received, under
+    an id made from its content (the same row read again is the same id), and flagged."""
+    text = json.dumps(raw, sort_keys=True, default=str)
+    item = raw if isinstance(raw, dict) else {}
+    ident = str(item.get("_id") or item.get("id") or "")
+    api_id = ident[:64] if ident else "raw:" + hashlib.sha256(text.encode()).hexdigest()[:56]
+
+    def decimal_or_none(name):
+        try:
+            return to_decimal(item.get(name), name)
+        except api_errors.BadResponse:
+            return None
+
+    return LedgerRow(
+        api_id=api_id, type=str(item.get("type") or "")[:32].upper(), operation=str(item.get("operation") or "")[:32],
+        amount=decimal_or_none("amount"), old_balance=decimal_or_none("oldBalance"),
+        new_balance=decimal_or_none("newBalance"), objid=str(item.get("objid") or "")[:64],
+        note=str(item.get("note") or "")[:255], time=to_datetime(item.get("time")) or now, raw=raw, fetched_at=now,
+    )
+
+
+def rows_between(start: datetime, end: datetime):
+    """Ledger rows with a time in [start, end)."""
+    return LedgerRow.objects.filter(Q(time__gte=start) & Q(time__lt=end))

@@ -1,0 +1,365 @@
+"""Reconciliation: match the provider's ledger rows (``LedgerRow``, from ``services.ledger``) to our
+orders, and flag what differs. Nothing is fixed silently: each difference is a ``LedgerFlag`` a
+supervisor resolves with a note (audited). The one order change that follows from the ledger, a
+refund we were not told about, goes through a status check (``sync.schedule_refresh``): the order
+moves only when the API's answer confirms it, never from the ledger row itself.
+
+What each ledger type means is the one table ``LEDGER_TYPES``; which services have orders here is
+``MATCHED_SERVICES`` (adding mobile top-ups: add "mobile" there).
+
+Flags: a debit with no order, an order accepted with no debit (after ``LEDGER_GRACE_SECONDS``), an
+amount different from the order's cost, a refund with no refund on our side, a break in the
+balance chain (a row's old balance is not the previous row's new balance), a row we cannot read.
+Queries per chunk of rows are constant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.utils import timezone
+
+from topups.models import (
+    TRACKED_STATUSES,
+    FlagKind,
+    LedgerFlag,
+    LedgerRow,
+    LedgerState,
+    Order,
+    OrderEvent,
+    OrderStatus,
+)
+from topups.services import audit, ledger, sync
+from topups.services.actors import Actor
+
+S = OrderStatus
+DEBIT, REFUND = "debit", "refund"
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What a ledger type is: money in or out, and whether it belongs to an order of a service."""
+
+    money_in: bool
+    role: str | None = None  # DEBIT or REFUND of an order; None: recorded, not matched
+    service: str | None = None
+
+
+# Section 2.3 of the API notes. A type not listed is recorded as it is (never flagged).
+LEDGER_TYPES: dict[str, Meaning] = {
+    "ADSL": Meaning(False, DEBIT, "internet"),
+    "REFUND-ADSL": Meaning(True, REFUND, "internet"),
+    "FLEXY": Meaning(False, DEBIT, "mobile"),
+    "REFUND-FLEXY": Meaning(True, REFUND, "mobile"),
+    "DEPOSIT": Meaning(True),
+    "REFUND-ORDER": Meaning(True),
+    "RECEIVE": Meaning(True),
+    "POINT-EXCHANGE": Meaning(True),
+    "ORDER": Meaning(False),
+    "WITHDRAW": Meaning(False),
+    "SEND": Meaning(False),
+    "SERVICE": Meaning(False),
+}
+# The services whose orders live in this dashboard: their rows are matched, others recorded.
+MATCHED_SERVICES = frozenset({"internet"})
+DEBIT_TYPES = [t for t, m in LEDGER_TYPES.items() if m.role == DEBIT and m.service in MATCHED_SERVICES]
+REFUND_TYPES = [t for t, m in LEDGER_TYPES.items() if m.role == REFUND and m.service in MATCHED_SERVICES]
+# Orders the API accepted (so the ledger must hold their debit).
+ACCEPTED = (S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION)
+CHUNK = 1000
+# How far back "accepted with no debit" looks at each run (older orders were looked at already).
+NO_DEBIT_LOOKBACK = timedelta(days=3)
+
+
+@dataclass
+class MatchReport:
+    rows: int = 0
+    matched: int = 0
+    recorded: int = 0
+    pending: int = 0
+    flags: int = 0
+    refreshes: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def grace() -> timedelta:
+    return timedelta(seconds=settings.LEDGER_GRACE_SECONDS)
+
+
+def shop_day(moment: datetime) -> date:
+    return timezone.localtime(moment).date()
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+
+
+def _flag(report: MatchReport, kind: str, key: str, moment: datetime, *, row: LedgerRow | None = None,
+          order_id: int | None = None, expected=None, found=None, detail: str = "") -> LedgerFlag:
+    report.flags += 1
+    report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
+    return LedgerFlag(key=f"{kind}:{key}"[:96], kind=kind, day=shop_day(moment), row=row, order_id=order_id,
+                      expected=expected, found=found, detail=detail[:255])
+
+
+# Matching -------------------------------------------------------------------------------------------
+
+
+def match_ledger(*, now: datetime | None = None) -> MatchReport:
+    """Match every row waiting (new, or too young to judge last time), check the balance chain,
+    and look for accepted orders without a debit. Safe to run twice or at once from two workers:
+    a flag is unique per (kind, row or order) and rows are locked while judged."""
+    now = now or timezone.now()
+    report = MatchReport()
+    _check_chain(report)
+    last = 0
+    while True:
+        with transaction.atomic():
+            chunk = list(LedgerRow.objects.select_for_update(skip_locked=True)
+                         .filter(state=LedgerState.PENDING, pk__gt=last).order_by("pk")[:CHUNK])
+            if not chunk:
+                break
+            last = chunk[-1].pk
+            _match_chunk(chunk, report, now)
+    _check_missing_debits(report, now)
+    return report
+
+
+def _match_chunk(chunk: list[LedgerRow], report: MatchReport, now: datetime) -> None:
+    objids = {r.objid for r in chunk if r.objid}
+    orders = {o.topup_id: o for o in Order.objects.filter(topup_id__in=objids)
+              .only("pk", "topup_id", "status", "cost", "ref")} if objids else {}
+    flags: list[LedgerFlag] = []
+    refresh: list[int] = []
+    young = now - grace()
+    for row in chunk:
+        report.rows += 1
+        meaning = LEDGER_TYPES.get(row.type)
+        if row.raw is not None:
+            row.state = LedgerState.FLAGGED
+            flags.append(_flag(report, FlagKind.UNREADABLE, row.api_id, row.time, row=row,
+                               detail="the API sent a ledger row the client cannot read"))
+        elif meaning is None or meaning.role is None:
+            row.state = LedgerState.RECORDED
+        elif meaning.service not in MATCHED_SERVICES:
+            row.state = LedgerState.OTHER_SERVICE
+        elif meaning.role == DEBIT:
+            _match_debit(row, orders.get(row.objid), flags, report, young)
+        else:
+            _match_refund(row, orders.get(row.objid), flags, refresh, report, young)
+        if row.state == LedgerState.MATCHED:
+            report.matched += 1
+        elif row.state in (LedgerState.RECORDED, LedgerState.OTHER_SERVICE):
+            report.recorded += 1
+        elif row.state == LedgerState.PENDING:
+            report.pending += 1
+    LedgerRow.objects.bulk_update(chunk, ["state", "order"])
+    if flags:
+        LedgerFlag.objects.bulk_create(flags, ignore_conflicts=True)
+    if refresh:
+        report.refreshes += sync.schedule_refresh(refresh)
+
+
+def _match_debit(row: LedgerRow, order: Order | None, flags: list, report: MatchReport, young: datetime) -> None:
+    if order is not None:
+        row.order = order
+        if order.cost is not None and row.amount is not None and row.amount != order.cost:
+            row.state = LedgerState.FLAGGED
+            flags.append(_flag(report, FlagKind.AMOUNT_DIFFERS, row.api_id, row.time, row=row, order_id=order.pk,
+                               expected=order.cost, found=row.amount))
+        else:
+            row.state = LedgerState.MATCHED
+    elif row.objid and row.time > young:
+        row.state = LedgerState.PENDING  # the send's answer may still be on its way (see sync)
+    else:
+        row.state = LedgerState.FLAGGED
+        flags.append(_flag(report, FlagKind.DEBIT_WITHOUT_ORDER, row.api_id, row.time, row=row, found=row.amount,
+                           detail="" if row.objid else "the row names no top-up"))
+
+
+def _match_refund(row: LedgerRow, order: Order | None, flags: list, refresh: list, report: MatchReport,
+                  young: datetime) -> None:
+    if order is not None:
+        row.order = order
+        if order.status == S.REFUNDED:
+            row.state = LedgerState.MATCHED
+            return
+        if order.status in TRACKED_STATUSES:
+            refresh.append(order.pk)  # a status check decides; the order moves only if it confirms
+            if row.time > young:
+                row.state = LedgerState.PENDING
+                return
+    elif row.objid and row.time > young:
+        row.state = LedgerState.PENDING
+        return
+    row.state = LedgerState.FLAGGED
+    detail = f"our order is {order.status}" if order is not None else "no order of ours"
+    flags.append(_flag(report, FlagKind.REFUND_NOT_LOCAL, row.api_id, row.time, row=row,
+                       order_id=order.pk if order else None, found=row.amount, detail=detail))
+
+
+def _check_chain(report: MatchReport) -> None:
+    """Each row's old balance must be the previous row's new balance. Rows are taken in time
+    order; rows of the same millisecond in the order that chains them."""
+    while True:
+        with transaction.atomic():
+            chunk = list(LedgerRow.objects.select_for_update(skip_locked=True)
+                         .filter(chain_checked=False).order_by("time", "pk")[:CHUNK])
+            if not chunk:
+                return
+            previous = (LedgerRow.objects.filter(chain_checked=True, time__lte=chunk[0].time)
+                        .order_by("-time", "-pk").only("api_id", "new_balance", "time").first())
+            flags = []
+            for row, before in _chained(chunk, previous):
+                row.chain_checked = True
+                if (before is not None and before.new_balance is not None and row.old_balance is not None
+                        and row.old_balance != before.new_balance):
+                    flags.append(_flag(report, FlagKind.BALANCE_BREAK, row.api_id, row.time, row=row,
+                                       expected=before.new_balance, found=row.old_balance,
+                                       detail=f"after {before.api_id}"))
+            LedgerRow.objects.bulk_update(chunk, ["chain_checked"])
+            if flags:
+                LedgerFlag.objects.bulk_create(flags, ignore_conflicts=True)
+
+
+def _chained(rows: list[LedgerRow], previous: LedgerRow | None):
+    """(row, the row before it) in chain order: by time, and within one time the row whose old
+    balance follows on from the previous one first."""
+    result = []
+    index = 0
+    while index < len(rows):
+        end = index
+        while end < len(rows) and rows[end].time == rows[index].time:
+            end += 1
+        group = rows[index:end]
+        while group:
+            expected = previous.new_balance if previous is not None else None
+            follows = [r for r in group if expected is not None and r.old_balance == expected]
+            # Else the row no other row of the same time leads to: where this time's chain starts.
+            starts = follows or [r for r in group if r.old_balance not in {o.new_balance for o in group}]
+            pick = (starts or group)[0]
+            group.remove(pick)
+            result.append((pick, previous))
+            previous = pick
+        index = end
+    return result
+
+
+def _check_missing_debits(report: MatchReport, now: datetime) -> None:
+    """Orders the API accepted more than the grace period before the last complete ledger sync,
+    inside the period the ledger covers, with no debit row."""
+    state = ledger.cursor()
+    if state.covered_from is None or state.synced_at is None:
+        return
+    until = min(now, state.synced_at) - grace()
+    since = max(state.covered_from, now - NO_DEBIT_LOOKBACK)
+    debits = LedgerRow.objects.filter(objid=OuterRef("topup_id"), type__in=DEBIT_TYPES)
+    flagged = LedgerFlag.objects.filter(order=OuterRef("pk"), kind=FlagKind.DEBIT_MISSING)
+    missing = list(Order.objects.filter(status__in=ACCEPTED, sent_at__gte=since, sent_at__lte=until)
+                   .exclude(topup_id="").filter(~Exists(debits), ~Exists(flagged))
+                   .only("pk", "ref", "cost", "sent_at")[:CHUNK])
+    flags = [_flag(report, FlagKind.DEBIT_MISSING, f"order:{o.pk}", o.sent_at, order_id=o.pk, expected=o.cost,
+                   detail=o.ref) for o in missing]
+    if flags:
+        LedgerFlag.objects.bulk_create(flags, ignore_conflicts=True)
+
+
+# One run: sync then match ----------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    sync: ledger.LedgerSyncReport
+    match: MatchReport
+    open_flags: int
+
+
+def run(*, backfill_days: int | None = None, now: datetime | None = None) -> RunReport:
+    """Ledger sync, then matching (also when the sync failed: what is stored is matched)."""
+    synced = ledger.sync_ledger(backfill_days=backfill_days, now=now)
+    matched = match_ledger(now=now)
+    return RunReport(synced, matched, open_flags())
+
+
+def open_flags() -> int:
+    return LedgerFlag.objects.filter(resolved_at__isnull=True).count()
+
+
+def resolve_flag(*, flag_id: int, note: str, actor: Actor, request=None) -> LedgerFlag | None:
+    """Close an open flag with the supervisor's note, and an audit row. None if it was not open."""
+    note = note.strip()
+    if not note:
+        raise ValueError("a resolution needs a note")
+    with transaction.atomic():
+        flag = LedgerFlag.objects.select_for_update().filter(pk=flag_id, resolved_at__isnull=True).first()
+        if flag is None:
+            return None
+        flag.resolved_at, flag.resolved_by_id, flag.resolution = timezone.now(), actor.user_id, note
+        flag.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+        audit.record(actor=actor, action="resolve_ledger_flag", target=flag.key,
+                     detail={"kind": flag.kind, "day": flag.day.isoformat(), "note": note[:500]}, request=request)
+    return flag
+
+
+# The day's figures ----------------------------------------------------------------------------------
+
+
+@dataclass
+class DaySummary:
+    day: date
+    by_type: list[dict]
+    by_state: dict[str, int]
+    rows: int
+    opening: Decimal | None
+    closing: Decimal | None
+    our_debits: Decimal
+    our_refunds: Decimal
+    other_movements: Decimal
+    expected_closing: Decimal | None
+    difference: Decimal | None
+    open_flags: int
+
+
+def day_summary(day: date) -> DaySummary:
+    """A day's reconciliation: totals per type, rows per match state, opening and closing balance
+    from the ledger against what our orders say (opening - our debits + our refunds + the other
+    movements the ledger shows). A constant number of queries whatever the day holds."""
+    start, end = day_bounds(day)
+    rows = ledger.rows_between(start, end)
+    by_type = list(rows.values("type").annotate(count=Count("pk"), total=Sum("amount")).order_by("type"))
+    for entry in by_type:
+        meaning = LEDGER_TYPES.get(entry["type"])
+        entry["money_in"] = meaning.money_in if meaning else None
+    by_state = dict(rows.values_list("state").annotate(count=Count("pk")).values_list("state", "count"))
+    first = rows.filter(raw__isnull=True).order_by("time", "pk").only("old_balance").first()
+    last = rows.filter(raw__isnull=True).order_by("-time", "-pk").only("new_balance").first()
+    our_debits = Order.objects.filter(sent_at__gte=start, sent_at__lt=end, status__in=ACCEPTED).exclude(
+        topup_id="").aggregate(total=Sum("cost"))["total"] or Decimal(0)
+    refunded = OrderEvent.objects.filter(to_status=S.REFUNDED, created_at__gte=start, created_at__lt=end)
+    our_refunds = Order.objects.filter(Exists(refunded.filter(order=OuterRef("pk")))).aggregate(
+        total=Sum("cost"))["total"] or Decimal(0)
+    other = Decimal(0)
+    for entry in by_type:
+        meaning = LEDGER_TYPES.get(entry["type"])
+        if meaning is not None and meaning.service in MATCHED_SERVICES:
+            continue
+        amount = entry["total"] or Decimal(0)
+        money_in = meaning.money_in if meaning is not None else False
+        other += amount if money_in else -amount
+    opening = first.old_balance if first else None
+    closing = last.new_balance if last else None
+    expected = opening - our_debits + our_refunds + other if opening is not None else None
+    day_flags = LedgerFlag.objects.filter(Q(day=day), resolved_at__isnull=True).count()
+    return DaySummary(
+        day=day, by_type=by_type, by_state=by_state, rows=sum(by_state.values()), opening=opening, closing=closing,
+        our_debits=our_debits, our_refunds=our_refunds, other_movements=other, expected_closing=expected,
+        difference=(closing - expected) if closing is not None and expected is not None else None,
+        open_flags=day_flags,
+    )
