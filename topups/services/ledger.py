@@ -107,7 +107,7 @@ def _walk(report: LedgerSyncReport, *, backfill_days: int | None, max_pages: int
             last_time = max(filter(None, [state.last_time, newest]), default=None)
             LedgerCursor.objects.filter(pk=state.pk).update(
                 last_time=last_time, walk_from=None, walk_to=None, walk_page=0, walk_newest=None,
-                synced_at=timezone.now(), last_error="")
+                synced_at=now, last_error="")
             report.complete = True
             return
         page += 1
