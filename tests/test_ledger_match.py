@@ -14,17 +14,16 @@ from topups.models import AuditEvent, FlagKind, LedgerFlag, LedgerRow, LedgerSta
 from topups.services import reconcile, sync
 from topups.services.actors import SYNC, Actor
 
-from .test_ledger_sync import books, sell, staff  # noqa: F401 (fixtures)
-
 S = OrderStatus
 pytestmark = pytest.mark.django_db
+pytest_plugins = ["tests.ledger_fixtures"]
 
 
 def open_kinds() -> list[str]:
     return sorted(LedgerFlag.objects.filter(resolved_at__isnull=True).values_list("kind", flat=True))
 
 
-def test_a_clean_day_matches_every_debit_and_refund(books, staff):
+def test_a_clean_day_matches_every_debit_and_refund(sell, books, staff):
     books.set_balance(books.balance + 20000)
     books.configure(queue_for=0)
     for number, value in [("036362600", 1000), ("036362601", 500), ("036362690", 2000), ("036362692", 3000)]:
@@ -48,7 +47,7 @@ def test_a_clean_day_matches_every_debit_and_refund(books, staff):
     assert again.match.rows == 0 and again.open_flags == 0
 
 
-def test_debit_with_no_order(books, staff):
+def test_debit_with_no_order(sell, books, staff):
     sell(staff, "036362600")
     foreign = books.place_elsewhere(value=2000, number="036000011")
     result = reconcile.run(backfill_days=1)
@@ -67,7 +66,7 @@ def test_a_young_debit_waits_for_the_grace_period(books, staff, settings):
     assert open_kinds() == [FlagKind.DEBIT_WITHOUT_ORDER]
 
 
-def test_a_debit_made_before_we_learnt_the_topup_id_is_matched_later(books, staff, settings):
+def test_a_debit_made_before_we_learnt_the_topup_id_is_matched_later(sell, books, staff, settings):
     settings.LEDGER_GRACE_SECONDS = 600
     order = sell(staff, "036362600")
     topup_id = order.topup_id
@@ -79,7 +78,7 @@ def test_a_debit_made_before_we_learnt_the_topup_id_is_matched_later(books, staf
     assert LedgerRow.objects.get().state == LedgerState.MATCHED and not LedgerFlag.objects.exists()
 
 
-def test_order_accepted_with_no_debit_and_the_missing_row_breaks_the_chain(books, staff):
+def test_order_accepted_with_no_debit_and_the_missing_row_breaks_the_chain(sell, books, staff):
     sell(staff, "036362600")
     order = sell(staff, "036362601")
     sell(staff, "036362602")
@@ -94,7 +93,7 @@ def test_order_accepted_with_no_debit_and_the_missing_row_breaks_the_chain(books
     assert LedgerFlag.objects.count() == 2  # flagged once
 
 
-def test_no_debit_is_not_flagged_inside_the_grace_period_or_before_the_ledger_was_read(books, staff, settings):
+def test_no_debit_is_not_flagged_inside_the_grace_period_or_before_the_ledger_was_read(sell, books, staff, settings):
     settings.LEDGER_GRACE_SECONDS = 600
     order = sell(staff, "036362601")
     books.hide_ledger_rows(ref=order.ref)
@@ -121,7 +120,7 @@ def test_amount_different_from_the_orders_cost(books, staff):
     assert Order.objects.get(pk=order.pk).cost == Decimal(980)  # not "fixed"
 
 
-def test_refund_we_were_never_told_about(books, staff):
+def test_refund_we_were_never_told_about(sell, books, staff):
     order = sell(staff, "036362600")
     assert order.status == S.FULFILLED
     books.refund_topup(order.ref)
@@ -131,7 +130,7 @@ def test_refund_we_were_never_told_about(books, staff):
     assert Order.objects.get(pk=order.pk).status == S.FULFILLED  # a final order is never moved
 
 
-def test_refund_of_a_tracked_order_moves_it_only_after_a_status_check(books, staff, settings):
+def test_refund_of_a_tracked_order_moves_it_only_after_a_status_check(sell, books, staff, settings):
     settings.LEDGER_GRACE_SECONDS = 600
     books.configure(fulfil_after=3600)
     order = sell(staff, "036362600")
@@ -149,7 +148,7 @@ def test_refund_of_a_tracked_order_moves_it_only_after_a_status_check(books, sta
     assert not LedgerFlag.objects.exists()
 
 
-def test_refund_still_not_confirmed_after_the_grace_period_is_flagged(books, staff):
+def test_refund_still_not_confirmed_after_the_grace_period_is_flagged(sell, books, staff):
     books.configure(fulfil_after=3600)
     order = sell(staff, "036362600")
     books.refund_topup(order.ref)
@@ -173,7 +172,7 @@ def test_resolving_a_flag_needs_a_note_and_is_audited(books, staff, supervisor):
     assert reconcile.open_flags() == 0
 
 
-def test_matching_queries_do_not_grow_with_rows(books, staff):
+def test_matching_queries_do_not_grow_with_rows(sell, books, staff):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -193,7 +192,7 @@ def test_matching_queries_do_not_grow_with_rows(books, staff):
     assert len(large) == len(small)
 
 
-def test_command_prints_a_summary_and_exits_non_zero_while_flags_are_open(books, staff, capsys):
+def test_command_prints_a_summary_and_exits_non_zero_while_flags_are_open(sell, books, staff, capsys):
     sell(staff, "036362600")
     call_command("reconcile", "--backfill-days", "1")
     out = capsys.readouterr().out

@@ -14,33 +14,10 @@ from django.utils import timezone
 
 from topups.models import LedgerCursor, LedgerFlag, LedgerRow, LedgerState, Order
 from topups.oneclick import OneClickClient
-from topups.services import catalog, ledger, orders, reconcile, sending, sync
-from topups.services.actors import SYNC, Actor
+from topups.services import ledger, reconcile
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def books(sim, settings):
-    """The simulator with the catalog cached, orders settling at once, no ledger sync lock left."""
-    settings.LEDGER_GRACE_SECONDS = 0
-    sim.configure(fulfil_after=0)
-    cache.delete(ledger.SYNC_LOCK)
-    assert catalog.sync_catalog().ok
-    yield sim
-    cache.delete(ledger.SYNC_LOCK)
-
-
-@pytest.fixture
-def staff(operator):
-    return Actor.user(operator)
-
-
-def sell(staff, number: str, value: int = 1000, line_type: str = "ADSL") -> Order:
-    order, _ = orders.create_order(line_type=line_type, number=number, value=Decimal(value), actor=staff)
-    sending.send_order(order_id=order.pk, actor=staff)
-    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC)
-    return Order.objects.get(pk=order.pk)
+pytest_plugins = ["tests.ledger_fixtures"]
 
 
 def api_client(simulator_server) -> OneClickClient:
@@ -58,7 +35,7 @@ def sim_ids(sim) -> set[str]:
 # The simulator's ledger ------------------------------------------------------------------------------
 
 
-def test_simulator_ledger_explains_the_balance(books, staff):
+def test_simulator_ledger_explains_the_balance(sell, books, staff):
     opening = books.balance
     books.set_balance(opening + 5000)
     sell(staff, "036362600")
@@ -90,7 +67,7 @@ def test_transactions_paging_and_window_as_documented(books, staff, simulator_se
     assert response.status_code == 400 and response.json()["error"]["code"] == "ERR_VALIDATION"
 
 
-def test_knobs_over_http(books, staff, simulator_server):
+def test_knobs_over_http(sell, books, staff, simulator_server):
     control = simulator_server.control_url
     order = sell(staff, "036362600")
     hidden = requests.post(control + "/ledger/hide", json={"ref": order.ref, "type": "ADSL"}, timeout=5).json()
@@ -108,7 +85,7 @@ def test_knobs_over_http(books, staff, simulator_server):
 # The sync ------------------------------------------------------------------------------------------
 
 
-def test_first_sync_backfills_then_reads_only_new_rows(books, staff, django_assert_max_num_queries):
+def test_first_sync_backfills_then_reads_only_new_rows(sell, books, staff, django_assert_max_num_queries):
     for index in range(250):
         books.add_ledger_row(type="DEPOSIT", amount=index + 1)
     first = ledger.sync_ledger(backfill_days=3)
@@ -198,7 +175,7 @@ def test_two_syncs_at_once_store_each_row_once(books):
 
 
 @pytest.mark.parametrize("shape", ["items", "topups"])
-def test_both_list_shapes_and_amounts_as_strings(books, staff, shape):
+def test_both_list_shapes_and_amounts_as_strings(sell, books, staff, shape):
     books.configure(ledger_shape=shape, ledger_amounts_as_strings=True)
     sell(staff, "036362600", 500)
     books.add_ledger_row(type="DEPOSIT", amount="1326.13")
@@ -211,7 +188,7 @@ def test_both_list_shapes_and_amounts_as_strings(books, staff, shape):
     assert LedgerRow.objects.get(type="ADSL").amount == Decimal(490)
 
 
-def test_unknown_types_and_missing_objid_are_recorded_without_flags(books, staff):
+def test_unknown_types_and_missing_objid_are_recorded_without_flags(sell, books, staff):
     sell(staff, "036362600")
     books.add_ledger_row(type="CASHBACK", amount=7)  # not in the docs' list
     books.add_ledger_row(type="SERVICE", amount=15)  # no objid at all
@@ -224,7 +201,7 @@ def test_unknown_types_and_missing_objid_are_recorded_without_flags(books, staff
     assert result.open_flags == 0
 
 
-def test_an_unreachable_ledger_loses_nothing_and_flags_nothing(books, staff):
+def test_an_unreachable_ledger_loses_nothing_and_flags_nothing(sell, books, staff):
     sell(staff, "036362600")
     books.inject_fault("transactions", "reset", count=2)
     for _attempt in range(2):
