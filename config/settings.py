@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "topups.context_processors.api_key_state",
+                "topups.context_processors.ledger_flags",
             ],
         },
     },

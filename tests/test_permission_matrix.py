@@ -24,7 +24,7 @@ from django.test import RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, path, reverse
 from django.utils import timezone
 
-from topups.models import ApiAccount, AuditEvent, Order, Product
+from topups.models import ApiAccount, AuditEvent, LedgerFlag, LedgerRow, Order, Product
 from topups.services import orders
 from topups.services.actors import Actor
 
@@ -81,6 +81,11 @@ DASHBOARD: dict[str, Case] = {
     "topups:batch_confirm": Case("post", roles(LOGIN, 403, 302, 302), kwargs={"pk": "batch"}),
     "topups:batch_status": Case("get", BULK, kwargs={"pk": "batch"}),
     "topups:batch_results": Case("get", BULK, kwargs={"pk": "batch"}),
+    # Reconciliation with the provider's ledger (topups/views_ledger.py): topups.reconcile_ledger.
+    "topups:ledger": Case("get", STAFF_ONLY),
+    "topups:ledger_export": Case("get", STAFF_ONLY),
+    "topups:ledger_resolve": Case("post", roles(LOGIN, 403, 302, 302), kwargs={"pk": "ledger_flag"},
+                                  data={"note": "checked"}),
 }
 
 # The admin site's own pages. Non-staff users (operators) are treated like anonymous visitors.
@@ -125,6 +130,8 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
     "topups.apiaccount": {"supervisor": "v", "superuser": "vcd"},
     "topups.batch": {"supervisor": "va", "superuser": "va"},  # add = the dashboard's upload (redirect)
     "topups.auditevent": {"supervisor": "v", "superuser": "v"},  # read-only for everyone
+    "topups.ledgerrow": {"supervisor": "v", "superuser": "v"},  # copied from the API
+    "topups.ledgerflag": {"supervisor": "v", "superuser": "v"},  # resolved on the reconciliation page
 }
 # django-q2 shows its queue in the admin only with the ORM broker (not with Redis).
 if "orm" in settings.Q_CLUSTER:
@@ -154,6 +161,8 @@ ADMIN_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("topups.apiaccount", "delete_selected"): {"superuser"},
     ("topups.batch", "delete_selected"): set(),
     ("topups.auditevent", "delete_selected"): set(),  # the audit trail cannot be edited
+    ("topups.ledgerrow", "delete_selected"): set(),
+    ("topups.ledgerflag", "delete_selected"): set(),
 }
 if "orm" in settings.Q_CLUSTER:
     ADMIN_ACTIONS[("django_q.ormq", "delete_selected")] = set()
@@ -280,6 +289,8 @@ def objects(sim, users, make_user):
     access = {"user_agent": "ua", "ip_address": "10.0.0.1", "username": "x", "http_accept": "*/*",
               "path_info": "/login/"}
     task = {"name": "t", "func": "math.floor", "started": now, "stopped": now}
+    ledger_row = LedgerRow.objects.create(api_id="a" * 24, type="ADSL", amount=Decimal(980), time=now)
+    ledger_flag = LedgerFlag.objects.create(key="matrix", kind="debit_without_order", day=now.date(), row=ledger_row)
     pks = {
         "order": order.pk,
         "batch": Batch.objects.create(file_name="orders.csv", created_by=owner).pk,
@@ -300,6 +311,9 @@ def objects(sim, users, make_user):
         "topups.apiaccount": ApiAccount.objects.get_or_create(key_fingerprint="f" * 16)[0].pk,
         "topups.batch": Batch.objects.create(file_name="admin.csv", created_by=owner).pk,
         "topups.auditevent": AuditEvent.objects.create(action="export", actor_label="owner").pk,
+        "topups.ledgerrow": ledger_row.pk,
+        "topups.ledgerflag": ledger_flag.pk,
+        "ledger_flag": ledger_flag.pk,
     }
     return pks
 

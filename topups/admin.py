@@ -394,3 +394,5 @@ class AuditEventAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+from topups import admin_ledger  # noqa: E402, F401 (registers the ledger's pages)

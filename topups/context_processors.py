@@ -26,3 +26,23 @@ def api_key_state(request) -> dict:
     if user is None or not user.is_staff:
         return {}
     return {"api_key_problem": SimpleLazyObject(_key_problem)}
+
+
+def ledger_flags(request) -> dict:
+    """``ledger_open_flags`` (how many) and ``ledger_flag_day`` (the latest day with one), for the
+    banner shown to those who reconcile. Callables the template calls only where the banner is
+    drawn: one query then, none elsewhere."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    found: list = []
+
+    def open_days() -> list[dict]:
+        if not found:
+            from topups.services import reconcile
+
+            found.append(reconcile.open_flag_days())
+        return found[0]
+
+    return {"ledger_open_flags": lambda: sum(d["count"] for d in open_days()),
+            "ledger_flag_day": lambda: open_days()[0]["day"] if open_days() else None}

@@ -4,7 +4,7 @@ settings.LOGIN_URL and LOGOUT_REDIRECT_URL use; the pages are under the "topups"
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from topups import views, views_batches
+from topups import views, views_batches, views_ledger
 
 dashboard = [
     path("", views.home, name="home"),
@@ -24,6 +24,9 @@ dashboard = [
     path("batches/<int:pk>/confirm/", views_batches.batch_confirm, name="batch_confirm"),
     path("batches/<int:pk>/status.json", views_batches.batch_status, name="batch_status"),
     path("batches/<int:pk>/results.csv", views_batches.batch_results, name="batch_results"),
+    path("ledger/", views_ledger.ledger_day, name="ledger"),
+    path("ledger/export.csv", views_ledger.ledger_export, name="ledger_export"),
+    path("ledger/flags/<int:pk>/resolve/", views_ledger.ledger_resolve, name="ledger_resolve"),
 ]
 
 urlpatterns = [

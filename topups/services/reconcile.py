@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from topups.models import (
@@ -337,7 +337,9 @@ def day_summary(day: date) -> DaySummary:
     for entry in by_type:
         meaning = LEDGER_TYPES.get(entry["type"])
         entry["money_in"] = meaning.money_in if meaning else None
-    by_state = dict(rows.values_list("state").annotate(count=Count("pk")).values_list("state", "count"))
+    by_state = dict.fromkeys(LedgerState.values, 0)
+    by_state.update(rows.values_list("state").annotate(count=Count("pk")).values_list("state", "count"))
+    by_state["not_orders"] = by_state[LedgerState.RECORDED] + by_state[LedgerState.OTHER_SERVICE]
     first = rows.filter(raw__isnull=True).order_by("time", "pk").only("old_balance").first()
     last = rows.filter(raw__isnull=True).order_by("-time", "-pk").only("new_balance").first()
     our_debits = Order.objects.filter(sent_at__gte=start, sent_at__lt=end, status__in=ACCEPTED).exclude(
@@ -358,8 +360,36 @@ def day_summary(day: date) -> DaySummary:
     expected = opening - our_debits + our_refunds + other if opening is not None else None
     day_flags = LedgerFlag.objects.filter(Q(day=day), resolved_at__isnull=True).count()
     return DaySummary(
-        day=day, by_type=by_type, by_state=by_state, rows=sum(by_state.values()), opening=opening, closing=closing,
+        day=day, by_type=by_type, by_state=by_state, rows=sum(by_state[s] for s in LedgerState.values), opening=opening, closing=closing,
         our_debits=our_debits, our_refunds=our_refunds, other_movements=other, expected_closing=expected,
         difference=(closing - expected) if closing is not None and expected is not None else None,
         open_flags=day_flags,
     )
+
+
+def day_flags(day: date):
+    """The day's flags, open ones first, with their row and order."""
+    return (LedgerFlag.objects.filter(day=day).select_related("row", "order", "resolved_by")
+            .order_by(F("resolved_at").asc(nulls_first=True), "-id"))
+
+
+def open_flag_days(*, exclude: date | None = None) -> list[dict]:
+    """Other days with open flags: [{day, count}], most recent first (at most 30)."""
+    days = (LedgerFlag.objects.filter(resolved_at__isnull=True).exclude(day=exclude)
+            .values("day").annotate(count=Count("pk")).order_by("-day"))
+    return list(days[:30])
+
+
+def flag_detail(pk: int) -> LedgerFlag | None:
+    return LedgerFlag.objects.filter(pk=pk).first()
+
+
+def day_rows(day: date):
+    """The day's ledger rows for the export, oldest first, as dicts (streamed in chunks), with
+    the kind of the first flag on each row."""
+    start, end = day_bounds(day)
+    first_flag = LedgerFlag.objects.filter(row=OuterRef("pk")).order_by("pk").values("kind")[:1]
+    return (ledger.rows_between(start, end).order_by("time", "pk")
+            .annotate(flag_kinds=Subquery(first_flag))
+            .values("time", "type", "operation", "amount", "old_balance", "new_balance", "objid", "order__ref",
+                    "state", "flag_kinds", "api_id", "note").iterator(chunk_size=2000))

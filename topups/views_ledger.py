@@ -1,0 +1,101 @@
+"""The daily reconciliation with the provider's ledger: the day's figures and flags, resolving a
+flag with a note, and the day's rows as CSV. Thin views over ``topups.services.reconcile``; every
+page needs ``topups.reconcile_ledger`` (Supervisors)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from topups.csv_export import Text, local_iso, table_response
+from topups.services import audit, reconcile
+from topups.services.actors import Actor
+
+PERMISSION = "topups.reconcile_ledger"
+FLAGS_SHOWN = 200
+
+
+class DayForm(forms.Form):
+    date = forms.DateField(label=gettext_lazy("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(label=gettext_lazy("Resolution note"), max_length=2000, strip=True)
+
+
+def _day(request) -> date:
+    form = DayForm(request.GET or None)
+    if form.is_valid() and form.cleaned_data["date"]:
+        return form.cleaned_data["date"]
+    return timezone.localdate()
+
+
+@require_GET
+@login_required
+@permission_required(PERMISSION, raise_exception=True)
+def ledger_day(request):
+    """One day: totals per ledger type, rows per match state, opening and closing balance from the
+    ledger against our orders, and the day's flags (open ones first) with a form to resolve each."""
+    day = _day(request)
+    flags = reconcile.day_flags(day)[:FLAGS_SHOWN]
+    return render(request, "ledger/day.html", {
+        "day": day, "form": DayForm(initial={"date": day}), "summary": reconcile.day_summary(day), "flags": flags,
+        "flags_shown": FLAGS_SHOWN, "resolve_form": ResolveForm(), "cursor": reconcile.ledger.cursor(),
+        "other_days": reconcile.open_flag_days(exclude=day),
+    })
+
+
+@require_POST
+@login_required
+@permission_required(PERMISSION, raise_exception=True)
+def ledger_resolve(request, pk: int):
+    """Close one open flag with a note (audited). Nothing else changes: fixing the books, if need
+    be, is a person's decision made elsewhere."""
+    flag = reconcile.flag_detail(pk)
+    if flag is None:
+        raise Http404(_("No such flag."))
+    back = reverse("topups:ledger") + f"?date={flag.day.isoformat()}"
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Write what was found before resolving the flag."))
+        return redirect(back)
+    done = reconcile.resolve_flag(flag_id=pk, note=form.cleaned_data["note"], actor=Actor.user(request.user),
+                                  request=request)
+    if done is None:
+        messages.warning(request, _("This flag was already resolved."))
+    else:
+        messages.success(request, _("Flag resolved."))
+    return redirect(back)
+
+
+@require_GET
+@login_required
+@permission_required(PERMISSION, raise_exception=True)
+def ledger_export(request):
+    """The day's ledger rows with how each was matched, as CSV (or XLSX), through the one export
+    path; the export is audited."""
+    day = _day(request)
+    file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    audit.record(actor=Actor.user(request.user), action="export", target=f"ledger.{file_format}",
+                 detail={"day": day.isoformat()}, request=request)
+    header = [_("Time"), _("Type"), _("Operation"), _("Amount"), _("Old balance"), _("New balance"),
+              _("Object id"), _("Order"), _("Match"), _("Flags"), _("Ledger id"), _("Note")]
+    states = dict(reconcile.LedgerState.choices)
+
+    def rows():
+        for row in reconcile.day_rows(day):
+            yield [local_iso(row["time"]), row["type"], row["operation"], row["amount"], row["old_balance"],
+                   row["new_balance"], Text(row["objid"]), Text(row["order__ref"] or ""),
+                   states.get(row["state"], row["state"]), row["flag_kinds"] or "", Text(row["api_id"]), row["note"]]
+
+    return table_response(header, rows(), f"ledger-{day.isoformat()}", file_format)
