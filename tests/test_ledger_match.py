@@ -202,3 +202,23 @@ def test_command_prints_a_summary_and_exits_non_zero_while_flags_are_open(sell, 
         call_command("reconcile", "--date", timezone.localdate().isoformat())
     assert exit_info.value.code == 1
     assert "debit_without_order" in capsys.readouterr().out
+
+
+def test_rows_of_one_millisecond_are_chained_even_when_a_balance_comes_back():
+    """A debit, its refund and another debit in the same millisecond: 1000 → 20 → 1000 → 20 → 10;
+    taken in the wrong order, the first debit would seem to follow the second."""
+    from datetime import UTC, datetime
+
+    moment = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+    def row(pk, old, new):
+        return LedgerRow(pk=pk, api_id=str(pk), type="ADSL", old_balance=Decimal(old), new_balance=Decimal(new),
+                         time=moment)
+
+    rows = [row(1, 20, 10), row(2, 1000, 20), row(3, 20, 1000), row(4, 1000, 20)]
+    before = row(0, 2000, 1000)
+    chain = reconcile._chained(rows, before)
+    assert all(r.old_balance == b.new_balance for r, b in chain)
+    assert [r.pk for r, _ in chain][-1] == 1
+    # Without a row before (the first rows read), the chain starts where more rows leave than arrive.
+    assert all(r.old_balance == b.new_balance for r, b in reconcile._chained(rows, None)[1:])

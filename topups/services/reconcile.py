@@ -15,6 +15,7 @@ Queries per chunk of rows are constant.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -118,7 +119,7 @@ def match_ledger(*, now: datetime | None = None) -> MatchReport:
     a flag is unique per (kind, row or order) and rows are locked while judged."""
     now = now or timezone.now()
     report = MatchReport()
-    _check_chain(report)
+    _check_chain(report, now)
     last = 0
     while True:
         with transaction.atomic():
@@ -205,17 +206,28 @@ def _match_refund(row: LedgerRow, order: Order | None, flags: list, refresh: lis
                        order_id=order.pk if order else None, found=row.amount, detail=detail))
 
 
-def _check_chain(report: MatchReport) -> None:
+def _check_chain(report: MatchReport, now: datetime) -> None:
     """Each row's old balance must be the previous row's new balance. Rows are taken in time
-    order; rows of the same millisecond in the order that chains them."""
+    order; rows of the same millisecond in the order that chains them (a chunk never splits a
+    millisecond). Only rows the ledger sync has fully read are checked: older than the walk in
+    progress, and than the last complete sync by the grace period (a late row still fits in)."""
+    state = ledger.cursor()
+    if state.synced_at is None:
+        return
+    until = min(state.synced_at, now) - grace()
+    if state.walk_from is not None:
+        until = min(until, state.walk_from)
+    previous = None
     while True:
         with transaction.atomic():
-            chunk = list(LedgerRow.objects.select_for_update(skip_locked=True)
-                         .filter(chain_checked=False).order_by("time", "pk")[:CHUNK])
+            waiting = LedgerRow.objects.select_for_update(skip_locked=True).filter(chain_checked=False, time__lte=until)
+            chunk = list(waiting.order_by("time", "pk")[:CHUNK])
             if not chunk:
                 return
-            previous = (LedgerRow.objects.filter(chain_checked=True, time__lte=chunk[0].time)
-                        .order_by("-time", "-pk").only("api_id", "new_balance", "time").first())
+            if len(chunk) == CHUNK:  # the rest of the last millisecond too
+                chunk += list(waiting.filter(time=chunk[-1].time).exclude(pk__in=[r.pk for r in chunk]))
+            if previous is None:
+                previous = _chain_end(LedgerRow.objects.filter(chain_checked=True, time__lte=chunk[0].time))
             flags = []
             for row, before in _chained(chunk, previous):
                 row.chain_checked = True
@@ -224,32 +236,67 @@ def _check_chain(report: MatchReport) -> None:
                     flags.append(_flag(report, FlagKind.BALANCE_BREAK, row.api_id, row.time, row=row,
                                        expected=before.new_balance, found=row.old_balance,
                                        detail=f"after {before.api_id}"))
+                previous = row
             LedgerRow.objects.bulk_update(chunk, ["chain_checked"])
             if flags:
                 LedgerFlag.objects.bulk_create(flags, ignore_conflicts=True)
 
 
-def _chained(rows: list[LedgerRow], previous: LedgerRow | None):
-    """(row, the row before it) in chain order: by time, and within one time the row whose old
-    balance follows on from the previous one first."""
+def _chained(rows: list[LedgerRow], previous: LedgerRow | None) -> list[tuple[LedgerRow, LedgerRow | None]]:
+    """(row, the row before it) in chain order: by time, and within one millisecond in an order
+    that chains them (see ``_ordered``)."""
     result = []
     index = 0
     while index < len(rows):
         end = index
         while end < len(rows) and rows[end].time == rows[index].time:
             end += 1
-        group = rows[index:end]
-        while group:
-            expected = previous.new_balance if previous is not None else None
-            follows = [r for r in group if expected is not None and r.old_balance == expected]
-            # Else the row no other row of the same time leads to: where this time's chain starts.
-            starts = follows or [r for r in group if r.old_balance not in {o.new_balance for o in group}]
-            pick = (starts or group)[0]
-            group.remove(pick)
-            result.append((pick, previous))
-            previous = pick
+        for row in _ordered(rows[index:end], previous.new_balance if previous is not None else None):
+            result.append((row, previous))
+            previous = row
         index = end
     return result
+
+
+def _ordered(group: list[LedgerRow], start) -> list[LedgerRow]:
+    """Rows of one millisecond in chain order: each row a move from its old balance to its new one,
+    the order a trail through all of them starting at ``start`` (Hierholzer's algorithm; the same
+    balance may come back, e.g. a debit, its refund, another debit). Rows no trail reaches come
+    after, in id order: the breaks they show are real."""
+    if len(group) == 1:
+        return group
+    moves: dict = defaultdict(list)
+    for row in reversed(group):  # popped from the end: lowest id first
+        moves[row.old_balance].append(row)
+    if start not in moves:  # where the millisecond's chain begins: more rows leave it than lead to it
+        leave, lead = Counter(r.old_balance for r in group), Counter(r.new_balance for r in group)
+        start = next((r.old_balance for r in group if leave[r.old_balance] > lead[r.old_balance]),
+                     group[0].old_balance)
+    stack, trail = [(start, None)], []
+    while stack:
+        balance, row = stack[-1]
+        if moves[balance]:
+            step = moves[balance].pop()
+            stack.append((step.new_balance, step))
+        else:
+            stack.pop()
+            if row is not None:
+                trail.append(row)
+    trail.reverse()
+    used = {id(r) for r in trail}
+    return trail + [r for r in group if id(r) not in used]
+
+
+def _chain_end(checked) -> LedgerRow | None:
+    """The last row of the chain among ``checked`` rows: of the latest millisecond, the row no
+    other row of that millisecond follows on from."""
+    last = checked.order_by("-time", "-pk").only("time").first()
+    if last is None:
+        return None
+    group = list(checked.filter(time=last.time).only("api_id", "old_balance", "new_balance", "time"))
+    olds = {r.old_balance for r in group}
+    ends = [r for r in group if r.new_balance not in olds]
+    return (ends or group)[-1]
 
 
 def _check_missing_debits(report: MatchReport, now: datetime) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .params import Call, page_request
 from .routes import Route
 from .state import Simulator
@@ -32,21 +34,21 @@ def balance(sim: Simulator, call: Call) -> Reply:
 
 def transactions(sim: Simulator, call: Call) -> Reply:
     page = page_request(call.query)
-    rows = sim.transactions(page.start, page.end)
-    items, total_pages = page.slice(rows)
+    items, total = sim.transactions_page(page.start, page.end, (page.page - 1) * page.page_size, page.page_size)
+    total_pages = math.ceil(total / page.page_size)
     config = sim.config
     if config["ledger_amounts_as_strings"]:
         items = [{**item, **{name: f"{item[name]:.2f}" for name in ("amount", "oldBalance", "newBalance")}}
                  for item in items]
     if config["ledger_shape"] == "topups":
         return Reply({"items": items}, {
-            "pagination": {"currentPage": page.page, "totalPages": total_pages, "totalItems": len(rows),
+            "pagination": {"currentPage": page.page, "totalPages": total_pages, "totalItems": total,
                            "hasNextPage": page.page < total_pages},
         })
     return Reply({
         "items": items,
         "pagination": {"page": page.page, "pageSize": page.page_size, "totalPages": total_pages,
-                       "totalResults": len(rows)},
+                       "totalResults": total},
     })
 
 

@@ -11,6 +11,7 @@ The same object is the control interface tests use (``set_balance``, ``inject_fa
 
 from __future__ import annotations
 
+import bisect
 import copy
 import math
 import threading
@@ -231,6 +232,8 @@ class Simulator:
             self._catalog = copy.deepcopy(self._initial_catalog)
             self._balance = self._initial_balance
             self._ledger: list[dict[str, Any]] = []
+            self._ledger_times: list[datetime] = []  # the rows' times, in order (bisected by from/to)
+            self._ledger_sorted = True
             self._topups: dict[str, Topup] = {}
             self._order: list[str] = []  # ids in creation order
             self._refs: dict[str, str] = {}  # ref -> topup id, account-wide
@@ -606,10 +609,29 @@ class Simulator:
 
     def transactions(self, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
         """Ledger rows with a time in [start, end], newest first."""
+        rows, _total = self.transactions_page(start, end)
+        return rows
+
+    def transactions_page(self, start: datetime | None, end: datetime | None, first: int = 0,
+                          count: int | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Rows ``first`` to ``first + count`` of the ledger rows with a time in [start, end],
+        newest first (copies), and how many there are. Rows are kept in time order, so the
+        window is found by bisection: a page costs the same with 100 rows or 100,000."""
         with self._lock:
             self._settle()
-            return [_spoiled(row, self._spoiled_rows.get(row["_id"])) for row in reversed(self._ledger)
-                    if row["_id"] not in self._hidden_rows and _within(row["time"], start, end)]
+            if self._ledger_sorted:
+                low = 0 if start is None else bisect.bisect_left(self._ledger_times, start)
+                high = len(self._ledger) if end is None else bisect.bisect_right(self._ledger_times, end)
+                window = self._ledger[low:high]
+            else:
+                window = sorted((row for row in self._ledger if _within(row["time"], start, end)),
+                                key=lambda row: row["time"])
+            if self._hidden_rows:
+                window = [row for row in window if row["_id"] not in self._hidden_rows]
+            total = len(window)
+            stop = total - first
+            chosen = window[max(stop - count, 0) if count is not None else 0:max(stop, 0)]
+            return [_spoiled(row, self._spoiled_rows.get(row["_id"])) for row in reversed(chosen)], total
 
     def spoil_ledger_row(self, row_id: str, fields: dict[str, Any] | None) -> None:
         """Make /account/transactions show ``fields`` in the row ``row_id`` (a None value removes
@@ -713,7 +735,10 @@ class Simulator:
         }
         if objid is None:
             del row["objid"]
+        if self._ledger_times and moment < self._ledger_times[-1]:
+            self._ledger_sorted = False  # never expected: then windows are found by a scan
         self._ledger.append(row)
+        self._ledger_times.append(moment)
         return row
 
     def _settle(self) -> None:
