@@ -8,18 +8,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from topups.admin_readonly import ReadOnlyAdminMixin
 from topups.models import LedgerFlag, LedgerRow
-
-
-class ReadOnly:
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class OpenFilter(admin.SimpleListFilter):
@@ -38,7 +28,7 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(LedgerRow)
-class LedgerRowAdmin(ReadOnly, admin.ModelAdmin):
+class LedgerRowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("time", "type", "operation", "amount", "old_balance", "new_balance", "objid", "order", "state")
     list_filter = ("state", "type", "time")
     search_fields = ("=api_id", "=objid", "=order__ref")
@@ -52,7 +42,7 @@ class LedgerRowAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(LedgerFlag)
-class LedgerFlagAdmin(ReadOnly, admin.ModelAdmin):
+class LedgerFlagAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("day", "kind", "row", "order", "expected", "found", "detail", "resolved_at", "resolved_by",
                     "page_link")
     list_filter = (OpenFilter, "kind", "day")

@@ -181,12 +181,7 @@ class Topup:
             data.update(lifecycle.card_fields(self.id, processed_at))
             data["date_traitement"] = iso(processed_at)
         data["created_at"] = iso(self.created_at)
-        for name, value in (self.spoiled or {}).items():
-            if value is None:
-                data.pop(name, None)
-            else:
-                data[name] = value
-        return data
+        return _replace_fields(data, self.spoiled)
 
 
 class Simulator:
@@ -389,13 +384,8 @@ class Simulator:
         ``{"card_code": None}``: FULFILLED without its code; ``{"topup_amount": "N/A"}``: an item a
         client cannot read. Applies to an order placed later with that ref too; ``fields=None``
         (or ``{}``) puts the real answer back."""
-        if fields is not None and not isinstance(fields, dict):
-            raise ValueError("fields must be an object")
         with self._lock:
-            if fields:
-                self._spoiled_refs[ref] = dict(fields)
-            else:
-                self._spoiled_refs.pop(ref, None)
+            _remember_spoil(self._spoiled_refs, ref, fields)
             topup_id = self._refs.get(ref)
             if topup_id is not None:
                 self._topups[topup_id].spoiled = self._spoiled_refs.get(ref)
@@ -636,13 +626,8 @@ class Simulator:
     def spoil_ledger_row(self, row_id: str, fields: dict[str, Any] | None) -> None:
         """Make /account/transactions show ``fields`` in the row ``row_id`` (a None value removes
         the field): ``{"amount": "N/A"}`` is a row a client cannot read. ``None`` undoes it."""
-        if fields is not None and not isinstance(fields, dict):
-            raise ValueError("fields must be an object")
         with self._lock:
-            if fields:
-                self._spoiled_rows[row_id] = dict(fields)
-            else:
-                self._spoiled_rows.pop(row_id, None)
+            _remember_spoil(self._spoiled_rows, row_id, fields)
 
     # -- control: what reconciliation must catch ---------------------------------------------------
 
@@ -759,14 +744,27 @@ class Simulator:
                        moment=datetime.fromtimestamp(topup.refund_due, UTC))
 
 
-def _spoiled(row: dict[str, Any], fields: dict[str, Any] | None) -> dict[str, Any]:
-    row = copy.deepcopy(row)
+def _replace_fields(data: dict[str, Any], fields: dict[str, Any] | None) -> dict[str, Any]:
+    """``data`` with ``fields`` in place of its own (a None value removes the field)."""
     for name, value in (fields or {}).items():
         if value is None:
-            row.pop(name, None)
+            data.pop(name, None)
         else:
-            row[name] = value
-    return row
+            data[name] = value
+    return data
+
+
+def _spoiled(row: dict[str, Any], fields: dict[str, Any] | None) -> dict[str, Any]:
+    return _replace_fields(copy.deepcopy(row), fields)
+
+
+def _remember_spoil(book: dict[str, dict[str, Any]], key: str, fields: dict[str, Any] | None) -> None:
+    if fields is not None and not isinstance(fields, dict):
+        raise ValueError("fields must be an object")
+    if fields:
+        book[key] = dict(fields)
+    else:
+        book.pop(key, None)
 
 
 def to_millis(moment: datetime) -> datetime:
