@@ -222,3 +222,20 @@ def test_rows_of_one_millisecond_are_chained_even_when_a_balance_comes_back():
     assert [r.pk for r, _ in chain][-1] == 1
     # Without a row before (the first rows read), the chain starts where more rows leave than arrive.
     assert all(r.old_balance == b.new_balance for r, b in reconcile._chained(rows, None)[1:])
+
+
+def test_the_schedule_runs_the_sync_then_the_matching(books, sell, staff):
+    from django_q.models import Schedule
+
+    from topups import tasks
+    from topups.schedules import ensure_schedules
+
+    ensure_schedules()
+    schedule = Schedule.objects.get(name="Ledger reconciliation")
+    assert schedule.func == "topups.tasks.reconcile_ledger" and schedule.minutes == 10
+    sell(staff, "036362600")
+    books.place_elsewhere()
+    result = tasks.reconcile_ledger()
+    assert result["complete"] and result["rows"] == 2 and result["open_flags"] == 1
+    again = tasks.reconcile_ledger()
+    assert again["rows"] == 0 and again["open_flags"] == 1

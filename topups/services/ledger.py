@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -35,7 +36,6 @@ PAGE_SIZE = 100
 # ``to`` of a walk, ahead of our clock: the API's clock may run ahead of ours.
 LOOKAHEAD = timedelta(days=2)
 SYNC_LOCK = "topups:ledger-sync"
-SYNC_LOCK_SECONDS = 600
 
 
 @dataclass
@@ -53,25 +53,30 @@ def cursor() -> LedgerCursor:
     return LedgerCursor.objects.get_or_create(name="ledger")[0]
 
 
-def sync_ledger(*, backfill_days: int | None = None, max_pages: int | None = None,
+def sync_ledger(*, backfill_days: int | None = None, max_pages: int | None = None, max_seconds: float | None = None,
                 now: datetime | None = None) -> LedgerSyncReport:
     """Pull the ledger rows we do not have yet. Safe to run twice or from two workers: one walks,
     the other returns (``skipped``); even without the lock nothing is stored twice. A failure
-    ends the run with what was stored kept and the walk resumable; it is reported, not raised."""
+    ends the run with what was stored kept and the walk resumable; it is reported, not raised.
+    ``max_pages`` / ``max_seconds`` end a run early (a task inside its timeout): the next resumes."""
     report = LedgerSyncReport()
     token = timezone.now().isoformat()
-    if not cache.add(SYNC_LOCK, token, timeout=SYNC_LOCK_SECONDS):
+    lock_seconds = int(max_seconds or settings.Q_CLUSTER["timeout"]) + 10
+    if not cache.add(SYNC_LOCK, token, timeout=lock_seconds):
         report.skipped = True
         return report
+    deadline = time.monotonic() + max_seconds if max_seconds is not None else None
     try:
-        _walk(report, backfill_days=backfill_days, max_pages=max_pages, now=now or timezone.now())
+        _walk(report, backfill_days=backfill_days, max_pages=max_pages, deadline=deadline,
+              now=now or timezone.now())
     finally:
         if cache.get(SYNC_LOCK) == token:
             cache.delete(SYNC_LOCK)
     return report
 
 
-def _walk(report: LedgerSyncReport, *, backfill_days: int | None, max_pages: int | None, now: datetime) -> None:
+def _walk(report: LedgerSyncReport, *, backfill_days: int | None, max_pages: int | None, deadline: float | None,
+          now: datetime) -> None:
     state = cursor()
     if state.walk_from is None:  # start a new walk
         if state.last_time is None:
@@ -84,7 +89,7 @@ def _walk(report: LedgerSyncReport, *, backfill_days: int | None, max_pages: int
         state.save(update_fields=["covered_from", "walk_from", "walk_to", "walk_page", "walk_newest"])
     client = get_client()
     page, newest = state.walk_page, state.walk_newest
-    while max_pages is None or report.pages < max_pages:
+    while (max_pages is None or report.pages < max_pages) and (deadline is None or time.monotonic() < deadline):
         try:
             report.api_calls += 1
             result = client.transactions(page=page, page_size=PAGE_SIZE, from_=state.walk_from, to=state.walk_to)

@@ -328,9 +328,10 @@ class RunReport:
     open_flags: int
 
 
-def run(*, backfill_days: int | None = None, now: datetime | None = None) -> RunReport:
+def run(*, backfill_days: int | None = None, max_seconds: float | None = None,
+        now: datetime | None = None) -> RunReport:
     """Ledger sync, then matching (also when the sync failed: what is stored is matched)."""
-    synced = ledger.sync_ledger(backfill_days=backfill_days, now=now)
+    synced = ledger.sync_ledger(backfill_days=backfill_days, max_seconds=max_seconds, now=now)
     matched = match_ledger(now=now)
     return RunReport(synced, matched, open_flags())
 
