@@ -124,7 +124,8 @@ def match_ledger(*, now: datetime | None = None) -> MatchReport:
     while True:
         with transaction.atomic():
             chunk = list(LedgerRow.objects.select_for_update(skip_locked=True)
-                         .filter(state=LedgerState.PENDING, pk__gt=last).order_by("pk")[:CHUNK])
+                         .filter(state=LedgerState.PENDING, pk__gt=last).order_by("pk")
+                         .only("pk", "api_id", "type", "objid", "amount", "time", "raw", "state", "order")[:CHUNK])
             if not chunk:
                 break
             last = chunk[-1].pk
@@ -161,11 +162,26 @@ def _match_chunk(chunk: list[LedgerRow], report: MatchReport, now: datetime) -> 
             report.recorded += 1
         elif row.state == LedgerState.PENDING:
             report.pending += 1
-    LedgerRow.objects.bulk_update(chunk, ["state", "order"])
+    _save_matches(chunk)
     if flags:
         LedgerFlag.objects.bulk_create(flags, ignore_conflicts=True)
     if refresh:
         report.refreshes += sync.schedule_refresh(refresh)
+
+
+def _save_matches(chunk: list[LedgerRow]) -> None:
+    """Write the chunk's states and orders: one UPDATE per state (at most five) and one that links
+    each matched row to its order by top-up id (Django's bulk_update builds a CASE of a thousand
+    branches: ten times slower here)."""
+    by_state: dict[str, list[int]] = defaultdict(list)
+    for row in chunk:
+        by_state[row.state].append(row.pk)
+    for state, ids in by_state.items():
+        LedgerRow.objects.filter(pk__in=ids).update(state=state)
+    linked = [row.pk for row in chunk if row.order_id is not None]
+    if linked:
+        first = Order.objects.filter(topup_id=OuterRef("objid")).order_by("pk").values("pk")[:1]
+        LedgerRow.objects.filter(pk__in=linked).update(order=Subquery(first))
 
 
 def _match_debit(row: LedgerRow, order: Order | None, flags: list, report: MatchReport, young: datetime) -> None:
@@ -220,7 +236,8 @@ def _check_chain(report: MatchReport, now: datetime) -> None:
     previous = None
     while True:
         with transaction.atomic():
-            waiting = LedgerRow.objects.select_for_update(skip_locked=True).filter(chain_checked=False, time__lte=until)
+            waiting = (LedgerRow.objects.select_for_update(skip_locked=True).filter(chain_checked=False, time__lte=until)
+                       .only("pk", "api_id", "old_balance", "new_balance", "time"))
             chunk = list(waiting.order_by("time", "pk")[:CHUNK])
             if not chunk:
                 return
@@ -237,7 +254,7 @@ def _check_chain(report: MatchReport, now: datetime) -> None:
                                        expected=before.new_balance, found=row.old_balance,
                                        detail=f"after {before.api_id}"))
                 previous = row
-            LedgerRow.objects.bulk_update(chunk, ["chain_checked"])
+            LedgerRow.objects.filter(pk__in=[row.pk for row in chunk]).update(chain_checked=True)
             if flags:
                 LedgerFlag.objects.bulk_create(flags, ignore_conflicts=True)
 
