@@ -37,6 +37,7 @@ def benchmarks(load_seconds: float) -> dict[str, list[str]]:
         "orders_pg": ["bench/orders.py", "--only", "a", "--out", "orders_pg"],
         "dashboard": ["bench/dashboard.py"],
         "bulk": ["bench/bulk.py"],
+        "ledger": ["bench/ledger.py"],
         "load": ["bench/load.py", "--seconds", str(load_seconds)],
     }
 
@@ -195,6 +196,7 @@ def rows() -> list[tuple[str, str, str, str, str]]:
             table.append(("bulk.py (b): the same, against 2 calls per order", figure,
                           f"ideal {send['ideal_seconds_two_calls']:.1f} s (number check + POST per order)",
                           f"{send['ratio_vs_two_calls']:.2f}", "≤ 1 (threads per worker may beat it)"))
+    table += ledger_rows(read("ledger"))
     load = read("load")
     if load:
         table.append((f"load.py: {load['users']} staff sessions, {load['seconds']:.0f} s, gunicorn + PostgreSQL "
@@ -205,6 +207,29 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                       "1,000 ms (the aim for p95)", ratio(load["page_p95_ms"], 1000),
                       "< 1; 0 errors; 0 duplicates"))
     return table
+
+
+def ledger_rows(ledger: dict | None) -> list[tuple[str, str, str, str, str]]:
+    """bench/ledger.py: sync and match of 100,000 ledger rows against 10,000, and the day's page."""
+    if not ledger:
+        return []
+    small, large, day = ledger["small"], ledger["large"], ledger["day_page"]
+    where = ledger["machine"].rsplit(", ", 1)[-1]
+    return [
+        (f"ledger.py: sync of {large['rows']:,} ledger rows ({where})",
+         f"{large['sync']['queries_per_page']} queries/page, {large['sync']['api_calls']} API calls, "
+         f"{large['sync']['wall_seconds']} s",
+         f"{small['sync']['queries_per_page']} queries/page at {small['rows']:,} rows",
+         ratio(large["sync"]["queries_per_page"], small["sync"]["queries_per_page"]), "≈ 1 (constant per page)"),
+        (f"ledger.py: matching of {large['rows']:,} rows ({where})",
+         f"{large['match']['queries_per_chunk']} queries per {large['match']['rows_per_chunk']:,} rows, "
+         f"{large['match']['wall_seconds']} s, {large['match']['flags']} flags",
+         f"{small['match']['queries_per_chunk']} at {small['rows']:,} rows",
+         ratio(large["match"]["queries_per_chunk"], small["match"]["queries_per_chunk"]), "≤ 1 (constant per chunk)"),
+        (f"ledger.py: reconciliation page, a day of {day['orders']:,} orders ({day['ledger_rows']:,} rows)",
+         f"{day['page_ms_median']} ms, {day['page_queries']} queries", "100 ms page budget",
+         ratio(day["page_ms_median"], 100), "< 1"),
+    ]
 
 
 def write_results(ran: dict[str, str]) -> None:
@@ -239,7 +264,7 @@ def write_results(ran: dict[str, str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip", default="", help="comma-separated names: client,orders,dashboard,bulk,load")
+    parser.add_argument("--skip", default="", help="comma-separated names: client,orders,dashboard,bulk,ledger,load")
     parser.add_argument("--load-seconds", type=float, default=120)
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)

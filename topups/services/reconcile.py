@@ -75,6 +75,8 @@ ACCEPTED = (S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION)
 CHUNK = 1000
 # How far back "accepted with no debit" looks at each run (older orders were looked at already).
 NO_DEBIT_LOOKBACK = timedelta(days=3)
+# The longest an order may wait for its refund (queued 12-48 h, then a margin).
+REFUND_WITHIN = timedelta(days=7)
 
 
 @dataclass
@@ -409,9 +411,12 @@ def day_summary(day: date) -> DaySummary:
     last = rows.filter(raw__isnull=True).order_by("-time", "-pk").only("new_balance").first()
     our_debits = Order.objects.filter(sent_at__gte=start, sent_at__lt=end, status__in=ACCEPTED).exclude(
         topup_id="").aggregate(total=Sum("cost"))["total"] or Decimal(0)
-    refunded = OrderEvent.objects.filter(to_status=S.REFUNDED, created_at__gte=start, created_at__lt=end)
-    our_refunds = Order.objects.filter(Exists(refunded.filter(order=OuterRef("pk")))).aggregate(
-        total=Sum("cost"))["total"] or Decimal(0)
+    # Refunded orders sent in the week before (the API refunds within 48 h) whose refund we recorded
+    # that day: the events are reached through each order, never scanned by date.
+    refunded = OrderEvent.objects.filter(order=OuterRef("pk"), to_status=S.REFUNDED, created_at__gte=start,
+                                         created_at__lt=end)
+    our_refunds = Order.objects.filter(status=S.REFUNDED, sent_at__gte=start - REFUND_WITHIN, sent_at__lt=end).filter(
+        Exists(refunded)).aggregate(total=Sum("cost"))["total"] or Decimal(0)
     other = Decimal(0)
     for entry in by_type:
         meaning = LEDGER_TYPES.get(entry["type"])
