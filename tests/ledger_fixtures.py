@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache
 
 from topups.models import Order
-from topups.services import catalog, ledger, orders, sending, sync
+from topups.services import catalog, ledger, orders, reconcile, sending, sync
 from topups.services.actors import SYNC, Actor
 
 
@@ -19,9 +19,11 @@ def books(sim, settings):
     settings.LEDGER_GRACE_SECONDS = 0
     sim.configure(fulfil_after=0)
     cache.delete(ledger.SYNC_LOCK)
+    cache.delete(reconcile.CHAIN_LOCK)
     assert catalog.sync_catalog().ok
     yield sim
     cache.delete(ledger.SYNC_LOCK)
+    cache.delete(reconcile.CHAIN_LOCK)
 
 
 @pytest.fixture

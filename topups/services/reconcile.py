@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
@@ -77,6 +78,7 @@ CHUNK = 1000
 NO_DEBIT_LOOKBACK = timedelta(days=3)
 # The longest an order may wait for its refund (queued 12-48 h, then a margin).
 REFUND_WITHIN = timedelta(days=7)
+CHAIN_LOCK = "topups:ledger-chain"
 
 
 @dataclass
@@ -232,13 +234,27 @@ def _check_chain(report: MatchReport, now: datetime) -> None:
     state = ledger.cursor()
     if state.synced_at is None:
         return
+    # One worker walks the chain (a second one would judge a chunk before the one ahead of it is
+    # written); the other skips it, this run.
+    token = f"{now.isoformat()}-{id(report)}"
+    if not cache.add(CHAIN_LOCK, token, timeout=int(settings.Q_CLUSTER["timeout"]) + 10):
+        return
+    try:
+        _walk_chain(report, state, now)
+    finally:
+        if cache.get(CHAIN_LOCK) == token:
+            cache.delete(CHAIN_LOCK)
+
+
+def _walk_chain(report: MatchReport, state, now: datetime) -> None:
     until = min(state.synced_at, now) - grace()
     if state.walk_from is not None:
         until = min(until, state.walk_from)
     previous = None
     while True:
         with transaction.atomic():
-            waiting = (LedgerRow.objects.select_for_update(skip_locked=True).filter(chain_checked=False, time__lte=until)
+            # Not SKIP LOCKED: rows another worker is matching (locked) must be read all the same.
+            waiting = (LedgerRow.objects.filter(chain_checked=False, time__lte=until)
                        .only("pk", "api_id", "old_balance", "new_balance", "time"))
             chunk = list(waiting.order_by("time", "pk")[:CHUNK])
             if not chunk:
