@@ -284,9 +284,17 @@ def assert_ledger_reconciles(sim) -> None:
             if result.sync.complete:
                 break
     assert result.sync.complete, result.sync.errors
-    flags = list(LedgerFlag.objects.values_list("kind", "detail", "row__type", "order__ref"))
-    assert flags == [], flags[:20]
     ledger = sim.ledger()
+    flags = list(LedgerFlag.objects.values_list("kind", "detail", "row__type", "order__ref"))
+    if flags:
+        api_rows = {row["objid"]: row for row in ledger}
+        for flag in LedgerFlag.objects.select_related("order")[:5]:
+            order = flag.order
+            if order is not None:
+                print(describe(order, sim), "API row:", api_rows.get(order.topup_id),
+                      "stored:", list(LedgerRow.objects.filter(objid=order.topup_id).values_list("api_id", "time")))
+        print("cursor", vars(reconcile.ledger.cursor()), "stored", LedgerRow.objects.count(), "API", len(ledger))
+    assert flags == [], flags[:20]
     assert LedgerRow.objects.count() == len(ledger)
     order_rows = LedgerRow.objects.filter(type__in=[*reconcile.DEBIT_TYPES, *reconcile.REFUND_TYPES])
     assert order_rows.count() == sum(1 for row in ledger if row["type"] in ("ADSL", "REFUND-ADSL")) > 0

@@ -136,7 +136,8 @@ def test_a_walk_cut_short_resumes_at_its_page(books):
     third = ledger.sync_ledger()
     assert third.errors and "unavailable" in ledger.cursor().last_error.lower() or ledger.cursor().last_error
     fourth = ledger.sync_ledger()
-    assert fourth.complete and fourth.pages == 2 and stored_ids() == sim_ids(books)
+    # Pages 2 and 3 of the walk, then a fresh walk (3 pages of the overlap) for rows written since.
+    assert fourth.complete and fourth.pages == 2 + 3 and stored_ids() == sim_ids(books)
     assert not LedgerFlag.objects.exists()
 
 
@@ -227,3 +228,17 @@ def test_a_row_the_client_cannot_read_is_kept_and_flagged(books, simulator_serve
     assert list(LedgerFlag.objects.values_list("kind", flat=True)) == ["unreadable"]  # no chain noise
     reconcile.run()
     assert LedgerRow.objects.count() == 2 and LedgerFlag.objects.count() == 1
+
+
+def test_rows_written_while_a_walk_waits_to_resume_are_read_in_the_same_run(books, sell, staff):
+    """A walk cut short resumes in its old window: rows written since then sit before the page it
+    resumes at. The run that completes it walks again, and the sync is only trusted up to the
+    moment its walk started, so no order is flagged as having no debit meanwhile."""
+    for index in range(250):
+        books.add_ledger_row(type="DEPOSIT", amount=index + 1)
+    assert not ledger.sync_ledger(backfill_days=1, max_pages=1).complete
+    order = sell(staff, "036362600")
+    result = reconcile.run()
+    assert result.sync.complete and stored_ids() == sim_ids(books)
+    assert LedgerRow.objects.get(objid=order.topup_id).state == LedgerState.MATCHED
+    assert result.open_flags == 0

@@ -66,9 +66,14 @@ def sync_ledger(*, backfill_days: int | None = None, max_pages: int | None = Non
         report.skipped = True
         return report
     deadline = time.monotonic() + max_seconds if max_seconds is not None else None
+    now = now or timezone.now()
     try:
-        _walk(report, backfill_days=backfill_days, max_pages=max_pages, deadline=deadline,
-              now=now or timezone.now())
+        resumed = _walk(report, backfill_days=backfill_days, max_pages=max_pages, deadline=deadline, now=now)
+        if resumed and report.complete:
+            # A walk resumed from an earlier run saw the ledger as it was when it started: rows
+            # written since then sit before the page it resumed at. A fresh walk reads them.
+            report.complete = False
+            _walk(report, backfill_days=backfill_days, max_pages=max_pages, deadline=deadline, now=now)
     finally:
         if cache.get(SYNC_LOCK) == token:
             cache.delete(SYNC_LOCK)
@@ -76,9 +81,11 @@ def sync_ledger(*, backfill_days: int | None = None, max_pages: int | None = Non
 
 
 def _walk(report: LedgerSyncReport, *, backfill_days: int | None, max_pages: int | None, deadline: float | None,
-          now: datetime) -> None:
+          now: datetime) -> bool:
+    """Walk on (or start a walk); True when the walk was started by an earlier run."""
     state = cursor()
-    if state.walk_from is None:  # start a new walk
+    resumed = state.walk_from is not None
+    if not resumed:
         if state.last_time is None:
             days = settings.LEDGER_BACKFILL_DAYS if backfill_days is None else backfill_days
             start = now - timedelta(days=days)
@@ -96,7 +103,7 @@ def _walk(report: LedgerSyncReport, *, backfill_days: int | None, max_pages: int
         except api_errors.OneClickError as exc:
             report.errors.append(str(exc))
             LedgerCursor.objects.filter(pk=state.pk).update(last_error=str(exc)[:255])
-            return
+            return resumed
         report.pages += 1
         # Oldest first, so ids follow the ledger's order within a page.
         rows = [_row(t, now) for t in reversed(result.items)] + [_unreadable_row(raw, now) for raw in result.unreadable]
@@ -109,14 +116,17 @@ def _walk(report: LedgerSyncReport, *, backfill_days: int | None, max_pages: int
                 newest = page_newest
         done = not result.items and not result.unreadable or not result.has_next
         if done:
+            # The ledger is known complete up to the moment this walk started (not now: a row
+            # written meanwhile may sit before the pages read).
             last_time = max(filter(None, [state.last_time, newest]), default=None)
             LedgerCursor.objects.filter(pk=state.pk).update(
                 last_time=last_time, walk_from=None, walk_to=None, walk_page=0, walk_newest=None,
-                synced_at=now, last_error="")
+                synced_at=state.walk_to - LOOKAHEAD, last_error="")
             report.complete = True
-            return
+            return resumed
         page += 1
         LedgerCursor.objects.filter(pk=state.pk).update(walk_page=page, walk_newest=newest)
+    return resumed
 
 
 def _row(t: Transaction, now: datetime) -> LedgerRow:
