@@ -126,7 +126,7 @@ def test_refund_we_were_never_told_about(sell, books, staff):
     books.refund_topup(order.ref)
     reconcile.run(backfill_days=1)
     flag = LedgerFlag.objects.get()
-    assert flag.kind == FlagKind.REFUND_NOT_LOCAL and flag.order == order and "fulfilled" in flag.detail
+    assert flag.kind == FlagKind.REFUND_NOT_LOCAL and flag.order == order and "not refunded" in flag.detail
     assert Order.objects.get(pk=order.pk).status == S.FULFILLED  # a final order is never moved
 
 

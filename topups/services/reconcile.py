@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from topups.models import (
     TRACKED_STATUSES,
@@ -151,7 +152,7 @@ def _match_chunk(chunk: list[LedgerRow], report: MatchReport, now: datetime) -> 
         if row.raw is not None:
             row.state = LedgerState.FLAGGED
             flags.append(_flag(report, FlagKind.UNREADABLE, row.api_id, row.time, row=row,
-                               detail="the API sent a ledger row the client cannot read"))
+                               detail=gettext_noop("The API sent a ledger row the client cannot read.")))
         elif meaning is None or meaning.role is None:
             row.state = LedgerState.RECORDED
         elif meaning.service not in MATCHED_SERVICES:
@@ -202,7 +203,7 @@ def _match_debit(row: LedgerRow, order: Order | None, flags: list, report: Match
     else:
         row.state = LedgerState.FLAGGED
         flags.append(_flag(report, FlagKind.DEBIT_WITHOUT_ORDER, row.api_id, row.time, row=row, found=row.amount,
-                           detail="" if row.objid else "the row names no top-up"))
+                           detail="" if row.objid else gettext_noop("The row names no top-up.")))
 
 
 def _match_refund(row: LedgerRow, order: Order | None, flags: list, refresh: list, report: MatchReport,
@@ -221,7 +222,8 @@ def _match_refund(row: LedgerRow, order: Order | None, flags: list, refresh: lis
         row.state = LedgerState.PENDING
         return
     row.state = LedgerState.FLAGGED
-    detail = f"our order is {order.status}" if order is not None else "no order of ours"
+    detail = (gettext_noop("Our order was not refunded.") if order is not None
+              else gettext_noop("No order of ours has this top-up id."))
     flags.append(_flag(report, FlagKind.REFUND_NOT_LOCAL, row.api_id, row.time, row=row,
                        order_id=order.pk if order else None, found=row.amount, detail=detail))
 
@@ -270,7 +272,7 @@ def _walk_chain(report: MatchReport, state, now: datetime) -> None:
                         and row.old_balance != before.new_balance):
                     flags.append(_flag(report, FlagKind.BALANCE_BREAK, row.api_id, row.time, row=row,
                                        expected=before.new_balance, found=row.old_balance,
-                                       detail=f"after {before.api_id}"))
+                                       detail=f"← {before.api_id}"))
                 previous = row
             LedgerRow.objects.filter(pk__in=[row.pk for row in chunk]).update(chain_checked=True)
             if flags:
