@@ -25,10 +25,13 @@ from topups.models import (
     AuditEvent,
     Batch,
     BatchStatus,
+    CardInstructions,
     Order,
     OrderEvent,
     OrderStatus,
+    PriceRule,
     Product,
+    Till,
 )
 from topups.numbers import normalise_number
 from topups.oneclick import mask_code
@@ -189,12 +192,13 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "shown_card_code",
                        "num_trans", "processed_at", "refusal_code", "refusal_message", "created_by", "created_at",
                        "updated_at", "send_requested_at", "sent_at", "send_attempts", "checks", "last_checked_at",
-                       "next_check_at")
+                       "next_check_at", "price", "till", "receipt_prints")
     fieldsets = (
         (None, {"fields": ("ref", "line_type", "number", "value", "note")}),
         (_("Result"), {"fields": ("status", "api_status", "shown_card_code", "num_trans", "processed_at",
                                   "refusal_code", "refusal_message")}),
         (_("API"), {"fields": ("topup_id", "cost", "ncli", "offre")}),
+        (_("Books"), {"fields": ("price", "till", "receipt_prints")}),
         (_("Tracking"), {"classes": ("collapse",), "fields": (
             "created_by", "created_at", "updated_at", "send_requested_at", "sent_at", "send_attempts", "checks",
             "last_checked_at", "next_check_at")}),
@@ -394,3 +398,36 @@ class AuditEventAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# The books ----------------------------------------------------------------------------------------
+# Prices are set and sessions closed on the dashboard (audited services); the admin shows them.
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PriceRule)
+class PriceRuleAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "mode", "amount", "rounding", "allow_below_cost", "updated_by", "updated_at")
+
+
+@admin.register(Till)
+class TillAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "cashier", "status", "opening_cash", "expected_cash", "counted_cash", "closed_at",
+                    "approved_by")
+    list_filter = ("status", "cashier")
+    list_select_related = ("cashier", "approved_by")
+
+
+@admin.register(CardInstructions)
+class CardInstructionsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "text")

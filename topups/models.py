@@ -442,3 +442,21 @@ class Till(models.Model):
         if self.counted_cash is None or self.expected_cash is None:
             return None
         return self.counted_cash - self.expected_cash
+
+
+class CardInstructions(models.Model):
+    """How the customer uses a card of one line type, printed on its receipt in the receipt's
+    language; written by supervisors."""
+
+    line_type = models.CharField(_("line type"), max_length=8, choices=LineType.choices)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    text = models.TextField(_("instructions"), max_length=600)
+
+    class Meta:
+        verbose_name = _("card instructions")
+        verbose_name_plural = _("card instructions")
+        ordering = ["line_type", "language"]
+        constraints = [models.UniqueConstraint(fields=["line_type", "language"], name="card_instructions_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_line_type_display()} ({self.language})"

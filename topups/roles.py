@@ -7,6 +7,7 @@ SUPERVISOR_PERMS = OPERATOR_PERMS + [
     "view_orderevent", "view_apiaccount", "bulk_order", "view_batch", "view_auditevent",
     # The books: selling prices, every cashier's sessions, the reports.
     "set_price", "view_books", "view_pricerule", "view_till", "approve_till",
+    "view_cardinstructions", "add_cardinstructions", "change_cardinstructions",
     # Unlock a colleague locked out by the login throttling: delete the lockout in the admin.
     "axes.view_accessattempt", "axes.delete_accessattempt",
 ]

@@ -4,7 +4,7 @@ settings.LOGIN_URL and LOGOUT_REDIRECT_URL use; the pages are under the "topups"
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from topups import views, views_batches
+from topups import views, views_batches, views_books
 
 dashboard = [
     path("", views.home, name="home"),
@@ -24,6 +24,13 @@ dashboard = [
     path("batches/<int:pk>/confirm/", views_batches.batch_confirm, name="batch_confirm"),
     path("batches/<int:pk>/status.json", views_batches.batch_status, name="batch_status"),
     path("batches/<int:pk>/results.csv", views_batches.batch_results, name="batch_results"),
+    path("till/", views_books.my_till, name="my_till"),
+    path("tills/", views_books.till_list, name="tills"),
+    path("tills/<int:pk>/", views_books.till_detail, name="till"),
+    path("tills/<int:pk>/approve/", views_books.till_decide, {"decision": "approve"}, name="till_approve"),
+    path("tills/<int:pk>/reopen/", views_books.till_decide, {"decision": "reopen"}, name="till_reopen"),
+    path("prices/", views_books.prices, name="prices"),
+    path("reports/", views_books.reports, name="reports"),
 ]
 
 urlpatterns = [

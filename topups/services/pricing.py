@@ -90,6 +90,13 @@ def price_for(product: Product) -> Quote:
                                               value__in=[0, product.value])).quote(product)
 
 
+def quote_products(products) -> None:
+    """Set ``product.sale`` (its Quote) on each product, for the pages that list them."""
+    book = PriceBook()
+    for product in products:
+        product.sale = book.quote(product)
+
+
 def below_cost_products(products=None) -> list[tuple[Product, Quote]]:
     """The products on sale whose price is below their cost (the dashboard's flag)."""
     book = PriceBook()
