@@ -85,9 +85,14 @@ def report(*, start: date, end: date, group: str = "day") -> Report:
             label = f"{line_types.get(key[0], key[0])} {key[1]:.0f}"
         else:
             label = str(line_types.get(key[0], key[0]))
-        result.rows.append(ReportRow(key, label, row["orders"], row["revenue"] or ZERO, row["cost"] or ZERO,
-                                     row["refunds"] or ZERO, row["refund_count"]))
+        result.rows.append(ReportRow(key, label, row["orders"], _money(row["revenue"]), _money(row["cost"]),
+                                     _money(row["refunds"]), row["refund_count"]))
     return result
+
+
+def _money(value) -> Decimal:
+    """A sum as dinars and centimes, the same on every database (SQLite drops trailing zeros)."""
+    return Decimal(value or 0).quantize(Decimal("0.01"))
 
 
 def default_range(today: date | None = None) -> tuple[date, date]:
