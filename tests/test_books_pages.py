@@ -13,7 +13,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from topups.models import AuditEvent, CardInstructions, Order, OrderStatus, PriceMode, PriceRule, Till, TillStatus
+from topups.models import (
+    AuditEvent,
+    CardInstructions,
+    Order,
+    OrderStatus,
+    PriceMode,
+    PriceRule,
+    Till,
+    TillStatus,
+)
 from topups.services import catalog, orders, pricing, tills
 from topups.services.actors import Actor
 
@@ -148,3 +157,15 @@ def test_receipt_price_instructions_and_duplicates(client, shop, operator, setti
     assert AuditEvent.objects.filter(action="receipt_reprint", target=order.ref).count() == 1
     detail = client.get(reverse("topups:order", args=[order.pk])).content.decode()
     assert 'id="price-charged"' in detail and 'id="hand-back"' not in detail
+
+
+def test_below_cost_is_flagged_on_the_supervisors_home(client, shop, supervisor, operator):
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="990", actor=Actor.user(supervisor))
+    client.force_login(supervisor)
+    assert 'id="below-cost"' not in client.get(reverse("topups:home")).content.decode()
+    shop.set_cost("ADSL", 1000, "995")
+    catalog.sync_catalog()
+    page = client.get(reverse("topups:home")).content.decode()
+    assert 'id="below-cost"' in page and "ADSL 1000 DA" in page
+    client.force_login(operator)  # a cashier is refused the sale instead (test_books_pricing)
+    assert 'id="below-cost"' not in client.get(reverse("topups:home")).content.decode()

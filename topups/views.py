@@ -69,6 +69,7 @@ def home(request):
         "today": selectors.today_summary(),
         "recent": recent,
         "shop": shop,
+        "below_cost": pricing.below_cost_products() if request.user.has_perm("topups.set_price") else (),
         "now": timezone.now(),
     })
 
