@@ -13,20 +13,19 @@ deleted first). Prints a markdown table and writes ``bench/out/books.json``. No 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from datetime import timedelta
 from decimal import Decimal
 
-from common import cleanup, machine, migrate, setup, staff_user, write_json
+from common import cleanup, machine, measure_page, migrate, setup, staff_user, write_json
 
 POSTGRES = "--postgres" in sys.argv
 TMP = setup("bench-books", fresh_database=not POSTGRES)
 
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from topups.models import AuditEvent, Order, OrderEvent, OrderStatus, PriceRule, Product, Till, TillStatus  # noqa: E402
@@ -79,22 +78,6 @@ def build(n: int):
     return boss, cashiers[0], tills[(0, 0)], tills[(1, 0)]
 
 
-def measure(client: Client, url: str, repeat: int) -> dict:
-    times, queries = [], 0
-    client.get(url)  # warm: the session and the permissions
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as ctx:
-            start = time.perf_counter()
-            response = client.get(url)
-            size = (sum(len(c) for c in response.streaming_content) if response.streaming
-                    else len(response.content))
-            times.append(time.perf_counter() - start)
-        assert response.status_code == 200, (url, response.status_code)
-        queries = len(ctx.captured_queries)
-    return {"url": url, "median_ms": round(1000 * statistics.median(times), 2),
-            "max_ms": round(1000 * max(times), 2), "queries": queries, "bytes": size}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100_000)
@@ -124,7 +107,7 @@ def main() -> None:
         (supervisor, "a closed session (80 mm)", f"/tills/{closed_till.pk}/?paper=80"),
         (supervisor, "sessions list", "/tills/"),
     ]
-    results = [{"page": name, **measure(client, url, args.repeat)} for client, name, url in pages]
+    results = [{"page": name, **measure_page(client, url, args.repeat, warm=True)} for client, name, url in pages]
     per_session = Order.objects.filter(till=open_till).count()
     print(f"{args.orders} orders over 365 days, {Till.objects.count()} sessions ({per_session} orders in the "
           f"open one), built in {build_s:.1f} s on {connection.vendor}; {args.repeat} requests per page\n")

@@ -31,11 +31,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def shop(sim, settings, supervisor):
-    settings.TILL_REQUIRED = True
-    assert catalog.sync_catalog().ok
-    pricing.set_rule(line_type="", value=0, mode=PriceMode.MARGIN, amount="20", actor=Actor.user(supervisor))
-    return sim
+def shop(priced_shop):
+    return priced_shop
 
 
 def make_orders(user, count: int, *, days_ago: int = 0, status=S.FULFILLED, value=1000):

@@ -11,20 +11,16 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from topups.models import AuditEvent, Order, OrderStatus, PriceMode, Till, TillStatus
-from topups.services import catalog, orders, pricing, sync, tills
+from topups.models import AuditEvent, Order, OrderStatus, Till, TillStatus
+from topups.services import orders, sync, tills
 from topups.services.actors import SYNC, Actor
 
 S = OrderStatus
 
 
 @pytest.fixture
-def books(sim, settings, supervisor):
-    settings.TILL_REQUIRED = True
-    assert catalog.sync_catalog().ok
-    pricing.set_rule(line_type="", value=0, mode=PriceMode.MARGIN, amount="20", rounding=10,
-                     actor=Actor.user(supervisor))
-    return sim
+def books(priced_shop):
+    return priced_shop
 
 
 def sell(staff, number, value=1000) -> Order:

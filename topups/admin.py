@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from topups import (
-    admin_readonly,  # noqa: F401 (registers django-q2's admin read-only)
+    admin_readonly,  # registers django-q2's admin read-only; its mixin serves the books too
     selectors,
 )
 from topups.models import (
@@ -404,15 +404,8 @@ class AuditEventAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
 # Prices are set and sessions closed on the dashboard (audited services); the admin shows them.
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+class ReadOnlyAdmin(admin_readonly.ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(PriceRule)

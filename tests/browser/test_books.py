@@ -8,9 +8,9 @@ import io
 
 import pytest
 
-from topups.models import Order, OrderStatus, PriceMode, Till, TillStatus
-from topups.services import catalog, pricing, sync
-from topups.services.actors import SYNC, Actor
+from topups.models import Order, OrderStatus, Till, TillStatus
+from topups.services import sync
+from topups.services.actors import SYNC
 
 from .pages import log_in
 
@@ -19,11 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 
 @pytest.fixture
-def shop(sim, settings, supervisor):
-    settings.TILL_REQUIRED = True
-    assert catalog.sync_catalog().ok
-    pricing.set_rule(line_type="", value=0, mode=PriceMode.MARGIN, amount="20", actor=Actor.user(supervisor))
-    return sim
+def shop(priced_shop):
+    return priced_shop
 
 
 def sell(page, live_server, number: str, value: str) -> None:
