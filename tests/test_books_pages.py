@@ -166,3 +166,25 @@ def test_below_cost_is_flagged_on_the_supervisors_home(client, shop, supervisor,
     assert 'id="below-cost"' in page and "ADSL 1000 DA" in page
     client.force_login(operator)  # a cashier is refused the sale instead (test_books_pricing)
     assert 'id="below-cost"' not in client.get(reverse("topups:home")).content.decode()
+
+
+def test_the_admins_order_form_keeps_the_books_rules(client, shop, supervisor):
+    """Adding an order in the admin: refused with a message (not an error page) without a session
+    or below cost, like the counter."""
+    form = {"line_type": "ADSL", "number": "036362600", "value": "1000", "note": "",
+            "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0", "events-MIN_NUM_FORMS": "0",
+            "events-MAX_NUM_FORMS": "1000"}
+    client.force_login(supervisor)
+    url = reverse("admin:topups_order_add")
+    response = client.post(url, form)
+    assert response.status_code == 200 and "Open your cash session" in response.content.decode()
+    tills.open_till(actor=Actor.user(supervisor), opening_cash="0")
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="970", allow_below_cost=True,
+                     actor=Actor.user(supervisor))
+    PriceRule.objects.filter(line_type="ADSL").update(allow_below_cost=False)  # as if the cost rose since
+    response = client.post(url, form)
+    assert response.status_code == 200 and "below its cost" in response.content.decode()
+    assert not Order.objects.exists()
+    PriceRule.objects.filter(line_type="ADSL").update(amount=1050)
+    assert client.post(url, form).status_code == 302
+    assert Order.objects.get().price == Decimal(1050)

@@ -36,7 +36,7 @@ from topups.models import (
 from topups.numbers import normalise_number
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
-from topups.services import account, audit, catalog, order_edits, orders, sync
+from topups.services import account, audit, catalog, order_edits, orders, pricing, sync, tills
 from topups.services.actors import Actor
 
 S = OrderStatus
@@ -172,6 +172,16 @@ class OrderAddForm(forms.ModelForm):
             elif not selectors.is_on_sale(line_type, value):
                 self.add_error("value", _("No card of this value for this type in the catalog (or out of stock): "
                                           "choose a value from Products."))
+        # The books' rules, as at the counter: a cash session to sell, no price below cost.
+        product = (Product.objects.filter(line_type=line_type, value=value).first()
+                   if line_type and value is not None and not self.errors.get("value") else None)
+        if product is not None and pricing.price_for(product).refused:
+            self.add_error("value", _("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
+                                      "must allow it first.") % {"price": pricing.price_for(product).price,
+                                                                 "cost": product.cost})
+        user = getattr(self, "user", None)
+        if user is not None and tills.till_required() and tills.open_till_of(user.pk) is None:
+            self.add_error(None, _("Open your cash session before selling (Cash session page)."))
         return data
 
 
@@ -226,7 +236,7 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            kwargs["form"] = OrderAddForm
+            kwargs["form"] = type("OrderAddForm", (OrderAddForm,), {"user": request.user})
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
