@@ -188,3 +188,20 @@ def test_the_admins_order_form_keeps_the_books_rules(client, shop, supervisor):
     PriceRule.objects.filter(line_type="ADSL").update(amount=1050)
     assert client.post(url, form).status_code == 302
     assert Order.objects.get().price == Decimal(1050)
+
+
+def test_a_bulk_files_preview_shows_and_keeps_its_prices(client, shop, supervisor):
+    from topups.services import batches
+
+    boss = Actor.user(supervisor)
+    content = b"type,number,value\nADSL,036362600,1000\nADSL,036362601,500\n"
+    batch = batches.preview_batch(file_name="x.csv", data=content, actor=boss)
+    assert [row["price"] for row in batch.rows] == ["1000.00", "510.00"]  # cost + 20
+    client.force_login(supervisor)
+    assert "510.00" in client.get(reverse("topups:batch", args=[batch.pk])).content.decode()
+    pricing.set_rule(line_type="ADSL", value=500, mode=PriceMode.FIXED, amount="600", actor=boss)
+    # The price changed since the preview: confirming shows the new preview, creates nothing.
+    assert batches.confirm_batch(batch_id=batch.pk, actor=boss).changed
+    assert not Order.objects.exists()
+    assert batches.confirm_batch(batch_id=batch.pk, actor=boss).changed is False
+    assert sorted(Order.objects.values_list("price", flat=True)) == [Decimal(600), Decimal(1000)]

@@ -162,6 +162,10 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
     now = now or timezone.now()
     products = {(p.line_type, p.value): p for p in Product.objects.all()}
     rows = [_check_one(source, products) for source in sources]
+    book = pricing.PriceBook()  # the price each order will be charged, shown in the preview
+    for row in rows:
+        if row["cost"] is not None:
+            row["price"] = str(book.quote_for(row["line_type"], row["value"], Decimal(row["cost"])).price)
     warnings: list = []
     if not products:
         warnings.append(["catalog_empty", {}])
@@ -274,7 +278,7 @@ class ConfirmResult:
 
 
 def _signature(rows: list[dict]) -> list:
-    return [(r["line"], r["number"], r["value"], r["cost"], r["errors"], r["warnings"]) for r in rows]
+    return [(r["line"], r["number"], r["value"], r["cost"], r.get("price"), r["errors"], r["warnings"]) for r in rows]
 
 
 def confirm_batch(*, batch_id: int, actor: Actor) -> ConfirmResult:
@@ -343,7 +347,9 @@ def _create_orders(batch: Batch, actor: Actor, now) -> int:
         if not row["valid"]:
             continue
         row["order_ref"] = file_ref(row["ref"]) if row["ref"] else new_ref()
-        price = book.quote_for(row["line_type"], row["value"], Decimal(row["cost"])).price
+        # The price the preview showed (a file previewed before prices existed: the price now).
+        price = (Decimal(row["price"]) if row.get("price") else
+                 book.quote_for(row["line_type"], row["value"], Decimal(row["cost"])).price)
         orders.append(Order(
             ref=row["order_ref"], line_type=row["line_type"], number=row["number"], value=Decimal(row["value"]),
             cost=Decimal(row["cost"]), price=price, till=till, note=row["note"], created_by_id=actor.user_id,
