@@ -71,7 +71,7 @@ def test_report_export_uses_the_export_path_and_is_audited(client, shop, supervi
     response = client.get(reverse("topups:reports") + "?group=product&format=csv")
     assert response["Content-Type"].startswith("text/csv")
     lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
-    assert lines[0] == "group,orders,revenue,cost,profit,refunds,refunded orders"
+    assert lines[0] == "Product,Orders,Revenue,Cost,Profit,Refunds,Refunded orders"
     assert lines[1].endswith(",3,3060.00,2940.00,120.00,0.00,0")
     xlsx = client.get(reverse("topups:reports") + "?format=xlsx")
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")

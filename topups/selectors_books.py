@@ -149,15 +149,16 @@ def daily_chart(rows: list[ReportRow], *, start: date, end: date, rtl: bool = Fa
     return Chart(width, height, bars, top, labels)
 
 
-def mix_chart(rows: list[ReportRow], *, rtl: bool = False, width: int = 480) -> Chart:
+def mix_chart(rows: list[ReportRow], *, rtl: bool = False, width: int = 720) -> Chart:
     """Revenue per product as horizontal bars (longest first); right to left, they grow leftwards."""
     rows = sorted(rows, key=lambda r: r.revenue, reverse=True)[:12]
     top = max([r.revenue for r in rows] + [Decimal(1)])
     bar_height, bars = 22, []
-    usable = width - 160
+    labels = 200  # the product names' column
+    usable = width - labels
     for i, row in enumerate(rows):
         w = float(row.revenue / top) * usable
-        x = (usable - w) if rtl else 160
+        x = (usable - w) if rtl else labels
         bars.append(Bar(round(x, 1), i * (bar_height + 6), round(w, 1), bar_height, row.label, row.revenue, "mix"))
     return Chart(width, max(len(rows), 1) * (bar_height + 6), bars, top)
 

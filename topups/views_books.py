@@ -133,7 +133,8 @@ def prices(request):
                                                  "default": books.default_rule()}, status=status)
 
 
-REPORT_HEADER = ["group", "orders", "revenue", "cost", "profit", "refunds", "refunded orders"]
+def _report_header(group_label: str) -> list[str]:
+    return [group_label, _("Orders"), _("Revenue"), _("Cost"), _("Profit"), _("Refunds"), _("Refunded orders")]
 
 
 @require_GET
@@ -153,7 +154,8 @@ def reports(request):
                      detail={"start": data["start"].isoformat(), "end": data["end"].isoformat(),
                              "group": data["group"]}, request=request)
         rows = [[r.label, r.orders, r.revenue, r.cost, r.profit, r.refunds, r.refund_count] for r in result.rows]
-        return table_response(REPORT_HEADER, rows, f"report-{data['group']}", file_format)
+        group_label = str(dict(form.fields["group"].choices)[data["group"]])
+        return table_response(_report_header(group_label), rows, f"report-{data['group']}", file_format)
     rtl = get_language_bidi()
     daily = result if data["group"] == "day" else books.report(start=data["start"], end=data["end"], group="day")
     mix = result if data["group"] == "product" else books.report(start=data["start"], end=data["end"],
