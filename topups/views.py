@@ -28,7 +28,7 @@ from topups.keys import value_key
 from topups.models import FINAL_STATUSES, HANDED_BACK_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
-from topups.services import audit, catalog, pricing, receipts
+from topups.services import audit, catalog, pricing, receipts, tills
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
 from topups.services.preferences import save_language
@@ -79,6 +79,7 @@ def home(request):
 
 def _new_order_context(form: NewOrderForm, **extra) -> dict:
     pricing.quote_products(form.products)  # the price the customer pays, beside each value
+    extra.setdefault("no_till", tills.till_required() and tills.open_till_of(form.user.pk) is None)
     return {"form": form, "products": form.products, "line_types": LineType.choices,
             "out_of_stock": selectors.out_of_stock_products(),
             "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", **extra}
