@@ -166,3 +166,29 @@ def write_json(name: str, data: dict) -> Path:
     path = OUT / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, default=str))
     return path
+
+
+def measure_page(client, url: str, repeat: int, *, warm: bool = False) -> dict:
+    """Time ``repeat`` GETs of a dashboard page with Django's test client (a streamed answer is
+    read to the end): median and max server time, the queries of one request, the bytes.
+    ``warm``: one request first, untimed (the session and the permissions get cached)."""
+    import statistics
+    import time
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if warm:
+        client.get(url)
+    times, queries, size = [], 0, 0
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as ctx:
+            start = time.perf_counter()
+            response = client.get(url)
+            size = (sum(len(chunk) for chunk in response.streaming_content) if response.streaming
+                    else len(response.content))
+            times.append(time.perf_counter() - start)
+        assert response.status_code == 200, (url, response.status_code)
+        queries = len(ctx.captured_queries)
+    return {"url": url, "median_ms": round(1000 * statistics.median(times), 2),
+            "max_ms": round(1000 * max(times), 2), "queries": queries, "bytes": size}

@@ -12,18 +12,16 @@ Prints a markdown table and writes ``bench/out/dashboard.json``. No API call is 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from datetime import timedelta
 from decimal import Decimal
 
-from common import cleanup, migrate, setup, staff_user, write_json
+from common import cleanup, measure_page, migrate, setup, staff_user, write_json
 
 TMP = setup("bench-dashboard", fresh_database=True)  # 100,000 orders: never on a shared database
 
-from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from topups.models import Order, OrderStatus, Product  # noqa: E402
@@ -52,23 +50,6 @@ def build(n: int):
     return user
 
 
-def measure(client: Client, url: str, repeat: int, stream: bool = False) -> dict:
-    times, queries = [], 0
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as ctx:
-            start = time.perf_counter()
-            response = client.get(url)
-            if stream:
-                size = sum(len(chunk) for chunk in response.streaming_content)
-            else:
-                size = len(response.content)
-            times.append(time.perf_counter() - start)
-        assert response.status_code == 200, (url, response.status_code)
-        queries = len(ctx.captured_queries)
-    return {"url": url, "median_ms": round(1000 * statistics.median(times), 2),
-            "max_ms": round(1000 * max(times), 2), "queries": queries, "bytes": size}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100_000)
@@ -94,8 +75,8 @@ def main() -> None:
         ("receipt", f"/orders/{sample}/receipt/", {}),
         ("new order form", "/orders/new/", {}),
     ]
-    results = [{"page": name, **measure(client, url, args.repeat)} for name, url, _ in pages]
-    export = {"page": f"CSV export of all {args.orders} orders", **measure(client, "/orders/export.csv", 1, stream=True)}
+    results = [{"page": name, **measure_page(client, url, args.repeat)} for name, url, _ in pages]
+    export = {"page": f"CSV export of all {args.orders} orders", **measure_page(client, "/orders/export.csv", 1)}
     results.append(export)
     print(f"{args.orders} orders built in {build_s:.1f} s; {args.repeat} requests per page (CSV: 1)\n")
     print("| page | median ms | max ms | queries |")

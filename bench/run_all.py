@@ -38,6 +38,7 @@ def benchmarks(load_seconds: float) -> dict[str, list[str]]:
         "dashboard": ["bench/dashboard.py"],
         "bulk": ["bench/bulk.py"],
         "ledger": ["bench/ledger.py"],
+        "books": ["bench/books.py"],
         "load": ["bench/load.py", "--seconds", str(load_seconds)],
     }
 
@@ -177,6 +178,19 @@ def rows() -> list[tuple[str, str, str, str, str]]:
         table.append((f"dashboard.py: slowest page, {dashboard['orders']:,} orders",
                       f"{slowest['page']}: {slowest['median_ms']} ms, {slowest['queries']} queries",
                       "100 ms page budget", ratio(slowest["median_ms"], 100), "< 1"))
+    books = read("books")
+    if books:
+        pages = {r["page"]: r for r in books["results"]}
+        month, year = pages.get("report, a month per day"), pages.get("report, the year per day")
+        if month and year:
+            table.append((f"books.py: a month's report, {books['orders']:,} orders over a year",
+                          f"{month['median_ms']} ms, {month['queries']} queries (the year: {year['median_ms']} ms, "
+                          f"{year['queries']} queries)", "200 ms (the aim)", ratio(month["median_ms"], 200),
+                          "< 1; the same queries for a month or a year"))
+        close = pages.get("close page (the cashier's open session)")
+        if close:
+            table.append((f"books.py: close page, {books['orders']:,} orders", f"{close['median_ms']} ms, "
+                          f"{close['queries']} queries", "100 ms page budget", ratio(close["median_ms"], 100), "< 1"))
     bulk = read("bulk")
     if bulk:
         preview = bulk.get("a_preview") or {}
@@ -264,7 +278,7 @@ def write_results(ran: dict[str, str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip", default="", help="comma-separated names: client,orders,dashboard,bulk,ledger,load")
+    parser.add_argument("--skip", default="", help="comma-separated names: client,orders,dashboard,bulk,ledger,books,load")
     parser.add_argument("--load-seconds", type=float, default=120)
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)

@@ -273,6 +273,10 @@ if not DEBUG:
 
 # Shop details printed on receipts, and dashboard thresholds.
 SHOP_NAME = env("SHOP_NAME", default="OneClickDZ reseller")
+SHOP_ADDRESS = env("SHOP_ADDRESS", default="")
+SHOP_PHONE = env("SHOP_PHONE", default="")
+# A cashier sells only with an open cash session (topups.services.tills).
+TILL_REQUIRED = env.bool("TILL_REQUIRED", default=True)
 LOW_BALANCE_THRESHOLD = Decimal(env("LOW_BALANCE_THRESHOLD", default="5000"))
 # A top-up of a line and value already topped up within this many hours asks for confirmation
 # (the counter) or is flagged (a bulk file's preview).

@@ -41,3 +41,6 @@ WHITENOISE_AUTOREFRESH = True
 # Login throttling off by default: client.login() passes no request, which django-axes requires.
 # tests/test_security_login.py turns it on for the throttling tests.
 AXES_ENABLED = False
+# Orders without a cash session in the tests that are not about the books (tests/test_books_*.py
+# turn it on, as in production).
+TILL_REQUIRED = env.bool("TILL_REQUIRED", default=False)  # noqa: F405

@@ -79,3 +79,17 @@ def default_language():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def priced_shop(sim, settings, supervisor):
+    """The books as in production: a cash session required to sell, the catalog synced from the
+    simulator, and a shop-wide price of cost + 20 DA."""
+    from topups.models import PriceMode
+    from topups.services import pricing
+    from topups.services.actors import Actor
+
+    settings.TILL_REQUIRED = True
+    assert catalog.sync_catalog().ok
+    pricing.set_rule(line_type="", value=0, mode=PriceMode.MARGIN, amount="20", actor=Actor.user(supervisor))
+    return sim

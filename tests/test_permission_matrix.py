@@ -24,7 +24,17 @@ from django.test import RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, path, reverse
 from django.utils import timezone
 
-from topups.models import ApiAccount, AuditEvent, LedgerFlag, LedgerRow, Order, Product
+from topups.models import (
+    ApiAccount,
+    AuditEvent,
+    CardInstructions,
+    LedgerFlag,
+    LedgerRow,
+    Order,
+    PriceRule,
+    Product,
+    Till,
+)
 from topups.services import orders
 from topups.services.actors import Actor
 
@@ -86,6 +96,16 @@ DASHBOARD: dict[str, Case] = {
     "topups:ledger_export": Case("get", STAFF_ONLY),
     "topups:ledger_resolve": Case("post", roles(LOGIN, 403, 302, 302), kwargs={"pk": "ledger_flag"},
                                   data={"note": "checked"}),
+    # The books: every cashier opens and closes their own session; supervisors see everyone's,
+    # approve or reopen them, set prices and read the reports.
+    "topups:my_till": Case("get", ALL_STAFF, note="topups.add_till"),
+    "topups:tills": Case("get", STAFF_ONLY, note="topups.view_till"),
+    "topups:till": Case("get", roles(LOGIN, 403, 200, 200), kwargs={"pk": "till"},
+                        note="its cashier, or topups.view_till"),
+    "topups:till_approve": Case("post", roles(LOGIN, 403, 302, 302), kwargs={"pk": "till"}),
+    "topups:till_reopen": Case("post", roles(LOGIN, 403, 302, 302), kwargs={"pk": "till"}),
+    "topups:prices": Case("get", STAFF_ONLY, note="topups.set_price"),
+    "topups:reports": Case("get", STAFF_ONLY, note="topups.view_books"),
 }
 
 # The admin site's own pages. Non-staff users (operators) are treated like anonymous visitors.
@@ -132,6 +152,10 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
     "topups.auditevent": {"supervisor": "v", "superuser": "v"},  # read-only for everyone
     "topups.ledgerrow": {"supervisor": "v", "superuser": "v"},  # copied from the API
     "topups.ledgerflag": {"supervisor": "v", "superuser": "v"},  # resolved on the reconciliation page
+    # Set on the dashboard through audited services; read-only in the admin.
+    "topups.pricerule": {"supervisor": "v", "superuser": "v"},
+    "topups.till": {"supervisor": "v", "superuser": "v"},
+    "topups.cardinstructions": {"supervisor": "vac", "superuser": "vacd"},
 }
 # django-q2 shows its queue in the admin only with the ORM broker (not with Redis).
 if "orm" in settings.Q_CLUSTER:
@@ -163,6 +187,9 @@ ADMIN_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("topups.auditevent", "delete_selected"): set(),  # the audit trail cannot be edited
     ("topups.ledgerrow", "delete_selected"): set(),
     ("topups.ledgerflag", "delete_selected"): set(),
+    ("topups.pricerule", "delete_selected"): set(),
+    ("topups.till", "delete_selected"): set(),
+    ("topups.cardinstructions", "delete_selected"): {"superuser"},
 }
 if "orm" in settings.Q_CLUSTER:
     ADMIN_ACTIONS[("django_q.ormq", "delete_selected")] = set()
@@ -314,6 +341,11 @@ def objects(sim, users, make_user):
         "topups.ledgerrow": ledger_row.pk,
         "topups.ledgerflag": ledger_flag.pk,
         "ledger_flag": ledger_flag.pk,
+        "till": Till.objects.create(cashier=owner, opening_cash=Decimal(0)).pk,
+        "topups.pricerule": PriceRule.objects.create(line_type="", value=Decimal(0)).pk,
+        "topups.till": Till.objects.create(cashier=users["supervisor"], opening_cash=Decimal(0),
+                                           status="closed").pk,
+        "topups.cardinstructions": CardInstructions.objects.create(line_type="ADSL", language="en", text="x").pk,
     }
     return pks
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from topups import (
-    admin_readonly,  # noqa: F401 (registers django-q2's admin read-only)
+    admin_readonly,  # registers django-q2's admin read-only; its mixin serves the books too
     selectors,
 )
 from topups.models import (
@@ -25,15 +25,18 @@ from topups.models import (
     AuditEvent,
     Batch,
     BatchStatus,
+    CardInstructions,
     Order,
     OrderEvent,
     OrderStatus,
+    PriceRule,
     Product,
+    Till,
 )
 from topups.numbers import normalise_number
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
-from topups.services import account, audit, catalog, order_edits, orders, sync
+from topups.services import account, audit, catalog, order_edits, orders, pricing, sync, tills
 from topups.services.actors import Actor
 
 S = OrderStatus
@@ -169,6 +172,16 @@ class OrderAddForm(forms.ModelForm):
             elif not selectors.is_on_sale(line_type, value):
                 self.add_error("value", _("No card of this value for this type in the catalog (or out of stock): "
                                           "choose a value from Products."))
+        # The books' rules, as at the counter: a cash session to sell, no price below cost.
+        product = (Product.objects.filter(line_type=line_type, value=value).first()
+                   if line_type and value is not None and not self.errors.get("value") else None)
+        if product is not None and pricing.price_for(product).refused:
+            self.add_error("value", _("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
+                                      "must allow it first.") % {"price": pricing.price_for(product).price,
+                                                                 "cost": product.cost})
+        user = getattr(self, "user", None)
+        if user is not None and tills.till_required() and tills.open_till_of(user.pk) is None:
+            self.add_error(None, _("Open your cash session before selling (Cash session page)."))
         return data
 
 
@@ -189,12 +202,13 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "shown_card_code",
                        "num_trans", "processed_at", "refusal_code", "refusal_message", "created_by", "created_at",
                        "updated_at", "send_requested_at", "sent_at", "send_attempts", "checks", "last_checked_at",
-                       "next_check_at")
+                       "next_check_at", "price", "till", "receipt_prints")
     fieldsets = (
         (None, {"fields": ("ref", "line_type", "number", "value", "note")}),
         (_("Result"), {"fields": ("status", "api_status", "shown_card_code", "num_trans", "processed_at",
                                   "refusal_code", "refusal_message")}),
         (_("API"), {"fields": ("topup_id", "cost", "ncli", "offre")}),
+        (_("Books"), {"fields": ("price", "till", "receipt_prints")}),
         (_("Tracking"), {"classes": ("collapse",), "fields": (
             "created_by", "created_at", "updated_at", "send_requested_at", "sent_at", "send_attempts", "checks",
             "last_checked_at", "next_check_at")}),
@@ -222,7 +236,7 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            kwargs["form"] = OrderAddForm
+            kwargs["form"] = type("OrderAddForm", (OrderAddForm,), {"user": request.user})
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
@@ -396,3 +410,28 @@ class AuditEventAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
         return False
 
 from topups import admin_ledger  # noqa: E402, F401 (registers the ledger's pages)
+
+# The books ----------------------------------------------------------------------------------------
+# Prices are set and sessions closed on the dashboard (audited services); the admin shows them.
+
+
+class ReadOnlyAdmin(admin_readonly.ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
+
+
+@admin.register(PriceRule)
+class PriceRuleAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "mode", "amount", "rounding", "allow_below_cost", "updated_by", "updated_at")
+
+
+@admin.register(Till)
+class TillAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "cashier", "status", "opening_cash", "expected_cash", "counted_cash", "closed_at",
+                    "approved_by")
+    list_filter = ("status", "cashier")
+    list_select_related = ("cashier", "approved_by")
+
+
+@admin.register(CardInstructions)
+class CardInstructionsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "text")

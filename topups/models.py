@@ -62,6 +62,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.CANCELLED: frozenset(),
 }
 
+# The books' one rule for money handed back: the shop takes the customer's money when the order is
+# entered, so an order that ends without a card (refunded by the API, refused, or cancelled before
+# sending) means giving its price back. Every other order's price is a sale.
+HANDED_BACK_STATUSES = frozenset({S.REFUNDED, S.REFUSED, S.CANCELLED})
+
 FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 # Sent (or maybe sent) and not final: what the status sync follows.
 TRACKED_STATUSES = frozenset({S.UNKNOWN, S.HANDLING, S.QUEUED, S.ATTENTION})
@@ -178,6 +183,14 @@ class Order(models.Model):
     batch = models.ForeignKey("Batch", verbose_name=_("bulk file"), null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # The books' snapshot, written once at creation and never updated (topups.services.pricing):
+    # what the customer was charged, and the cashier's session (till) the money went into. The
+    # cost above and created_by (the seller) complete it.
+    price = models.DecimalField(_("price charged (DZD)"), max_digits=10, decimal_places=2, null=True, blank=True,
+                                editable=False)
+    till = models.ForeignKey("Till", verbose_name=_("cash session"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="orders", editable=False)
+    receipt_prints = models.PositiveIntegerField(_("receipts printed"), default=0, editable=False)
     send_requested_at = models.DateTimeField(_("send requested at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # Sync bookkeeping: how many POSTs were attempted, how many status checks, and when next.
@@ -196,6 +209,8 @@ class Order(models.Model):
             models.Index(fields=["status", "next_check_at"], name="order_due_idx"),
             models.Index(fields=["created_by", "-created_at"], name="order_staff_idx"),
             models.Index(fields=["number"], name="order_number_idx"),
+            # The books: a till's orders, and the reports' date ranges.
+            models.Index(fields=["till", "status"], name="order_till_idx"),
         ]
         permissions = [
             ("send_order", _("Can send orders")),
@@ -438,3 +453,115 @@ class LedgerCursor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+# The books ----------------------------------------------------------------------------------------
+
+
+class PriceMode(models.TextChoices):
+    FIXED = "fixed", _("Fixed price")
+    MARGIN = "margin", _("Margin over cost (DZD)")
+    MARKUP = "markup", _("Markup over cost (%)")
+
+
+class Rounding(models.IntegerChoices):
+    NONE = 0, _("No rounding")
+    FIVE = 5, _("Up to 5 DA")
+    TEN = 10, _("Up to 10 DA")
+
+
+class PriceRule(models.Model):
+    """How a product's selling price is set: one row per (line type, value), and one shop-wide
+    default (line type blank, value 0) for products without their own. Decided by
+    ``topups.services.pricing.quote``."""
+
+    line_type = models.CharField(_("line type"), max_length=8, choices=LineType.choices, blank=True)
+    value = models.DecimalField(_("value (DZD)"), max_digits=10, decimal_places=2, default=0)
+    mode = models.CharField(_("mode"), max_length=8, choices=PriceMode.choices, default=PriceMode.MARKUP)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2, default=0)
+    rounding = models.PositiveSmallIntegerField(_("rounding"), choices=Rounding.choices, default=Rounding.NONE)
+    allow_below_cost = models.BooleanField(_("may be sold below cost"), default=False)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("updated by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("price rule")
+        verbose_name_plural = _("price rules")
+        ordering = ["line_type", "value"]
+        constraints = [models.UniqueConstraint(fields=["line_type", "value"], name="price_rule_unique")]
+        permissions = [("set_price", _("Can set selling prices")), ("view_books", _("Can see the shop's books"))]
+
+    def __str__(self) -> str:
+        if not self.line_type:
+            return str(_("Shop default"))
+        return f"{self.get_line_type_display()} {self.value:.0f} DA"
+
+    @property
+    def is_default(self) -> bool:
+        return not self.line_type
+
+
+class TillStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+    APPROVED = "approved", _("Approved")
+
+
+class Till(models.Model):
+    """A cashier's cash session: opened with the cash in the drawer, the orders sold meanwhile are
+    attached to it, closed by counting the cash (``topups.services.tills``), approved by a
+    supervisor. The figures are stored when it is closed."""
+
+    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("cashier"), on_delete=models.PROTECT,
+                                related_name="tills")
+    status = models.CharField(_("status"), max_length=8, choices=TillStatus.choices, default=TillStatus.OPEN)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now, db_index=True)
+    opening_cash = models.DecimalField(_("opening cash (DZD)"), max_digits=12, decimal_places=2)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    sales = models.DecimalField(_("sales (DZD)"), max_digits=12, decimal_places=2, null=True, blank=True)
+    handed_back = models.DecimalField(_("handed back (DZD)"), max_digits=12, decimal_places=2, null=True,
+                                      blank=True)
+    expected_cash = models.DecimalField(_("expected cash (DZD)"), max_digits=12, decimal_places=2, null=True,
+                                        blank=True)
+    counted_cash = models.DecimalField(_("counted cash (DZD)"), max_digits=12, decimal_places=2, null=True,
+                                       blank=True)
+    carried_over = models.JSONField(_("orders carried over"), default=list, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"), null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="+")
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("cash session")
+        verbose_name_plural = _("cash sessions")
+        ordering = ["-opened_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["cashier"], condition=models.Q(status="open"),
+                                               name="till_one_open_per_cashier")]
+        permissions = [("approve_till", _("Can approve or reopen cash sessions"))]
+
+    def __str__(self) -> str:
+        return f"{self.cashier} {timezone.localtime(self.opened_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def difference(self):
+        if self.counted_cash is None or self.expected_cash is None:
+            return None
+        return self.counted_cash - self.expected_cash
+
+
+class CardInstructions(models.Model):
+    """How the customer uses a card of one line type, printed on its receipt in the receipt's
+    language; written by supervisors."""
+
+    line_type = models.CharField(_("line type"), max_length=8, choices=LineType.choices)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    text = models.TextField(_("instructions"), max_length=600)
+
+    class Meta:
+        verbose_name = _("card instructions")
+        verbose_name_plural = _("card instructions")
+        ordering = ["line_type", "language"]
+        constraints = [models.UniqueConstraint(fields=["line_type", "language"], name="card_instructions_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_line_type_display()} ({self.language})"

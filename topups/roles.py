@@ -1,10 +1,14 @@
 """The staff roles: which permissions the Operators and Supervisors groups hold."""
 
-OPERATOR_PERMS = ["view_order", "add_order", "send_order", "view_product"]
+# A cashier opens and closes their own cash session (add_till).
+OPERATOR_PERMS = ["view_order", "add_order", "send_order", "view_product", "add_till"]
 SUPERVISOR_PERMS = OPERATOR_PERMS + [
     "change_order", "refresh_order", "view_card_code", "export_order", "sync_catalog",
     "view_orderevent", "view_apiaccount", "bulk_order", "view_batch", "view_auditevent",
     "reconcile_ledger", "view_ledgerrow", "view_ledgerflag",
+    # The books: selling prices, every cashier's sessions, the reports.
+    "set_price", "view_books", "view_pricerule", "view_till", "approve_till",
+    "view_cardinstructions", "add_cardinstructions", "change_cardinstructions",
     # Unlock a colleague locked out by the login throttling: delete the lockout in the admin.
     "axes.view_accessattempt", "axes.delete_accessattempt",
 ]

@@ -4,7 +4,7 @@ settings.LOGIN_URL and LOGOUT_REDIRECT_URL use; the pages are under the "topups"
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from topups import views, views_batches, views_ledger
+from topups import views, views_batches, views_books, views_ledger
 
 dashboard = [
     path("", views.home, name="home"),
@@ -27,6 +27,13 @@ dashboard = [
     path("ledger/", views_ledger.ledger_day, name="ledger"),
     path("ledger/export.csv", views_ledger.ledger_export, name="ledger_export"),
     path("ledger/flags/<int:pk>/resolve/", views_ledger.ledger_resolve, name="ledger_resolve"),
+    path("till/", views_books.my_till, name="my_till"),
+    path("tills/", views_books.till_list, name="tills"),
+    path("tills/<int:pk>/", views_books.till_detail, name="till"),
+    path("tills/<int:pk>/approve/", views_books.till_decide, {"decision": "approve"}, name="till_approve"),
+    path("tills/<int:pk>/reopen/", views_books.till_decide, {"decision": "reopen"}, name="till_reopen"),
+    path("prices/", views_books.prices, name="prices"),
+    path("reports/", views_books.reports, name="reports"),
 ]
 
 urlpatterns = [

@@ -25,10 +25,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from topups import selectors
 from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number
 from topups.keys import value_key
-from topups.models import FINAL_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
+from topups.models import FINAL_STATUSES, HANDED_BACK_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
-from topups.services import audit, catalog
+from topups.services import audit, catalog, pricing, receipts, tills
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
 from topups.services.preferences import save_language
@@ -69,6 +69,7 @@ def home(request):
         "today": selectors.today_summary(),
         "recent": recent,
         "shop": shop,
+        "below_cost": pricing.below_cost_products() if request.user.has_perm("topups.set_price") else (),
         "now": timezone.now(),
     })
 
@@ -77,6 +78,8 @@ def home(request):
 
 
 def _new_order_context(form: NewOrderForm, **extra) -> dict:
+    pricing.quote_products(form.products)  # the price the customer pays, beside each value
+    extra.setdefault("no_till", tills.till_required() and tills.open_till_of(form.user.pk) is None)
     return {"form": form, "products": form.products, "line_types": LineType.choices,
             "out_of_stock": selectors.out_of_stock_products(),
             "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", **extra}
@@ -149,7 +152,7 @@ def order_detail(request, pk: int):
     order = _get_order(pk)
     audit.show_order_codes(request, [order], via="order page")
     return render(request, "topups/order_detail.html", {
-        "order": order,
+        "order": order, "handed_back": order.status in HANDED_BACK_STATUSES and order.price is not None,
         "events": selectors.order_events(order),
         "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
         "retry_query": f"line_type={order.line_type}&number={order.number}"
@@ -239,6 +242,7 @@ def order_receipt(request, pk: int):
     audit.show_order_codes(request, [order], via="receipt")
     return render(request, "topups/receipt.html", {
         "order": order, "width": width, "shop_name": settings.SHOP_NAME, "printed_at": timezone.now(),
+        **receipts.printed(request, order),
     })
 
 

@@ -37,6 +37,8 @@ from topups.models import (
     Order,
     OrderStatus,
     Product,
+    Till,
+    TillStatus,
     new_ref,
 )
 from topups.notes import Note
@@ -44,7 +46,7 @@ from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
 from topups.selectors import recent_by_line, spendable_balance
 from topups.services import account as accounts
-from topups.services import lifecycle
+from topups.services import lifecycle, pricing
 from topups.services.account import current_account
 from topups.services.actors import Actor
 from topups.services.orders import SEND_OVERDUE, request_send
@@ -160,6 +162,10 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
     now = now or timezone.now()
     products = {(p.line_type, p.value): p for p in Product.objects.all()}
     rows = [_check_one(source, products) for source in sources]
+    book = pricing.PriceBook()  # the price each order will be charged, shown in the preview
+    for row in rows:
+        if row["cost"] is not None:
+            row["price"] = str(book.quote_for(row["line_type"], row["value"], Decimal(row["cost"])).price)
     warnings: list = []
     if not products:
         warnings.append(["catalog_empty", {}])
@@ -272,7 +278,7 @@ class ConfirmResult:
 
 
 def _signature(rows: list[dict]) -> list:
-    return [(r["line"], r["number"], r["value"], r["cost"], r["errors"], r["warnings"]) for r in rows]
+    return [(r["line"], r["number"], r["value"], r["cost"], r.get("price"), r["errors"], r["warnings"]) for r in rows]
 
 
 def confirm_batch(*, batch_id: int, actor: Actor) -> ConfirmResult:
@@ -333,13 +339,21 @@ def _create_orders(batch: Batch, actor: Actor, now) -> int:
     enqueued, the status sync finds the orders overdue and enqueues them itself.
     """
     orders = []
+    # The books: each order's price from the price list, and the uploader's open cash session if
+    # any (a bulk file is a supervisor's, not a counter sale: no session is required).
+    book = pricing.PriceBook()
+    till = Till.objects.select_for_update().filter(cashier_id=actor.user_id, status=TillStatus.OPEN).first()
     for row in batch.rows:
         if not row["valid"]:
             continue
         row["order_ref"] = file_ref(row["ref"]) if row["ref"] else new_ref()
+        # The price the preview showed (a file previewed before prices existed: the price now).
+        price = (Decimal(row["price"]) if row.get("price") else
+                 book.quote_for(row["line_type"], row["value"], Decimal(row["cost"])).price)
         orders.append(Order(
             ref=row["order_ref"], line_type=row["line_type"], number=row["number"], value=Decimal(row["value"]),
-            cost=Decimal(row["cost"]), note=row["note"], created_by_id=actor.user_id, batch=batch,
+            cost=Decimal(row["cost"]), price=price, till=till, note=row["note"], created_by_id=actor.user_id,
+            batch=batch,
             created_at=now, send_requested_at=now, next_check_at=now + SEND_OVERDUE,
         ))
     lifecycle.create_orders(orders, actor, note=Note(gettext_noop("Order created from the bulk file %(name)s"),

@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -22,7 +22,7 @@ from topups.models import Order, OrderStatus, Product
 from topups.notes import Note
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
-from topups.services import audit, dispatch, lifecycle, planning
+from topups.services import audit, dispatch, lifecycle, planning, pricing, tills
 from topups.services.account import get_client
 from topups.services.actors import Actor
 from topups.services.lifecycle import Change
@@ -93,16 +93,26 @@ def create_order(
     value = Decimal(value)
     product = next((p for p in products or () if (p.line_type, p.value) == (line_type, value)), None)
     if product is None:
-        product = Product.objects.filter(line_type=line_type, value=value).only("cost").first()
+        product = Product.objects.filter(line_type=line_type, value=value).only("line_type", "value", "cost").first()
+    cost = product.cost if product else None
+    price = pricing.PriceBook().quote_for(line_type, value, cost)
+    if price.refused:
+        raise OrderInputError(_("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
+                                "must allow it first.") % {"price": price.price, "cost": cost})
     now = timezone.now()
-    order = Order(line_type=line_type, number=number, value=value, cost=product.cost if product else None,
+    # The books' snapshot (price, cost, seller, till): written here, never updated afterwards.
+    order = Order(line_type=line_type, number=number, value=value, cost=cost, price=price.price,
                   created_by_id=actor.user_id, note=note, created_at=now)
     if send:
         order.send_requested_at, order.next_check_at = now, now + SEND_OVERDUE
     if ref:
         order.ref = ref
     try:
-        lifecycle.create_orders([order], actor, note=Note(gettext_noop("Order created")))
+        with transaction.atomic():
+            order.till = tills.attach(actor)  # locked: a till being closed takes no order
+            lifecycle.create_orders([order], actor, note=Note(gettext_noop("Order created")))
+    except tills.TillError as exc:
+        raise OrderInputError(str(exc)) from None
     except IntegrityError:
         existing = Order.objects.filter(ref=ref).first() if ref else None
         if existing is None:

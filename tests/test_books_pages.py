@@ -1,0 +1,207 @@
+"""The books' pages through the test client: the report adds up and costs a constant number of
+queries, exports go through the one export path, bad input is told and changes nothing, the
+actions are refused to the wrong role, receipts carry the price and mark reprints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from topups.models import (
+    AuditEvent,
+    CardInstructions,
+    Order,
+    OrderStatus,
+    PriceMode,
+    PriceRule,
+    Till,
+    TillStatus,
+)
+from topups.services import catalog, orders, pricing, tills
+from topups.services.actors import Actor
+
+S = OrderStatus
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop(priced_shop):
+    return priced_shop
+
+
+def make_orders(user, count: int, *, days_ago: int = 0, status=S.FULFILLED, value=1000):
+    """Orders as a day of sales leaves them (created directly: the report reads the rows)."""
+    when = timezone.now() - timedelta(days=days_ago)
+    Order.objects.bulk_create([
+        Order(line_type="ADSL", number=f"0363626{i:02d}", value=Decimal(value), cost=Decimal(value) - 20,
+              price=Decimal(value) + 20, status=status, created_by=user, created_at=when) for i in range(count)])
+
+
+def test_report_adds_up_with_constant_queries(client, shop, supervisor, operator):
+    client.force_login(supervisor)
+    url = reverse("topups:reports") + "?group=cashier"
+    make_orders(operator, 2)
+    client.get(url)  # the session and permissions, cached for the request after
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    make_orders(operator, 30, days_ago=1)
+    make_orders(supervisor, 5, status=S.REFUNDED, value=500)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert len(many) == len(few)
+    report = response.context["report"]
+    by_cashier = {row.label: row for row in report.rows}
+    olga, sam = by_cashier["olga"], by_cashier["sam"]
+    assert (olga.orders, olga.revenue, olga.cost, olga.profit) == (32, Decimal(32 * 1020), Decimal(32 * 980),
+                                                                   Decimal(32 * 40))
+    assert (sam.orders, sam.revenue, sam.refunds, sam.refund_count) == (5, 0, Decimal(5 * 520), 5)
+    assert b'id="daily-chart"' in response.content and b"<script" not in response.content.split(b"</main>")[0]
+
+
+def test_report_export_uses_the_export_path_and_is_audited(client, shop, supervisor, operator):
+    make_orders(operator, 3)
+    client.force_login(supervisor)
+    response = client.get(reverse("topups:reports") + "?group=product&format=csv")
+    assert response["Content-Type"].startswith("text/csv")
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0] == "Product,Orders,Revenue,Cost,Profit,Refunds,Refunded orders"
+    assert lines[1].endswith(",3,3060.00,2940.00,120.00,0.00,0")
+    xlsx = client.get(reverse("topups:reports") + "?format=xlsx")
+    assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert AuditEvent.objects.filter(action="export", target__startswith="report.").count() == 2
+
+
+def test_bad_report_dates_are_told(client, shop, supervisor):
+    client.force_login(supervisor)
+    response = client.get(reverse("topups:reports") + "?start=2026-05-10&end=2026-05-01")
+    assert response.status_code == 400 and "before the start" in response.content.decode()
+
+
+@pytest.mark.parametrize(("amount", "message"), [
+    ("-1", "cannot be negative"), ("abc", "Enter a number"), ("12.345", "At most 2 decimals"),
+    ("900", "below the card"),
+])
+def test_bad_price_from_the_page(client, shop, supervisor, amount, message):
+    client.force_login(supervisor)
+    before = list(PriceRule.objects.values_list("pk", "amount"))
+    response = client.post(reverse("topups:prices"), {"product": "ADSL:1000.00", "mode": "fixed", "amount": amount,
+                                                      "rounding": "0"})
+    assert response.status_code == 400 and message in response.content.decode()
+    assert list(PriceRule.objects.values_list("pk", "amount")) == before
+
+
+def test_price_set_from_the_page_shows_on_the_form(client, shop, supervisor, operator):
+    client.force_login(supervisor)
+    response = client.post(reverse("topups:prices"), {"product": "ADSL:1000.00", "mode": "fixed",
+                                                      "amount": "1050", "rounding": "0"})
+    assert response.status_code == 302
+    client.force_login(operator)
+    assert "price 1,050.00 DA" in client.get(reverse("topups:new_order")).content.decode()
+
+
+def test_actions_refused_to_operators(client, shop, operator, supervisor):
+    till = tills.open_till(actor=Actor.user(supervisor), opening_cash="0")
+    tills.close_till(till_id=till.pk, counted_cash="0", actor=Actor.user(supervisor))
+    client.force_login(operator)
+    assert client.post(reverse("topups:prices"), {"product": "", "mode": "fixed", "amount": "1"}).status_code == 403
+    assert client.post(reverse("topups:till_approve", args=[till.pk])).status_code == 403
+    assert client.post(reverse("topups:till_reopen", args=[till.pk])).status_code == 403
+    assert client.get(reverse("topups:till", args=[till.pk])).status_code == 403  # another cashier's
+    assert Till.objects.get(pk=till.pk).status == TillStatus.CLOSED
+    assert not PriceRule.objects.filter(mode="fixed").exists()
+
+
+def test_close_from_the_page(client, shop, operator):
+    client.force_login(operator)
+    url = reverse("topups:my_till")
+    response = client.post(url, {"action": "open", "opening_cash": "-5"})
+    assert response.status_code == 400 and "cannot be negative" in response.content.decode()
+    assert not Till.objects.exists()
+    client.post(url, {"action": "open", "opening_cash": "1000"})
+    till = Till.objects.get()
+    response = client.post(url, {"action": "close", "counted_cash": ""})
+    assert response.status_code == 400 and "Enter the cash counted" in response.content.decode()
+    assert Till.objects.get().status == TillStatus.OPEN
+    response = client.post(url, {"action": "close", "counted_cash": "990"})
+    assert response.status_code == 302 and response["Location"] == reverse("topups:till", args=[till.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert "-10.00 DA" in page or "-10 DA" in page
+    assert client.get(response["Location"] + "?paper=80").status_code == 200
+
+
+def test_receipt_price_instructions_and_duplicates(client, shop, operator, settings):
+    settings.SHOP_ADDRESS, settings.SHOP_PHONE = "12 rue Didouche Mourad, Alger", "021 00 00 00"
+    CardInstructions.objects.create(line_type="ADSL", language="en", text="Dial *600* then the code.")
+    staff = Actor.user(operator)
+    tills.open_till(actor=staff, opening_cash="0")
+    order, _ = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000), actor=staff)
+    Order.objects.filter(pk=order.pk).update(status=S.FULFILLED, card_code="123456789012")
+    client.force_login(operator)
+    url = reverse("topups:order_receipt", args=[order.pk])
+    first = client.get(url).content.decode()
+    assert "1,000.00 DA" in first and "Didouche" in first and "021 00 00 00" in first and "*600*" in first
+    assert "DUPLICATE" not in first
+    second = client.get(url).content.decode()
+    assert "DUPLICATE (2)" in second
+    assert Order.objects.get(pk=order.pk).receipt_prints == 2
+    assert AuditEvent.objects.filter(action="receipt_reprint", target=order.ref).count() == 1
+    detail = client.get(reverse("topups:order", args=[order.pk])).content.decode()
+    assert 'id="price-charged"' in detail and 'id="hand-back"' not in detail
+
+
+def test_below_cost_is_flagged_on_the_supervisors_home(client, shop, supervisor, operator):
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="990", actor=Actor.user(supervisor))
+    client.force_login(supervisor)
+    assert 'id="below-cost"' not in client.get(reverse("topups:home")).content.decode()
+    shop.set_cost("ADSL", 1000, "995")
+    catalog.sync_catalog()
+    page = client.get(reverse("topups:home")).content.decode()
+    assert 'id="below-cost"' in page and "ADSL 1000 DA" in page
+    client.force_login(operator)  # a cashier is refused the sale instead (test_books_pricing)
+    assert 'id="below-cost"' not in client.get(reverse("topups:home")).content.decode()
+
+
+def test_the_admins_order_form_keeps_the_books_rules(client, shop, supervisor):
+    """Adding an order in the admin: refused with a message (not an error page) without a session
+    or below cost, like the counter."""
+    form = {"line_type": "ADSL", "number": "036362600", "value": "1000", "note": "",
+            "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0", "events-MIN_NUM_FORMS": "0",
+            "events-MAX_NUM_FORMS": "1000"}
+    client.force_login(supervisor)
+    url = reverse("admin:topups_order_add")
+    response = client.post(url, form)
+    assert response.status_code == 200 and "Open your cash session" in response.content.decode()
+    tills.open_till(actor=Actor.user(supervisor), opening_cash="0")
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="970", allow_below_cost=True,
+                     actor=Actor.user(supervisor))
+    PriceRule.objects.filter(line_type="ADSL").update(allow_below_cost=False)  # as if the cost rose since
+    response = client.post(url, form)
+    assert response.status_code == 200 and "below its cost" in response.content.decode()
+    assert not Order.objects.exists()
+    PriceRule.objects.filter(line_type="ADSL").update(amount=1050)
+    assert client.post(url, form).status_code == 302
+    assert Order.objects.get().price == Decimal(1050)
+
+
+def test_a_bulk_files_preview_shows_and_keeps_its_prices(client, shop, supervisor):
+    from topups.services import batches
+
+    boss = Actor.user(supervisor)
+    content = b"type,number,value\nADSL,036362600,1000\nADSL,036362601,500\n"
+    batch = batches.preview_batch(file_name="x.csv", data=content, actor=boss)
+    assert [row["price"] for row in batch.rows] == ["1000.00", "510.00"]  # cost + 20
+    client.force_login(supervisor)
+    assert "510.00" in client.get(reverse("topups:batch", args=[batch.pk])).content.decode()
+    pricing.set_rule(line_type="ADSL", value=500, mode=PriceMode.FIXED, amount="600", actor=boss)
+    # The price changed since the preview: confirming shows the new preview, creates nothing.
+    assert batches.confirm_batch(batch_id=batch.pk, actor=boss).changed
+    assert not Order.objects.exists()
+    assert batches.confirm_batch(batch_id=batch.pk, actor=boss).changed is False
+    assert sorted(Order.objects.values_list("price", flat=True)) == [Decimal(600), Decimal(1000)]

@@ -1,0 +1,135 @@
+"""Selling prices: the one rule (pricing.quote), prices following the catalog's cost, bad input
+refused, and the snapshot an order keeps of what it was charged."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from topups.models import AuditEvent, Order, OrderStatus, PriceMode, PriceRule, Product
+from topups.services import catalog, orders, pricing, sending, sync, tills
+from topups.services.actors import SYNC, Actor
+
+S = OrderStatus
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def boss(supervisor):
+    return Actor.user(supervisor)
+
+
+@pytest.fixture
+def synced(sim):
+    assert catalog.sync_catalog().ok
+    return sim
+
+
+def product(value, line_type="ADSL") -> Product:
+    return Product.objects.get(line_type=line_type, value=value)
+
+
+def rule(mode, amount, rounding=0, allow=False):
+    return PriceRule(line_type="ADSL", value=Decimal(1000), mode=mode, amount=Decimal(amount), rounding=rounding,
+                     allow_below_cost=allow)
+
+
+@pytest.mark.parametrize(("mode", "amount", "rounding", "price"), [
+    (PriceMode.FIXED, "1050", 0, "1050.00"),
+    (PriceMode.MARGIN, "23", 0, "1003.00"),
+    (PriceMode.MARGIN, "23", 5, "1005.00"),
+    (PriceMode.MARGIN, "23", 10, "1010.00"),
+    (PriceMode.MARKUP, "3", 0, "1009.40"),  # 980 x 1.03
+    (PriceMode.MARKUP, "3", 10, "1010.00"),
+    (PriceMode.MARKUP, "0", 5, "980.00"),  # already a multiple: unchanged
+])
+def test_quote(mode, amount, rounding, price):
+    quote = pricing.quote(cost=Decimal(980), face_value=Decimal(1000), rule=rule(mode, amount, rounding))
+    assert quote.price == Decimal(price)
+    assert quote.profit == Decimal(price) - 980
+
+
+def test_no_rule_sells_at_face_value_and_fixed_below_cost_is_flagged():
+    assert pricing.quote(cost=Decimal(980), face_value=Decimal(1000), rule=None).price == Decimal(1000)
+    low = pricing.quote(cost=Decimal(980), face_value=Decimal(1000), rule=rule(PriceMode.FIXED, "950"))
+    assert low.below_cost and low.refused
+    allowed = pricing.quote(cost=Decimal(980), face_value=Decimal(1000), rule=rule(PriceMode.FIXED, "950", allow=True))
+    assert allowed.below_cost and not allowed.refused
+
+
+def test_prices_follow_cost_changes_as_set(synced, boss):
+    pricing.set_rule(line_type="ADSL", value=500, mode=PriceMode.MARGIN, amount="15", actor=boss)
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="1000", actor=boss)
+    pricing.set_rule(line_type="", value=0, mode=PriceMode.MARKUP, amount="2", rounding=10, actor=boss)
+    assert pricing.price_for(product(500)).price == Decimal(505)  # 490 + 15
+    assert pricing.price_for(product(1000)).price == Decimal(1000)
+    assert pricing.price_for(product(2000)).price == Decimal(2000)  # default: 1960 x 1.02 = 1999.2 -> 2000
+    synced.set_cost("ADSL", 500, "495")
+    synced.set_cost("ADSL", 1000, "1010")
+    synced.set_cost("ADSL", 2000, "1990")
+    assert catalog.sync_catalog().ok
+    assert pricing.price_for(product(500)).price == Decimal(510)  # the margin follows
+    fixed = pricing.price_for(product(1000))
+    assert fixed.price == Decimal(1000) and fixed.below_cost  # the fixed price stays, flagged
+    assert pricing.price_for(product(2000)).price == Decimal(2030)  # 1990 x 1.02 = 2029.8 -> 2030
+    assert [p.value for p, _q in pricing.below_cost_products()] == [Decimal(1000)]
+
+
+@pytest.mark.parametrize(("amount", "message"), [
+    ("-5", "negative"), ("abc", "number"), ("NaN", "number"), ("1000.505", "decimals"), ("950", "below"),
+])
+def test_bad_prices_change_nothing(synced, boss, amount, message):
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="1100", actor=boss)
+    audits = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as caught:
+        pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount=amount, actor=boss)
+    assert message in caught.value.messages[0]
+    assert PriceRule.objects.get(line_type="ADSL", value=1000).amount == Decimal(1100)
+    assert AuditEvent.objects.count() == audits
+
+
+def test_price_changes_are_audited(synced, boss):
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="1100", actor=boss)
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.MARGIN, amount="30", rounding=10, actor=boss)
+    last = AuditEvent.objects.filter(action="price_rule").first()
+    assert last.actor_label == "sam"
+    assert last.detail == {"before": {"mode": "fixed", "amount": "1100.00", "rounding": 0, "allow_below_cost": False},
+                           "after": {"mode": "margin", "amount": "30", "rounding": 10, "allow_below_cost": False}}
+
+
+def test_below_cost_refused_at_order_entry_unless_allowed(synced, boss, operator):
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="990", actor=boss)
+    synced.set_cost("ADSL", 1000, "995")
+    catalog.sync_catalog()
+    staff = Actor.user(operator)
+    with pytest.raises(orders.OrderInputError, match="below its cost"):
+        orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000), actor=staff)
+    assert not Order.objects.exists()
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="990", allow_below_cost=True,
+                     actor=boss)
+    order, _ = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000), actor=staff)
+    assert order.price == Decimal(990) and order.cost == Decimal(995)
+
+
+def test_the_snapshot_never_changes(synced, boss, operator, settings):
+    """Price, seller and till are fixed at creation; the cost is what the API debits, fixed at the
+    first send (the number check's current cost, see services/sending.py), then never again."""
+    settings.TILL_REQUIRED = True
+    staff = Actor.user(operator)
+    till = tills.open_till(actor=staff, opening_cash="0")
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.MARGIN, amount="40", actor=boss)
+    order, _ = orders.create_order(line_type="ADSL", number="036362690", value=Decimal(1000), actor=staff)
+    snapshot = Order.objects.values("price", "cost", "created_by", "till").get(pk=order.pk)
+    assert snapshot == {"price": Decimal(1020), "cost": Decimal(980), "created_by": operator.pk, "till": till.pk}
+    sending.send_order(order_id=order.pk, actor=staff)
+    # Everything around it moves: the price rule, the cost, the status (refunded), the till.
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="1200", actor=boss)
+    synced.set_cost("ADSL", 1000, "900")
+    catalog.sync_catalog()
+    synced.advance(5)
+    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC)
+    tills.close_till(till_id=till.pk, counted_cash="0", actor=staff)
+    assert Order.objects.get(pk=order.pk).status == S.REFUNDED
+    assert Order.objects.values("price", "cost", "created_by", "till").get(pk=order.pk) == snapshot

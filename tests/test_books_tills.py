@@ -1,0 +1,156 @@
+"""The cashier's daily close: orders attach to the open session, the close adds up to the dinar,
+bad closes change nothing, approvals and reopenings are audited, and (on PostgreSQL) two closes
+at once or an order sent while its session closes are settled by the row lock."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from topups.models import AuditEvent, Order, OrderStatus, Till, TillStatus
+from topups.services import orders, sync, tills
+from topups.services.actors import SYNC, Actor
+
+S = OrderStatus
+
+
+@pytest.fixture
+def books(priced_shop):
+    return priced_shop
+
+
+def sell(staff, number, value=1000) -> Order:
+    return orders.create_order(line_type="ADSL", number=number, value=Decimal(value), actor=staff, send=True)[0]
+
+
+@pytest.mark.django_db
+def test_no_sale_without_an_open_session(books, operator):
+    staff = Actor.user(operator)
+    with pytest.raises(orders.OrderInputError, match="Open your cash session"):
+        sell(staff, "036362600")
+    assert not Order.objects.exists()
+    tills.open_till(actor=staff, opening_cash="100")
+    with pytest.raises(tills.TillError):
+        tills.open_till(actor=staff, opening_cash="100")  # one open session per cashier
+    assert sell(staff, "036362600").till.cashier == operator
+
+
+@pytest.mark.django_db
+def test_a_day_close_adds_up_to_the_dinar(books, operator, supervisor):
+    staff = Actor.user(operator)
+    till = tills.open_till(actor=staff, opening_cash="2000")
+    fulfilled = sell(staff, "036362600")  # 980 + 20 = 1000
+    refunded = sell(staff, "036362690", 2000)  # 1960 + 20 = 1980, handed back
+    refused = sell(staff, "036362601", 500)  # 490 + 20 = 510, handed back
+    queued = sell(staff, "036362602", 500)  # 510, still at the API: carried over
+    books.advance(5)
+    for order in (fulfilled, refunded):
+        sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC)
+    Order.objects.filter(pk=refused.pk).update(status=S.REFUSED)  # as the API's refusal leaves it
+    Order.objects.filter(pk=queued.pk).update(status=S.QUEUED)
+    assert dict(Order.objects.values_list("ref", "status")) == {
+        fulfilled.ref: S.FULFILLED, refunded.ref: S.REFUNDED, refused.ref: S.REFUSED, queued.ref: S.QUEUED}
+    closed = tills.close_till(till_id=till.pk, counted_cash="3500", actor=staff)
+    assert closed.sales == Decimal(1000 + 1980 + 510 + 510)
+    assert closed.handed_back == Decimal(1980 + 510)
+    assert closed.expected_cash == Decimal(2000 + 4000 - 2490) == Decimal(3510)
+    assert closed.difference == Decimal(-10)
+    assert closed.carried_over == [queued.ref]
+    stored = Till.objects.get(pk=till.pk)
+    assert (stored.status, stored.expected_cash, stored.counted_cash) == (TillStatus.CLOSED, 3510, 3500)
+    # Closed: no more sales in it.
+    with pytest.raises(orders.OrderInputError):
+        sell(staff, "036362603")
+    boss = Actor.user(supervisor)
+    assert tills.approve_till(till_id=till.pk, actor=boss).status == TillStatus.APPROVED
+    assert tills.reopen_till(till_id=till.pk, actor=boss).status == TillStatus.OPEN
+    assert list(AuditEvent.objects.filter(action__startswith="till_").order_by("pk").values_list("action", flat=True)
+                ) == ["till_open", "till_close", "till_approve", "till_reopen"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("counted", "message"), [
+    (None, "Enter the cash counted"), ("", "Enter the cash counted"), ("-1", "negative"), ("ten", "number"),
+    ("10.001", "decimals"),
+])
+def test_a_bad_close_changes_nothing(books, operator, counted, message):
+    staff = Actor.user(operator)
+    till = tills.open_till(actor=staff, opening_cash="0")
+    with pytest.raises(ValidationError, match=message):
+        tills.close_till(till_id=till.pk, counted_cash=counted, actor=staff)
+    assert Till.objects.get(pk=till.pk).status == TillStatus.OPEN
+    assert not AuditEvent.objects.filter(action="till_close").exists()
+
+
+@pytest.mark.django_db
+def test_closing_twice_is_told(books, operator):
+    staff = Actor.user(operator)
+    till = tills.open_till(actor=staff, opening_cash="0")
+    tills.close_till(till_id=till.pk, counted_cash="0", actor=staff)
+    with pytest.raises(tills.TillError, match="already closed"):
+        tills.close_till(till_id=till.pk, counted_cash="5", actor=staff)
+    assert Till.objects.get(pk=till.pk).counted_cash == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_closes_at_once_one_wins(books, operator):
+    staff = Actor.user(operator)
+    till = tills.open_till(actor=staff, opening_cash="100")
+    sell(staff, "036362600")
+    results: list = []
+    start = threading.Barrier(2)
+
+    def close(counted: str) -> None:
+        try:
+            start.wait()
+            results.append(tills.close_till(till_id=till.pk, counted_cash=counted, actor=staff).counted_cash)
+        except tills.TillError as exc:
+            results.append(str(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=close, args=(c,)) for c in ("1100", "1090")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(map(str, results))[1] == "This cash session is already closed."
+    winner = Till.objects.get(pk=till.pk)
+    assert winner.counted_cash in (Decimal(1100), Decimal(1090)) and winner.expected_cash == Decimal(1100)
+    assert AuditEvent.objects.filter(action="till_close").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_order_sent_while_its_session_closes_is_refused(books, operator):
+    staff = Actor.user(operator)
+    till = tills.open_till(actor=staff, opening_cash="0")
+    locked, outcome = threading.Event(), []
+
+    def order_while_closing() -> None:
+        try:
+            locked.wait(10)
+            sell(staff, "036362600")
+            outcome.append("sold")
+        except orders.OrderInputError as exc:
+            outcome.append(str(exc))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=order_while_closing)
+    worker.start()
+    with transaction.atomic():  # the close holds the row: the order waits for it
+        Till.objects.select_for_update().get(pk=till.pk)
+        locked.set()
+        worker.join(1)
+        assert worker.is_alive()
+        tills.close_till(till_id=till.pk, counted_cash="0", actor=staff)
+    worker.join(30)
+    assert outcome == ["Open your cash session before selling (Cash session page)."]
+    assert not Order.objects.exists()
+    assert Till.objects.get(pk=till.pk).expected_cash == 0

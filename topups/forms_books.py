@@ -1,0 +1,79 @@
+"""Forms of the books' pages (prices, cash sessions, reports): parse input, nothing else. Amounts
+are read by ``pricing.parse_amount`` so that every page refuses the same bad input the same way."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from topups.models import LineType, PriceMode, Rounding
+from topups.selectors_books import default_range
+from topups.services.pricing import parse_amount
+
+
+class AmountField(forms.CharField):
+    """A sum of money typed by a person: a number, not negative, at most 2 decimals."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        super().__init__(**kwargs)
+        self.widget.attrs.update(inputmode="decimal", autocomplete="off", dir="ltr")
+
+    def clean(self, value):
+        value = super().clean(value)
+        return None if value in (None, "") else parse_amount(value)
+
+
+class PriceRuleForm(forms.Form):
+    product = forms.ChoiceField(label=_("Product"))
+    mode = forms.ChoiceField(label=_("Price set as"), choices=PriceMode.choices)
+    amount = AmountField(label=_("Amount"))
+    rounding = forms.TypedChoiceField(label=_("Rounding"), choices=Rounding.choices, coerce=int, initial=0)
+    allow_below_cost = forms.BooleanField(label=_("Allow selling below cost"), required=False)
+
+    def __init__(self, *args, products=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].choices = [("", _("Shop default (products without their own price)"))] + [
+            (f"{p.line_type}:{p.value}", str(p)) for p in products]
+        self.fields["product"].required = False
+
+    def clean_product(self) -> tuple[str, str]:
+        raw = self.cleaned_data.get("product") or ""
+        line_type, _sep, value = raw.partition(":")
+        if line_type and line_type not in LineType.values:
+            raise ValidationError(_("Choose a product from the list."))
+        return line_type, value or "0"
+
+
+class OpenTillForm(forms.Form):
+    opening_cash = AmountField(label=_("Cash in the drawer at opening (DZD)"))
+
+
+class CloseTillForm(forms.Form):
+    counted_cash = AmountField(label=_("Cash counted in the drawer (DZD)"),
+                               error_messages={"required": _("Enter the cash counted in the drawer.")})
+
+
+class ReportForm(forms.Form):
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    group = forms.ChoiceField(label=_("Per"), required=False, choices=[
+        ("day", _("Day")), ("cashier", _("Cashier")), ("product", _("Product")), ("line_type", _("Line type"))])
+
+    def clean(self):
+        data = super().clean()
+        start, end = default_range()
+        data["start"] = data.get("start") or start
+        data["end"] = data.get("end") or max(end, data["start"])
+        data["group"] = data.get("group") or "day"
+        if data["end"] < data["start"]:
+            raise ValidationError(_("The end date is before the start date."))
+        if data["end"] - data["start"] > timedelta(days=366):
+            raise ValidationError(_("At most one year at a time."))
+        if data["start"] > timezone.localdate():
+            raise ValidationError(_("The start date is in the future."))
+        return data

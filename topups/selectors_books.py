@@ -1,0 +1,185 @@
+"""Reads for the books' pages: the reports (aggregated in the database, by day in the shop's time
+zone, by cashier, product or line type), the charts' geometry (inline SVG computed here, no
+script), the cash sessions and the price list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from topups.models import HANDED_BACK_STATUSES, LineType, Order, PriceRule, Product, Till
+from topups.selectors import local_day_bounds
+from topups.services import pricing
+
+GROUPS = ("day", "cashier", "product", "line_type")
+ZERO = Decimal(0)
+
+
+@dataclass
+class ReportRow:
+    key: tuple
+    label: str
+    orders: int
+    revenue: Decimal
+    cost: Decimal
+    refunds: Decimal
+    refund_count: int
+
+    @property
+    def profit(self) -> Decimal:
+        return self.revenue - self.cost
+
+
+@dataclass
+class Report:
+    start: date
+    end: date
+    group: str
+    rows: list[ReportRow] = field(default_factory=list)
+
+    @property
+    def total(self) -> ReportRow:
+        return ReportRow((), "", sum(r.orders for r in self.rows), sum((r.revenue for r in self.rows), ZERO),
+                         sum((r.cost for r in self.rows), ZERO), sum((r.refunds for r in self.rows), ZERO),
+                         sum(r.refund_count for r in self.rows))
+
+
+def _figures():
+    """A sale is any order not handed back (HANDED_BACK_STATUSES: the books' one rule); its cost is
+    what the API debits (nothing for the orders handed back)."""
+    back = Q(status__in=HANDED_BACK_STATUSES)
+    return {"orders": Count("pk"), "revenue": Sum("price", filter=~back), "cost": Sum("cost", filter=~back),
+            "refunds": Sum("price", filter=back), "refund_count": Count("pk", filter=back)}
+
+
+def report(*, start: date, end: date, group: str = "day") -> Report:
+    """Orders, revenue, cost, profit and refunds from ``start`` to ``end`` (local days, inclusive),
+    per ``group``: one aggregate query whatever the number of orders."""
+    since, _e = local_day_bounds(start)
+    _s, until = local_day_bounds(end)
+    orders = Order.objects.filter(created_at__gte=since, created_at__lt=until).order_by()
+    if group == "day":
+        keys = ["day"]
+        orders = orders.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+    elif group == "cashier":
+        keys = ["created_by__username"]
+    elif group == "product":
+        keys = ["line_type", "value"]
+    else:
+        group, keys = "line_type", ["line_type"]
+    rows = orders.values(*keys).annotate(**_figures()).order_by(*keys)
+    result = Report(start, end, group)
+    line_types = dict(LineType.choices)
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        if group == "day":
+            label = key[0].isoformat()
+        elif group == "cashier":
+            label = key[0] or "—"
+        elif group == "product":
+            label = f"{line_types.get(key[0], key[0])} {key[1]:.0f}"
+        else:
+            label = str(line_types.get(key[0], key[0]))
+        result.rows.append(ReportRow(key, label, row["orders"], _money(row["revenue"]), _money(row["cost"]),
+                                     _money(row["refunds"]), row["refund_count"]))
+    return result
+
+
+def _money(value) -> Decimal:
+    """A sum as dinars and centimes, the same on every database (SQLite drops trailing zeros)."""
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+def default_range(today: date | None = None) -> tuple[date, date]:
+    """This month so far."""
+    today = today or timezone.localdate()
+    return today.replace(day=1), today
+
+
+# Charts -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: Decimal
+    tone: str
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    bars: list[Bar]
+    max_value: Decimal
+    labels: list[Bar] = field(default_factory=list)
+
+
+def daily_chart(rows: list[ReportRow], *, start: date, end: date, rtl: bool = False, width: int = 720,
+                height: int = 200) -> Chart:
+    """Revenue and profit per day as pairs of bars; every day of the range has its slot (a day
+    without sales shows none). Right to left, the first day is on the right."""
+    by_day = {row.key[0]: row for row in rows}
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    top = max([max(r.revenue, r.profit) for r in rows] + [Decimal(1)])
+    slot = width / max(len(days), 1)
+    bars, labels = [], []
+    step = max(1, len(days) // 10)
+    for i, day in enumerate(days):
+        row = by_day.get(day)
+        left = (width - (i + 1) * slot) if rtl else i * slot
+        if i % step == 0:
+            labels.append(Bar(round(left + slot / 2, 1), height + 14, 0, 0, f"{day:%d/%m}", ZERO, "axis"))
+        if row is None:
+            continue
+        for j, (value, tone) in enumerate(((row.revenue, "revenue"), (max(row.profit, ZERO), "profit"))):
+            h = float(value / top) * (height - 4)
+            offset = (1 - j) if rtl else j
+            bars.append(Bar(round(left + slot * (0.1 + 0.4 * offset), 1), round(height - h, 1),
+                            round(slot * 0.4, 1), round(h, 1), f"{day:%d/%m}", value, tone))
+    return Chart(width, height, bars, top, labels)
+
+
+def mix_chart(rows: list[ReportRow], *, rtl: bool = False, width: int = 720) -> Chart:
+    """Revenue per product as horizontal bars (longest first); right to left, they grow leftwards."""
+    rows = sorted(rows, key=lambda r: r.revenue, reverse=True)[:12]
+    top = max([r.revenue for r in rows] + [Decimal(1)])
+    bar_height, bars = 22, []
+    labels = 200  # the product names' column
+    usable = width - labels
+    for i, row in enumerate(rows):
+        w = float(row.revenue / top) * usable
+        x = (usable - w) if rtl else labels
+        bars.append(Bar(round(x, 1), i * (bar_height + 6), round(w, 1), bar_height, row.label, row.revenue, "mix"))
+    return Chart(width, max(len(rows), 1) * (bar_height + 6), bars, top)
+
+
+# Cash sessions and prices ---------------------------------------------------------------------------
+
+
+def recent_tills(limit: int = 100) -> list[Till]:
+    return list(Till.objects.select_related("cashier", "approved_by").order_by("-opened_at", "-pk")[:limit])
+
+
+def till_orders(till: Till, limit: int = 500) -> list[Order]:
+    return list(Order.objects.filter(till=till).order_by("created_at", "pk")
+                .only("ref", "line_type", "value", "number", "status", "price", "created_at")[:limit])
+
+
+def price_list() -> list[tuple[Product, PriceRule | None, pricing.Quote]]:
+    """Every product with its own rule (or none: the default applies) and its price now."""
+    book = pricing.PriceBook()
+    return [(p, book.rules.get((p.line_type, Decimal(p.value))), book.quote(p)) for p in Product.objects.all()]
+
+
+def default_rule() -> PriceRule | None:
+    return PriceRule.objects.filter(line_type="").first()
