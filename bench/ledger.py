@@ -13,11 +13,10 @@ database (a fresh SQLite file otherwise). Writes bench/out/ledger.json.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from decimal import Decimal
 
-from common import machine, migrate, point_app_at, setup, staff_user, write_json
+from common import machine, measure_page, migrate, point_app_at, setup, staff_user, write_json
 
 TMP = setup("bench-ledger", sync=True)
 
@@ -121,24 +120,13 @@ def day_page(sim, day_orders: int, repeats: int = 5) -> dict:
     reconcile.run()
     client = Client()
     client.force_login(staff_user("bench-supervisor", group="Supervisors"))
-    client.get("/ledger/")
-    times, queries = [], []
-    for _ in range(repeats):
-        with CaptureQueriesContext(connection) as page:
-            started = time.perf_counter()
-            response = client.get("/ledger/")
-            times.append(time.perf_counter() - started)
-        assert response.status_code == 200 and response.context["summary"].difference is not None
-        queries.append(len(page))
-    started = time.perf_counter()
-    export = client.get("/ledger/export.csv")
-    size = sum(len(chunk) for chunk in export.streaming_content)
-    export_seconds = time.perf_counter() - started
-    return {"orders": orders, "ledger_rows": LedgerRow.objects.count(), "page_queries": max(queries),
-            "page_ms_median": round(statistics.median(times) * 1000, 1),
-            "page_ms_max": round(max(times) * 1000, 1),
-            "export_rows": LedgerRow.objects.count(), "export_bytes": size,
-            "export_seconds": round(export_seconds, 2)}
+    assert client.get("/ledger/").context["summary"].difference is not None  # the page compares balances
+    page = measure_page(client, "/ledger/", repeats)
+    export = measure_page(client, "/ledger/export.csv", 1)
+    return {"orders": orders, "ledger_rows": LedgerRow.objects.count(), "page_queries": page["queries"],
+            "page_ms_median": page["median_ms"], "page_ms_max": page["max_ms"],
+            "export_rows": LedgerRow.objects.count(), "export_bytes": export["bytes"],
+            "export_seconds": round(export["median_ms"] / 1000, 2)}
 
 
 def main() -> None:

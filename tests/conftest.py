@@ -37,6 +37,13 @@ def sim(simulator_server, settings):
 
 
 @pytest.fixture
+def synced(sim):
+    """The catalog cached from the simulator, as the schedule would have it."""
+    assert catalog.sync_catalog().ok
+    return sim
+
+
+@pytest.fixture
 def tls_front(simulator_server, settings, monkeypatch):
     """The simulator behind a TLS front that can spoil an answer after the simulator processed it,
     for this process and the clusters a test starts alike (REQUESTS_CA_BUNDLE)."""

@@ -21,12 +21,6 @@ def boss(supervisor):
     return Actor.user(supervisor)
 
 
-@pytest.fixture
-def synced(sim):
-    assert catalog.sync_catalog().ok
-    return sim
-
-
 def product(value, line_type="ADSL") -> Product:
     return Product.objects.get(line_type=line_type, value=value)
 

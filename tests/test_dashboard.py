@@ -15,18 +15,12 @@ from hypothesis import strategies as st
 
 from topups.csv_export import safe_cell
 from topups.models import ApiAccount, Order, OrderStatus
-from topups.services import catalog, orders, sending, sync
+from topups.services import orders, sending, sync
 from topups.services.account import current_fingerprint
 from topups.services.actors import Actor
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def synced(sim):
-    assert catalog.sync_catalog().ok
-    return sim
 
 
 @pytest.fixture

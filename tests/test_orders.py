@@ -10,7 +10,7 @@ import requests
 from django.utils import timezone
 
 from topups.models import Order, OrderEvent, OrderStatus, Product
-from topups.services import account, catalog, dispatch, lifecycle, orders, planning, sending, sync
+from topups.services import account, dispatch, lifecycle, orders, planning, sending, sync
 from topups.services.actors import SYNC, Actor
 
 S = OrderStatus
@@ -20,14 +20,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff(operator):
     return Actor.user(operator)
-
-
-@pytest.fixture
-def synced(sim):
-    """The catalog cached from the simulator, as the schedule would have it."""
-    report = catalog.sync_catalog()
-    assert report.ok
-    return sim
 
 
 def place(staff, number="036362600", value=1000, line_type="ADSL", **kwargs) -> Order:

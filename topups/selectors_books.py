@@ -49,9 +49,10 @@ class Report:
                          sum(r.refund_count for r in self.rows))
 
 
-def _figures():
-    """A sale is any order not handed back (HANDED_BACK_STATUSES: the books' one rule); its cost is
-    what the API debits (nothing for the orders handed back)."""
+def money_figures() -> dict:
+    """The money aggregates of a set of orders, for the reports and a till's close alike. A sale is
+    any order not handed back (HANDED_BACK_STATUSES: the books' one rule); its cost is what the API
+    debits (nothing for the orders handed back)."""
     back = Q(status__in=HANDED_BACK_STATUSES)
     return {"orders": Count("pk"), "revenue": Sum("price", filter=~back), "cost": Sum("cost", filter=~back),
             "refunds": Sum("price", filter=back), "refund_count": Count("pk", filter=back)}
@@ -72,7 +73,7 @@ def report(*, start: date, end: date, group: str = "day") -> Report:
         keys = ["line_type", "value"]
     else:
         group, keys = "line_type", ["line_type"]
-    rows = orders.values(*keys).annotate(**_figures()).order_by(*keys)
+    rows = orders.values(*keys).annotate(**money_figures()).order_by(*keys)
     result = Report(start, end, group)
     line_types = dict(LineType.choices)
     for row in rows:

@@ -9,17 +9,11 @@ import pytest
 
 from tests.browser.pages import log_in
 from topups.models import Order, OrderStatus
-from topups.services import catalog, sync
+from topups.services import sync
 from topups.services.actors import SYNC
 
 S = OrderStatus
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture
-def synced(sim):
-    assert catalog.sync_catalog().ok
-    return sim
 
 
 def fill_order(page, live_server, number, line_type="ADSL", value="ADSL:1000"):

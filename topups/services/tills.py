@@ -19,11 +19,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from topups.models import FINAL_STATUSES, HANDED_BACK_STATUSES, Order, Till, TillStatus
+from topups.models import FINAL_STATUSES, Order, Till, TillStatus
+from topups.selectors_books import money_figures
 from topups.services import audit
 from topups.services.actors import Actor
 from topups.services.pricing import parse_amount
@@ -51,13 +51,12 @@ class TillFigures:
 
 def figures(till: Till) -> TillFigures:
     """The till's figures now, computed in the database (two queries whatever the orders)."""
-    back = Q(status__in=HANDED_BACK_STATUSES)
-    totals = Order.objects.filter(till=till).aggregate(
-        orders=Count("pk"), sales=Sum("price"), back=Sum("price", filter=back), back_count=Count("pk", filter=back))
+    totals = Order.objects.filter(till=till).aggregate(**money_figures())
+    revenue, back = totals["revenue"] or Decimal(0), totals["refunds"] or Decimal(0)
     open_refs = list(Order.objects.filter(till=till).exclude(status__in=FINAL_STATUSES)
                      .order_by("created_at", "pk").values_list("ref", flat=True))
-    return TillFigures(opening_cash=till.opening_cash, orders=totals["orders"], sales=totals["sales"] or Decimal(0),
-                       handed_back=totals["back"] or Decimal(0), handed_back_count=totals["back_count"],
+    return TillFigures(opening_cash=till.opening_cash, orders=totals["orders"], sales=revenue + back,
+                       handed_back=back, handed_back_count=totals["refund_count"],
                        carried_over=open_refs)
 
 
