@@ -12,11 +12,21 @@ Starts, for the length of the run:
 Then N threads (one ``requests.Session`` each, one operator account each) log in and, until the
 time is up: open the new-order page, submit an order with the page's ref and CSRF token, open
 the order page, poll its status JSON every 3 s (as the page's script does) until it is final,
-and open the order page again. Reported: requests and errors per kind, p50/p95 page times,
-orders created and how they ended, and duplicate sends (the simulator's per-ref counters).
+and open the order page again. The status JSON is polled as the page polls it, with the last
+ETag in ``If-None-Match`` (a bodiless 304 while nothing changed). Reported: requests and errors per
+kind, p50/p95 page times over the whole run and in the steady state (requests started after every
+session has logged in and opened its cash session, so the login burst is on its own row), the
+slowest requests, orders created and how they ended, and duplicate sends (the simulator's per-ref
+counters).
+
+Then, on the same gunicorn with the load stopped, the throughput (requests per second, by
+``--probe-threads`` threads for ``--probe-seconds`` each) of the status JSON answered 304 (what
+the page's polling costs), of the status JSON answered in full, and of ``/healthz/`` (a trivial
+Django view through the same middleware, with the same session cookie), and their ratios.
 
 Usage: ``python bench/load.py [--seconds 120] [--users 50] [--gunicorn-workers N]``
-(``--database-url``, ``--redis-url`` to point elsewhere). Stops by itself and cleans up its
+(``--database-url``, ``--redis-url`` to point elsewhere; ``--profile`` samples the gunicorn
+workers with py-spy, when installed, into a flame graph and a table of the busiest functions). Stops by itself and cleans up its
 processes. Prints a table and writes ``bench/out/load.json``.
 """
 
@@ -136,13 +146,18 @@ def wait_http(url: str, seconds: float = 30) -> None:
 class Recorder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.t0 = time.monotonic()
+        self.ready: list[float] = []  # when each session had logged in and opened its till
+        self.samples: list[tuple[str, float, float, str]] = []  # kind, start, seconds, path
         self.times: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, list[str]] = defaultdict(list)
         self.orders: list[str] = []
+        self.order_urls: list[str] = []
         self.outcomes: dict[str, int] = defaultdict(int)
 
     def request(self, session: requests.Session, kind: str, method: str, url: str, *, ok=(200,), **kwargs):
         started = time.perf_counter()
+        start = time.monotonic() - self.t0
         try:
             response = session.request(method, url, timeout=30, allow_redirects=False, **kwargs)
         except requests.RequestException as exc:
@@ -152,6 +167,7 @@ class Recorder:
         elapsed = time.perf_counter() - started
         with self.lock:
             self.times[kind].append(elapsed)
+            self.samples.append((kind, start, elapsed, urlsplit(url).path))
             if response.status_code not in ok:
                 self.errors[kind].append(f"HTTP {response.status_code}")
                 return None
@@ -176,6 +192,8 @@ def staff_session(base: str, username: str, deadline: float, rec: Recorder, inde
             data={"action": "open", "opening_cash": "5000", "csrfmiddlewaretoken": CSRF_RE.search(till.text).group(1)},
     ) is None:
         return
+    with rec.lock:
+        rec.ready.append(time.monotonic() - rec.t0)
     count = 0
     while time.monotonic() < deadline:
         form = rec.request(session, "new order form", "GET", base + "/orders/new/")
@@ -199,17 +217,129 @@ def staff_session(base: str, username: str, deadline: float, rec: Recorder, inde
         order_url = base + location if location.startswith("/") else location
         with rec.lock:
             rec.orders.append(ref)
+            rec.order_urls.append(order_url)
         rec.request(session, "order page", "GET", order_url)
-        followed_since, status = time.monotonic(), None
+        followed_since, status, etag = time.monotonic(), None, ""
         while time.monotonic() - followed_since < FOLLOW_LIMIT:
             time.sleep(POLL_SECONDS)
-            answer = rec.request(session, "status json", "GET", order_url + "status.json")
-            if answer is not None and answer.json()["final"]:
+            answer = rec.request(session, "status json", "GET", order_url + "status.json", ok=(200, 304),
+                                 headers={"If-None-Match": etag} if etag else {})
+            if answer is None or answer.status_code == 304:
+                continue
+            etag = answer.headers.get("ETag", "")
+            if answer.json()["final"]:
                 status = answer.json()["status"]
                 break
         with rec.lock:
             rec.outcomes[status or "not final"] += 1
         rec.request(session, "order page (final)", "GET", order_url)
+
+
+# Throughput of one URL on the same gunicorn ----------------------------------------------------
+
+
+def logged_in(base: str, username: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(base + "/login/", timeout=30)
+    session.post(base + "/login/", data={"username": username, "password": PASSWORD,
+                                         "csrfmiddlewaretoken": CSRF_RE.search(page.text).group(1)},
+                 allow_redirects=False, timeout=30)
+    return session
+
+
+def throughput(session: requests.Session, url: str, *, threads: int, seconds: float, headers=None,
+               ok=(200,)) -> dict:
+    """Requests per second answered by ``threads`` clients sharing one session for ``seconds``."""
+    counts, errors, lock = [0], [0], threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client() -> None:
+        mine = requests.Session()
+        mine.cookies.update(session.cookies)
+        while time.monotonic() < deadline:
+            try:
+                good = mine.get(url, headers=headers or {}, timeout=30, allow_redirects=False).status_code in ok
+            except requests.RequestException:
+                good = False
+            with lock:
+                counts[0] += good
+                errors[0] += not good
+
+    workers = [threading.Thread(target=client, daemon=True) for _ in range(threads)]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(seconds + 35)
+    wall = time.monotonic() - started
+    return {"requests_per_second": round(counts[0] / wall, 1), "requests": counts[0], "errors": errors[0]}
+
+
+def probe_throughput(base: str, order_url: str, *, threads: int, seconds: float) -> dict:
+    """The status JSON (304 as polled, 200 in full) against /healthz/, one session, load stopped."""
+    session = logged_in(base, "load00")
+    etag = session.get(order_url + "status.json", timeout=30).headers.get("ETag", "")
+    runs = {
+        "healthz": throughput(session, base + "/healthz/", threads=threads, seconds=seconds),
+        "status json 304": throughput(session, order_url + "status.json", threads=threads, seconds=seconds,
+                                      headers={"If-None-Match": etag}, ok=(304,)),
+        "status json 200": throughput(session, order_url + "status.json", threads=threads, seconds=seconds),
+    }
+    trivial = runs["healthz"]["requests_per_second"] or 1
+    for name in ("status json 304", "status json 200"):
+        runs[name]["ratio_to_healthz"] = round(runs[name]["requests_per_second"] / trivial, 2)
+    return runs
+
+
+# Profiling the gunicorn workers (py-spy, when installed) ----------------------------------------
+
+
+def start_profiler(gunicorn: subprocess.Popen, log_dir: Path, seconds: float) -> subprocess.Popen | None:
+    import shutil
+
+    spy = shutil.which("py-spy")
+    if spy is None:
+        print("py-spy not found: no profile", file=sys.stderr)
+        return None
+    return subprocess.Popen([spy, "record", "--pid", str(gunicorn.pid), "--subprocesses", "--idle",
+                             "--rate", "50", "--duration", str(int(seconds)), "--format", "raw",
+                             "--output", str(log_dir / "profile.txt")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def profile_table(path: Path, top: int = 25) -> list[tuple[str, float]]:
+    """Share of the samples (collapsed stacks) in which each project or library function appears,
+    wherever it is on the stack: where the workers' time goes."""
+    if not path.exists():
+        return []
+    totals: dict[str, int] = defaultdict(int)
+    samples = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        samples += int(count)
+        seen = set()
+        for frame in stack.split(";"):
+            name = frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0].rsplit("/", 2)[-1]
+            if name not in seen:
+                seen.add(name)
+                totals[name] += int(count)
+    return [(name, round(100 * n / samples, 1)) for name, n in
+            sorted(totals.items(), key=lambda item: -item[1])[:top]] if samples else []
+
+
+def steady_and_burst(rec: Recorder, page_kinds: list[str]) -> dict:
+    """Page and status JSON times split at the moment the last session was ready."""
+    burst_end = max(rec.ready, default=0.0)
+    split: dict = {"burst_end_s": round(burst_end, 1)}
+    for phase, keep in (("burst", lambda start: start < burst_end), ("steady", lambda start: start >= burst_end)):
+        pages = [t for kind, start, t, _ in rec.samples if kind in page_kinds and keep(start)]
+        status = [t for kind, start, t, _ in rec.samples if kind == "status json" and keep(start)]
+        split[phase] = {"pages": len(pages), "page_p50_ms": round(percentile(pages, 50) * 1000, 1),
+                        "page_p95_ms": round(percentile(pages, 95) * 1000, 1),
+                        "status_json_p95_ms": round(percentile(status, 95) * 1000, 1)}
+    return split
 
 
 # The run ----------------------------------------------------------------------------------
@@ -226,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/topups_load")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "load.json")
+    parser.add_argument("--probe-seconds", type=float, default=10)
+    parser.add_argument("--probe-threads", type=int, default=8)
+    parser.add_argument("--profile", action="store_true", help="sample the gunicorn workers with py-spy")
     args = parser.parse_args(argv)
 
     from topups.oneclick.simulator.testing import serve_in_thread
@@ -267,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         subprocess.run(manage + ["shell", "-c", setup], cwd=ROOT, env=env, check=True)
         try:
-            processes.start("gunicorn", [sys.executable, "-m", "gunicorn", "config.wsgi", "-w",
+            gunicorn = processes.start("gunicorn", [sys.executable, "-m", "gunicorn", "config.wsgi", "-w",
                                          str(args.gunicorn_workers), "-k", "gthread", "--threads",
                                          str(args.gunicorn_threads), "-b", f"127.0.0.1:{port}",
                                          "--access-logfile", "-"], env)
@@ -277,8 +410,9 @@ def main(argv: list[str] | None = None) -> int:
             wait_http(base + "/login/")
             time.sleep(2)  # let the clusters' workers start
 
+            profiler = start_profiler(gunicorn, log_dir, args.seconds) if args.profile else None
             rec = Recorder()
-            started = time.monotonic()
+            started = rec.t0
             deadline = started + args.seconds
             threads = [threading.Thread(target=staff_session, args=(base, f"load{i:02d}", deadline, rec, i),
                                         daemon=True) for i in range(args.users)]
@@ -287,6 +421,10 @@ def main(argv: list[str] | None = None) -> int:
             for thread in threads:
                 thread.join(args.seconds + FOLLOW_LIMIT + 60)
             wall = time.monotonic() - started
+            if profiler is not None:
+                profiler.wait(FOLLOW_LIMIT + 60)
+            probes = probe_throughput(base, rec.order_urls[0], threads=args.probe_threads,
+                                      seconds=args.probe_seconds) if rec.order_urls else {}
         finally:
             processes.stop_all()
         stats = api.simulator.stats()
@@ -325,6 +463,11 @@ def main(argv: list[str] | None = None) -> int:
         "page_p95_ms": round(percentile(page_times, 95) * 1000, 1),
         "pages_per_second": round(len(page_times) / wall, 1),
         "kinds": kinds,
+        **steady_and_burst(rec, page_kinds),
+        "slowest": [{"kind": kind, "at_s": round(start, 1), "ms": round(t * 1000), "path": path}
+                    for kind, start, t, path in sorted(rec.samples, key=lambda s: -s[2])[:15]],
+        "throughput": probes,
+        "profile_top": profile_table(log_dir / "profile.txt"),
         "orders_created": len(rec.orders),
         "order_outcomes": dict(rec.outcomes),
         "api_orders": stats["orders"],
@@ -344,6 +487,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {kind} | {row['requests']} | {row['errors']} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} |")
     print(f"\nPages (form, submit, order page; not the login or the status JSON): p50 {result['page_p50_ms']} ms, p95 {result['page_p95_ms']} ms. "
           f"Requests {result['requests']}, errors {result['errors']} {errors or ''}.")
+    steady, burst = result["steady"], result["burst"]
+    print(f"Login burst (first {result['burst_end_s']} s, until every session is ready): pages p95 "
+          f"{burst['page_p95_ms']} ms, status JSON p95 {burst['status_json_p95_ms']} ms ({burst['pages']} pages). "
+          f"Steady state: pages p50 {steady['page_p50_ms']} ms, p95 {steady['page_p95_ms']} ms, status JSON p95 "
+          f"{steady['status_json_p95_ms']} ms ({steady['pages']} pages).")
+    print("Slowest: " + "; ".join(f"{s['kind']} {s['ms']} ms at {s['at_s']} s" for s in result["slowest"][:8]))
+    for name, run in probes.items():
+        print(f"Throughput {name}: {run['requests_per_second']} req/s ({run['errors']} errors)"
+              + (f", {run['ratio_to_healthz']} x /healthz/" if "ratio_to_healthz" in run else ""))
+    for name, share in result["profile_top"]:
+        print(f"  profile {share:5.1f} %  {name}")
     print(f"Orders created {result['orders_created']} (API holds {result['api_orders']}), outcomes "
           f"{result['order_outcomes']}; duplicate sends {result['duplicate_sends']} "
           f"(max orders per ref {result['max_orders_per_ref']}). Logs in {log_dir}")

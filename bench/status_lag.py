@@ -11,7 +11,9 @@ sweeper chain follows them. Measured, in one run:
 - API calls per order over its whole life (until every order is final), fault-free, then with
   the chaos test's fault mix (tests/test_chaos.py) on every order endpoint.
 
-Usage: python bench/status_lag.py [--seconds 120] [--every 1.0] [--workers 4].
+The cluster reuses a number check as production does (ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS).
+
+Usage: python bench/status_lag.py [--seconds 120] [--chaos-seconds S] [--every 1.0] [--workers 4].
 Prints the figures and writes bench/out/status_lag.json.
 """
 
@@ -40,6 +42,7 @@ from topups.services.actors import Actor  # noqa: E402
 
 S = OrderStatus
 FULFIL_AFTER = 2.0
+PRODUCTION_REUSE = 600  # config/settings.py's ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS
 
 
 def run(server, *, seconds: float, every: float, workers: int, faults: bool) -> dict:
@@ -58,7 +61,8 @@ def run(server, *, seconds: float, every: float, workers: int, faults: bool) -> 
     assert catalog.sync_catalog().ok
     calls_before = sum(sim.stats()["calls"].values())
     actor = Actor.user(staff_user(superuser=True))
-    cluster = start_qcluster(database_url=database_url(connection.settings_dict), api_url=server.url, workers=workers)
+    cluster = start_qcluster(database_url=database_url(connection.settings_dict), api_url=server.url, workers=workers,
+                             extra_env={"ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS": PRODUCTION_REUSE})
     overdue_max, stop = [0.0], threading.Event()
 
     def sample() -> None:
@@ -113,6 +117,8 @@ def run(server, *, seconds: float, every: float, workers: int, faults: bool) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--chaos-seconds", type=float, default=None, help="length of the run with faults "
+                        "(default: --seconds)")
     parser.add_argument("--every", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--no-faults", action="store_true", help="skip the run with faults")
@@ -123,8 +129,8 @@ def main() -> None:
                                                                       "allowed_ips": []}}) as server:
         point_app_at(server)
         for faults in ([False] if options.no_faults else [False, True]):
-            result = run(server, seconds=options.seconds, every=options.every, workers=options.workers,
-                         faults=faults)
+            seconds = options.chaos_seconds if faults and options.chaos_seconds else options.seconds
+            result = run(server, seconds=seconds, every=options.every, workers=options.workers, faults=faults)
             results["runs"].append(result)
             print(result, flush=True)
     print(write_json("status_lag", results))

@@ -414,8 +414,10 @@ def history_notes(order) -> list[str]:
     return list(OrderEvent.objects.filter(order=order).order_by("pk").values_list("note", flat=True))
 
 
-@pytest.mark.parametrize("count", [2, sync.LIST_THRESHOLD + 1], ids=["check-id", "list"])
-def test_one_unreadable_order_does_not_stop_the_cycle(synced, staff, count):
+@pytest.mark.parametrize("walk", [False, True], ids=["check-id", "list"])
+def test_one_unreadable_order_does_not_stop_the_cycle(synced, staff, walk, monkeypatch):
+    count = 3
+    monkeypatch.setattr(sync, "LIST_THRESHOLD", count if walk else count + 1)
     placed = [place(staff, number=f"0363626{index:02d}") for index in range(count)]
     for order in placed:
         send(order, staff)
@@ -426,6 +428,7 @@ def test_one_unreadable_order_does_not_stop_the_cycle(synced, staff, count):
     assert statuses.pop(placed[0].ref) == S.HANDLING
     assert set(statuses.values()) == {S.FULFILLED}, report.errors
     assert any(placed[0].ref in error or "unreadable" in error for error in report.errors)
+    assert bool(synced.stats()["calls"].get("list")) == walk
 
 
 def test_check_id_not_found_right_after_acceptance_is_replica_lag(synced, staff):

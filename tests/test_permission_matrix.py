@@ -72,6 +72,7 @@ DASHBOARD: dict[str, Case] = {
                          note="open to all: saves the choice (on the account when logged in)"),
     "login": Case("get", roles(200, 302, 302, 302), note="logged-in users are sent on"),
     "logout": Case("post", roles(REDIRECT, REDIRECT, REDIRECT, REDIRECT)),
+    "healthz": Case("get", roles(200, 200, 200, 200), note="liveness: answers 'ok', reads nothing"),
     "topups:home": Case("get", ALL_STAFF),
     "topups:orders": Case("get", ALL_STAFF),
     "topups:new_order": Case("get", ALL_STAFF),

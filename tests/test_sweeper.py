@@ -1,6 +1,7 @@
 """The status sync leaves no gap: the first look comes seconds after the API accepted the order, a
 sweeper hands over to its successor before it ends, and a list walk applies what it carries to
-every tracked order it matches, QUEUED ones not yet due included."""
+every tracked order it matches, QUEUED ones not yet due included. Looks share a beat, so
+one list page answers the orders accepted together."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from topups import tasks
 from topups.models import Order, OrderStatus
-from topups.services import catalog, orders, sending, sync
+from topups.services import catalog, orders, planning, sending, sync
 from topups.services.actors import Actor
 
 S = OrderStatus
@@ -31,10 +32,24 @@ def place_and_send(staff, number: str) -> Order:
     return Order.objects.get(pk=order.pk)
 
 
-def test_first_look_comes_within_three_seconds_of_acceptance(staff):
+def test_first_look_falls_on_the_first_beat_after_acceptance(staff):
     order = place_and_send(staff, "036362600")
     wait = (order.next_check_at - order.sent_at).total_seconds()
-    assert 1.5 <= wait <= 3.5
+    beat = planning.FAST_POLL.total_seconds()
+    assert planning.FIRST_LOOK.total_seconds() <= wait <= planning.FIRST_LOOK.total_seconds() + beat + 0.5
+    assert order.next_check_at.timestamp() % beat == 0
+
+
+def test_orders_accepted_within_a_beat_are_looked_at_together_by_one_call(sim, staff):
+    placed = [place_and_send(staff, f"03636260{i}") for i in range(4)]
+    looks = {o.next_check_at for o in placed}
+    assert len(looks) <= 2  # four sends a moment apart: one beat, or two if they straddle one
+    sim.advance(5)
+    report = sync.sync_due_orders(now=max(looks))
+    assert report.checked == 4 and report.api_calls == 1
+    assert set(Order.objects.filter(pk__in=[o.pk for o in placed]).values_list("status", flat=True)) == {S.FULFILLED}
+    # Still processing in the fast window: the next look is on the next beat, shared too.
+    assert planning.next_check_at(S.HANDLING, max(looks), max(looks)) == max(looks) + planning.FAST_POLL
 
 
 def test_a_list_walk_applies_what_it_carries_to_queued_orders_not_yet_due(sim, staff):
@@ -86,3 +101,12 @@ def test_start_sweeper_enqueues_even_while_a_sweeper_holds_the_lock(staff, queue
     tasks.start_sweeper()
     assert queued_tasks == ["order status sync (after a send)"]
     assert tasks.sync_orders(sweep_seconds=0.5, cycle_seconds=0.2) == {"skipped": True}
+
+
+def test_a_sweeper_wakes_for_the_next_due_order_within_its_cycle(staff):
+    assert tasks._pause(1.0) == 1.0  # nothing tracked: the cycle's own pace
+    order = place_and_send(staff, "036362600")
+    Order.objects.filter(pk=order.pk).update(next_check_at=timezone.now() + timezone.timedelta(seconds=0.5))
+    assert 0.3 <= tasks._pause(1.0) <= 0.5
+    Order.objects.filter(pk=order.pk).update(next_check_at=timezone.now() - timezone.timedelta(seconds=5))
+    assert tasks._pause(1.0) == tasks.MIN_PAUSE_SECONDS  # overdue: soon, never a busy loop

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from topups.oneclick import errors as api_errors
 from topups.services import account, catalog, dispatch, sending, sync
@@ -21,6 +22,7 @@ log = logging.getLogger("topups.tasks")
 # timeout, then hands over to its successor; the minute schedule (django-q2's scheduler wakes
 # every 30 s) only restarts the chain. A cycle with nothing due is three indexed queries.
 CYCLE_SECONDS = 1
+MIN_PAUSE_SECONDS = 0.2
 SWEEP_SECONDS = 50
 SWEEP_LOCK = "topups:sweeper"
 
@@ -118,7 +120,7 @@ def sync_orders(sweep_seconds: float | None = None, cycle_seconds: float = CYCLE
             remaining = deadline - time.monotonic()
             if remaining <= cycle_seconds:
                 break
-            time.sleep(max(0.0, cycle_seconds - (time.monotonic() - started)))
+            time.sleep(_pause(cycle_seconds - (time.monotonic() - started)))
     finally:
         if cache.get(SWEEP_LOCK) == token:
             cache.delete(SWEEP_LOCK)
@@ -128,6 +130,17 @@ def sync_orders(sweep_seconds: float | None = None, cycle_seconds: float = CYCLE
         _enqueue_sweeper("order status sync (hand-over)")
         totals["handed_over"] = True
     return totals
+
+
+def _pause(until_next_cycle: float) -> float:
+    """How long a sweeper sleeps: until its next cycle, or until the next order is due if that
+    comes first (a look on its beat is not delayed by up to a cycle). A send sets its order's first
+    look seconds ahead, so an order sent during the pause is never due before it ends."""
+    pause = max(0.0, until_next_cycle)
+    due = sync.next_due_at()
+    if due is not None:
+        pause = min(pause, max(MIN_PAUSE_SECONDS, (due - timezone.now()).total_seconds()))
+    return pause
 
 
 def refresh_catalog() -> dict:

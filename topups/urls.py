@@ -39,5 +39,6 @@ dashboard = [
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz/", views.healthz, name="healthz"),
     path("", include((dashboard, "topups"))),
 ]

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseNotModified, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -320,3 +320,9 @@ def login_locked_out(request, original_response=None, credentials=None):
         "form": form, "locked_out": True, "lockout_minutes": minutes, "account_locked": account_locked(username),
         "next": request.POST.get("next") or request.GET.get("next", ""),
     }, status=settings.AXES_HTTP_RESPONSE_CODE)
+
+
+@require_GET
+def healthz(request):
+    """Liveness for a load balancer or a service manager: the process answers, nothing read."""
+    return HttpResponse("ok", content_type="text/plain")

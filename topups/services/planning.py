@@ -9,6 +9,7 @@ are those of the README, "How orders are followed".
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -23,7 +24,8 @@ from topups.services.lifecycle import Change
 S = OrderStatus
 
 # The first look soon after the API accepted the order (the guide: orders complete in 3–45 s),
-# then every few seconds in the fast window.
+# then every few seconds in the fast window. Looks in the fast window fall on a shared beat, so the
+# orders accepted within one beat are due together and one /internet/list page answers them all.
 FIRST_LOOK = timedelta(seconds=2.5)
 FAST_POLL = timedelta(seconds=4)
 FAST_WINDOW = timedelta(minutes=5)
@@ -47,13 +49,24 @@ API_TO_ORDER = {
 }
 
 
+def on_beat(moment: datetime) -> datetime:
+    """The first beat (a multiple of FAST_POLL since the epoch) at or after ``moment``."""
+    beat = FAST_POLL.total_seconds()
+    return datetime.fromtimestamp(math.ceil(moment.timestamp() / beat) * beat, tz=moment.tzinfo)
+
+
+def first_look(accepted_at: datetime) -> datetime:
+    """The first beat at least FIRST_LOOK after the API accepted the order."""
+    return on_beat(accepted_at + FIRST_LOOK)
+
+
 def next_check_at(status: str, sent_at: datetime | None, now: datetime) -> datetime | None:
-    """When to look at an order again: every 4 s in its first 5 minutes, then backing off
-    (a tenth of its age, at most 15 minutes); QUEUED hourly; never for a final order."""
+    """When to look at an order again: on the next beat (every 4 s) in its first 5 minutes, then
+    backing off (a tenth of its age, at most 15 minutes); QUEUED hourly; never for a final order."""
     age = now - (sent_at or now)
     if status in (S.HANDLING, S.UNKNOWN):
         if age < FAST_WINDOW:
-            return now + FAST_POLL
+            return on_beat(now + FAST_POLL / 2)
         return now + min(age / 10, SLOW_POLL_CAP)
     if status == S.QUEUED:
         return now + QUEUED_POLL

@@ -94,7 +94,7 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
         return attempt.unknown(exc)
     attempt.finish(S.HANDLING, _("Accepted by the API"), {"topupId": result.topup_id, "topupRef": result.topup_ref},
                    topup_id=result.topup_id, api_status=TopupStatus.HANDLING.value,
-                   next_check_at=timezone.now() + planning.FIRST_LOOK)
+                   next_check_at=planning.first_look(timezone.now()))
     log.info("order %s sent, topup id %s", order.ref, result.topup_id)
     return SendReport(order.ref, "sent", S.HANDLING)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,8 +25,9 @@ from topups.services.lifecycle import Change
 
 S = OrderStatus
 
-# Orders due at once above which one /internet/list walk is cheaper than a check-id per order.
-LIST_THRESHOLD = 5
+# Orders due at once from which one /internet/list walk is cheaper than a check-id per order (the
+# looks of the fast window share a beat, see planning.on_beat, so those due together are many).
+LIST_THRESHOLD = 2
 LIST_PAGE_SIZE = 100
 MAX_LIST_PAGES = 40
 MAX_SINGLE_CHECKS = 60
@@ -188,6 +190,11 @@ def _redispatch_waiting_sends(now: datetime) -> int:
         Order.objects.filter(pk__in=waiting, status=S.NEW).update(next_check_at=now + timedelta(minutes=2))
         dispatch.enqueue_sends(waiting, SYNC)
     return len(waiting)
+
+
+def next_due_at() -> datetime | None:
+    """When the next tracked order is due (the sweeper sleeps until then, within its cycle)."""
+    return Order.objects.filter(status__in=TRACKED_STATUSES).aggregate(due=Min("next_check_at"))["due"]
 
 
 def anything_to_follow() -> bool:
