@@ -301,7 +301,7 @@ def start_profiler(gunicorn: subprocess.Popen, log_dir: Path, seconds: float) ->
     if spy is None:
         print("py-spy not found: no profile", file=sys.stderr)
         return None
-    return subprocess.Popen([spy, "record", "--pid", str(gunicorn.pid), "--subprocesses", "--idle",
+    return subprocess.Popen([spy, "record", "--pid", str(gunicorn.pid), "--subprocesses",
                              "--rate", "50", "--duration", str(int(seconds)), "--format", "raw",
                              "--output", str(log_dir / "profile.txt")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

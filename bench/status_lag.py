@@ -29,6 +29,7 @@ from common import machine, migrate, point_app_at, setup, staff_user, write_json
 
 setup("bench-status-lag")  # DATABASE_URL when set (PostgreSQL), else a fresh SQLite file
 
+from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Min  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -58,6 +59,7 @@ def run(server, *, seconds: float, every: float, workers: int, faults: bool) -> 
     OrderEvent.objects.all().delete()
     Order.objects.all().delete()
     account.reset_client()
+    cache.clear()  # this run's own number checks: none reused from the run before (same lines)
     assert catalog.sync_catalog().ok
     calls_before = sum(sim.stats()["calls"].values())
     actor = Actor.user(staff_user(superuser=True))

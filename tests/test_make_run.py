@@ -1,4 +1,5 @@
-"""``make run`` as a newcomer runs it: it starts, and stopping it leaves no process behind."""
+"""``make run`` as a newcomer runs it: it starts, stopping it leaves no process behind, and
+``make test`` passes after it (the .env it writes changes nothing in the tests)."""
 
 from __future__ import annotations
 
@@ -36,30 +37,59 @@ def answers(url: str) -> bool:
         return False
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_stopping_make_run_leaves_no_process(tmp_path, sig):
-    repo = repo_copy(tmp_path / "repo")
+def make_env(marker: str, sim_port: int) -> dict:
+    """A newcomer's shell: no settings module, no database or Redis of ours."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DJANGO_SETTINGS_MODULE", "SETTINGS_IGNORE_DOTENV", "DATABASE_URL", "REDIS_URL",
+                          "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER", "PYTEST_ADDOPTS")}
+    env.update(MAKE_RUN_TEST=marker, ONECLICKDZ_API_URL=f"http://127.0.0.1:{sim_port}/v3", Q_WORKERS="2")
+    return env
+
+
+def run_then_stop(repo, log_path, sig) -> list[int]:
+    """``make run`` in ``repo`` until it answers and its cluster is up, then ``sig`` to its process
+    group as Ctrl-C (SIGINT) or a service manager (SIGTERM) sends it. Returns the processes left."""
     web_port, sim_port = free_port(), free_port()
     marker = uuid.uuid4().hex
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("DJANGO_SETTINGS_MODULE", "SETTINGS_IGNORE_DOTENV", "DATABASE_URL", "REDIS_URL")}
-    env.update(MAKE_RUN_TEST=marker, ONECLICKDZ_API_URL=f"http://127.0.0.1:{sim_port}/v3", Q_WORKERS="2")
-    log = open(tmp_path / "make-run.log", "w")  # noqa: SIM115 (closed below)
+    log = open(log_path, "w")  # noqa: SIM115 (closed below)
     # -o: the shared virtualenv counts as installed, whatever the copied files' dates.
     make = subprocess.Popen(["make", "-o", ".venv/.installed", "run", f"WEB_ADDR=127.0.0.1:{web_port}", f"SIM_PORT={sim_port}"],
-                            cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                            cwd=repo, env=make_env(marker, sim_port), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     try:
         wait_for(lambda: make.poll() is not None or answers(f"http://127.0.0.1:{web_port}/"), 120)
-        assert make.poll() is None and answers(f"http://127.0.0.1:{web_port}/"), \
-            (tmp_path / "make-run.log").read_text()[-3000:]
+        assert make.poll() is None and answers(f"http://127.0.0.1:{web_port}/"), log_path.read_text()[-3000:]
         # The qcluster has started its workers: main, sentinel, 2 workers, monitor, pusher at least.
         assert wait_for(lambda: len(processes_with_env("MAKE_RUN_TEST", marker)) >= 8, 60)
-        os.killpg(make.pid, sig)  # what Ctrl-C (SIGINT) or a service manager (SIGTERM) does
+        os.killpg(make.pid, sig)
         make.wait(60)
         left = wait_for(lambda: not processes_with_env("MAKE_RUN_TEST", marker), 30) or \
             processes_with_env("MAKE_RUN_TEST", marker)
-        assert left is True, [(pid, open(f"/proc/{pid}/cmdline").read()) for pid in left]
+        return [] if left is True else left
     finally:
         for pid in processes_with_env("MAKE_RUN_TEST", marker):
             os.kill(pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_make_run_leaves_no_process(tmp_path, sig):
+    left = run_then_stop(repo_copy(tmp_path / "repo"), tmp_path / "make-run.log", sig)
+    assert left == [], [(pid, open(f"/proc/{pid}/cmdline").read()) for pid in left]
+
+
+# The tests whose outcome depends on the settings: production headers and cookies, HTTPS, check --deploy.
+SETTINGS_SENSITIVE = ["tests/test_security_headers.py", "tests/test_settings.py", "tests/test_security_secrets.py"]
+
+
+def test_make_test_passes_after_make_run_on_a_fresh_clone(tmp_path):
+    repo = repo_copy(tmp_path / "repo")
+    assert run_then_stop(repo, tmp_path / "make-run.log", signal.SIGINT) == []
+    assert "DEBUG=true" in (repo / ".env").read_text().replace(" ", "")  # what make run left behind
+    # make test itself, on the tests the settings decide (the whole suite is the CI's job).
+    env = make_env(uuid.uuid4().hex, free_port())
+    env["PYTEST_ADDOPTS"] = " ".join(["-q", "-p", "no:cacheprovider", *SETTINGS_SENSITIVE])
+    result = subprocess.run(["make", "-o", ".venv/.dev-installed", "-o", "chromium", "test"], cwd=repo, env=env,
+                            capture_output=True, text=True, timeout=280)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and " failed" not in result.stdout
