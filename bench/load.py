@@ -65,6 +65,10 @@ POLL_SECONDS = 3.0  # what static/topups/dashboard.js does on the order page
 FOLLOW_LIMIT = 90.0  # an order not final after this is counted as stuck
 ADSL_VALUES = ["ADSL:500", "ADSL:1000", "ADSL:2000"]
 FG_VALUES = ["4G:1000", "4G:1500", "4G:2000"]
+# gunicorn's access log with the time each request took inside the server (milliseconds).
+ACCESS_FORMAT = '%(t)s "%(r)s" %(s)s %(M)s'
+ACCESS_RE = re.compile(r'^\[([^\]]+)\] "(\w+) (\S+) [^"]*" (\d{3}) (\d+)$')
+PAGE_PATH_RE = re.compile(r"^/orders/(new/|\d+/)$")
 REF_RE = re.compile(r'name="ref" value="([^"]+)"')
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -329,6 +333,25 @@ def profile_table(path: Path, top: int = 25) -> list[tuple[str, float]]:
             sorted(totals.items(), key=lambda item: -item[1])[:top]] if samples else []
 
 
+def server_side(log: Path, run_started: float, burst_end: float) -> dict:
+    """The same split from gunicorn's own timings (its access log): the time spent inside the
+    server, without the load generator's and the kernel's queues."""
+    from datetime import datetime
+
+    phases: dict = {"burst": defaultdict(list), "steady": defaultdict(list)}
+    for line in log.read_text().splitlines() if log.exists() else []:
+        found = ACCESS_RE.match(line)
+        if not found:
+            continue
+        at = datetime.strptime(found.group(1), "%d/%b/%Y:%H:%M:%S %z").timestamp() - run_started
+        path, ms = found.group(3).split("?")[0], int(found.group(5))
+        kind = "status json" if path.endswith("status.json") else "page" if PAGE_PATH_RE.match(path) else None
+        if kind and at >= -1:
+            phases["burst" if at < burst_end else "steady"][kind].append(ms / 1000)
+    return {phase: {f"{kind.replace(' ', '_')}_p{q}_ms": round(percentile(times, q) * 1000, 1)
+                    for kind, times in kinds.items() for q in (50, 95)} for phase, kinds in phases.items()}
+
+
 def steady_and_burst(rec: Recorder, page_kinds: list[str]) -> dict:
     """Page and status JSON times split at the moment the last session was ready."""
     burst_end = max(rec.ready, default=0.0)
@@ -403,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
             gunicorn = processes.start("gunicorn", [sys.executable, "-m", "gunicorn", "config.wsgi", "-w",
                                          str(args.gunicorn_workers), "-k", "gthread", "--threads",
                                          str(args.gunicorn_threads), "-b", f"127.0.0.1:{port}",
-                                         "--access-logfile", "-"], env)
+                                         "--access-logfile", "-", "--access-logformat", ACCESS_FORMAT], env)
             for index in range(args.qclusters):
                 processes.start(f"qcluster-{index}", manage + ["qcluster"], env)
             base = f"http://127.0.0.1:{port}"
@@ -412,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
 
             profiler = start_profiler(gunicorn, log_dir, args.seconds) if args.profile else None
             rec = Recorder()
-            started = rec.t0
+            started, run_started = rec.t0, time.time()
             deadline = started + args.seconds
             threads = [threading.Thread(target=staff_session, args=(base, f"load{i:02d}", deadline, rec, i),
                                         daemon=True) for i in range(args.users)]
@@ -464,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         "pages_per_second": round(len(page_times) / wall, 1),
         "kinds": kinds,
         **steady_and_burst(rec, page_kinds),
+        "server_side": server_side(log_dir / "gunicorn.log", run_started, max(rec.ready, default=0.0)),
         "slowest": [{"kind": kind, "at_s": round(start, 1), "ms": round(t * 1000), "path": path}
                     for kind, start, t, path in sorted(rec.samples, key=lambda s: -s[2])[:15]],
         "throughput": probes,
@@ -492,6 +516,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{burst['page_p95_ms']} ms, status JSON p95 {burst['status_json_p95_ms']} ms ({burst['pages']} pages). "
           f"Steady state: pages p50 {steady['page_p50_ms']} ms, p95 {steady['page_p95_ms']} ms, status JSON p95 "
           f"{steady['status_json_p95_ms']} ms ({steady['pages']} pages).")
+    inside = result["server_side"]
+    print(f"Inside gunicorn (its access log): steady pages p95 {inside.get('steady', {}).get('page_p95_ms')} ms, "
+          f"status JSON p95 {inside.get('steady', {}).get('status_json_p95_ms')} ms; burst pages p95 "
+          f"{inside.get('burst', {}).get('page_p95_ms')} ms.")
     print("Slowest: " + "; ".join(f"{s['kind']} {s['ms']} ms at {s['at_s']} s" for s in result["slowest"][:8]))
     for name, run in probes.items():
         print(f"Throughput {name}: {run['requests_per_second']} req/s ({run['errors']} errors)"

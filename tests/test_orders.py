@@ -417,7 +417,8 @@ def history_notes(order) -> list[str]:
 @pytest.mark.parametrize("walk", [False, True], ids=["check-id", "list"])
 def test_one_unreadable_order_does_not_stop_the_cycle(synced, staff, walk, monkeypatch):
     count = 3
-    monkeypatch.setattr(sync, "LIST_THRESHOLD", count if walk else count + 1)
+    for threshold in ("LIST_THRESHOLD", "RECENT_LIST_THRESHOLD"):
+        monkeypatch.setattr(sync, threshold, count if walk else count + 1)
     placed = [place(staff, number=f"0363626{index:02d}") for index in range(count)]
     for order in placed:
         send(order, staff)

@@ -58,7 +58,7 @@ def test_a_list_walk_applies_what_it_carries_to_queued_orders_not_yet_due(sim, s
     sync.refresh_orders([queued], actor=Actor.task("sync"))
     queued.refresh_from_db()
     assert queued.status == S.QUEUED and queued.next_check_at > timezone.now() + timezone.timedelta(minutes=30)
-    due = [place_and_send(staff, f"03636260{i}") for i in range(sync.LIST_THRESHOLD)]
+    due = [place_and_send(staff, f"03636260{i}") for i in range(sync.RECENT_LIST_THRESHOLD)]
     sim.advance(sim.config["queue_for"] + 1)
     Order.objects.filter(pk__in=[o.pk for o in due]).update(next_check_at=timezone.now())
     calls_before = sim.stats()
@@ -110,3 +110,12 @@ def test_a_sweeper_wakes_for_the_next_due_order_within_its_cycle(staff):
     assert 0.3 <= tasks._pause(1.0) <= 0.5
     Order.objects.filter(pk=order.pk).update(next_check_at=timezone.now() - timezone.timedelta(seconds=5))
     assert tasks._pause(1.0) == tasks.MIN_PAUSE_SECONDS  # overdue: soon, never a busy loop
+
+
+def test_a_few_old_orders_due_together_are_checked_one_by_one(sim, staff):
+    """A walk's window reaches back to its oldest order: for a few old ones, a check-id each."""
+    old = [place_and_send(staff, f"03636260{i}") for i in range(sync.RECENT_LIST_THRESHOLD)]
+    sim.advance(5)
+    later = timezone.now() + planning.FAST_WINDOW + timezone.timedelta(minutes=1)
+    report = sync.refresh_orders([Order.objects.get(pk=o.pk) for o in old], actor=Actor.task("sync"), now=later)
+    assert report.api_calls == len(old) and not sim.stats()["calls"].get("list")

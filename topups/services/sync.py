@@ -25,9 +25,11 @@ from topups.services.lifecycle import Change
 
 S = OrderStatus
 
-# Orders due at once from which one /internet/list walk is cheaper than a check-id per order (the
-# looks of the fast window share a beat, see planning.on_beat, so those due together are many).
-LIST_THRESHOLD = 2
+# Orders due at once from which one /internet/list walk is cheaper than a check-id per order; from
+# RECENT_LIST_THRESHOLD when all were created in the last minutes (the looks of the fast window
+# share a beat, see planning.on_beat, and the first page of a walk holds the newest orders).
+LIST_THRESHOLD = 5
+RECENT_LIST_THRESHOLD = 2
 LIST_PAGE_SIZE = 100
 MAX_LIST_PAGES = 40
 MAX_SINGLE_CHECKS = 60
@@ -61,8 +63,9 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
     report.checked = len(due)
     # A list walk carries the state of every order in its window: what it finds for tracked
     # orders that are not due yet (QUEUED ones, looked at hourly) is applied too.
-    others = _walk_companions(due) if len(due) >= LIST_THRESHOLD else []
-    found, not_found, postponed = _fetch_states(due, report, others)
+    walk = _walk_pays(due, now)
+    others = _walk_companions(due) if walk else []
+    found, not_found, postponed = _fetch_states(due, report, others, walk=walk)
     changes = [planning.change_from_topup(o, found[o.pk], now) for o in due if o.pk in found]
     # For the others, only what moves them (a new status), not a routine re-check of each.
     changes += [c for c in (planning.change_from_topup(o, found[o.pk], now) for o in others if o.pk in found)
@@ -79,6 +82,13 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
     return report
 
 
+def _walk_pays(due: list[Order], now: datetime) -> bool:
+    """One list walk rather than a check-id per order: for many due orders, or for a few recent
+    ones (an older order's window would reach back over many pages)."""
+    recent = min(o.created_at for o in due) >= now - planning.FAST_WINDOW
+    return len(due) >= (RECENT_LIST_THRESHOLD if recent else LIST_THRESHOLD)
+
+
 def _walk_companions(due: list[Order]) -> list[Order]:
     """Tracked orders that are not due but fall in a list walk's window (see ``_walk_list``)."""
     return list(Order.objects.filter(status__in=TRACKED_STATUSES, created_at__gte=_walk_start(due))
@@ -89,14 +99,14 @@ def _walk_start(due: list[Order]) -> datetime:
     return min(o.created_at for o in due) - timedelta(minutes=5)
 
 
-def _fetch_states(due: list[Order], report: SyncReport,
-                  others: list[Order] = ()) -> tuple[dict[int, Topup], set[int], set[int]]:
+def _fetch_states(due: list[Order], report: SyncReport, others: list[Order] = (), *,
+                  walk: bool = False) -> tuple[dict[int, Topup], set[int], set[int]]:
     """Ask the API about each due order: (found top-ups, ids it does not know, ids to ask later).
     A list walk also fills in what it finds for ``others`` (no single check is made for them)."""
     client = get_client()
     found: dict[int, Topup] = {}
     not_found: set[int] = set()
-    if len(due) >= LIST_THRESHOLD:
+    if walk:
         try:
             _walk_list(client, due, found, report, others)
         except api_errors.OneClickError as exc:
