@@ -20,13 +20,15 @@ slowest requests, orders created and how they ended, and duplicate sends (the si
 counters).
 
 Then, on the same gunicorn with the load stopped, the throughput (requests per second, by
-``--probe-threads`` threads for ``--probe-seconds`` each) of the status JSON answered 304 (what
-the page's polling costs), of the status JSON answered in full, and of ``/healthz/`` (a trivial
-Django view through the same middleware, with the same session cookie), and their ratios.
+``--probe-threads`` threads for ``--probe-seconds`` each, in two rounds taken in turn, the better
+one kept) of the status JSON answered 304 (what the page's polling costs), of the status JSON
+answered in full, and of ``/healthz/`` (a trivial Django view through the same middleware, with the
+same session cookie), and their ratios.
 
 Usage: ``python bench/load.py [--seconds 120] [--users 50] [--gunicorn-workers N]``
 (``--database-url``, ``--redis-url`` to point elsewhere; ``--profile`` samples the gunicorn
-workers with py-spy, when installed, into a flame graph and a table of the busiest functions). Stops by itself and cleans up its
+workers with py-spy, when installed, into collapsed stacks in the log folder and a table of the
+functions found in most samples). Stops by itself and cleans up its
 processes. Prints a table and writes ``bench/out/load.json``.
 """
 
@@ -283,12 +285,19 @@ def probe_throughput(base: str, order_url: str, *, threads: int, seconds: float)
     """The status JSON (304 as polled, 200 in full) against /healthz/, one session, load stopped."""
     session = logged_in(base, "load00")
     etag = session.get(order_url + "status.json", timeout=30).headers.get("ETag", "")
-    runs = {
-        "healthz": throughput(session, base + "/healthz/", threads=threads, seconds=seconds),
-        "status json 304": throughput(session, order_url + "status.json", threads=threads, seconds=seconds,
-                                      headers={"If-None-Match": etag}, ok=(304,)),
-        "status json 200": throughput(session, order_url + "status.json", threads=threads, seconds=seconds),
+    probes = {
+        "healthz": dict(url=base + "/healthz/"),
+        "status json 304": dict(url=order_url + "status.json", headers={"If-None-Match": etag}, ok=(304,)),
+        "status json 200": dict(url=order_url + "status.json"),
     }
+    # Two rounds, in turn, each kept at its best: a background blip does not decide the ratio.
+    runs: dict[str, dict] = {}
+    for _round in range(2):
+        for name, probe in probes.items():
+            run = throughput(session, probe["url"], threads=threads,
+                             seconds=seconds / 2, headers=probe.get("headers"), ok=probe.get("ok", (200,)))
+            if run["requests_per_second"] > runs.get(name, {}).get("requests_per_second", -1):
+                runs[name] = run
     trivial = runs["healthz"]["requests_per_second"] or 1
     for name in ("status json 304", "status json 200"):
         runs[name]["ratio_to_healthz"] = round(runs[name]["requests_per_second"] / trivial, 2)

@@ -220,6 +220,19 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                       "duplicate sends",
                       "1,000 ms (the aim for p95)", ratio(load["page_p95_ms"], 1000),
                       "< 1; 0 errors; 0 duplicates"))
+        if load.get("steady"):
+            table.append(("load.py: the same, steady state (after every session logged in and opened its till)",
+                          f"page p95 {load['steady']['page_p95_ms']} ms (inside gunicorn "
+                          f"{load.get('server_side', {}).get('steady', {}).get('page_p95_ms')} ms), status JSON p95 "
+                          f"{load['steady']['status_json_p95_ms']} ms",
+                          "300 ms (the aim for p95)", ratio(load["steady"]["page_p95_ms"], 300), "≤ 1"))
+        probes = load.get("throughput") or {}
+        if probes.get("status json 304"):
+            table.append(("load.py: status JSON throughput against /healthz/ (same gunicorn, load stopped)",
+                          f"{probes['status json 304']['requests_per_second']} req/s answered 304, "
+                          f"{probes['status json 200']['requests_per_second']} in full; /healthz/ "
+                          f"{probes['healthz']['requests_per_second']}",
+                          "a trivial view", f"{probes['status json 304']['ratio_to_healthz']:.2f}", "(reported)"))
     return table
 
 

@@ -50,6 +50,7 @@ def run(server, *, seconds: float, every: float, workers: int, faults: bool) -> 
     sim = server.simulator
     sim.reset()
     sim.configure(fulfil_after=FULFIL_AFTER)
+    sim.set_balance(100_000_000)  # ten minutes of orders never run out of balance
     if faults:
         sim.set_fault_mix("send", SEND_FAULTS, seed=1000, hang_seconds=2.5)
         sim.set_fault_mix("check-number", CHECK_FAULTS, seed=1001)
@@ -61,6 +62,7 @@ def run(server, *, seconds: float, every: float, workers: int, faults: bool) -> 
     account.reset_client()
     cache.clear()  # this run's own number checks: none reused from the run before (same lines)
     assert catalog.sync_catalog().ok
+    account.refresh_account()
     calls_before = sum(sim.stats()["calls"].values())
     actor = Actor.user(staff_user(superuser=True))
     cluster = start_qcluster(database_url=database_url(connection.settings_dict), api_url=server.url, workers=workers,
