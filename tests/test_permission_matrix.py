@@ -30,6 +30,7 @@ from topups.models import (
     CardInstructions,
     LedgerFlag,
     LedgerRow,
+    MobilePlan,
     Order,
     PriceRule,
     Product,
@@ -148,6 +149,7 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
     "topups.order": {"supervisor": "vac", "superuser": "vac"},  # orders are never deleted
     "topups.product": {"supervisor": "v", "superuser": "vcd"},  # the catalog comes from the API
     "topups.apiaccount": {"supervisor": "v", "superuser": "vcd"},
+    "topups.mobileplan": {"supervisor": "v", "superuser": "v"},  # the plans come from the API
     "topups.batch": {"supervisor": "va", "superuser": "va"},  # add = the dashboard's upload (redirect)
     "topups.auditevent": {"supervisor": "v", "superuser": "v"},  # read-only for everyone
     "topups.ledgerrow": {"supervisor": "v", "superuser": "v"},  # copied from the API
@@ -183,6 +185,7 @@ ADMIN_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("topups.order", "export_selected_xlsx"): {"supervisor", "superuser"},
     ("topups.product", "delete_selected"): {"superuser"},
     ("topups.apiaccount", "delete_selected"): {"superuser"},
+    ("topups.mobileplan", "delete_selected"): set(),
     ("topups.batch", "delete_selected"): set(),
     ("topups.auditevent", "delete_selected"): set(),  # the audit trail cannot be edited
     ("topups.ledgerrow", "delete_selected"): set(),
@@ -336,6 +339,7 @@ def objects(sim, users, make_user):
         "topups.order": order.pk,
         "topups.product": Product.objects.create(line_type="ADSL", value=Decimal(500), cost=Decimal(490)).pk,
         "topups.apiaccount": ApiAccount.objects.get_or_create(key_fingerprint="f" * 16)[0].pk,
+        "topups.mobileplan": MobilePlan.objects.create(code="PREPAID_DJEZZY", kind="dynamic").pk,
         "topups.batch": Batch.objects.create(file_name="admin.csv", created_by=owner).pk,
         "topups.auditevent": AuditEvent.objects.create(action="export", actor_label="owner").pk,
         "topups.ledgerrow": ledger_row.pk,

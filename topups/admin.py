@@ -26,6 +26,7 @@ from topups.models import (
     Batch,
     BatchStatus,
     CardInstructions,
+    MobilePlan,
     Order,
     OrderEvent,
     OrderStatus,
@@ -330,6 +331,27 @@ class ProductAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
             "can_sync_catalog": request.user.has_perm("topups.sync_catalog"),
         }
         return super().changelist_view(request, extra_context)
+
+
+@admin.register(MobilePlan)
+class MobilePlanAdmin(admin.ModelAdmin):
+    """The cached mobile plans, read-only (they come from the API, daily and on first use)."""
+
+    list_display = ("code", "name", "operator", "kind", "amount", "min_amount", "max_amount", "multiplier",
+                    "is_enabled", "fetched_at")
+    list_filter = ("operator", "kind", "is_enabled")
+    search_fields = ("code", "name")
+    readonly_fields = ("code", "name", "operator", "kind", "amount", "min_amount", "max_amount", "multiplier",
+                       "is_enabled", "fetched_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ApiAccount)

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from topups.oneclick import errors as api_errors
-from topups.services import account, catalog, dispatch, sending, sync
+from topups.services import account, catalog, dispatch, mobile, sending, sync
 from topups.services.actors import Actor
 
 log = logging.getLogger("topups.tasks")
@@ -133,6 +133,12 @@ def sync_orders(sweep_seconds: float | None = None, cycle_seconds: float = CYCLE
 def refresh_catalog() -> dict:
     report = catalog.sync_catalog()
     return {"created": report.created, "updated": report.updated, "disappeared": report.disappeared,
+            "failed": report.failed}
+
+
+def refresh_mobile_plans() -> dict:
+    report = mobile.sync_plans()
+    return {"created": report.created, "updated": report.updated, "removed": report.removed,
             "failed": report.failed}
 
 

@@ -83,6 +83,7 @@ from .parsing import (
     parse_health,
     parse_number_check,
     parse_page,
+    parse_plans,
     parse_products,
     parse_send_result,
     parse_topup,
@@ -94,6 +95,7 @@ from .types import (
     Balance,
     Health,
     LineType,
+    MobilePlanInfo,
     NumberCheck,
     Page,
     ProductList,
@@ -549,6 +551,12 @@ class OneClickClient:
     ) -> Iterator[Topup]:
         """Every internet order, page after page."""
         return self._walk(self.list_topups, page_size=page_size, from_=from_, to=to)
+
+    # Endpoints: mobile top-ups ("flexy") ------------------------------------------------------
+
+    def mobile_plans(self) -> tuple[MobilePlanInfo, ...]:
+        """``GET /mobile/plans``: the dynamic and fixed plans, enabled or not."""
+        return self._call("GET", "/mobile/plans", lambda env: parse_plans(env.data))
 
     # Machinery --------------------------------------------------------------------------------
 

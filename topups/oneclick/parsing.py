@@ -36,6 +36,7 @@ from .types import (
     CatalogItem,
     Health,
     LineType,
+    MobilePlanInfo,
     NumberCheck,
     Page,
     ProductList,
@@ -293,6 +294,38 @@ def parse_products(
     if line_type is None:
         raise BadResponse(f"products: unknown type {type_value!r}")
     return ProductList(type=line_type, products=tuple(parse_product(item) for item in items))
+
+
+def parse_plan(item: Any, kind: str) -> MobilePlanInfo:
+    item = _require_dict(item, "plan")
+    return MobilePlanInfo(
+        code=_str(_require(item, "code", "plan_code", what="plan")),
+        name=_str(item.get("name")),
+        operator=_str(item.get("operator")),
+        kind=kind,
+        is_enabled=_bool(_first(item, "isEnabled", "is_enabled"), default=True),
+        min_amount=_optional_decimal(_first(item, "min_amount", "minAmount"), "plan.min_amount"),
+        max_amount=_optional_decimal(_first(item, "max_amount", "maxAmount"), "plan.max_amount"),
+        amount=_optional_decimal(item.get("amount"), "plan.amount"),
+        multiplier=_optional_decimal(item.get("cost"), "plan.cost"),
+    )
+
+
+def parse_plans(data: Any) -> tuple[MobilePlanInfo, ...]:
+    """``data.dynamicPlans`` and ``data.fixedPlans``. A plan that cannot be read is left out (a
+    bad entry must not hide the others); ``cost`` may be absent (the docs' GROS_MOBILIS)."""
+    data = _require_dict(data, "plans")
+    plans = []
+    for key, kind in (("dynamicPlans", "dynamic"), ("fixedPlans", "fixed")):
+        items = data.get(key) or []
+        if not isinstance(items, list):
+            raise BadResponse(f"plans: {key} is not a list")
+        for item in items:
+            try:
+                plans.append(parse_plan(item, kind))
+            except BadResponse:
+                continue
+    return tuple(plans)
 
 
 def parse_number_check(data: Any, *, requested: LineType | None = None) -> NumberCheck:

@@ -116,6 +116,23 @@ class ProductList:
 
 
 @dataclass(frozen=True)
+class MobilePlanInfo:
+    """One plan of /mobile/plans. ``kind`` is ``dynamic`` (the caller picks an amount in
+    [min_amount, max_amount]) or ``fixed`` (``amount``). ``multiplier`` is the API's ``cost``: the
+    share of the face value debited (None when the API does not say)."""
+
+    code: str
+    name: str
+    operator: str
+    kind: str
+    is_enabled: bool
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    amount: Decimal | None = None
+    multiplier: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class NumberCheck:
     ncli: str
     type: LineType

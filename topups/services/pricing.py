@@ -83,6 +83,15 @@ class PriceBook:
     def quote_for(self, line_type: str, value, cost: Decimal | None) -> Quote:
         return quote(cost=cost, face_value=Decimal(value), rule=self.rule_for(line_type, value))
 
+    def mobile_rule_for(self, plan_code: str) -> PriceRule | None:
+        """The rule of a mobile plan. None for now: a mobile top-up sells at its face value (the
+        amount sent) until the price rules cover plans."""
+        return None
+
+    def quote_mobile(self, plan_code: str, amount, cost: Decimal | None) -> Quote:
+        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` costing ``cost``."""
+        return quote(cost=cost, face_value=Decimal(amount), rule=self.mobile_rule_for(plan_code))
+
 
 def price_for(product: Product) -> Quote:
     """The quote of one product (two small queries at most: its rule, and the default)."""

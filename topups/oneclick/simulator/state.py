@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import lifecycle
+from . import flexy, lifecycle
 from .clock import Clock
 from .faults import Fault, FaultBook
 from .lifecycle import Outcome, Timings
@@ -225,6 +225,7 @@ class Simulator:
             self._keys = dict(self._initial_keys)
             self._config = replace(self._initial_config)
             self._catalog = copy.deepcopy(self._initial_catalog)
+            self._plans = flexy.default_plans()
             self._balance = self._initial_balance
             self._ledger: list[dict[str, Any]] = []
             self._ledger_times: list[datetime] = []  # the rows' times, in order (bisected by from/to)
@@ -302,6 +303,35 @@ class Simulator:
         with self._lock:
             self._product(type, value)
             del self._catalog[type][money(value)]
+
+    def _plan(self, code: str) -> flexy.Plan:
+        try:
+            return self._plans[code]
+        except KeyError:
+            raise ValueError(f"no mobile plan {code!r}") from None
+
+    def set_plan(self, code: str, **changes: Any) -> dict[str, Any]:
+        """Change a mobile plan: ``enabled``, ``cost`` (None: not sent), ``min_amount``,
+        ``max_amount``, ``amount``, ``name``."""
+        with self._lock:
+            plan = self._plan(code)
+            for name, value in changes.items():
+                if name not in ("enabled", "cost", "min_amount", "max_amount", "amount", "name"):
+                    raise ValueError(f"unknown plan field {name!r}")
+                if name in ("cost", "min_amount", "max_amount", "amount") and value is not None:
+                    value = money(value)
+                setattr(plan, name, value)
+            return plan.view()
+
+    def remove_plan(self, code: str) -> None:
+        """The API stops listing a plan (a send with its code is then refused)."""
+        with self._lock:
+            self._plan(code)
+            del self._plans[code]
+
+    def mobile_plans(self) -> dict[str, Any]:
+        with self._lock:
+            return flexy.plans_view(self._plans)
 
     @property
     def config(self) -> dict[str, Any]:
