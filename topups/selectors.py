@@ -24,8 +24,8 @@ S = OrderStatus
 
 # Columns a list row or the status endpoint needs: never the whole row (notes, payload-sized fields).
 LIST_FIELDS = (
-    "id", "ref", "line_type", "number", "value", "cost", "status", "topup_id", "num_trans", "card_code",
-    "created_at", "processed_at", "created_by_id", "created_by__username",
+    "id", "ref", "service", "line_type", "plan_code", "number", "value", "cost", "status", "topup_id", "num_trans",
+    "card_code", "created_at", "processed_at", "created_by_id", "created_by__username",
 )
 
 
@@ -191,7 +191,8 @@ def order_events(order: Order):
     return list(order.events.select_related(None).order_by("created_at", "id"))
 
 
-STATUS_FIELDS = ("id", "ref", "status", "card_code", "num_trans", "processed_at", "refusal_message", "created_by_id")
+STATUS_FIELDS = ("id", "ref", "status", "card_code", "num_trans", "processed_at", "refusal_message", "created_by_id",
+                 "service")
 
 
 def order_status_row(pk: int) -> dict | None:
@@ -302,7 +303,7 @@ def staff_choices() -> list[tuple[int, str]]:
     return list(User.objects.filter(is_active=True).order_by("username").values_list("pk", "username"))
 
 
-EXPORT_FIELDS = ("ref", "created_at", "line_type", "number", "value", "cost", "status", "refusal_code",
+EXPORT_FIELDS = ("ref", "created_at", "service", "line_type", "plan_code", "number", "value", "cost", "status", "refusal_code",
                  "refusal_message", "topup_id", "num_trans", "card_code", "processed_at", "created_by_id",
                  "created_by__username", "note")
 

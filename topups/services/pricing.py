@@ -84,12 +84,18 @@ class PriceBook:
         return quote(cost=cost, face_value=Decimal(value), rule=self.rule_for(line_type, value))
 
     def mobile_rule_for(self, plan_code: str) -> PriceRule | None:
-        """The rule of a mobile plan. None for now: a mobile top-up sells at its face value (the
-        amount sent) until the price rules cover plans."""
-        return None
+        """The rule of a mobile plan: the shop default when it is a margin or a markup (on the cost,
+        amount x the plan's multiplier, or on the amount when the API gives no multiplier). A fixed
+        price would sell every amount at one price: it does not apply, the top-up sells at its amount."""
+        if self.default is None or self.default.mode == PriceMode.FIXED:
+            return None
+        return self.default
 
     def quote_mobile(self, plan_code: str, amount, cost: Decimal | None) -> Quote:
-        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` costing ``cost``."""
+        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` costing ``cost``. A menu
+        request (a GETMENU plan: the number only, amount 0) sells nothing."""
+        if not amount:
+            return Quote(Decimal("0.00"), cost)
         return quote(cost=cost, face_value=Decimal(amount), rule=self.mobile_rule_for(plan_code))
 
 
