@@ -8,9 +8,14 @@ network tops up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+from . import lifecycle
+from .wire import iso
 
 MSSIDN_PATTERN = r"^0[567][0-9]{8}$"
 NETWORK_PREFIX = {"Ooredoo": "05", "Mobilis": "06", "Djezzy": "07"}
@@ -83,3 +88,132 @@ def plans_view(plans: dict[str, Plan]) -> dict[str, list[dict[str, Any]]]:
         "dynamicPlans": [p.view() for p in plans.values() if p.kind == "dynamic"],
         "fixedPlans": [p.view() for p in plans.values() if p.kind == "fixed"],
     }
+
+
+# Lifecycle ----------------------------------------------------------------------------------------
+#
+# PENDING → HANDLING → FULFILLED | REFUNDED (refund_message, maybe suggested_offers) | UNKNOWN_ERROR
+# (refund_message), which later becomes FULFILLED or REFUNDED. Outcomes are chosen by the number's
+# last 8 digits (any operator: 0600000001 and 0700000001 alike), like the sandbox's test numbers.
+
+PENDING = "PENDING"
+HANDLING = "HANDLING"
+FULFILLED = "FULFILLED"
+REFUNDED = "REFUNDED"
+UNKNOWN_ERROR = "UNKNOWN_ERROR"
+
+REFUND_MESSAGE = "فشلت عملية التعبئة، تمت إعادة المبلغ إلى رصيدك"
+SUGGEST_MESSAGE = "هذا رقم الهاتف لا يقبل العرض المرسل، الرجاء إرسال أحد العروض التالية"
+UNKNOWN_MESSAGE = "حدث خطأ غير معروف أثناء التعبئة، سيتم التحقق من العملية خلال 24 ساعة. لا تعيدوا المبلغ للزبون"
+MENU_MESSAGE = "العروض المتاحة لهذا الرقم"
+
+
+class MobileOutcome(enum.StrEnum):
+    FULFILLED = "FULFILLED"
+    REFUNDED = "REFUNDED"
+    REFUNDED_WITH_OFFERS = "REFUNDED_WITH_OFFERS"
+    UNKNOWN_THEN_FULFILLED = "UNKNOWN_THEN_FULFILLED"
+    UNKNOWN_THEN_REFUNDED = "UNKNOWN_THEN_REFUNDED"
+    MENU = "MENU"  # a GETMENU plan: the number's offers, nothing charged
+
+
+OUTCOME_BY_NUMBER_END = {
+    "00000001": MobileOutcome.REFUNDED,
+    "00000002": MobileOutcome.REFUNDED_WITH_OFFERS,
+    "00000003": MobileOutcome.UNKNOWN_THEN_FULFILLED,
+    "00000004": MobileOutcome.UNKNOWN_THEN_REFUNDED,
+}
+
+
+def outcome_for_number(number: str) -> MobileOutcome:
+    return OUTCOME_BY_NUMBER_END.get(number[-8:], MobileOutcome.FULFILLED)
+
+
+def mobile_timeline(outcome: MobileOutcome, pending_for: float, final_after: float, unknown_for: float
+                    ) -> tuple[tuple[float, str], ...]:
+    """(seconds after creation, status) steps: PENDING at 0, HANDLING, then the outcome."""
+    final_after = max(final_after, pending_for)
+    later = final_after + unknown_for
+    ends = {
+        MobileOutcome.FULFILLED: ((final_after, FULFILLED),),
+        MobileOutcome.REFUNDED: ((final_after, REFUNDED),),
+        MobileOutcome.REFUNDED_WITH_OFFERS: ((final_after, REFUNDED),),
+        MobileOutcome.MENU: ((final_after, REFUNDED),),
+        MobileOutcome.UNKNOWN_THEN_FULFILLED: ((final_after, UNKNOWN_ERROR), (later, FULFILLED)),
+        MobileOutcome.UNKNOWN_THEN_REFUNDED: ((final_after, UNKNOWN_ERROR), (later, REFUNDED)),
+    }[outcome]
+    return ((0.0, PENDING), (pending_for, HANDLING), *ends)
+
+
+def suggested_offers(plans: dict[str, Plan], sent: Plan) -> list[dict[str, Any]]:
+    """Up to three enabled plans of the number's network other than the one sent."""
+    offers = []
+    for plan in plans.values():
+        if plan.code == sent.code or plan.network != sent.network or not plan.enabled or plan.is_menu:
+            continue
+        amount = plan.amount if plan.kind == "fixed" else max(plan.min_amount or Decimal(0), Decimal(500))
+        offers.append({"typename": plan.name, "plan_code": plan.code, "amount": amount})
+    return offers[:3]
+
+
+@dataclass
+class MobileTopup:
+    """A mobile top-up as the simulator keeps it (the internet ``Topup``'s sibling: same ids, refs,
+    ledger and refund settling)."""
+
+    id: str
+    ref: str
+    plan_code: str
+    number: str
+    value: Decimal  # topup_amount: the face value sent
+    cost: Decimal  # balance_amount: what was debited
+    created: float
+    steps: tuple[tuple[float, str], ...]
+    key_type: str
+    outcome: MobileOutcome
+    offers: list[dict[str, Any]] = field(default_factory=list)
+    refunded: bool = False
+    spoiled: dict[str, Any] | None = None
+    service = "mobile"
+    refund_type = "REFUND-FLEXY"
+
+    @property
+    def net_debit(self) -> Decimal:
+        return Decimal(0) if self.refunded else self.cost
+
+    @property
+    def created_at(self) -> datetime:
+        moment = datetime.fromtimestamp(self.created, UTC)
+        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+    @property
+    def refund_due(self) -> float | None:
+        final_offset, final_status = self.steps[-1]
+        if final_status != REFUNDED or not self.cost:
+            return None
+        return self.created + final_offset
+
+    @property
+    def refund_note(self) -> str:
+        return f"Refund {self.plan_code} {self.value} DA {self.number}"
+
+    def view(self, now: float) -> dict[str, Any]:
+        status, _reached = lifecycle.status_at(self.steps, now - self.created)
+        data: dict[str, Any] = {
+            "_id": self.id, "ref": self.ref, "status": status, "plan_code": self.plan_code,
+            "MSSIDN": self.number, "topup_amount": self.value, "balance_amount": self.cost,
+            "created_at": iso(self.created_at),
+        }
+        if status == UNKNOWN_ERROR:
+            data["refund_message"] = UNKNOWN_MESSAGE
+        elif status == REFUNDED:
+            data["refund_message"] = {MobileOutcome.REFUNDED_WITH_OFFERS: SUGGEST_MESSAGE,
+                                      MobileOutcome.MENU: MENU_MESSAGE}.get(self.outcome, REFUND_MESSAGE)
+            if self.offers:
+                data["suggested_offers"] = self.offers
+        for name, value in (self.spoiled or {}).items():
+            if value is None:
+                data.pop(name, None)
+            else:
+                data[name] = value
+        return data
