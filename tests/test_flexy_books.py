@@ -141,3 +141,16 @@ def test_bulk_results_name_the_plan(shop, supervisor, client):
     response = client.get(reverse("topups:batch_results", args=[batch.pk]))
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert "plan_code" in body.splitlines()[0] and "PREPAID_DJEZZY" in body
+
+
+def test_the_orders_list_finds_and_filters_mobile_top_ups(shop, supervisor, client):
+    flexy = sold(supervisor)
+    card = Order.objects.create(line_type="ADSL", number="036362600", value=Decimal(1000), created_by=supervisor)
+    client.force_login(supervisor)
+    for term in ("0771234567", "+213 771 23 45 67", "٠٧٧١٢٣٤٥٦٧"):
+        orders = client.get(reverse("topups:orders"), {"q": term}).context["orders"]
+        assert [o.pk for o in orders] == [flexy.pk], term
+    page = client.get(reverse("topups:orders"), {"line_type": "mobile"})
+    assert [o.pk for o in page.context["orders"]] == [flexy.pk]
+    assert "PREPAID_DJEZZY" in page.content.decode()
+    assert [o.pk for o in client.get(reverse("topups:orders"), {"line_type": "ADSL"}).context["orders"]] == [card.pk]

@@ -11,7 +11,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from topups.keys import issue_ref, issued_ref, parse_value_key, value_key
-from topups.models import LineType, OrderStatus, Product
+from topups.models import LineType, OrderStatus, Product, Service
 from topups.numbers import normalise_number
 from topups.selectors import OrderFilters
 
@@ -127,7 +127,7 @@ class OrderFilterForm(forms.Form):
     def __init__(self, *args, staff_choices: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("All"))] + list(OrderStatus.choices)
-        self.fields["line_type"].choices = [("", _("All"))] + list(LineType.choices)
+        self.fields["line_type"].choices = [("", _("All"))] + list(LineType.choices) + [(Service.MOBILE, _("Flexy"))]
         self.fields["staff"].choices = [("", _("All"))] + list(staff_choices)
 
     def filters(self) -> OrderFilters:
