@@ -1,26 +1,12 @@
-"""The counter's mobile top-ups in tests: a cashier with the plans cached and a cash session, and
-the steps of the new-order form (a fresh reference, a submission)."""
+"""The steps of the counter's mobile top-up form in tests: a fresh reference, a submission, the
+errors shown (the cashier at the counter is the ``counter`` fixture of conftest)."""
 
 from __future__ import annotations
 
-import pytest
 from django.urls import reverse
-
-from topups.services import mobile, tills
-from topups.services.actors import Actor
 
 NEW = reverse("topups:new_order")
 CHECK = reverse("topups:flexy_check")
-
-
-@pytest.fixture
-def counter(priced_shop, client, operator):
-    """A cashier at the counter: plans cached from the simulator, a cash session open, a shop-wide
-    price of cost + 20 DA."""
-    assert mobile.sync_plans().ok
-    tills.open_till(actor=Actor.user(operator), opening_cash="0")
-    client.force_login(operator)
-    return priced_shop
 
 
 def form_ref(client, **query) -> str:

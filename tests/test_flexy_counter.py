@@ -5,6 +5,8 @@ confirmation, the uncertain outcome, and a suggested offer sent with one click."
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from topups.models import Order, OrderStatus, Service
@@ -14,9 +16,6 @@ from .flexy_fixtures import CHECK, NEW, errors_of, form_ref, send
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db
-pytest_plugins = ["tests.flexy_fixtures"]
-
-
 def test_one_screen_two_services(counter, client):
     internet = client.get(NEW).content.decode()
     assert 'id="new-order"' in internet and 'id="flexy-order"' not in internet
@@ -107,3 +106,17 @@ def test_internet_orders_keep_working(counter, client):
                                  "ref": client.get(NEW).context["form"]["ref"].value()})
     order = Order.objects.get()
     assert response.status_code == 302 and order.service == Service.INTERNET and order.line_type == "ADSL"
+
+
+def test_a_second_top_up_of_the_same_number_and_amount_asks_first(counter, client, operator):
+    earlier = Order.objects.create(service=Service.MOBILE, plan_code="PREPAID_DJEZZY", number="0771234567",
+                                   value=Decimal(1000), status=S.FULFILLED, created_by=operator)
+    ref = form_ref(client)
+    data = {"service": "mobile", "ref": ref, "number": "+213771234567", "plan_code": "PREPAID_DJEZZY",
+            "amount": "1000"}
+    response = client.post(NEW, data)
+    assert response.status_code == 200 and 'id="same-line"' in response.content.decode()
+    assert earlier.ref in response.content.decode() and Order.objects.count() == 1
+    assert client.get(CHECK, data).json()["ok"]  # the live check shows the price, not the question
+    client.post(NEW, {**data, "repeat_of": earlier.ref})
+    assert Order.objects.count() == 2

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from topups.forms import confirm_same_line
 from topups.keys import issue_ref, issued_ref
 from topups.numbers import compact
 from topups.services import mobile
@@ -32,6 +33,8 @@ class FlexyOrderForm(forms.Form):
     plan_code = forms.CharField(label=_("Plan"), max_length=64)
     amount = forms.CharField(label=_("Amount (DA)"), max_length=16, required=False)
     ref = forms.CharField(widget=forms.HiddenInput, max_length=128)
+    # The newest order of the same number and amount the clerk saw in the warning and confirmed.
+    repeat_of = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
     def __init__(self, *args, plans: list, user, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("ref", issue_ref(user))
@@ -39,6 +42,7 @@ class FlexyOrderForm(forms.Form):
         self.user = user
         self.plans = plans
         self.quote = None  # the checked MobileQuote once valid
+        self.same_line_refs: list[str] = []
 
     def clean_ref(self) -> str:
         ref = issued_ref(self.user, self.cleaned_data["ref"])
@@ -61,7 +65,9 @@ class FlexyOrderForm(forms.Form):
         except mobile.MobileInputError as exc:
             self.add_error(getattr(exc, "field", None), str(exc))
         else:
-            data["amount"] = self.quote.amount
+            data["number"], data["amount"] = self.quote.number, self.quote.amount
+            if not self.errors and not self.data.get("check"):
+                confirm_same_line(self, "", data)
         return data
 
     def typed_operator(self) -> str:

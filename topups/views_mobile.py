@@ -5,6 +5,7 @@ through ``services.mobile``, the price comes from ``services.pricing``, the orde
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -55,7 +56,7 @@ def _context(form: FlexyOrderForm, **extra) -> dict:
     for plan in form.plans:
         plan.range_label = plan_range(plan)
     extra.setdefault("no_till", tills.till_required() and tills.open_till_of(form.user.pk) is None)
-    return {"service": Service.MOBILE, "form": form, "plan_groups": plan_groups(form.plans), "operator": operator,
+    return {"service": Service.MOBILE, "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", "form": form, "plan_groups": plan_groups(form.plans), "operator": operator,
             "quote": form.quote, "sale": sale, "quote_range": plan_range(form.quote.plan) if form.quote else "",
             **extra}
 
@@ -72,7 +73,9 @@ def new_flexy_order(request):
     form = FlexyOrderForm(request.POST, plans=plans, user=request.user)
     valid = form.is_valid()
     if "check" in request.POST or not valid:
-        return render(request, "topups/new_order.html", _context(form, checked=True), status=200 if valid else 400)
+        # A same-line warning is a question, not an error.
+        return render(request, "topups/new_order.html", _context(form, checked=True),
+                      status=200 if valid or form.same_line_refs else 400)
     data = form.cleaned_data
     try:
         order, created = create_order(service=Service.MOBILE, plan_code=data["plan_code"], number=data["number"],
@@ -115,7 +118,8 @@ def flexy_check(request):
     and once everything fits, the cost and the selling price; or the first problem of each field.
     The same checks as sending (the form), nothing stored, no API call."""
     data = {key: request.GET.get(key, "") for key in FORM_FIELDS}
-    form = FlexyOrderForm({**data, "ref": issue_ref(request.user)}, plans=mobile.plans(), user=request.user)
+    form = FlexyOrderForm({**data, "ref": issue_ref(request.user), "check": "1"}, plans=mobile.plans(),
+                          user=request.user)
     operator = form.typed_operator()
     answer = {"operator": operator}
     plan = next((p for p in form.plans if p.code == data["plan_code"]), None)
