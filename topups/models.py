@@ -64,9 +64,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
                           S.ATTENTION}),
     S.UNKNOWN: frozenset({S.SENDING, S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
     S.HANDLING: frozenset({S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
-    S.QUEUED: frozenset({S.HANDLING, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
+    S.QUEUED: frozenset({S.HANDLING, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
     # UNCERTAIN resolves either way; after 48 h without an answer a person looks (ATTENTION).
-    S.UNCERTAIN: frozenset({S.HANDLING, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
+    S.UNCERTAIN: frozenset({S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
     # ATTENTION -> CANCELLED: a supervisor closes an order proven never to have reached the API.
     S.ATTENTION: frozenset({S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.SENDING, S.CANCELLED}),
     S.FULFILLED: frozenset(),

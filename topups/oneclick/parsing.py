@@ -351,6 +351,8 @@ def parse_send_result(data: Any) -> SendResult:
 
 
 def parse_topup(item: Any) -> Topup:
+    """An internet or a mobile top-up (``MSSIDN``, ``plan_code``, ``balance_amount``,
+    ``refund_message``, ``suggested_offers``)."""
     item = _require_dict(item, "topup")
     amount = _first(item, "topup_amount", "value", "amount")
     return Topup(
@@ -358,14 +360,32 @@ def parse_topup(item: Any) -> Topup:
         ref=_str(_first(item, "ref", "topupRef", default="")),
         status=TopupStatus(_str(_require(item, "status", what="topup"))),
         type=_line_type(item.get("type")),
-        number=_str(item.get("number")),
+        number=_str(_first(item, "number", "MSSIDN", "mssidn")),
         value=_optional_decimal(amount, "topup.topup_amount"),
         created_at=to_datetime(_first(item, "created_at", "createdAt")),
         card_code=_str(item.get("card_code")),
         num_trans=_str(item.get("num_trans")),
         processed_at=to_datetime(_first(item, "date_traitement", "processed_at")),
+        plan_code=_str(item.get("plan_code")),
+        charged=_optional_decimal(item.get("balance_amount"), "topup.balance_amount"),
+        refund_message=_str(item.get("refund_message")),
+        suggested_offers=_offers(item.get("suggested_offers")),
         raw=dict(item),
     )
+
+
+def _offers(value: Any) -> tuple[dict[str, Any], ...]:
+    """``suggested_offers`` as plain ``{typename, plan_code, amount}`` dicts (amount a string, for
+    JSON storage); entries without a plan code are dropped."""
+    if not isinstance(value, list):
+        return ()
+    offers = []
+    for entry in value:
+        if isinstance(entry, dict) and entry.get("plan_code"):
+            amount = entry.get("amount")
+            offers.append({"typename": _str(entry.get("typename")), "plan_code": _str(entry["plan_code"]),
+                           "amount": None if amount is None or isinstance(amount, bool) else str(amount)})
+    return tuple(offers)
 
 
 def _int(value: Any) -> int | None:

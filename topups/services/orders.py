@@ -25,6 +25,7 @@ from topups.oneclick import errors as api_errors
 from topups.services import audit, dispatch, lifecycle, mobile, planning, pricing, tills
 from topups.services.account import get_client
 from topups.services.actors import Actor
+from topups.services.channels import channel_of
 from topups.services.lifecycle import Change
 
 log = logging.getLogger("topups.orders")
@@ -235,7 +236,7 @@ def close_never_sent(orders, *, actor: Actor) -> tuple[list[str], list[tuple[str
             continue
         client = client or get_client()
         try:
-            topup = client.check_ref(order.ref)
+            topup = channel_of(order).check_ref(client, order.ref)
         except api_errors.NotFound as exc:
             proof = planning.error_payload(exc)
             note = Note(gettext_noop("Closed: the API does not know this reference; nothing was charged."))
