@@ -117,3 +117,14 @@ def test_admin_actions_work_on_mobile_orders(counter, client, supervisor):
     body = b"".join(export.streaming_content).decode("utf-8-sig")
     assert body.count("PREPAID_DJEZZY") == 2 and body.count(",mobile,") == 2
     assert counter.stats()["total_debited"] == Decimal("1985.00")  # 2 x 1000 x 0.9925, the cancelled one never sent
+
+
+def test_a_menu_request_shows_the_numbers_offers_and_charges_nothing(counter, client):
+    response = send(client, "0778037340", "GETMENU_Djezzy")  # the number only
+    menu = fulfil(counter, Order.objects.get())
+    assert response.status_code == 302 and (menu.value, menu.price) == (0, 0)
+    assert menu.status == S.REFUNDED and menu.suggested_offers
+    page = client.get(reverse("topups:order", args=[menu.pk])).content.decode()
+    assert "offers are listed below: send the one the customer wants" in page and 'id="suggested-offers"' in page
+    assert 'id="hand-back"' not in page and "Refund the customer" not in page
+    assert counter.stats()["total_debited"] == 0

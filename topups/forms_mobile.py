@@ -58,8 +58,9 @@ class FlexyOrderForm(forms.Form):
         if "number" not in data or not data.get("plan_code"):
             return data
         try:
+            held = next((p for p in self.plans if p.code == data["plan_code"]), None)  # no second read
             self.quote = mobile.check_mobile(plan_code=data["plan_code"], number=data["number"],
-                                             amount=data.get("amount") or None)
+                                             amount=data.get("amount") or None, plan=held)
         except ValidationError as exc:
             self.add_error("number", exc)
         except mobile.MobileInputError as exc:

@@ -193,7 +193,7 @@ def order_events(order: Order):
 
 
 STATUS_FIELDS = ("id", "ref", "status", "card_code", "num_trans", "processed_at", "refusal_message", "created_by_id",
-                 "service")
+                 "service", "plan_code")
 
 
 def order_status_row(pk: int) -> dict | None:

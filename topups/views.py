@@ -42,7 +42,7 @@ from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
 from topups.services.preferences import save_language
 from topups.services.sync import refresh_orders
-from topups.templatetags.dashboard import STATUS_TONE, status_explanation
+from topups.templatetags.dashboard import STATUS_TONE, is_menu_code, status_explanation
 
 log = logging.getLogger("topups.dashboard")
 S = OrderStatus
@@ -164,7 +164,7 @@ def order_detail(request, pk: int):
     order = _get_order(pk)
     audit.show_order_codes(request, [order], via="order page")
     return render(request, "topups/order_detail.html", {
-        "order": order, "handed_back": order.status in HANDED_BACK_STATUSES and order.price is not None,
+        "order": order, "handed_back": order.status in HANDED_BACK_STATUSES and bool(order.price),
         "events": selectors.order_events(order),
         "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
         "retry_query": _retry_query(order),
@@ -199,7 +199,7 @@ def _status_payload(row: dict, code: str) -> dict:
         "label": str(S(row["status"]).label),
         "tone": STATUS_TONE.get(row["status"], "run"),
         "explanation": status_explanation(row["status"], row["refusal_message"],
-                                          mobile=row["service"] == Service.MOBILE),
+                                          mobile=row["service"] == Service.MOBILE, menu=is_menu_code(row["plan_code"])),
         "final": final,
         "card_code": code,
         "num_trans": row["num_trans"],
