@@ -156,3 +156,15 @@ def test_the_orders_list_finds_and_filters_mobile_top_ups(shop, supervisor, clie
     assert [o.pk for o in page.context["orders"]] == [flexy.pk]
     assert "PREPAID_DJEZZY" in page.content.decode()
     assert [o.pk for o in client.get(reverse("topups:orders"), {"line_type": "ADSL"}).context["orders"]] == [card.pk]
+
+
+def test_the_admin_refreshes_the_mobile_plans_with_a_button(shop, supervisor, operator, client):
+    shop.set_plan("PREPAID_DJEZZY", enabled=False)
+    client.force_login(supervisor)
+    listing = client.get(reverse("admin:topups_mobileplan_changelist")).content.decode()
+    assert 'id="refresh-plans"' in listing and "Last refreshed" in listing
+    response = client.post(reverse("admin:topups_mobileplan_refresh"), follow=True)
+    assert "Mobile plans refreshed: 0 new, 13 updated, 0 no longer listed." in response.content.decode()
+    assert not mobile.plans(operator="Djezzy")[-1].is_enabled  # disabled plans come last
+    client.force_login(operator)
+    assert client.post(reverse("admin:topups_mobileplan_refresh")).status_code == 302  # to the admin's login

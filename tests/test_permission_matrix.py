@@ -129,6 +129,8 @@ ADMIN_SITE: dict[str, Case] = {
                                             kwargs={"id": "user"}),
     "admin:topups_product_refresh": Case("post", roles(ADMIN_LOGIN, ADMIN_LOGIN, 302, 302),
                                          note="topups.sync_catalog"),
+    "admin:topups_mobileplan_refresh": Case("post", roles(ADMIN_LOGIN, ADMIN_LOGIN, 302, 302),
+                                            note="topups.sync_catalog"),
     # Unnamed: the admin's catch-all (unknown admin paths).
     "admin/(?P<url>.*)$": Case("get", roles(ADMIN_LOGIN, ADMIN_LOGIN, 404, 404), kwargs={"url": "no-such-page/"}),
 }

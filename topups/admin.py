@@ -386,6 +386,32 @@ class MobilePlanAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_urls(self):
+        # A button, like the catalog's: the refresh works on the whole list, even an empty one.
+        refresh = self.admin_site.admin_view(self.refresh_view)
+        return [path("refresh/", refresh, name="topups_mobileplan_refresh"), *super().get_urls()]
+
+    def refresh_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("topups.sync_catalog"):
+            raise PermissionDenied
+        report = mobile.sync_plans()  # an API problem is reported, not raised
+        if report.ok:
+            self.message_user(request, _("Mobile plans refreshed: %(created)d new, %(updated)d updated, %(gone)d no "
+                                         "longer listed.") % {"created": report.created, "updated": report.updated,
+                                                              "gone": report.removed}, messages.SUCCESS)
+        else:
+            self.message_user(request, _("Mobile plans not refreshed: %(error)s") % {"error": report.failed},
+                              messages.ERROR)
+        return redirect("admin:topups_mobileplan_changelist")
+
+    def changelist_view(self, request, extra_context=None):
+        row = account.current_account()
+        extra_context = {**(extra_context or {}), "plans_synced_at": row.plans_synced_at if row else None,
+                         "can_sync_catalog": request.user.has_perm("topups.sync_catalog")}
+        return super().changelist_view(request, extra_context)
+
 
 @admin.register(ApiAccount)
 class ApiAccountAdmin(admin.ModelAdmin):
