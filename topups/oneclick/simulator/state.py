@@ -18,7 +18,7 @@ import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from . import flexy, lifecycle
@@ -684,7 +684,7 @@ class Simulator:
     def _mobile_debit(self, plan: flexy.Plan, amount: Decimal) -> Decimal:
         if self._config.mobile_debit == "full" or plan.cost is None:
             return amount
-        return (amount * plan.cost).quantize(Decimal("0.01"))
+        return (amount * plan.cost).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
     def _mobile_outcome(self, plan: flexy.Plan, number: str, ref: str) -> flexy.MobileOutcome:
         if plan.is_menu:
