@@ -104,3 +104,30 @@ def test_the_flexy_form_in_arabic_on_a_phone(page, live_server, operator, flexy_
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.get_attribute("#id_number", "dir") == "ltr"
     shot(page, "flexy-counter-ar-phone")
+
+
+def test_a_flexy_sale_without_javascript(chromium, live_server, operator, flexy_shop, shot):
+    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        log_in(page, live_server)
+        page.goto(live_server.url + "/orders/new/?service=mobile")
+        page.fill("#id_number", "0551234567")
+        with page.expect_navigation():
+            page.click("#flexy-check")  # the server recognises the operator and offers its plans only
+        assert "Ooredoo" in page.inner_text("#flexy-operator")
+        assert page.locator("optgroup[label='Djezzy']").get_attribute("hidden") is not None
+        page.select_option("#id_plan_code", "PREPAID_OOREDOO")
+        page.fill("#id_amount", "500")
+        with page.expect_navigation():
+            page.click("#flexy-check")
+        assert page.inner_text("#quote-cost") == "490.00 DA" and page.inner_text("#quote-price") == "510.00 DA"
+        shot(page, "flexy-counter-no-js")
+        with page.expect_navigation():
+            page.click("#flexy-order button[type=submit].primary")
+        order = Order.objects.get()
+        assert page.url.endswith(f"/orders/{order.pk}/")
+        assert (order.number, order.plan_code, order.value) == ("0551234567", "PREPAID_OOREDOO", 500)
+    finally:
+        context.close()
