@@ -27,7 +27,8 @@ REQUIRED_COLUMNS = ("type", "number", "value")
 # plan_code: a mobile top-up ("flexy") row, whose type is FLEXY and value the amount (blank for a fixed plan).
 OPTIONAL_COLUMNS = ("ref", "note", "plan_code")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-TEMPLATE = "type,number,value,ref,note\r\nADSL,036362608,1000,,\r\n4G,0665983439,1500,,\r\n"
+TEMPLATE = ("type,number,value,ref,note,plan_code\r\nADSL,036362608,1000,,,\r\n4G,0665983439,1500,,,\r\n"
+            "FLEXY,0661234567,500,,,PREPAID_MOBILIS\r\n")
 
 # Bytes that never appear in a text file (tab, LF and CR are allowed).
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
