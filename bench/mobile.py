@@ -36,8 +36,8 @@ MOBILE_PLANS = [("PREPAID_DJEZZY", "07", 1000), ("PREPAID_MOBILIS", "06", 500), 
 
 
 def mobile_number(prefix: str, index: int) -> str:
-    # Endings 00000001-00000004 pick refunds and uncertain outcomes: keep clear of them.
-    return f"{prefix}{10_000_000 + index:08d}"
+    # Endings 0000001-0000004 pick refunds and uncertain outcomes: keep clear of them.
+    return f"{prefix}{12_000_000 + index:08d}"
 
 
 def bench_sync(server) -> dict:

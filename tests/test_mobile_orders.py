@@ -157,3 +157,12 @@ def test_existing_orders_are_internet_orders(synced, staff):
     order, _created = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000), actor=staff)
     order.refresh_from_db()
     assert (order.service, order.plan_code, order.cost) == ("internet", "", Decimal(980))
+
+
+@pytest.mark.parametrize("typed", ["+213 778 03 73 40", "00213778037340", "778037340", "٠٧٧٨٠٣٧٣٤٠"])
+def test_the_orders_search_finds_a_mobile_number_in_any_typed_form(sim, staff, typed):
+    from topups.selectors import search_q
+
+    order, _created = orders.create_order(service="mobile", plan_code="PREPAID_DJEZZY", number="0778037340",
+                                          value=Decimal(1000), actor=staff)
+    assert list(Order.objects.filter(search_q(typed))) == [order]

@@ -10,7 +10,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from topups.models import Order, OrderEvent, OrderStatus
+from topups.models import HANDED_BACK_STATUSES, Order, OrderEvent, OrderStatus
 from topups.services import account, orders, sending, sync
 from topups.services.actors import SYNC, Actor
 
@@ -88,6 +88,7 @@ def test_unknown_error_is_uncertain_never_refunded_then_resolves(sim, staff, num
     sim.advance(5)
     order = refresh(order)
     assert order.status == S.UNCERTAIN and order.refund_message and not order.is_final
+    assert order.status not in HANDED_BACK_STATUSES  # the books keep it a sale: the customer is not refunded
     assert (order.next_check_at - order.last_checked_at) == timedelta(hours=1)  # re-checked hourly
     assert sim.stats()["total_refunded"] == 0
     sim.advance(3600)

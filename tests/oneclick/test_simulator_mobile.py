@@ -102,13 +102,16 @@ def test_a_duplicate_ref_is_refused_and_an_unknown_ref_is_not_found(api):
 def test_refunded_with_message_and_suggested_offers(api):
     send(api, number="0600000001", plan="PREPAID_MOBILIS", ref="R-1")
     send(api, number="0600000002", plan="PREPAID_MOBILIS", ref="R-2")
+    send(api, number="0770000002", plan="PREPAID_DJEZZY", ref="R-3")  # any network, any third digit
     api.sim.advance(10)
     plain = api("GET", "/mobile/check-ref/R-1")[1]["data"]
     offered = api("GET", "/mobile/check-ref/R-2")[1]["data"]
     assert plain["status"] == "REFUNDED" and plain["refund_message"] and "suggested_offers" not in plain
     assert offered["status"] == "REFUNDED" and offered["suggested_offers"][0]["plan_code"]
+    djezzy = api("GET", "/mobile/check-ref/R-3")[1]["data"]
+    assert {offer["plan_code"] for offer in djezzy["suggested_offers"]} <= {"FACTURE_DJEZZY", "MIX1000_DJEZZY"}
     refunds = [row for row in api.sim.ledger() if row["type"] == "REFUND-FLEXY"]
-    assert [row["amount"] for row in refunds] == [Decimal("960.00"), Decimal("960.00")]
+    assert [row["amount"] for row in refunds] == [Decimal("960.00"), Decimal("960.00"), Decimal("992.50")]
     assert api.sim.balance == Decimal(100000)
 
 

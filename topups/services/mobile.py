@@ -3,34 +3,31 @@ before it is created (``check_mobile``), used by the order form, the bulk files 
 ``orders.create_order`` alike.
 
 A mobile number (the API's ``MSSIDN``) is 10 digits, ``0`` then 5 (Ooredoo), 6 (Mobilis) or 7
-(Djezzy). Staff may type it with spaces, dashes, ``+213``, ``00213`` or Arabic-Indic digits.
+(Djezzy). Staff may type it with spaces, dashes, ``+213``, ``00213`` or Arabic-Indic digits:
+``normalise_mobile`` lives with the other number forms in ``topups.numbers`` (the orders search
+finds a mobile number in any of them) and is used from here.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from topups.models import NETWORK_OF_OPERATOR, ApiAccount, MobilePlan, PlanKind
-from topups.numbers import ascii_digits, compact
+from topups.numbers import OPERATOR_BY_PREFIX, ascii_digits, normalise_mobile
 from topups.oneclick import errors as api_errors
 from topups.services.account import current_fingerprint, get_client
 
 log = logging.getLogger("topups.mobile")
 
-MSSIDN = re.compile(r"^0[567][0-9]{8}$")
-EXAMPLE = "0661234567"
-OPERATOR_BY_PREFIX = {"5": "Ooredoo", "6": "Mobilis", "7": "Djezzy"}
 OPERATORS = tuple(OPERATOR_BY_PREFIX.values())
 CENT = Decimal("0.01")
 PLANS_LOCK = "topups:mobile-plans-first-use"
@@ -42,32 +39,6 @@ class MobileInputError(ValueError):
 
 
 # Numbers -----------------------------------------------------------------------------------------
-
-
-def normalise_mobile(raw: str) -> str:
-    """The API form (``0XXXXXXXXX``) of a mobile number as staff type it, or ValidationError."""
-    digits = compact(raw)
-    if digits.startswith("+"):
-        digits = "00" + digits[1:]
-    if not digits.isdigit():
-        raise ValidationError(_expected(), code="invalid_mobile")
-    if digits.startswith("00213"):
-        digits = "0" + digits[5:]
-    elif digits.startswith("213") and len(digits) == 12:
-        digits = "0" + digits[3:]
-    elif len(digits) == 9 and digits[0] in OPERATOR_BY_PREFIX:
-        digits = "0" + digits
-    if not MSSIDN.match(digits):
-        raise ValidationError(_expected(digits), code="invalid_mobile")
-    return digits
-
-
-def _expected(digits: str = "") -> str:
-    message = _("A mobile number is 10 digits starting with 05 (Ooredoo), 06 (Mobilis) or 07 (Djezzy), for example "
-                "%(example)s (+213 661 23 45 67 is accepted too).") % {"example": EXAMPLE}
-    if digits.isdigit() and digits.startswith("0") and len(digits) != 10:
-        message = _("%(count)s digits typed.") % {"count": len(digits)} + " " + message
-    return message
 
 
 def operator_of(number: str) -> str:

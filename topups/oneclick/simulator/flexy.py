@@ -94,7 +94,8 @@ def plans_view(plans: dict[str, Plan]) -> dict[str, list[dict[str, Any]]]:
 #
 # PENDING → HANDLING → FULFILLED | REFUNDED (refund_message, maybe suggested_offers) | UNKNOWN_ERROR
 # (refund_message), which later becomes FULFILLED or REFUNDED. Outcomes are chosen by the number's
-# last 8 digits (any operator: 0600000001 and 0700000001 alike), like the sandbox's test numbers.
+# last 7 digits (any operator: 0600000001, 0770000001 and 0550000001 alike), like the sandbox's test
+# numbers.
 
 PENDING = "PENDING"
 HANDLING = "HANDLING"
@@ -118,15 +119,15 @@ class MobileOutcome(enum.StrEnum):
 
 
 OUTCOME_BY_NUMBER_END = {
-    "00000001": MobileOutcome.REFUNDED,
-    "00000002": MobileOutcome.REFUNDED_WITH_OFFERS,
-    "00000003": MobileOutcome.UNKNOWN_THEN_FULFILLED,
-    "00000004": MobileOutcome.UNKNOWN_THEN_REFUNDED,
+    "0000001": MobileOutcome.REFUNDED,
+    "0000002": MobileOutcome.REFUNDED_WITH_OFFERS,
+    "0000003": MobileOutcome.UNKNOWN_THEN_FULFILLED,
+    "0000004": MobileOutcome.UNKNOWN_THEN_REFUNDED,
 }
 
 
 def outcome_for_number(number: str) -> MobileOutcome:
-    return OUTCOME_BY_NUMBER_END.get(number[-8:], MobileOutcome.FULFILLED)
+    return OUTCOME_BY_NUMBER_END.get(number[-7:], MobileOutcome.FULFILLED)
 
 
 def mobile_timeline(outcome: MobileOutcome, pending_for: float, final_after: float, unknown_for: float
