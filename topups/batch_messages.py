@@ -11,8 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from topups.models import LineType
-from topups.numbers import normalise_number
-from topups.services.mobile import normalise_mobile
+from topups.numbers import normalise_mobile, normalise_number
 
 
 def problem_message(code: str, params: dict) -> str:

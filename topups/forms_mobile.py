@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from topups.forms import confirm_same_line
 from topups.keys import issue_ref, issued_ref
-from topups.numbers import compact
+from topups.numbers import OPERATOR_BY_PREFIX, compact
 from topups.services import mobile
 
 
@@ -21,7 +21,7 @@ def typed_operator(raw: str) -> str:
         if digits.startswith(prefix):
             digits = digits[len(prefix):]
             break
-    return mobile.OPERATOR_BY_PREFIX.get(digits[:1], "") if digits.isdigit() else ""
+    return OPERATOR_BY_PREFIX.get(digits[:1], "") if digits.isdigit() else ""
 
 
 class FlexyOrderForm(forms.Form):

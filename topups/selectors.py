@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db.models import Count, DecimalField, Min, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -245,22 +244,12 @@ def search_q(term: str) -> Q:
     if not text:
         return Q(pk__in=[])
     match = (Q(ref__iexact=text) | Q(topup_id=text) | Q(num_trans=text) | Q(number=digits)
-             | Q(number__in=number_candidates(term) + mobile_candidates(term)))
+             | Q(number__in=number_candidates(term)))
     if len(text) >= PARTIAL_MIN:
         match |= Q(ref__icontains=text) | Q(num_trans__icontains=text) | Q(topup_id__icontains=text)
     if len(digits) >= PARTIAL_MIN + 2 and digits.isdigit():
         match |= Q(number__contains=digits)
     return match
-
-
-def mobile_candidates(term: str) -> list[str]:
-    """The mobile number ``term`` is (``+213 661 23 45 67`` is 0661234567), if it is one."""
-    from topups.services.mobile import normalise_mobile
-
-    try:
-        return [normalise_mobile(term)]
-    except ValidationError:
-        return []
 
 
 def orders_by_code(user, term: str) -> list[tuple[int, str]]:
