@@ -149,3 +149,14 @@ def test_faults_apply_to_mobile_endpoints(api):
     api.sim.inject_fault("mobile-send", "error_500_after")
     status, _body = send(api)
     assert status == 500 and api.sim.stats()["refs"]["M-1"] == {"orders": 1, "attempts": 1}
+
+
+def test_plans_are_controlled_over_http(server, api):
+    control = server.control_url + "/plans"
+    assert requests.post(control, json={"code": "PIXX_500", "enabled": False}, timeout=5).json()["data"][
+        "isEnabled"] is False
+    requests.delete(control, json={"code": "MIX1000_DJEZZY"}, timeout=5)
+    plans = api("GET", "/mobile/plans")[1]["data"]
+    assert {p["code"]: p["isEnabled"] for p in plans["fixedPlans"]}.get("PIXX_500") is False
+    assert "MIX1000_DJEZZY" not in {p["code"] for p in plans["fixedPlans"]}
+    assert requests.post(control, json={"code": "NOPE"}, timeout=5).status_code == 400
