@@ -39,6 +39,7 @@ def benchmarks(load_seconds: float) -> dict[str, list[str]]:
         "bulk": ["bench/bulk.py"],
         "ledger": ["bench/ledger.py"],
         "books": ["bench/books.py"],
+        "mobile": ["bench/mobile.py"],
         "load": ["bench/load.py", "--seconds", str(load_seconds)],
     }
 
@@ -178,6 +179,22 @@ def rows() -> list[tuple[str, str, str, str, str]]:
         table.append((f"dashboard.py: slowest page, {dashboard['orders']:,} orders",
                       f"{slowest['page']}: {slowest['median_ms']} ms, {slowest['queries']} queries",
                       "100 ms page budget", ratio(slowest["median_ms"], 100), "< 1"))
+    mobile = read("mobile")
+    if mobile:
+        a, b = mobile.get("a_sync_cycle"), mobile.get("b_mixed_send")
+        vendor = mobile.get("machine", "").rsplit(", ", 1)[-1]
+        if a:
+            table.append((f"mobile.py (a): sync cycle, half mobile, DB queries ({vendor})",
+                          f"{a['500']['db_queries']} queries for 500 orders", f"{a['100']['db_queries']} for 100",
+                          ratio(a["500"]["db_queries"], a["100"]["db_queries"]), "1.00 (constant per batch)"))
+            table.append(("mobile.py (a): sync cycle, half mobile, API calls",
+                          f"{a['500']['api_calls']} calls for 500 orders ({a['500']['calls']})",
+                          "500 (one check per order)", ratio(a["500"]["api_calls"], 500), "≪ 1 (a list walk per service)"))
+        if b:
+            table.append(("mobile.py (b): 1,000 sends, half mobile, qcluster, 50 ms API",
+                          f"{b['wall_seconds']} s ({b['workers']} workers; max orders/ref {b['max_orders_per_ref']})",
+                          f"ideal {b['ideal_seconds_mixed']:.2f} s (1.5 calls per order × 50 ms ÷ {b['workers']} "
+                          "workers)", f"{b['ratio_vs_mixed']:.2f}", "≤ 1.5"))
     books = read("books")
     if books:
         pages = {r["page"]: r for r in books["results"]}

@@ -285,6 +285,8 @@ SAME_LINE_WARNING_HOURS = env.float("SAME_LINE_WARNING_HOURS", default=24)
 # Background schedule periods (minutes).
 CATALOG_REFRESH_MINUTES = env.int("CATALOG_REFRESH_MINUTES", default=10)
 BALANCE_REFRESH_MINUTES = env.int("BALANCE_REFRESH_MINUTES", default=3)
+# Mobile plans rarely change: the API's guide says to sync them daily.
+MOBILE_PLANS_REFRESH_MINUTES = env.int("MOBILE_PLANS_REFRESH_MINUTES", default=1440)
 
 LOGGING = {
     "version": 1,

@@ -100,3 +100,16 @@ def priced_shop(sim, settings, supervisor):
     assert catalog.sync_catalog().ok
     pricing.set_rule(line_type="", value=0, mode=PriceMode.MARGIN, amount="20", actor=Actor.user(supervisor))
     return sim
+
+
+@pytest.fixture
+def counter(priced_shop, client, operator):
+    """A cashier at the counter selling mobile top-ups: the shop as in production (priced_shop), the
+    mobile plans cached from the simulator, a cash session open, logged in."""
+    from topups.services import mobile, tills
+    from topups.services.actors import Actor
+
+    assert mobile.sync_plans().ok
+    tills.open_till(actor=Actor.user(operator), opening_cash="0")
+    client.force_login(operator)
+    return priced_shop

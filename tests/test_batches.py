@@ -323,8 +323,8 @@ def test_template_download_is_a_valid_file(sup_client, synced):
     response = sup_client.get(reverse("topups:batch_template"))
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     parsed = parse_csv(response.content)
-    assert [r["type"] for r in parsed.rows] == ["ADSL", "4G"]
-    assert batches.check_rows(parsed.rows).valid_count == 2
+    assert [r["type"] for r in parsed.rows] == ["ADSL", "4G", "FLEXY"]
+    assert batches.check_rows(parsed.rows).valid_count == 3
 
 
 def test_batch_list_shows_uploader_and_time(sup_client, synced):

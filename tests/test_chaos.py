@@ -1,7 +1,7 @@
-"""Chaos: 1,000 orders sent by two real qcluster processes (PostgreSQL + the Redis broker) to a
+"""Chaos: 1,000 orders (internet cards and mobile top-ups mixed) sent by two real qcluster processes (PostgreSQL + the Redis broker) to a
 simulator that misbehaves on purpose, then followed until they settle.
 
-The faults on ``send`` are the issue's mix: read timeout after the order was accepted (10%), 500
+The faults on ``send`` and ``mobile-send`` are the issue's mix: read timeout after the order was accepted (10%), 500
 before (5%) and after (5%) accepting, connection reset before (3%) and after (3%) accepting, 429
 (5%), cut-off JSON (2%), plus a random latency; the checks and the list get a lighter mix, and
 check-ref / check-id answer NOT_FOUND now and then for an order that exists (read-replica lag).
@@ -35,7 +35,7 @@ from django.db.models import Sum
 from tests import processes
 from tests.test_cluster import database_url
 from topups.models import FINAL_STATUSES, Order, OrderEvent, OrderStatus
-from topups.services import catalog, orders, reconcile, sync
+from topups.services import catalog, mobile, orders, reconcile, sync
 from topups.services.actors import Actor
 from topups.tasks import SWEEP_LOCK
 
@@ -60,6 +60,11 @@ CANCELS_PER_ROUND, CANCEL_ROUNDS = 3, 40
 NOT_CHARGED = (S.NEW, S.REFUSED, S.CANCELLED)
 # Values per type (ADSL 5000 is out of stock in the simulator's catalog: refused before sending).
 VALUES = {"ADSL": [500, 1000, 2000, 3000, 5000], "4G": [1000, 1500, 2000, 3000, 4000]}
+# One order in three is a mobile top-up: (plan, amount, network prefix), cycling; the number's
+# ending picks the simulator's outcome (refunded, with offers, uncertain then either way, fulfilled).
+MOBILE_ORDERS = [("PREPAID_DJEZZY", 1000, "07"), ("PREPAID_MOBILIS", 700, "06"), ("MIX1000_OOREDOO", None, "05"),
+                 ("PIXX_500", None, "06"), ("GROS_MOBILIS", 6000, "06"), ("GETMENU_Djezzy", None, "07")]
+MOBILE_ENDINGS = ["00000001", "00000002", "00000003", "00000004", "12345678", "23456789", "34567890"]
 # The lease must outlast the task timeout (a system check refuses otherwise): a short timeout
 # (one send takes at most 2 x (2 s + 2 s) with the test settings) lets the lease be short too.
 FAST_TIMINGS = {"ONECLICKDZ_RESEND_AFTER_SECONDS": 3, "ONECLICKDZ_SENDING_LEASE_SECONDS": 25, "Q_TIMEOUT": 20,
@@ -110,9 +115,20 @@ def number_for(line_type: str, index: int) -> str:
     return f"036{middle[-4:]}{ending}" if line_type == "ADSL" else f"21366{middle}{ending}"
 
 
+def mobile_order(actor: Actor, index: int) -> Order:
+    plan, amount, prefix = MOBILE_ORDERS[index % len(MOBILE_ORDERS)]
+    number = prefix + MOBILE_ENDINGS[(index // len(MOBILE_ORDERS)) % len(MOBILE_ENDINGS)]
+    order, _ = orders.create_order(service="mobile", plan_code=plan, number=number,
+                                   value=None if amount is None else Decimal(amount), actor=actor)
+    return order
+
+
 def place_orders(actor: Actor, count: int) -> list[Order]:
     placed = []
     for index in range(count):
+        if index % 3 == 2:
+            placed.append(mobile_order(actor, index))
+            continue
         line_type = "ADSL" if index % 2 == 0 else "4G"
         values = VALUES[line_type]
         value = values[(index // 2) % len(values)]
@@ -129,15 +145,16 @@ def unsettled():
 def wait_until_settled(seconds: float, on_each_round=None) -> None:
     """Drive the status sync from here too (safe alongside the clusters' sweepers) until every
     order is final or needs attention. The simulator queues orders for 2 s where the real service
-    takes 12–48 h, and queued orders are looked at hourly: each round makes them due, as a
-    supervisor's *Refresh* would."""
+    takes 12–48 h (and settles an uncertain mobile top-up in 3 s where support takes hours), and
+    those orders are looked at hourly: each round makes them due, as a supervisor's *Refresh* would."""
     deadline = time.monotonic() + seconds
     rounds = 0
     while unsettled().exists() and time.monotonic() < deadline:
         if on_each_round is not None:
             on_each_round(rounds)
         rounds += 1
-        sync.schedule_refresh(list(Order.objects.filter(status=S.QUEUED).values_list("pk", flat=True)))
+        sync.schedule_refresh(list(Order.objects.filter(status__in=(S.QUEUED, S.UNCERTAIN))
+                                   .values_list("pk", flat=True)))
         sync.sync_due_orders()
         time.sleep(2)
 
@@ -229,13 +246,15 @@ def wait_for_empty_queue(broker, seconds: float = 60) -> None:
 def test_thousand_orders_through_faults_settle_without_double_debit(sim, simulator_server, operator, fast_timings,
                                                                      redis_broker, tls_front):
     production_path_or_skip()
-    sim.configure(fulfil_after=1, queue_for=2, slow_after=4)
+    sim.configure(fulfil_after=1, queue_for=2, slow_after=4, mobile_pending_for=0.5, mobile_unknown_for=3)
     sim.set_balance(10_000_000)
-    assert catalog.sync_catalog().ok
+    assert catalog.sync_catalog().ok and mobile.sync_plans().ok
     sim.set_fault_mix("send", SEND_FAULTS, seed=1000, extra_latency_ms=(0, 80), hang_seconds=HANG_SECONDS)
+    sim.set_fault_mix("mobile-send", SEND_FAULTS, seed=1010, extra_latency_ms=(0, 80), hang_seconds=HANG_SECONDS)
     sim.set_fault_mix("check-number", CHECK_FAULTS, seed=1001, extra_latency_ms=(0, 30))
-    for seed, endpoint in enumerate(("check-id", "check-ref", "list"), start=1002):
-        mix = READ_FAULTS if endpoint == "list" else LOOKUP_FAULTS
+    lookups = ("check-id", "check-ref", "list", "mobile-check-id", "mobile-check-ref", "mobile-list")
+    for seed, endpoint in enumerate(lookups, start=1002):
+        mix = READ_FAULTS if endpoint.endswith("list") else LOOKUP_FAULTS
         sim.set_fault_mix(endpoint, mix, seed=seed, extra_latency_ms=(0, 30), hang_seconds=HANG_SECONDS)
     tls_front.faults.set_mix(TLS_FAULTS, seed=1005)
     opening = sim.stats()
@@ -261,13 +280,16 @@ def test_thousand_orders_through_faults_settle_without_double_debit(sim, simulat
     fired = stats["faults_fired"]
     print(f"\nchaos: {ORDERS} orders settled in {settle_seconds:.0f} s; statuses {dict(by_status)}; "
           f"cancelled {len(cancelled)}; TLS faults {dict(tls_front.faults.fired)}; faults fired {fired}; "
-          f"sends {stats['calls'].get('send')} (opening {opening['calls'].get('send', 0)}); "
+          f"sends {stats['calls'].get('send')} + mobile {stats['calls'].get('mobile-send')}; "
           f"debited {stats['total_debited']} refunded {stats['total_refunded']}; tasks {tasks}")
     # The faults did fire (otherwise this proved nothing).
     assert fired.get("timeout_after_accept", 0) > 50 and fired.get("error_500_after", 0) > 20
     assert fired.get("reset_after", 0) > 10 and fired.get("not_found", 0) > 5
     assert tls_front.faults.fired["broken_record"] > 10 and cancelled
     assert by_status[S.CANCELLED] == len(cancelled)
+    mobiles = Counter(Order.objects.filter(service="mobile").values_list("status", flat=True))
+    assert mobiles[S.FULFILLED] > 50 and mobiles[S.REFUNDED] > 50
+    assert OrderEvent.objects.filter(order__service="mobile", from_status=S.UNCERTAIN).exists()
     assert_ledger_reconciles(sim)
 
 
@@ -297,6 +319,8 @@ def assert_ledger_reconciles(sim) -> None:
     assert flags == [], flags[:20]
     assert LedgerRow.objects.count() == len(ledger)
     order_rows = LedgerRow.objects.filter(type__in=[*reconcile.DEBIT_TYPES, *reconcile.REFUND_TYPES])
-    assert order_rows.count() == sum(1 for row in ledger if row["type"] in ("ADSL", "REFUND-ADSL")) > 0
+    order_types = ("ADSL", "REFUND-ADSL", "FLEXY", "REFUND-FLEXY")
+    assert order_rows.count() == sum(1 for row in ledger if row["type"] in order_types) > 0
+    assert order_rows.filter(type="FLEXY").exists() and order_rows.filter(type="REFUND-FLEXY").exists()
     assert not order_rows.exclude(state=LedgerState.MATCHED).exists()
     print(f"ledger: {len(ledger)} rows, all debits and refunds matched, 0 flags")

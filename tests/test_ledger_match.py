@@ -239,3 +239,26 @@ def test_the_schedule_runs_the_sync_then_the_matching(books, sell, staff):
     assert result["complete"] and result["rows"] == 2 and result["open_flags"] == 1
     again = tasks.reconcile_ledger()
     assert again["rows"] == 0 and again["open_flags"] == 1
+
+
+def test_mobile_top_ups_are_matched_like_cards(sell, books, staff):
+    from topups.services import mobile, orders, sending
+
+    books.configure(mobile_pending_for=0, mobile_unknown_for=0)
+    sell(staff, "036362600", 1000)
+    for plan, number, amount in [("PREPAID_DJEZZY", "0778037340", 1000), ("PREPAID_MOBILIS", "0600000002", 500),
+                                 ("PREPAID_DJEZZY", "0700000004", 2000), ("GROS_MOBILIS", "0661234567", 6000),
+                                 ("GETMENU_Ooredoo", "0551234567", None)]:
+        order, _ = orders.create_order(service="mobile", plan_code=plan, number=number,
+                                       value=None if amount is None else Decimal(amount), actor=staff)
+        sending.send_order(order_id=order.pk, actor=staff)
+    assert mobile.MobilePlan.objects.exists()
+    sync.refresh_orders(list(Order.objects.all()), actor=SYNC)
+    sync.refresh_orders(list(Order.objects.all()), actor=SYNC)  # the uncertain one, settled since
+    assert set(Order.objects.values_list("status", flat=True)) == {S.FULFILLED, S.REFUNDED}
+    result = reconcile.run(backfill_days=1)
+    assert result.open_flags == 0 and result.match.flags == 0
+    flexy = LedgerRow.objects.filter(type__in=["FLEXY", "REFUND-FLEXY"])
+    assert flexy.count() == 6 and set(flexy.values_list("state", flat=True)) == {LedgerState.MATCHED}
+    day = reconcile.day_summary(timezone.localdate())
+    assert day.difference == 0 and day.closing == books.balance

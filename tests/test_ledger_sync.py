@@ -193,11 +193,11 @@ def test_unknown_types_and_missing_objid_are_recorded_without_flags(sell, books,
     sell(staff, "036362600")
     books.add_ledger_row(type="CASHBACK", amount=7)  # not in the docs' list
     books.add_ledger_row(type="SERVICE", amount=15)  # no objid at all
-    books.add_ledger_row(type="FLEXY", amount=100, objid="6901616fe9e88196b4eb64b2")  # a mobile top-up
+    books.add_ledger_row(type="ORDER", amount=100, objid="6901616fe9e88196b4eb64b2")  # a gift-card order
     result = reconcile.run(backfill_days=1)
     states = dict(LedgerRow.objects.values_list("type", "state"))
     assert states == {"ADSL": LedgerState.MATCHED, "CASHBACK": LedgerState.RECORDED, "SERVICE": LedgerState.RECORDED,
-                      "FLEXY": LedgerState.OTHER_SERVICE}
+                      "ORDER": LedgerState.RECORDED}
     assert LedgerRow.objects.get(type="SERVICE").objid == ""
     assert result.open_flags == 0
 

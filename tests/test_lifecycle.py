@@ -87,8 +87,10 @@ def test_planning_only_ever_asks_legal_moves(status):
     now = timezone.now()
     for age, topup_id, attempts in itertools.product(
             (timedelta(0), timedelta(minutes=10), timedelta(hours=7), timedelta(hours=50)), ("", "T1"), (1, 3)):
-        order = Order(pk=1, ref="OC-1", line_type="ADSL", number="036362600", value=Decimal(1000), status=status,
-                      topup_id=topup_id, send_attempts=attempts, sent_at=now - age, created_at=now - age)
-        for topup in _topups():
-            planning.change_from_topup(order, topup, now).check()
-        planning.change_not_found(order, now).check()
+        common = {"pk": 1, "ref": "OC-1", "value": Decimal(1000), "status": status, "topup_id": topup_id,
+                  "send_attempts": attempts, "sent_at": now - age, "created_at": now - age}
+        for order in (Order(line_type="ADSL", number="036362600", **common),
+                      Order(service="mobile", plan_code="PREPAID_DJEZZY", number="0778037340", **common)):
+            for topup in _topups():
+                planning.change_from_topup(order, topup, now).check()
+            planning.change_not_found(order, now).check()

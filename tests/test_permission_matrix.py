@@ -30,6 +30,7 @@ from topups.models import (
     CardInstructions,
     LedgerFlag,
     LedgerRow,
+    MobilePlan,
     Order,
     PriceRule,
     Product,
@@ -77,6 +78,7 @@ DASHBOARD: dict[str, Case] = {
     "topups:orders": Case("get", ALL_STAFF),
     "topups:new_order": Case("get", ALL_STAFF),
     "topups:check_number": Case("get", roles(LOGIN, 400, 400, 400), note="allowed; 400: no number given"),
+    "topups:flexy_check": Case("get", ALL_STAFF, note="topups.send_order; nothing typed: an empty answer"),
     "topups:order_statuses": Case("get", ALL_STAFF, query="?id={order}"),
     "topups:order_export": Case("get", STAFF_ONLY, note="topups.export_order"),
     "topups:order": Case("get", ALL_STAFF, kwargs={"pk": "order"}),
@@ -128,6 +130,8 @@ ADMIN_SITE: dict[str, Case] = {
                                             kwargs={"id": "user"}),
     "admin:topups_product_refresh": Case("post", roles(ADMIN_LOGIN, ADMIN_LOGIN, 302, 302),
                                          note="topups.sync_catalog"),
+    "admin:topups_mobileplan_refresh": Case("post", roles(ADMIN_LOGIN, ADMIN_LOGIN, 302, 302),
+                                            note="topups.sync_catalog"),
     # Unnamed: the admin's catch-all (unknown admin paths).
     "admin/(?P<url>.*)$": Case("get", roles(ADMIN_LOGIN, ADMIN_LOGIN, 404, 404), kwargs={"url": "no-such-page/"}),
 }
@@ -149,6 +153,7 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
     "topups.order": {"supervisor": "vac", "superuser": "vac"},  # orders are never deleted
     "topups.product": {"supervisor": "v", "superuser": "vcd"},  # the catalog comes from the API
     "topups.apiaccount": {"supervisor": "v", "superuser": "vcd"},
+    "topups.mobileplan": {"supervisor": "v", "superuser": "v"},  # the plans come from the API
     "topups.batch": {"supervisor": "va", "superuser": "va"},  # add = the dashboard's upload (redirect)
     "topups.auditevent": {"supervisor": "v", "superuser": "v"},  # read-only for everyone
     "topups.ledgerrow": {"supervisor": "v", "superuser": "v"},  # copied from the API
@@ -184,6 +189,7 @@ ADMIN_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("topups.order", "export_selected_xlsx"): {"supervisor", "superuser"},
     ("topups.product", "delete_selected"): {"superuser"},
     ("topups.apiaccount", "delete_selected"): {"superuser"},
+    ("topups.mobileplan", "delete_selected"): set(),
     ("topups.batch", "delete_selected"): set(),
     ("topups.auditevent", "delete_selected"): set(),  # the audit trail cannot be edited
     ("topups.ledgerrow", "delete_selected"): set(),
@@ -337,6 +343,7 @@ def objects(sim, users, make_user):
         "topups.order": order.pk,
         "topups.product": Product.objects.create(line_type="ADSL", value=Decimal(500), cost=Decimal(490)).pk,
         "topups.apiaccount": ApiAccount.objects.get_or_create(key_fingerprint="f" * 16)[0].pk,
+        "topups.mobileplan": MobilePlan.objects.create(code="PREPAID_DJEZZY", kind="dynamic").pk,
         "topups.batch": Batch.objects.create(file_name="admin.csv", created_by=owner).pk,
         "topups.auditevent": AuditEvent.objects.create(action="export", actor_label="owner").pk,
         "topups.ledgerrow": ledger_row.pk,

@@ -26,17 +26,19 @@ from topups.models import (
     Batch,
     BatchStatus,
     CardInstructions,
+    MobilePlan,
     Order,
     OrderEvent,
     OrderStatus,
     PriceRule,
     Product,
+    Service,
     Till,
 )
 from topups.numbers import normalise_number
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
-from topups.services import account, audit, catalog, order_edits, orders, pricing, sync, tills
+from topups.services import account, audit, catalog, mobile, order_edits, orders, pricing, sync, tills
 from topups.services.actors import Actor
 
 S = OrderStatus
@@ -152,15 +154,44 @@ class SensitiveLookupsRefused:
 
 class OrderAddForm(forms.ModelForm):
     """Adding an order in the admin: the checks of the dashboard's form (a valid number, a value
-    the cached catalog sells), then the same creation service (OrderAdmin.save_model)."""
+    the cached catalog sells; for a mobile top-up, a plan of the number's operator and an amount in
+    its range), then the same creation service (OrderAdmin.save_model)."""
 
     class Meta:
         model = Order
-        fields = ("line_type", "number", "value", "note")
+        fields = ("service", "line_type", "plan_code", "number", "value", "note")
+        help_texts = {"plan_code": _("Mobile top-ups only: a code of Mobile plans."),
+                      "value": _("Internet: the card's value. Mobile: the amount (any, for a fixed plan).")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].required = False  # an internet card unless told otherwise
 
     def clean(self):
         data = super().clean()
+        if data.get("service") == Service.MOBILE:
+            return self._clean_mobile(data)
+        data["service"] = self.instance.service = Service.INTERNET
+        return self._clean_card(data)
+
+    def _clean_mobile(self, data):
+        try:
+            checked = mobile.check_mobile(data.get("plan_code") or "", data.get("number") or "", data.get("value"))
+        except ValidationError as exc:
+            self.add_error("number", exc)
+        except mobile.MobileInputError as exc:
+            self.add_error(getattr(exc, "field", None), str(exc))
+        else:
+            data["number"], data["value"] = checked.number, checked.amount
+            if pricing.PriceBook().quote_mobile(checked.plan.code, checked.amount, checked.cost).refused:
+                self.add_error("value", _("This top-up's price is below its cost: a supervisor must allow it first."))
+        self._check_till()
+        return data
+
+    def _clean_card(self, data):
         line_type, value = data.get("line_type"), data.get("value")
+        if not line_type:
+            self.add_error("line_type", _("Choose the line type of the card."))
         if line_type and data.get("number"):
             try:
                 data["number"] = normalise_number(line_type, data["number"])
@@ -179,17 +210,20 @@ class OrderAddForm(forms.ModelForm):
             self.add_error("value", _("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
                                       "must allow it first.") % {"price": pricing.price_for(product).price,
                                                                  "cost": product.cost})
+        self._check_till()
+        return data
+
+    def _check_till(self) -> None:
         user = getattr(self, "user", None)
         if user is not None and tills.till_required() and tills.open_till_of(user.pk) is None:
             self.add_error(None, _("Open your cash session before selling (Cash session page)."))
-        return data
 
 
 @admin.register(Order)
 class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
-    list_display = ("ref", "badge", "line_type", "number", "value", "cost", "created_by", "created_at",
-                    "num_trans")
-    list_filter = ("status", "line_type", "created_at", "created_by")
+    list_display = ("ref", "badge", "service", "line_type", "plan_code", "number", "value", "cost", "created_by",
+                    "created_at", "num_trans")
+    list_filter = ("status", "service", "line_type", "created_at", "created_by")
     # The dashboard's search (selectors.search_q and the audited card-code lookup): get_search_results.
     search_fields = ("ref",)
     search_help_text = _("Number in any form, ref or part of it, transaction number, top-up id or card code.")
@@ -202,11 +236,11 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "shown_card_code",
                        "num_trans", "processed_at", "refusal_code", "refusal_message", "created_by", "created_at",
                        "updated_at", "send_requested_at", "sent_at", "send_attempts", "checks", "last_checked_at",
-                       "next_check_at", "price", "till", "receipt_prints")
+                       "next_check_at", "price", "till", "receipt_prints", "refund_message", "suggested_offers")
     fieldsets = (
-        (None, {"fields": ("ref", "line_type", "number", "value", "note")}),
+        (None, {"fields": ("ref", "service", "line_type", "plan_code", "number", "value", "note")}),
         (_("Result"), {"fields": ("status", "api_status", "shown_card_code", "num_trans", "processed_at",
-                                  "refusal_code", "refusal_message")}),
+                                  "refusal_code", "refusal_message", "refund_message", "suggested_offers")}),
         (_("API"), {"fields": ("topup_id", "cost", "ncli", "offre")}),
         (_("Books"), {"fields": ("price", "till", "receipt_prints")}),
         (_("Tracking"), {"classes": ("collapse",), "fields": (
@@ -242,7 +276,7 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
             # What was ordered never changes after creation: the order sent is the order created.
-            return ("line_type", "number", "value", *self.readonly_fields)
+            return ("service", "line_type", "plan_code", "number", "value", *self.readonly_fields)
         return self.readonly_fields
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -260,8 +294,8 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
                                    request=request)
             return
         order, _created = orders.create_order(
-            line_type=obj.line_type, number=obj.number, value=obj.value, note=obj.note,
-            actor=Actor.user(request.user),
+            service=obj.service, line_type=obj.line_type, plan_code=obj.plan_code, number=obj.number, value=obj.value,
+            note=obj.note, actor=Actor.user(request.user),
         )
         obj.pk, obj.ref = order.pk, order.ref
 
@@ -329,6 +363,53 @@ class ProductAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
             "catalog_synced_at": row.catalog_synced_at if row else None,
             "can_sync_catalog": request.user.has_perm("topups.sync_catalog"),
         }
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(MobilePlan)
+class MobilePlanAdmin(admin.ModelAdmin):
+    """The cached mobile plans, read-only (they come from the API, daily and on first use)."""
+
+    list_display = ("code", "name", "operator", "kind", "amount", "min_amount", "max_amount", "multiplier",
+                    "is_enabled", "fetched_at")
+    list_filter = ("operator", "kind", "is_enabled")
+    search_fields = ("code", "name")
+    readonly_fields = ("code", "name", "operator", "kind", "amount", "min_amount", "max_amount", "multiplier",
+                       "is_enabled", "fetched_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        # A button, like the catalog's: the refresh works on the whole list, even an empty one.
+        refresh = self.admin_site.admin_view(self.refresh_view)
+        return [path("refresh/", refresh, name="topups_mobileplan_refresh"), *super().get_urls()]
+
+    def refresh_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("topups.sync_catalog"):
+            raise PermissionDenied
+        report = mobile.sync_plans()  # an API problem is reported, not raised
+        if report.ok:
+            self.message_user(request, _("Mobile plans refreshed: %(created)d new, %(updated)d updated, %(gone)d no "
+                                         "longer listed.") % {"created": report.created, "updated": report.updated,
+                                                              "gone": report.removed}, messages.SUCCESS)
+        else:
+            self.message_user(request, _("Mobile plans not refreshed: %(error)s") % {"error": report.failed},
+                              messages.ERROR)
+        return redirect("admin:topups_mobileplan_changelist")
+
+    def changelist_view(self, request, extra_context=None):
+        row = account.current_account()
+        extra_context = {**(extra_context or {}), "plans_synced_at": row.plans_synced_at if row else None,
+                         "can_sync_catalog": request.user.has_perm("topups.sync_catalog")}
         return super().changelist_view(request, extra_context)
 
 

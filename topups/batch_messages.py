@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from topups.models import LineType
-from topups.numbers import normalise_number
+from topups.numbers import normalise_mobile, normalise_number
 
 
 def problem_message(code: str, params: dict) -> str:
@@ -23,13 +23,23 @@ def problem_message(code: str, params: dict) -> str:
     if code == "long":
         return _("This row has more cells than the header: check the separator and the quotes.")
     if code == "bad_type":
-        return _("Unknown line type \"%(value)s\": use ADSL or 4G.") % params
+        return _("Unknown line type \"%(value)s\": use ADSL, 4G or FLEXY.") % params
     if code == "bad_number":
         try:
             normalise_number(params["type"], params["value"])
         except ValidationError as exc:
             return _("Malformed number \"%(value)s\". %(expected)s") % {**params, "expected": exc.messages[0]}
         return _("Malformed number \"%(value)s\".") % params
+    if code == "bad_mobile":
+        try:
+            normalise_mobile(params["value"])
+        except ValidationError as exc:
+            return _("Malformed mobile number \"%(value)s\". %(expected)s") % {**params, "expected": exc.messages[0]}
+        return _("Malformed mobile number \"%(value)s\".") % params
+    if code == "mobile_refused":
+        return params["message"]
+    if code == "cost_unknown":
+        return _("The API does not give the cost of the plan %(plan)s: the total counts its face value.") % params
     if code == "bad_value":
         return _("The value \"%(value)s\" is not a number.") % params
     if code in ("unknown_value", "out_of_stock"):

@@ -24,9 +24,11 @@ from django.utils.translation import ngettext
 MAX_ROWS = 5000
 MAX_BYTES = 1024 * 1024
 REQUIRED_COLUMNS = ("type", "number", "value")
-OPTIONAL_COLUMNS = ("ref", "note")
+# plan_code: a mobile top-up ("flexy") row, whose type is FLEXY and value the amount (blank for a fixed plan).
+OPTIONAL_COLUMNS = ("ref", "note", "plan_code")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-TEMPLATE = "type,number,value,ref,note\r\nADSL,036362608,1000,,\r\n4G,0665983439,1500,,\r\n"
+TEMPLATE = ("type,number,value,ref,note,plan_code\r\nADSL,036362608,1000,,,\r\n4G,0665983439,1500,,,\r\n"
+            "FLEXY,0661234567,500,,,PREPAID_MOBILIS\r\n")
 
 # Bytes that never appear in a text file (tab, LF and CR are allowed).
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -51,7 +53,8 @@ class CsvImportError(ValueError):
 
 @dataclass
 class ParsedFile:
-    # {"line": <line in the file>, "type", "number", "value", "ref", "note": cells, "long": more cells than the header}
+    # {"line": <line in the file>, "type", "number", "value", "ref", "note", "plan_code": cells,
+    #  "long": more cells than the header}
     rows: list[dict]
     encoding: str  # utf-8 | cp1256 | cp1252
     ignored_columns: list[str] = field(default_factory=list)

@@ -11,7 +11,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from topups.keys import issue_ref, issued_ref, parse_value_key, value_key
-from topups.models import LineType, OrderStatus, Product
+from topups.models import LineType, OrderStatus, Product, Service
 from topups.numbers import normalise_number
 from topups.selectors import OrderFilters
 
@@ -72,19 +72,24 @@ class NewOrderForm(forms.Form):
         return data
 
     def _confirm_same_line(self, data) -> None:
-        """A second top-up of the same line and value within SAME_LINE_WARNING_HOURS is sent only once
-        the clerk confirmed it, having seen the newest earlier order's ref (a resubmission of this
-        very form is not a second top-up: create_order gives its order back)."""
-        from topups.models import Order
-        from topups.selectors import recent_by_line
+        confirm_same_line(self, data["line_type"], data)
 
-        refs = recent_by_line([data["number"]]).get((data["line_type"], data["number"], data["amount"]), [])
-        refs = [ref for ref in refs if ref != data["ref"]]
-        if not refs or data.get("repeat_of") == refs[0] or Order.objects.filter(ref=data["ref"]).exists():
-            return
-        self.same_line_refs = refs
-        self.add_error(None, ValidationError(_("This line was already topped up with this value recently."),
-                                             code="same_line"))
+
+def confirm_same_line(form: forms.Form, line_type: str, data: dict) -> None:
+    """A second top-up of the same line and value (``data``'s number and amount; a mobile top-up's
+    line type is blank) within SAME_LINE_WARNING_HOURS is sent only once the clerk confirmed it,
+    having seen the newest earlier order's ref (a resubmission of this very form is not a second
+    top-up: create_order gives its order back). Sets ``form.same_line_refs`` when it asks."""
+    from topups.models import Order
+    from topups.selectors import recent_by_line
+
+    refs = recent_by_line([data["number"]]).get((line_type, data["number"], data["amount"]), [])
+    refs = [ref for ref in refs if ref != data["ref"]]
+    if not refs or data.get("repeat_of") == refs[0] or Order.objects.filter(ref=data["ref"]).exists():
+        return
+    form.same_line_refs = refs
+    form.add_error(None, ValidationError(_("This line was already topped up with this value recently."),
+                                         code="same_line"))
 
 
 # Dates a filter accepts: far enough for any real order, near enough that a day's bounds never
@@ -127,7 +132,7 @@ class OrderFilterForm(forms.Form):
     def __init__(self, *args, staff_choices: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("All"))] + list(OrderStatus.choices)
-        self.fields["line_type"].choices = [("", _("All"))] + list(LineType.choices)
+        self.fields["line_type"].choices = [("", _("All"))] + list(LineType.choices) + [(Service.MOBILE, _("Flexy"))]
         self.fields["staff"].choices = [("", _("All"))] + list(staff_choices)
 
     def filters(self) -> OrderFilters:

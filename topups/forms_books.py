@@ -62,7 +62,8 @@ class ReportForm(forms.Form):
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     group = forms.ChoiceField(label=_("Per"), required=False, choices=[
-        ("day", _("Day")), ("cashier", _("Cashier")), ("product", _("Product")), ("line_type", _("Line type"))])
+        ("day", _("Day")), ("cashier", _("Cashier")), ("product", _("Product")), ("line_type", _("Line type")),
+        ("service", _("Service"))])
 
     def clean(self):
         data = super().clean()

@@ -27,6 +27,13 @@ class LineType(models.TextChoices):
     LTE = api_types.LineType.LTE.value, _("4G LTE")
 
 
+class Service(models.TextChoices):
+    """What an order sells: an internet card (ADSL / 4G) or mobile credit ("flexy")."""
+
+    INTERNET = "internet", _("Internet card")
+    MOBILE = "mobile", _("Mobile top-up")
+
+
 class OrderStatus(models.TextChoices):
     # Ours, before the API knows the order.
     NEW = "new", _("New")
@@ -36,6 +43,9 @@ class OrderStatus(models.TextChoices):
     # The API's own states.
     HANDLING = "handling", _("Processing")
     QUEUED = "queued", _("Queued")
+    # Mobile only: the API said UNKNOWN_ERROR (the operator's answer was lost). Accepted and paid,
+    # not final and not refunded: support settles it within 1-24 h, re-checked meanwhile.
+    UNCERTAIN = "uncertain", _("Outcome uncertain")
     FULFILLED = "fulfilled", _("Fulfilled")
     REFUNDED = "refunded", _("Refunded")
     # The API turned the order down (ERR_PHONE, ERR_STOCK, INSUFFICIENT_BALANCE, ...): nothing debited.
@@ -50,12 +60,15 @@ S = OrderStatus
 # The order state machine: from -> the states it may move to.
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.NEW: frozenset({S.SENDING, S.REFUSED, S.CANCELLED}),
-    S.SENDING: frozenset({S.NEW, S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.REFUSED, S.UNKNOWN, S.ATTENTION}),
-    S.UNKNOWN: frozenset({S.SENDING, S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
-    S.HANDLING: frozenset({S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
-    S.QUEUED: frozenset({S.HANDLING, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
+    S.SENDING: frozenset({S.NEW, S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.REFUSED, S.UNKNOWN,
+                          S.ATTENTION}),
+    S.UNKNOWN: frozenset({S.SENDING, S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
+    S.HANDLING: frozenset({S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
+    S.QUEUED: frozenset({S.HANDLING, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
+    # UNCERTAIN resolves either way; after 48 h without an answer a person looks (ATTENTION).
+    S.UNCERTAIN: frozenset({S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
     # ATTENTION -> CANCELLED: a supervisor closes an order proven never to have reached the API.
-    S.ATTENTION: frozenset({S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.SENDING, S.CANCELLED}),
+    S.ATTENTION: frozenset({S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.SENDING, S.CANCELLED}),
     S.FULFILLED: frozenset(),
     S.REFUNDED: frozenset(),
     S.REFUSED: frozenset(),
@@ -69,7 +82,7 @@ HANDED_BACK_STATUSES = frozenset({S.REFUNDED, S.REFUSED, S.CANCELLED})
 
 FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 # Sent (or maybe sent) and not final: what the status sync follows.
-TRACKED_STATUSES = frozenset({S.UNKNOWN, S.HANDLING, S.QUEUED, S.ATTENTION})
+TRACKED_STATUSES = frozenset({S.UNKNOWN, S.HANDLING, S.QUEUED, S.UNCERTAIN, S.ATTENTION})
 
 
 def new_ref() -> str:
@@ -126,6 +139,7 @@ class ApiAccount(models.Model):
     balance = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     balance_fetched_at = models.DateTimeField(null=True, blank=True)
     catalog_synced_at = models.DateTimeField(null=True, blank=True)
+    plans_synced_at = models.DateTimeField(null=True, blank=True)
     refused_reason = models.CharField(max_length=255, blank=True)
     refused_at = models.DateTimeField(null=True, blank=True)
 
@@ -157,9 +171,61 @@ class Product(models.Model):
         return f"{self.get_line_type_display()} {self.value:.0f} DA"
 
 
+class PlanKind(models.TextChoices):
+    DYNAMIC = "dynamic", _("Amount chosen")
+    FIXED = "fixed", _("Fixed amount")
+
+
+# The mobile network of each operator name the plans use: Pixx, Sama and GMobilis (wholesale) are
+# Mobilis offers, topped up on Mobilis numbers.
+NETWORK_OF_OPERATOR = {"GMobilis": "Mobilis", "Pixx": "Mobilis", "Sama": "Mobilis"}
+
+
+class MobilePlan(models.Model):
+    """One plan of the cached mobile plan list (/mobile/plans): a dynamic plan takes an amount in
+    [min_amount, max_amount], a fixed plan has its ``amount``. ``multiplier`` is the API's
+    ``cost`` (0.98: a 1000 DZD top-up costs 980), absent for some plans. A plan the API stops
+    listing is deleted (orders keep its code)."""
+
+    code = models.CharField(_("plan code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=128, blank=True)
+    operator = models.CharField(_("operator"), max_length=32, blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=PlanKind.choices)
+    min_amount = models.DecimalField(_("minimum (DZD)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    max_amount = models.DecimalField(_("maximum (DZD)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(_("amount (DZD)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    multiplier = models.DecimalField(_("cost multiplier"), max_digits=8, decimal_places=6, null=True, blank=True)
+    is_enabled = models.BooleanField(_("available"), default=True)
+    fetched_at = models.DateTimeField(_("fetched at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("mobile plan")
+        verbose_name_plural = _("mobile plans")
+        ordering = ["-is_enabled", "operator", "kind", "amount", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.code} ({self.code})"
+
+    @property
+    def network(self) -> str:
+        """Mobilis, Djezzy or Ooredoo: the numbers this plan tops up."""
+        return NETWORK_OF_OPERATOR.get(self.operator, self.operator)
+
+    @property
+    def is_menu(self) -> bool:
+        """A GETMENU plan: sent with a number only, it answers the number's offers (suggested_offers)."""
+        return self.code.upper().startswith("GETMENU")
+
+
 class Order(models.Model):
     ref = models.CharField(_("reference"), max_length=64, unique=True, default=new_ref, editable=False)
-    line_type = models.CharField(_("line type"), max_length=8, choices=LineType.choices)
+    service = models.CharField(_("service"), max_length=8, choices=Service.choices, default=Service.INTERNET,
+                               db_index=True)
+    # Internet: ADSL or 4G. Mobile: blank (the plan says what is sold).
+    line_type = models.CharField(_("line type"), max_length=8, choices=LineType.choices, blank=True)
+    # Mobile: the MobilePlan's code (kept as text: a plan may vanish from the API's list).
+    plan_code = models.CharField(_("plan"), max_length=64, blank=True)
+    # Internet: the line (036362608 / 213665983439). Mobile: the MSSIDN (0XXXXXXXXX).
     number = models.CharField(_("line number"), max_length=16)
     value = models.DecimalField(_("value (DZD)"), max_digits=10, decimal_places=2)
     cost = models.DecimalField(_("cost (DZD)"), max_digits=10, decimal_places=2, null=True, blank=True)
@@ -175,6 +241,10 @@ class Order(models.Model):
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     refusal_code = models.CharField(_("refusal code"), max_length=32, blank=True)
     refusal_message = models.CharField(_("refusal message"), max_length=255, blank=True)
+    # Mobile: the API's message for the customer (Arabic) on REFUNDED / UNKNOWN_ERROR, and the offers
+    # it suggests instead ([{typename, plan_code, amount}], a GETMENU plan's menu too).
+    refund_message = models.TextField(_("message for the customer"), blank=True)
+    suggested_offers = models.JSONField(_("suggested offers"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=255, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
@@ -232,6 +302,10 @@ class Order(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def is_mobile(self) -> bool:
+        return self.service == Service.MOBILE
 
 
 class OrderEvent(models.Model):

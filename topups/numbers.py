@@ -10,6 +10,7 @@ search alike.
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -61,15 +62,49 @@ def normalise_number(line_type: str, raw: str) -> str:
 
 
 def number_candidates(raw: str) -> list[str]:
-    """Every line number ``raw`` can be, of either type, in the API's form (what a search looks for:
-    ``0665983439`` and ``+213 665 98 34 39`` are both 213665983439)."""
+    """Every number ``raw`` can be, an internet line of either type or a mobile number, in the
+    API's form (what a search looks for: ``0665983439`` and ``+213 665 98 34 39`` are both
+    213665983439 as a 4G line and 0665983439 as a mobile number)."""
     candidates = []
-    for line_type in LineType:
+    for normalise in (*(partial(normalise_number, line_type) for line_type in LineType), normalise_mobile):
         try:
-            candidates.append(normalise_number(line_type, raw))
+            candidates.append(normalise(raw))
         except ValidationError:
             pass
     return candidates
+
+
+# Mobile numbers (the API's MSSIDN): 0, then 5 (Ooredoo), 6 (Mobilis) or 7 (Djezzy), then 8 digits.
+MSSIDN = re.compile(r"^0[567][0-9]{8}$")
+MOBILE_EXAMPLE = "0661234567"
+OPERATOR_BY_PREFIX = {"5": "Ooredoo", "6": "Mobilis", "7": "Djezzy"}
+
+
+def normalise_mobile(raw: str) -> str:
+    """The API form (``0XXXXXXXXX``) of a mobile number as staff type it (spaces, dashes, ``+213``,
+    ``00213``, ``213``, without its 0, Arabic-Indic digits), or ValidationError saying the form."""
+    digits = compact(raw)
+    if digits.startswith("+"):
+        digits = "00" + digits[1:]
+    if not digits.isdigit():
+        raise ValidationError(_expected_mobile(), code="invalid_mobile")
+    if digits.startswith("00213"):
+        digits = "0" + digits[5:]
+    elif digits.startswith("213") and len(digits) == 12:
+        digits = "0" + digits[3:]
+    elif len(digits) == 9 and digits[0] in OPERATOR_BY_PREFIX:
+        digits = "0" + digits
+    if not MSSIDN.match(digits):
+        raise ValidationError(_expected_mobile(digits), code="invalid_mobile")
+    return digits
+
+
+def _expected_mobile(digits: str = "") -> str:
+    message = _("A mobile number is 10 digits starting with 05 (Ooredoo), 06 (Mobilis) or 07 (Djezzy), for example "
+                "%(example)s (+213 661 23 45 67 is accepted too).") % {"example": MOBILE_EXAMPLE}
+    if digits.isdigit() and digits.startswith("0") and len(digits) != 10:
+        message = _("%(count)s digits typed.") % {"count": len(digits)} + " " + message
+    return message
 
 
 def _expected(line_type: LineType) -> str:

@@ -25,7 +25,9 @@ from topups.services.actors import Actor
 COLUMNS: dict[str, tuple[str, Callable[[dict, str], object]]] = {
     "ref": (_("Reference"), lambda o, code: Text(o["ref"] or "")),
     "created_at": (_("Created at"), lambda o, code: local_iso(o["created_at"])),
+    "service": (_("Service"), lambda o, code: o["service"]),
     "line_type": (_("Type"), lambda o, code: o["line_type"]),
+    "plan_code": (_("Plan"), lambda o, code: o["plan_code"]),
     "number": (_("Number"), lambda o, code: Text(o["number"] or "")),
     "value": (_("Value"), lambda o, code: o["value"]),
     "cost": (_("Cost"), lambda o, code: "" if o["cost"] is None else o["cost"]),
@@ -40,8 +42,9 @@ COLUMNS: dict[str, tuple[str, Callable[[dict, str], object]]] = {
     "staff": (_("Staff"), lambda o, code: o["created_by__username"] or ""),
     "note": (_("Note"), lambda o, code: o["note"]),
 }
+# The service and the plan come after the columns files always had (the note stays last).
 ORDERS_CSV = ("ref", "created_at", "line_type", "number", "value", "cost", "status", "refusal_code", "topup_id",
-              "num_trans", "card_code", "processed_at", "staff", "note")
+              "num_trans", "card_code", "processed_at", "staff", "service", "plan_code", "note")
 # What a bulk file's results say of each row's order, after the row's own cells.
 BATCH_RESULT_COLUMNS = ("ref", "status_label", "reason", "num_trans", "card_code")
 

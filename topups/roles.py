@@ -1,7 +1,7 @@
 """The staff roles: which permissions the Operators and Supervisors groups hold."""
 
 # A cashier opens and closes their own cash session (add_till).
-OPERATOR_PERMS = ["view_order", "add_order", "send_order", "view_product", "add_till"]
+OPERATOR_PERMS = ["view_order", "add_order", "send_order", "view_product", "view_mobileplan", "add_till"]
 SUPERVISOR_PERMS = OPERATOR_PERMS + [
     "change_order", "refresh_order", "view_card_code", "export_order", "sync_catalog",
     "view_orderevent", "view_apiaccount", "bulk_order", "view_batch", "view_auditevent",

@@ -7,6 +7,7 @@ from django.conf import settings
 SCHEDULES = {
     "Order status sync": ("topups.tasks.sync_orders", 1),
     "Catalog refresh": ("topups.tasks.refresh_catalog", "CATALOG_REFRESH_MINUTES"),
+    "Mobile plans refresh": ("topups.tasks.refresh_mobile_plans", "MOBILE_PLANS_REFRESH_MINUTES"),
     "Balance refresh": ("topups.tasks.refresh_balance", "BALANCE_REFRESH_MINUTES"),
     "Ledger reconciliation": ("topups.tasks.reconcile_ledger", "LEDGER_SYNC_MINUTES"),
 }

@@ -16,7 +16,7 @@ from django.db.models import Count, DecimalField, Min, Q, QuerySet, Subquery, Su
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from topups.models import FINAL_STATUSES, ApiAccount, Batch, Order, OrderStatus, Product
+from topups.models import FINAL_STATUSES, ApiAccount, Batch, Order, OrderStatus, Product, Service
 from topups.oneclick import mask_code
 from topups.services.account import current_account, current_fingerprint
 
@@ -24,8 +24,8 @@ S = OrderStatus
 
 # Columns a list row or the status endpoint needs: never the whole row (notes, payload-sized fields).
 LIST_FIELDS = (
-    "id", "ref", "line_type", "number", "value", "cost", "status", "topup_id", "num_trans", "card_code",
-    "created_at", "processed_at", "created_by_id", "created_by__username",
+    "id", "ref", "service", "line_type", "plan_code", "number", "value", "cost", "status", "topup_id", "num_trans",
+    "card_code", "created_at", "processed_at", "created_by_id", "created_by__username",
 )
 
 
@@ -191,7 +191,8 @@ def order_events(order: Order):
     return list(order.events.select_related(None).order_by("created_at", "id"))
 
 
-STATUS_FIELDS = ("id", "ref", "status", "card_code", "num_trans", "processed_at", "refusal_message", "created_by_id")
+STATUS_FIELDS = ("id", "ref", "status", "card_code", "num_trans", "processed_at", "refusal_message", "created_by_id",
+                 "service", "plan_code")
 
 
 def order_status_row(pk: int) -> dict | None:
@@ -273,7 +274,9 @@ def filtered_orders(filters: OrderFilters) -> QuerySet[Order]:
     qs = Order.objects.all()
     if filters.status:
         qs = qs.filter(status=filters.status)
-    if filters.line_type:
+    if filters.line_type == Service.MOBILE:  # the type filter's "Flexy": every mobile top-up
+        qs = qs.filter(service=Service.MOBILE)
+    elif filters.line_type:
         qs = qs.filter(line_type=filters.line_type)
     if filters.date_from:
         qs = qs.filter(created_at__gte=local_day_bounds(filters.date_from)[0])
@@ -302,7 +305,7 @@ def staff_choices() -> list[tuple[int, str]]:
     return list(User.objects.filter(is_active=True).order_by("username").values_list("pk", "username"))
 
 
-EXPORT_FIELDS = ("ref", "created_at", "line_type", "number", "value", "cost", "status", "refusal_code",
+EXPORT_FIELDS = ("ref", "created_at", "service", "line_type", "plan_code", "number", "value", "cost", "status", "refusal_code",
                  "refusal_message", "topup_id", "num_trans", "card_code", "processed_at", "created_by_id",
                  "created_by__username", "note")
 

@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from topups.models import HANDED_BACK_STATUSES, LineType, Order, PriceRule, Product, Till
+from topups.models import HANDED_BACK_STATUSES, LineType, Order, PriceRule, Product, Service, Till
 from topups.selectors import local_day_bounds
 from topups.services import pricing
 
-GROUPS = ("day", "cashier", "product", "line_type")
+GROUPS = ("day", "cashier", "product", "line_type", "service")
 ZERO = Decimal(0)
 
 
@@ -33,6 +33,11 @@ class ReportRow:
     @property
     def profit(self) -> Decimal:
         return self.revenue - self.cost
+
+    @property
+    def taken(self) -> Decimal:
+        """What the till took for these orders (every order is paid at entry, see tills)."""
+        return self.revenue + self.refunds
 
 
 @dataclass
@@ -70,25 +75,38 @@ def report(*, start: date, end: date, group: str = "day") -> Report:
     elif group == "cashier":
         keys = ["created_by__username"]
     elif group == "product":
-        keys = ["line_type", "value"]
+        # A card is its type and value; a mobile top-up is its plan, whatever the amount typed.
+        keys = ["service", "line_type", "plan_code", "card_value"]
+        orders = orders.annotate(card_value=Case(When(service=Service.MOBILE, then=Value(None)), default=F("value"),
+                                                 output_field=DecimalField()))
+    elif group == "service":
+        keys = ["service"]
     else:
         group, keys = "line_type", ["line_type"]
     rows = orders.values(*keys).annotate(**money_figures()).order_by(*keys)
     result = Report(start, end, group)
-    line_types = dict(LineType.choices)
     for row in rows:
         key = tuple(row[k] for k in keys)
-        if group == "day":
-            label = key[0].isoformat()
-        elif group == "cashier":
-            label = key[0] or "—"
-        elif group == "product":
-            label = f"{line_types.get(key[0], key[0])} {key[1]:.0f}"
-        else:
-            label = str(line_types.get(key[0], key[0]))
-        result.rows.append(ReportRow(key, label, row["orders"], _money(row["revenue"]), _money(row["cost"]),
+        result.rows.append(ReportRow(key, _label(group, key), row["orders"], _money(row["revenue"]), _money(row["cost"]),
                                      _money(row["refunds"]), row["refund_count"]))
     return result
+
+
+def _label(group: str, key: tuple) -> str:
+    """How a report row is named: its day, cashier, product (card or mobile plan), line type or service."""
+    if group == "day":
+        return key[0].isoformat()
+    if group == "cashier":
+        return key[0] or "—"
+    if group == "service":
+        return str(dict(Service.choices).get(key[0], key[0]))
+    line_types = dict(LineType.choices)
+    if group == "product":
+        service, line_type, plan_code, value = key
+        if service == Service.MOBILE:
+            return f"{Service.MOBILE.label} {plan_code}"
+        return f"{line_types.get(line_type, line_type)} {value:.0f}"
+    return str(line_types.get(key[0], key[0]) or Service.MOBILE.label)
 
 
 def _money(value) -> Decimal:
@@ -171,9 +189,18 @@ def recent_tills(limit: int = 100) -> list[Till]:
     return list(Till.objects.select_related("cashier", "approved_by").order_by("-opened_at", "-pk")[:limit])
 
 
+def till_by_service(till: Till) -> list[ReportRow]:
+    """A till's orders, money taken and handed back per service (internet cards, mobile top-ups): one
+    aggregate query, the books' rule as for the close."""
+    rows = Order.objects.filter(till=till).order_by().values("service").annotate(**money_figures()).order_by("service")
+    return [ReportRow((r["service"],), _label("service", (r["service"],)), r["orders"], _money(r["revenue"]),
+                      _money(r["cost"]), _money(r["refunds"]), r["refund_count"]) for r in rows]
+
+
 def till_orders(till: Till, limit: int = 500) -> list[Order]:
     return list(Order.objects.filter(till=till).order_by("created_at", "pk")
-                .only("ref", "line_type", "value", "number", "status", "price", "created_at")[:limit])
+                .only("ref", "service", "line_type", "plan_code", "value", "number", "status", "price",
+                      "created_at")[:limit])
 
 
 def price_list() -> list[tuple[Product, PriceRule | None, pricing.Quote]]:

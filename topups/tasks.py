@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from topups.oneclick import errors as api_errors
-from topups.services import account, catalog, dispatch, sending, sync
+from topups.services import account, catalog, dispatch, mobile, sending, sync
 from topups.services.actors import Actor
 
 log = logging.getLogger("topups.tasks")
@@ -146,6 +146,12 @@ def _pause(until_next_cycle: float) -> float:
 def refresh_catalog() -> dict:
     report = catalog.sync_catalog()
     return {"created": report.created, "updated": report.updated, "disappeared": report.disappeared,
+            "failed": report.failed}
+
+
+def refresh_mobile_plans() -> dict:
+    report = mobile.sync_plans()
+    return {"created": report.created, "updated": report.updated, "removed": report.removed,
             "failed": report.failed}
 
 

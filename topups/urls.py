@@ -4,13 +4,14 @@ settings.LOGIN_URL and LOGOUT_REDIRECT_URL use; the pages are under the "topups"
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from topups import views, views_batches, views_books, views_ledger
+from topups import views, views_batches, views_books, views_ledger, views_mobile
 
 dashboard = [
     path("", views.home, name="home"),
     path("orders/", views.order_list, name="orders"),
     path("orders/new/", views.new_order, name="new_order"),
     path("orders/check-number.json", views.check_number, name="check_number"),
+    path("orders/flexy-check.json", views_mobile.flexy_check, name="flexy_check"),
     path("orders/status.json", views.order_statuses, name="order_statuses"),
     path("orders/export.csv", views.order_export, name="order_export"),
     path("orders/<int:pk>/", views.order_detail, name="order"),

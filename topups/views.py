@@ -8,6 +8,7 @@ apply the same ones.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,10 +23,18 @@ from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from topups import selectors
+from topups import selectors, views_mobile
 from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number
-from topups.keys import value_key
-from topups.models import FINAL_STATUSES, HANDED_BACK_STATUSES, TRACKED_STATUSES, LineType, Order, OrderStatus
+from topups.keys import value_key, value_text
+from topups.models import (
+    FINAL_STATUSES,
+    HANDED_BACK_STATUSES,
+    TRACKED_STATUSES,
+    LineType,
+    Order,
+    OrderStatus,
+    Service,
+)
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
 from topups.services import audit, catalog, pricing, receipts, tills
@@ -33,7 +42,7 @@ from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
 from topups.services.preferences import save_language
 from topups.services.sync import refresh_orders
-from topups.templatetags.dashboard import STATUS_TONE, status_explanation
+from topups.templatetags.dashboard import STATUS_TONE, is_menu_code, status_explanation
 
 log = logging.getLogger("topups.dashboard")
 S = OrderStatus
@@ -80,7 +89,7 @@ def home(request):
 def _new_order_context(form: NewOrderForm, **extra) -> dict:
     pricing.quote_products(form.products)  # the price the customer pays, beside each value
     extra.setdefault("no_till", tills.till_required() and tills.open_till_of(form.user.pk) is None)
-    return {"form": form, "products": form.products, "line_types": LineType.choices,
+    return {"service": Service.INTERNET, "form": form, "products": form.products, "line_types": LineType.choices,
             "out_of_stock": selectors.out_of_stock_products(),
             "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", **extra}
 
@@ -89,7 +98,10 @@ def _new_order_context(form: NewOrderForm, **extra) -> dict:
 @login_required
 @permission_required(["topups.add_order", "topups.send_order"], raise_exception=True)
 def new_order(request):
-    """Create and send one order. The hidden ref makes a repeated submission return the same order."""
+    """Create and send one order: an internet card, or mobile credit (``service=mobile``, see
+    ``views_mobile``). The hidden ref makes a repeated submission return the same order."""
+    if (request.POST if request.method == "POST" else request.GET).get("service") == Service.MOBILE:
+        return views_mobile.new_flexy_order(request)
     catalog.ensure_fresh()
     products = selectors.available_products()
     if request.method == "GET":
@@ -152,12 +164,23 @@ def order_detail(request, pk: int):
     order = _get_order(pk)
     audit.show_order_codes(request, [order], via="order page")
     return render(request, "topups/order_detail.html", {
-        "order": order, "handed_back": order.status in HANDED_BACK_STATUSES and order.price is not None,
+        "order": order, "handed_back": order.status in HANDED_BACK_STATUSES and bool(order.price),
         "events": selectors.order_events(order),
         "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
-        "retry_query": f"line_type={order.line_type}&number={order.number}"
-                       f"&value={value_key(order.line_type, order.value)}",
+        "retry_query": _retry_query(order),
+        "offers": views_mobile.offers_of(order, request.user)
+        if order.is_mobile and order.status in HANDED_BACK_STATUSES and request.user.has_perm("topups.send_order")
+        else [],
     })
+
+
+def _retry_query(order: Order) -> str:
+    """The new-order form's query that fills it with this order again."""
+    if order.is_mobile:
+        return urlencode({"service": Service.MOBILE, "number": order.number, "plan_code": order.plan_code,
+                          "amount": value_text(order.value)})
+    return urlencode({"line_type": order.line_type, "number": order.number,
+                      "value": value_key(order.line_type, order.value)})
 
 
 def _status_payloads(request, rows: list[dict]) -> list[dict]:
@@ -175,7 +198,8 @@ def _status_payload(row: dict, code: str) -> dict:
         "status": row["status"],
         "label": str(S(row["status"]).label),
         "tone": STATUS_TONE.get(row["status"], "run"),
-        "explanation": status_explanation(row["status"], row["refusal_message"]),
+        "explanation": status_explanation(row["status"], row["refusal_message"],
+                                          mobile=row["service"] == Service.MOBILE, menu=is_menu_code(row["plan_code"])),
         "final": final,
         "card_code": code,
         "num_trans": row["num_trans"],

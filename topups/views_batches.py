@@ -160,7 +160,8 @@ def batch_results(request, pk: int):
     """Every row of the file: its input, what became of it, and the card code if the user may see it."""
     batch = _get_batch(pk)
     user = request.user
-    header = [_("Row"), "type", "number", "value", "ref", "note", *order_export.headers(order_export.BATCH_RESULT_COLUMNS)]
+    header = [_("Row"), "type", "number", "value", "ref", "note",
+              *order_export.headers(order_export.BATCH_RESULT_COLUMNS), "plan_code"]
 
     def rows():
         shown = audit.show_codes_streamed(request, selectors.batch_result_rows(batch), via=f"batch {batch.pk} results",
@@ -169,11 +170,12 @@ def batch_results(request, pk: int):
             # The number as it was sent (normalised), or as typed when it could not be read.
             number = Text(row["number"] or row["input"]["number"])
             cells = [row["line"], row["input"]["type"], number, *(row["input"][k] for k in ("value", "ref", "note"))]
+            plan_code = row["input"].get("plan_code", "")  # last: the columns before it keep their places
             if order is None:
                 reason = "; ".join(problem_message(c, p) for c, p in row["errors"])
-                yield [*cells, "", _("Not sent") if row["errors"] else _("Not created"), reason, "", ""]
+                yield [*cells, "", _("Not sent") if row["errors"] else _("Not created"), reason, "", "", plan_code]
                 continue
-            yield [*cells, *order_export.cells(order_export.BATCH_RESULT_COLUMNS, order, code)]
+            yield [*cells, *order_export.cells(order_export.BATCH_RESULT_COLUMNS, order, code), plan_code]
 
     audit.record(actor=Actor.user(user), action="export", target=f"batch {batch.pk} results", request=request,
                  detail={"batch": batch.pk, "rows": batch.row_count,

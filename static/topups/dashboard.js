@@ -67,6 +67,56 @@
     });
   }
 
+  // New flexy order: as the clerk types, the server says the number's operator (its plans alone are
+  // offered), the chosen plan's range, and the cost and price once everything fits. The same checks
+  // as sending; without the script the "Show plans and price" button asks the same.
+  var flexy = $("#flexy-order");
+  if (flexy) {
+    var fNumber = $("#id_number", flexy), fPlan = $("#id_plan_code", flexy), fAmount = $("#id_amount", flexy);
+    var fOperator = $("#flexy-operator", flexy), fRange = $("#amount-range", flexy), fQuote = $("#flexy-quote", flexy);
+    var defaultRange = fRange.textContent, asked = 0, typing = null;
+    var showNetwork = function (network) {
+      $all("optgroup[data-network]", fPlan).forEach(function (group) {
+        var show = !network || group.dataset.network === network;
+        group.hidden = !show;
+        $all("option", group).forEach(function (option) {
+          option.hidden = !show;
+          if (!show && option.selected) { fPlan.value = ""; }
+        });
+      });
+    };
+    var line = function (label, value, id) {
+      var span = document.createElement("span"), strong = document.createElement("strong");
+      span.textContent = label + ": "; strong.textContent = value; strong.id = id; span.appendChild(strong);
+      return span;
+    };
+    var show = function (data) {
+      fOperator.textContent = data.operator ? fOperator.dataset.label + " " + data.operator : "";
+      showNetwork(data.operator);
+      fRange.textContent = data.range || defaultRange;
+      fQuote.textContent = ""; fQuote.className = "quote";
+      if (data.ok) {
+        fQuote.appendChild(line(fQuote.dataset.costLabel, data.cost || data.cost_unknown, "quote-cost"));
+        fQuote.appendChild(line(fQuote.dataset.priceLabel, data.price, "quote-price"));
+      } else if (data.message || (data.errors && data.errors.amount)) {
+        fQuote.textContent = data.message || data.errors.amount; fQuote.className = "quote bad";
+      }
+    };
+    var ask = function () {
+      var mine = ++asked;
+      var params = new URLSearchParams({ number: fNumber.value, plan_code: fPlan.value, amount: fAmount.value });
+      fetch(flexy.dataset.checkUrl + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (data) { if (mine === asked) { show(data); } })
+        .catch(function () { /* the server checks again on sending */ });
+    };
+    var askSoon = function () { window.clearTimeout(typing); typing = window.setTimeout(ask, 250); };
+    fNumber.addEventListener("input", askSoon);
+    fAmount.addEventListener("input", askSoon);
+    fPlan.addEventListener("change", ask);
+    if (fNumber.value) { ask(); }
+  }
+
   // Live status: the order page polls its status every 3 s until it is final. It sends the tag of
   // the state it holds: the server answers 304, with no body, while nothing changed.
   var card = $("[data-poll]");

@@ -345,10 +345,10 @@ def test_check_id_fulfilled(client, mocked):
 
 def test_unknown_status_is_kept(client, mocked):
     body = load("3.4-check-id-handling")
-    body["data"]["status"] = "UNKNOWN_ERROR"
+    body["data"]["status"] = "ON_HOLD"  # (UNKNOWN_ERROR is documented, for mobile top-ups)
     mocked.get(f"{BASE}/internet/check-id/6901616fe9e88196b4eb64b2", json=body)
     topup = client.check_id("6901616fe9e88196b4eb64b2")
-    assert topup.status.value == "UNKNOWN_ERROR"
+    assert topup.status.value == "ON_HOLD"
     assert not topup.status.is_known
 
 

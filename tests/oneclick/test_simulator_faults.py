@@ -155,7 +155,7 @@ def test_clear_faults(running, session):
 
 def test_unknown_endpoint_or_kind_is_refused(running):
     with pytest.raises(ValueError):
-        running.simulator.inject_fault("mobile-send", "reset")
+        running.simulator.inject_fault("gift-send", "reset")
     with pytest.raises(ValueError):
         running.simulator.inject_fault("send", "explode")
 

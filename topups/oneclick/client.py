@@ -83,6 +83,7 @@ from .parsing import (
     parse_health,
     parse_number_check,
     parse_page,
+    parse_plans,
     parse_products,
     parse_send_result,
     parse_topup,
@@ -94,6 +95,7 @@ from .types import (
     Balance,
     Health,
     LineType,
+    MobilePlanInfo,
     NumberCheck,
     Page,
     ProductList,
@@ -106,6 +108,7 @@ logger = logging.getLogger("topups.oneclick")
 
 T = TypeVar("T")
 
+MSSIDN_PATTERN = re.compile(r"^0[567][0-9]{8}$")
 NUMBER_PATTERNS: dict[LineType, re.Pattern[str]] = {
     LineType.ADSL: re.compile(r"^0[0-9]{8}$"),
     LineType.LTE: re.compile(r"^213[0-9]{9}$"),
@@ -549,6 +552,57 @@ class OneClickClient:
     ) -> Iterator[Topup]:
         """Every internet order, page after page."""
         return self._walk(self.list_topups, page_size=page_size, from_=from_, to=to)
+
+    # Endpoints: mobile top-ups ("flexy") ------------------------------------------------------
+
+    def mobile_plans(self) -> tuple[MobilePlanInfo, ...]:
+        """``GET /mobile/plans``: the dynamic and fixed plans, enabled or not."""
+        return self._call("GET", "/mobile/plans", lambda env: parse_plans(env.data))
+
+    def send_mobile(self, *, plan_code: str, number: str, amount: Any = None, ref: str | None = None) -> SendResult:
+        """``POST /mobile/send``: top up ``number`` (``MSSIDN``, a string) on ``plan_code``;
+        ``amount`` for a dynamic plan only (None: left out). Sent at most once, like
+        ``send_topup``: ``OutcomeUnknown`` means look it up with ``mobile_check_ref``."""
+        if not isinstance(number, str) or not MSSIDN_PATTERN.match(number.strip()):
+            raise InvalidRequest(f"{number!r} is not a mobile number (expected {MSSIDN_PATTERN.pattern})",
+                                 details={"MSSIDN": number, "pattern": MSSIDN_PATTERN.pattern})
+        body: dict[str, Any] = {"plan_code": _identifier(plan_code, "plan_code"), "MSSIDN": number.strip()}
+        if amount is not None:
+            value = _value(amount)
+            if not isinstance(value, int):
+                raise InvalidRequest(f"Invalid amount {amount!r}: a whole number of dinars is required",
+                                     details={"amount": str(amount)})
+            body["amount"] = value
+        if ref is not None:
+            body["ref"] = _identifier(ref, "ref")
+        return self._call("POST", "/mobile/send", lambda env: parse_send_result(env.data), body=body)
+
+    def mobile_check_id(self, topup_id: str) -> Topup:
+        """``GET /mobile/check-id/{id}``."""
+        topup_id = _identifier(topup_id, "id")
+        return self._call("GET", f"/mobile/check-id/{quote(topup_id, safe='')}", _parse_topup_envelope)
+
+    def mobile_check_ref(self, ref: str) -> Topup:
+        """``GET /mobile/check-ref/{ref}``."""
+        ref = _identifier(ref, "ref")
+        return self._call("GET", f"/mobile/check-ref/{quote(ref, safe='')}", _parse_topup_envelope)
+
+    def list_mobile(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+    ) -> Page[Topup]:
+        """``GET /mobile/list``: one page of mobile top-ups."""
+        params = _page_params(page, page_size, from_, to)
+        return self._call(
+            "GET",
+            "/mobile/list",
+            lambda env: parse_page(env.data, env.meta, parse_topup, page=page, page_size=page_size),
+            params=params,
+        )
 
     # Machinery --------------------------------------------------------------------------------
 

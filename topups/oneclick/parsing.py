@@ -36,6 +36,7 @@ from .types import (
     CatalogItem,
     Health,
     LineType,
+    MobilePlanInfo,
     NumberCheck,
     Page,
     ProductList,
@@ -295,6 +296,38 @@ def parse_products(
     return ProductList(type=line_type, products=tuple(parse_product(item) for item in items))
 
 
+def parse_plan(item: Any, kind: str) -> MobilePlanInfo:
+    item = _require_dict(item, "plan")
+    return MobilePlanInfo(
+        code=_str(_require(item, "code", "plan_code", what="plan")),
+        name=_str(item.get("name")),
+        operator=_str(item.get("operator")),
+        kind=kind,
+        is_enabled=_bool(_first(item, "isEnabled", "is_enabled"), default=True),
+        min_amount=_optional_decimal(_first(item, "min_amount", "minAmount"), "plan.min_amount"),
+        max_amount=_optional_decimal(_first(item, "max_amount", "maxAmount"), "plan.max_amount"),
+        amount=_optional_decimal(item.get("amount"), "plan.amount"),
+        multiplier=_optional_decimal(item.get("cost"), "plan.cost"),
+    )
+
+
+def parse_plans(data: Any) -> tuple[MobilePlanInfo, ...]:
+    """``data.dynamicPlans`` and ``data.fixedPlans``. A plan that cannot be read is left out (a
+    bad entry must not hide the others); ``cost`` may be absent (the docs' GROS_MOBILIS)."""
+    data = _require_dict(data, "plans")
+    plans = []
+    for key, kind in (("dynamicPlans", "dynamic"), ("fixedPlans", "fixed")):
+        items = data.get(key) or []
+        if not isinstance(items, list):
+            raise BadResponse(f"plans: {key} is not a list")
+        for item in items:
+            try:
+                plans.append(parse_plan(item, kind))
+            except BadResponse:
+                continue
+    return tuple(plans)
+
+
 def parse_number_check(data: Any, *, requested: LineType | None = None) -> NumberCheck:
     data = _require_dict(data, "check-number")
     raw_type = _str(data.get("type"))
@@ -318,6 +351,8 @@ def parse_send_result(data: Any) -> SendResult:
 
 
 def parse_topup(item: Any) -> Topup:
+    """An internet or a mobile top-up (``MSSIDN``, ``plan_code``, ``balance_amount``,
+    ``refund_message``, ``suggested_offers``)."""
     item = _require_dict(item, "topup")
     amount = _first(item, "topup_amount", "value", "amount")
     return Topup(
@@ -325,14 +360,32 @@ def parse_topup(item: Any) -> Topup:
         ref=_str(_first(item, "ref", "topupRef", default="")),
         status=TopupStatus(_str(_require(item, "status", what="topup"))),
         type=_line_type(item.get("type")),
-        number=_str(item.get("number")),
+        number=_str(_first(item, "number", "MSSIDN", "mssidn")),
         value=_optional_decimal(amount, "topup.topup_amount"),
         created_at=to_datetime(_first(item, "created_at", "createdAt")),
         card_code=_str(item.get("card_code")),
         num_trans=_str(item.get("num_trans")),
         processed_at=to_datetime(_first(item, "date_traitement", "processed_at")),
+        plan_code=_str(item.get("plan_code")),
+        charged=_optional_decimal(item.get("balance_amount"), "topup.balance_amount"),
+        refund_message=_str(item.get("refund_message")),
+        suggested_offers=_offers(item.get("suggested_offers")),
         raw=dict(item),
     )
+
+
+def _offers(value: Any) -> tuple[dict[str, Any], ...]:
+    """``suggested_offers`` as plain ``{typename, plan_code, amount}`` dicts (amount a string, for
+    JSON storage); entries without a plan code are dropped."""
+    if not isinstance(value, list):
+        return ()
+    offers = []
+    for entry in value:
+        if isinstance(entry, dict) and entry.get("plan_code"):
+            amount = entry.get("amount")
+            offers.append({"typename": _str(entry.get("typename")), "plan_code": _str(entry["plan_code"]),
+                           "amount": None if amount is None or isinstance(amount, bool) else str(amount)})
+    return tuple(offers)
 
 
 def _int(value: Any) -> int | None:

@@ -29,20 +29,26 @@ class LineType(str, enum.Enum):  # noqa: UP042
 
 
 class TopupStatus(str, enum.Enum):  # noqa: UP042
-    """Status of an internet top-up. An undocumented value is kept, not rejected."""
+    """Status of an internet or mobile top-up. An undocumented value is kept, not rejected.
+
+    UNKNOWN_ERROR (mobile): the outcome is uncertain for hours; it later becomes FULFILLED or
+    REFUNDED. The Arabic mobile page says SUCCESS / FAILED for FULFILLED / REFUNDED: read as those."""
 
     PENDING = "PENDING"
     HANDLING = "HANDLING"
     QUEUED = "QUEUED"
     FULFILLED = "FULFILLED"
     REFUNDED = "REFUNDED"
+    UNKNOWN_ERROR = "UNKNOWN_ERROR"
 
     @classmethod
     def _missing_(cls, value: object) -> TopupStatus | None:
         if not isinstance(value, str):
             return None
-        if value.upper() in cls.__members__:
-            return cls[value.upper()]
+        aliases = {"SUCCESS": "FULFILLED", "FAILED": "REFUNDED"}
+        name = aliases.get(value.strip().upper(), value.strip().upper())
+        if name in cls.__members__:
+            return cls[name]
         # Keep the unknown value as a pseudo-member so callers can store and show it.
         member = str.__new__(cls, value)
         member._name_ = "UNKNOWN"
@@ -116,6 +122,23 @@ class ProductList:
 
 
 @dataclass(frozen=True)
+class MobilePlanInfo:
+    """One plan of /mobile/plans. ``kind`` is ``dynamic`` (the caller picks an amount in
+    [min_amount, max_amount]) or ``fixed`` (``amount``). ``multiplier`` is the API's ``cost``: the
+    share of the face value debited (None when the API does not say)."""
+
+    code: str
+    name: str
+    operator: str
+    kind: str
+    is_enabled: bool
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    amount: Decimal | None = None
+    multiplier: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class NumberCheck:
     ncli: str
     type: LineType
@@ -141,6 +164,12 @@ class Topup:
     card_code: str = ""
     num_trans: str = ""
     processed_at: datetime | None = None
+    # Mobile top-ups: the plan, what the API debited (balance_amount; None when not said), and on
+    # REFUNDED / UNKNOWN_ERROR its message for the customer and the offers it suggests instead.
+    plan_code: str = ""
+    charged: Decimal | None = None
+    refund_message: str = ""
+    suggested_offers: tuple[dict[str, Any], ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:

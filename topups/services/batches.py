@@ -37,6 +37,7 @@ from topups.models import (
     Order,
     OrderStatus,
     Product,
+    Service,
     Till,
     TillStatus,
     new_ref,
@@ -46,7 +47,7 @@ from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
 from topups.selectors import recent_by_line, spendable_balance
 from topups.services import account as accounts
-from topups.services import lifecycle, pricing
+from topups.services import lifecycle, mobile, pricing
 from topups.services.account import current_account
 from topups.services.actors import Actor
 from topups.services.orders import SEND_OVERDUE, request_send
@@ -56,7 +57,11 @@ S = OrderStatus
 
 # Statuses that spent nothing: an earlier order in one of them is no reason to warn.
 _TYPES = {"ADSL": LineType.ADSL, "4G": LineType.LTE, "LTE": LineType.LTE, "4GLTE": LineType.LTE}
-_COLUMN_LABELS = {"type": "type", "number": "number", "value": "value", "ref": "ref", "note": "note"}
+# A mobile top-up row: one of these types, or any row with a plan_code.
+_MOBILE_TYPES = {"FLEXY", "MOBILE"}
+_COLUMN_LABELS = {"type": "type", "number": "number", "value": "value", "ref": "ref", "note": "note",
+                  "plan_code": "plan_code"}
+_CELLS = ("type", "number", "value", "ref", "note", "plan_code")
 
 __all__ = ["CsvImportError", "preview_batch", "confirm_batch"]
 
@@ -102,21 +107,58 @@ def _parse_value(raw: str) -> Decimal | None:
     return value if value.is_finite() and value > 0 else None
 
 
-def _check_one(source: dict, products: dict) -> dict:
-    """One row's normalised values and problems, from its cells alone (and the catalog)."""
+def _is_mobile(cells: dict) -> bool:
+    return bool(cells["plan_code"]) or cells["type"].upper().replace(" ", "") in _MOBILE_TYPES
+
+
+def _check_one(source: dict, products: dict, plans: dict) -> dict:
+    """One row's normalised values and problems, from its cells alone (and the catalog or the plans)."""
     errors: list = []
-    row = {"line": source["line"], "input": {k: source.get(k, "") for k in ("type", "number", "value", "ref", "note")},
-           "line_type": "", "number": "", "value": "", "cost": None, "ref": "", "note": "", "errors": errors,
-           "warnings": []}
+    row = {"line": source["line"], "input": {k: source.get(k, "") for k in _CELLS},
+           "service": Service.INTERNET, "line_type": "", "plan_code": "", "number": "", "value": "", "cost": None,
+           "ref": "", "note": "", "errors": errors, "warnings": []}
     cells = row["input"]
     formula = {name for name, text in cells.items() if text and _looks_like_formula(name, text)}
     for name in sorted(formula):
         errors.append(["formula", {"column": _COLUMN_LABELS[name]}])
     if source.get("long"):
         errors.append(["long", {}])
-    for name in ("type", "number", "value"):
+    mobile_row = _is_mobile(cells)
+    for name in ("type", "number", "plan_code") if mobile_row else ("type", "number", "value"):
         if not cells[name]:
             errors.append(["missing", {"column": _COLUMN_LABELS[name]}])
+    if mobile_row:
+        _check_mobile_cells(row, formula, plans)
+    else:
+        _check_card_cells(row, formula, products)
+    _check_label_cells(row, formula)
+    return row
+
+
+def _check_mobile_cells(row: dict, formula: set, plans: dict) -> None:
+    """A mobile top-up row: the number, plan and amount as the counter checks them (check_mobile)."""
+    cells, errors = row["input"], row["errors"]
+    row["service"] = Service.MOBILE
+    if not cells["number"] or not cells["plan_code"] or formula & {"number", "value", "plan_code"}:
+        return
+    try:
+        checked = mobile.check_mobile(cells["plan_code"], cells["number"], cells["value"] or None,
+                                      plan=plans.get(cells["plan_code"].strip()))
+    except ValidationError:
+        errors.append(["bad_mobile", {"value": cells["number"][:40]}])
+        return
+    except mobile.MobileInputError as exc:
+        errors.append(["mobile_refused", {"message": str(exc)[:255]}])
+        return
+    row["number"], row["plan_code"], row["value"] = checked.number, checked.plan.code, value_text(checked.amount)
+    row["cost"] = None if checked.cost is None else str(checked.cost)
+    if checked.cost is None:
+        row["warnings"].append(["cost_unknown", {"plan": checked.plan.code}])
+
+
+def _check_card_cells(row: dict, formula: set, products: dict) -> None:
+    """An internet card row: its type, number and a value of the catalog."""
+    cells, errors = row["input"], row["errors"]
     line_type = None
     if cells["type"] and "type" not in formula:
         line_type = _TYPES.get(cells["type"].upper().replace(" ", "").replace("-", ""))
@@ -144,6 +186,11 @@ def _check_one(source: dict, products: dict) -> dict:
                     errors.append(["out_of_stock", params])
                 else:
                     row["cost"] = str(product.cost)
+
+
+def _check_label_cells(row: dict, formula: set) -> None:
+    """The row's own label (ref) and note."""
+    cells, errors = row["input"], row["errors"]
     if cells["ref"] and "ref" not in formula:
         if REF_PATTERN.match(cells["ref"]):
             row["ref"] = cells["ref"]
@@ -153,7 +200,6 @@ def _check_one(source: dict, products: dict) -> dict:
         errors.append(["note_too_long", {}])
     elif "note" not in formula:
         row["note"] = cells["note"]
-    return row
 
 
 def check_rows(sources: list[dict], *, now=None) -> Checked:
@@ -161,10 +207,13 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
     orders for the same number and value in the last SAME_LINE_WARNING_HOURS hours. Four queries in all."""
     now = now or timezone.now()
     products = {(p.line_type, p.value): p for p in Product.objects.all()}
-    rows = [_check_one(source, products) for source in sources]
+    plans = {p.code: p for p in mobile.plans()} if any(_is_mobile(_cells(s)) for s in sources) else {}
+    rows = [_check_one(source, products, plans) for source in sources]
     book = pricing.PriceBook()  # the price each order will be charged, shown in the preview
     for row in rows:
-        if row["cost"] is not None:
+        if row["service"] == Service.MOBILE and row["value"] and not row["errors"]:
+            row["price"] = str(book.quote_mobile(row["plan_code"], Decimal(row["value"]), _cost(row)).price)
+        elif row["cost"] is not None:
             row["price"] = str(book.quote_for(row["line_type"], row["value"], Decimal(row["cost"])).price)
     warnings: list = []
     if not products:
@@ -173,7 +222,7 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
     seen_lines: dict[tuple, int] = {}
     seen_refs: dict[str, int] = {}
     for row in rows:
-        if row["line_type"] and row["number"] and row["value"]:
+        if (row["line_type"] or row["plan_code"]) and row["number"] and row["value"]:
             key = (row["line_type"], row["number"], row["value"])
             if key in seen_lines:
                 row["errors"].append(["duplicate", {"first": seen_lines[key]}])
@@ -204,12 +253,21 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
         row["valid"] = not row["errors"]
         if row["valid"]:
             valid_count += 1
-            total_cost += Decimal(row["cost"])
+            # A plan without a known cost counts at its face value: the balance check stays on the safe side.
+            total_cost += Decimal(row["cost"] if row["cost"] is not None else row["value"])
 
     balance = spendable_balance()
     if balance is None:
         warnings.append(["balance_unknown", {}])
     return Checked(rows, valid_count, total_cost, balance, warnings)
+
+
+def _cells(source: dict) -> dict:
+    return {k: source.get(k, "") or "" for k in _CELLS}
+
+
+def _cost(row: dict) -> Decimal | None:
+    return None if row["cost"] is None else Decimal(row["cost"])
 
 
 def freshen_balance() -> None:
@@ -351,8 +409,9 @@ def _create_orders(batch: Batch, actor: Actor, now) -> int:
         price = (Decimal(row["price"]) if row.get("price") else
                  book.quote_for(row["line_type"], row["value"], Decimal(row["cost"])).price)
         orders.append(Order(
-            ref=row["order_ref"], line_type=row["line_type"], number=row["number"], value=Decimal(row["value"]),
-            cost=Decimal(row["cost"]), price=price, till=till, note=row["note"], created_by_id=actor.user_id,
+            ref=row["order_ref"], service=row.get("service") or Service.INTERNET, line_type=row["line_type"],
+            plan_code=row.get("plan_code", ""), number=row["number"], value=Decimal(row["value"]),
+            cost=_cost(row), price=price, till=till, note=row["note"], created_by_id=actor.user_id,
             batch=batch,
             created_at=now, send_requested_at=now, next_check_at=now + SEND_OVERDUE,
         ))

@@ -30,7 +30,7 @@ log = logging.getLogger("topups.orders")
 S = OrderStatus
 # The local balance follows the API's books between two fetches (see ``_balance_delta``).
 NOT_ACCEPTED = frozenset({S.NEW, S.SENDING, S.UNKNOWN})
-ACCEPTED = frozenset({S.HANDLING, S.QUEUED, S.FULFILLED})
+ACCEPTED = frozenset({S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED})
 
 
 class IllegalTransition(Exception):

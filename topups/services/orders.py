@@ -18,13 +18,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from topups.models import Order, OrderStatus, Product
+from topups.models import MobilePlan, Order, OrderStatus, Product, Service
 from topups.notes import Note
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
-from topups.services import audit, dispatch, lifecycle, planning, pricing, tills
+from topups.services import audit, dispatch, lifecycle, mobile, planning, pricing, tills
 from topups.services.account import get_client
 from topups.services.actors import Actor
+from topups.services.channels import channel_of
 from topups.services.lifecycle import Change
 
 log = logging.getLogger("topups.orders")
@@ -72,37 +73,43 @@ def check_line(*, line_type: str, number: str) -> LineCheck:
 
 def create_order(
     *,
-    line_type: str,
+    line_type: str = "",
     number: str,
-    value: Decimal,
+    value: Decimal | None,
     actor: Actor,
+    service: str = Service.INTERNET,
+    plan_code: str = "",
     ref: str | None = None,
     note: str = "",
     send: bool = False,
     products: list[Product] | None = None,
+    plan: MobilePlan | None = None,
 ) -> tuple[Order, bool]:
     """Create an order and return it with ``created``; with ``send``, a new order is also handed
     to a send task at once (the order form).
 
+    An internet card: ``line_type`` and ``value`` (a catalog value). A mobile top-up
+    (``service="mobile"``): ``plan_code``, ``number`` (any form ``mobile.normalise_mobile``
+    accepts) and ``value`` the amount (ignored for fixed and GETMENU plans), checked by
+    ``mobile.check_mobile``.
+
     Passing the ``ref`` the form was rendered with makes the call idempotent: a double click or
     a resubmitted form returns the order the first request created instead of a second one (and
-    sends nothing). ``products``: catalog rows the caller already holds (the form's), searched
-    for the order's cost before the database is.
+    sends nothing). ``products`` / ``plan``: catalog rows the caller already holds (the form's),
+    searched before the database is.
     """
-    number = normalise_number(line_type, number)
-    value = Decimal(value)
-    product = next((p for p in products or () if (p.line_type, p.value) == (line_type, value)), None)
-    if product is None:
-        product = Product.objects.filter(line_type=line_type, value=value).only("line_type", "value", "cost").first()
-    cost = product.cost if product else None
-    price = pricing.PriceBook().quote_for(line_type, value, cost)
+    if service == Service.MOBILE:
+        order, price = _mobile_order(plan_code, number, value, plan)
+    elif service == Service.INTERNET:
+        order, price = _internet_order(line_type, number, value, products)
+    else:
+        raise OrderInputError(_("Unknown service %(service)s.") % {"service": service})
     if price.refused:
         raise OrderInputError(_("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
-                                "must allow it first.") % {"price": price.price, "cost": cost})
+                                "must allow it first.") % {"price": order.price, "cost": order.cost})
     now = timezone.now()
     # The books' snapshot (price, cost, seller, till): written here, never updated afterwards.
-    order = Order(line_type=line_type, number=number, value=value, cost=cost, price=price.price,
-                  created_by_id=actor.user_id, note=note, created_at=now)
+    order.created_by_id, order.note, order.created_at = actor.user_id, note, now
     if send:
         order.send_requested_at, order.next_check_at = now, now + SEND_OVERDUE
     if ref:
@@ -118,12 +125,42 @@ def create_order(
         if existing is None:
             raise
         # The same form submitted again (or twice at the same instant): the first one won.
-        if (existing.line_type, existing.number, existing.value) != (line_type, number, value):
+        if _identity(existing) != _identity(order):
             raise OrderInputError(_("This reference is already used by another order.")) from None
         return existing, False
     if send:
         _hand_to_senders([order.pk], [order.ref], actor)
     return order, True
+
+
+def _identity(order: Order) -> tuple:
+    """What makes two create requests the same order (a resubmitted form)."""
+    return order.service, order.line_type, order.plan_code, order.number, Decimal(order.value)
+
+
+def _internet_order(line_type: str, number: str, value, products: list[Product] | None
+                    ) -> tuple[Order, pricing.Quote]:
+    number = normalise_number(line_type, number)
+    value = Decimal(value)
+    product = next((p for p in products or () if (p.line_type, p.value) == (line_type, value)), None)
+    if product is None:
+        product = Product.objects.filter(line_type=line_type, value=value).only("line_type", "value", "cost").first()
+    cost = product.cost if product else None
+    price = pricing.PriceBook().quote_for(line_type, value, cost)
+    order = Order(service=Service.INTERNET, line_type=line_type, number=number, value=value, cost=cost,
+                  price=price.price)
+    return order, price
+
+
+def _mobile_order(plan_code: str, number: str, value, plan: MobilePlan | None) -> tuple[Order, pricing.Quote]:
+    try:
+        checked = mobile.check_mobile(plan_code, number, value, plan=plan)
+    except mobile.MobileInputError as exc:
+        raise OrderInputError(str(exc)) from None
+    price = pricing.PriceBook().quote_mobile(checked.plan.code, checked.amount, checked.cost)
+    order = Order(service=Service.MOBILE, line_type="", plan_code=checked.plan.code, number=checked.number,
+                  value=checked.amount, cost=checked.cost, price=price.price)
+    return order, price
 
 
 @dataclass
@@ -199,7 +236,7 @@ def close_never_sent(orders, *, actor: Actor) -> tuple[list[str], list[tuple[str
             continue
         client = client or get_client()
         try:
-            topup = client.check_ref(order.ref)
+            topup = channel_of(order).check_ref(client, order.ref)
         except api_errors.NotFound as exc:
             proof = planning.error_payload(exc)
             note = Note(gettext_noop("Closed: the API does not know this reference; nothing was charged."))

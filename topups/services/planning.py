@@ -32,6 +32,10 @@ FAST_WINDOW = timedelta(minutes=5)
 SLOW_POLL_CAP = timedelta(minutes=15)
 QUEUED_POLL = timedelta(hours=1)
 QUEUED_LIMIT = timedelta(hours=48)
+# A mobile top-up whose outcome the API does not know (UNKNOWN_ERROR): support settles it within
+# 1-24 h; asked hourly, a person looks after 48 h.
+UNCERTAIN_POLL = timedelta(hours=1)
+UNCERTAIN_LIMIT = timedelta(hours=48)
 HANDLING_LIMIT = timedelta(hours=6)
 ATTENTION_POLL = timedelta(hours=6)
 MAX_SEND_ATTEMPTS = 3
@@ -46,7 +50,10 @@ API_TO_ORDER = {
     TopupStatus.QUEUED: S.QUEUED,
     TopupStatus.FULFILLED: S.FULFILLED,
     TopupStatus.REFUNDED: S.REFUNDED,
+    TopupStatus.UNKNOWN_ERROR: S.UNCERTAIN,
 }
+# The states an order keeps when the API's answer says nothing new (an undocumented status).
+WAITING = (S.HANDLING, S.QUEUED, S.UNCERTAIN, S.ATTENTION)
 
 
 def on_beat(moment: datetime) -> datetime:
@@ -70,6 +77,8 @@ def next_check_at(status: str, sent_at: datetime | None, now: datetime) -> datet
         return now + min(age / 10, SLOW_POLL_CAP)
     if status == S.QUEUED:
         return now + QUEUED_POLL
+    if status == S.UNCERTAIN:
+        return now + UNCERTAIN_POLL
     if status == S.ATTENTION:
         return now + ATTENTION_POLL
     return None
@@ -92,6 +101,8 @@ def differences(order: Order, topup: Topup) -> dict[str, tuple[str, str]]:
     found = {}
     if topup.type is not None and topup.type.value != order.line_type:
         found["type"] = (order.line_type, topup.type.value)
+    if topup.plan_code and topup.plan_code != order.plan_code:
+        found["plan_code"] = (order.plan_code, topup.plan_code)
     if topup.number and topup.number != order.number:
         found["number"] = (order.number, topup.number)
     if topup.value is not None and topup.value != order.value:
@@ -117,9 +128,10 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
     if found:
         return _change_for_another_order(order, topup, now, found)
     to_status = API_TO_ORDER.get(topup.status)
-    code_missing = topup.status == TopupStatus.FULFILLED and not topup.card_code
+    # A mobile top-up has no card: FULFILLED is complete without one.
+    code_missing = topup.status == TopupStatus.FULFILLED and not topup.card_code and not order.is_mobile
     if to_status is None or code_missing:
-        to_status = order.status if order.status in (S.HANDLING, S.QUEUED, S.ATTENTION) else S.HANDLING
+        to_status = order.status if order.status in WAITING else S.HANDLING
     age = now - (order.sent_at or order.created_at)
     note = ""
     if code_missing and now - (topup.processed_at or order.sent_at or now) > CODE_MISSING_LIMIT:
@@ -128,10 +140,13 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
     elif to_status == S.QUEUED and age > QUEUED_LIMIT:
         to_status, note = S.ATTENTION, Note(gettext_noop(
             "Still queued after 48 hours: contact OneClickDZ support."))
+    elif to_status == S.UNCERTAIN and age > UNCERTAIN_LIMIT:
+        to_status, note = S.ATTENTION, Note(gettext_noop(
+            "Outcome still uncertain after 48 hours: contact OneClickDZ support."))
     elif to_status == S.HANDLING and age > HANDLING_LIMIT:
         to_status, note = S.ATTENTION, Note(gettext_noop(
             "Still processing after 6 hours: contact OneClickDZ support."))
-    elif order.status == S.ATTENTION and to_status in (S.HANDLING, S.QUEUED):
+    elif order.status == S.ATTENTION and to_status in (S.HANDLING, S.QUEUED, S.UNCERTAIN):
         to_status = S.ATTENTION
     fields = {
         "topup_id": topup.id or order.topup_id,
@@ -140,7 +155,10 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
         "last_checked_at": now,
         "next_check_at": next_check_at(to_status, order.sent_at, now),
     }
-    if code_missing:
+    if order.is_mobile:
+        fields.update(_mobile_fields(order, topup, now))
+        note = note or _mobile_note(topup)
+    elif code_missing:
         if to_status != S.ATTENTION:
             fields["next_check_at"] = next_check_at(S.HANDLING, order.sent_at, now)
     elif topup.status == TopupStatus.FULFILLED:
@@ -153,6 +171,34 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
     return Change(order.pk, order.status, to_status, fields, note, topup_payload(topup), order.send_attempts)
 
 
+def _mobile_fields(order: Order, topup: Topup, now: datetime) -> dict:
+    """What a mobile answer adds: the message for the customer and the suggested offers (kept once
+    given), the cost the API debited when ours was unknown (a plan without multiplier), the time."""
+    fields = {}
+    if topup.refund_message:
+        fields["refund_message"] = topup.refund_message
+    if topup.suggested_offers:
+        fields["suggested_offers"] = list(topup.suggested_offers)
+    if order.cost is None and topup.charged is not None:
+        fields["cost"] = topup.charged
+    if topup.status == TopupStatus.FULFILLED and order.processed_at is None:
+        fields["processed_at"] = topup.processed_at or now
+    return fields
+
+
+def _mobile_note(topup: Topup) -> str:
+    if topup.status == TopupStatus.FULFILLED:
+        return Note(gettext_noop("Credit delivered to the number"))
+    if topup.status == TopupStatus.REFUNDED:
+        if topup.suggested_offers:
+            return Note(gettext_noop("Not delivered, the API refunded the cost; it suggests other offers"))
+        return Note(gettext_noop("Not delivered by the operator; the API refunded the cost"))
+    if topup.status == TopupStatus.UNKNOWN_ERROR:
+        return Note(gettext_noop("Outcome uncertain at the operator: do not refund the customer; checked again "
+                                 "hourly until the API settles it (usually within 24 h)"))
+    return ""
+
+
 def _change_for_another_order(order: Order, topup: Topup, now: datetime, found: dict) -> Change:
     """The API holds another order under our ref (another tool on the account used it): never
     adopt it, never show its code. Our order itself was never accepted under that ref."""
@@ -161,7 +207,8 @@ def _change_for_another_order(order: Order, topup: Topup, now: datetime, found: 
     note = Note(gettext_noop(
         "The API holds a different order under this reference (%(fields)s): not ours, no code is shown."),
         fields=", ".join(sorted(found)))
-    payload = {"ours": {"type": order.line_type, "number": order.number, "value": str(order.value)},
+    payload = {"ours": {"type": order.line_type, "plan_code": order.plan_code, "number": order.number,
+                        "value": str(order.value)},
                "api": topup_payload(topup), "differences": found}
     return Change(order.pk, order.status, S.ATTENTION, fields, note, payload, order.send_attempts)
 

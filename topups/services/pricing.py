@@ -83,6 +83,21 @@ class PriceBook:
     def quote_for(self, line_type: str, value, cost: Decimal | None) -> Quote:
         return quote(cost=cost, face_value=Decimal(value), rule=self.rule_for(line_type, value))
 
+    def mobile_rule_for(self, plan_code: str) -> PriceRule | None:
+        """The rule of a mobile plan: the shop default when it is a margin or a markup (on the cost,
+        amount x the plan's multiplier, or on the amount when the API gives no multiplier). A fixed
+        price would sell every amount at one price: it does not apply, the top-up sells at its amount."""
+        if self.default is None or self.default.mode == PriceMode.FIXED:
+            return None
+        return self.default
+
+    def quote_mobile(self, plan_code: str, amount, cost: Decimal | None) -> Quote:
+        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` costing ``cost``. A menu
+        request (a GETMENU plan: the number only, amount 0) sells nothing."""
+        if not amount:
+            return Quote(Decimal("0.00"), cost)
+        return quote(cost=cost, face_value=Decimal(amount), rule=self.mobile_rule_for(plan_code))
+
 
 def price_for(product: Product) -> Quote:
     """The quote of one product (two small queries at most: its rule, and the default)."""

@@ -5,7 +5,7 @@ refund we were not told about, goes through a status check (``sync.schedule_refr
 moves only when the API's answer confirms it, never from the ledger row itself.
 
 What each ledger type means is the one table ``LEDGER_TYPES``; which services have orders here is
-``MATCHED_SERVICES`` (adding mobile top-ups: add "mobile" there).
+``MATCHED_SERVICES`` (internet cards and mobile top-ups).
 
 Flags: a debit with no order, an order accepted with no debit (after ``LEDGER_GRACE_SECONDS``), an
 amount different from the order's cost, a refund with no refund on our side, a break in the
@@ -69,11 +69,11 @@ LEDGER_TYPES: dict[str, Meaning] = {
     "SERVICE": Meaning(False),
 }
 # The services whose orders live in this dashboard: their rows are matched, others recorded.
-MATCHED_SERVICES = frozenset({"internet"})
+MATCHED_SERVICES = frozenset({"internet", "mobile"})
 DEBIT_TYPES = [t for t, m in LEDGER_TYPES.items() if m.role == DEBIT and m.service in MATCHED_SERVICES]
 REFUND_TYPES = [t for t, m in LEDGER_TYPES.items() if m.role == REFUND and m.service in MATCHED_SERVICES]
 # Orders the API accepted (so the ledger must hold their debit).
-ACCEPTED = (S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION)
+ACCEPTED = (S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION)
 CHUNK = 1000
 # How far back "accepted with no debit" looks at each run (older orders were looked at already).
 NO_DEBIT_LOOKBACK = timedelta(days=3)
@@ -347,7 +347,8 @@ def _check_missing_debits(report: MatchReport, now: datetime) -> None:
     debits = LedgerRow.objects.filter(objid=OuterRef("topup_id"), type__in=DEBIT_TYPES)
     flagged = LedgerFlag.objects.filter(order=OuterRef("pk"), kind=FlagKind.DEBIT_MISSING)
     missing = list(Order.objects.filter(status__in=ACCEPTED, sent_at__gte=since, sent_at__lte=until)
-                   .exclude(topup_id="").filter(~Exists(debits), ~Exists(flagged))
+                   .exclude(topup_id="").exclude(cost=0)  # a mobile menu request is not charged
+                   .filter(~Exists(debits), ~Exists(flagged))
                    .only("pk", "ref", "cost", "sent_at")[:CHUNK])
     flags = [_flag(report, FlagKind.DEBIT_MISSING, f"order:{o.pk}", o.sent_at, order_id=o.pk, expected=o.cost,
                    detail=o.ref) for o in missing]

@@ -32,6 +32,7 @@ from topups.oneclick import errors as api_errors
 from topups.services import lifecycle, planning
 from topups.services.account import get_client
 from topups.services.actors import Actor
+from topups.services.channels import channel_of
 from topups.services.planning import error_payload
 
 log = logging.getLogger("topups.orders")
@@ -71,13 +72,13 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
         ref, status = (order.ref, order.status) if order else (str(order_id), "")
         return SendReport(ref, "not_claimed", status, _("Not sent: the order is not waiting to be sent."))
     attempt = _Attempt(*claimed, actor=actor)
-    order, client = attempt.order, get_client()
-    if attempt.first_send:
+    order, client, channel = attempt.order, get_client(), channel_of(attempt.order)
+    if attempt.first_send and channel.checks_line:
         refusal = attempt.pre_send_checks(client)
         if refusal is not None:
             return refusal
     try:
-        result = client.send_topup(line_type=order.line_type, number=order.number, value=order.value, ref=order.ref)
+        result = channel.send(client, order)
     except api_errors.DuplicatedRef as exc:
         # Our ref is already known: an earlier attempt did reach the API. Adopt that order.
         if deadline is not None and time.monotonic() + call_seconds() > deadline:
@@ -92,8 +93,9 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
         return attempt.not_sent(exc)
     except Exception as exc:  # OutcomeUnknown, or anything unexpected after the POST left
         return attempt.unknown(exc)
+    accepted_as = TopupStatus.PENDING if order.is_mobile else TopupStatus.HANDLING
     attempt.finish(S.HANDLING, _("Accepted by the API"), {"topupId": result.topup_id, "topupRef": result.topup_ref},
-                   topup_id=result.topup_id, api_status=TopupStatus.HANDLING.value,
+                   topup_id=result.topup_id, api_status=accepted_as.value,
                    next_check_at=planning.first_look(timezone.now()))
     log.info("order %s sent, topup id %s", order.ref, result.topup_id)
     return SendReport(order.ref, "sent", S.HANDLING)
@@ -212,7 +214,7 @@ class _Attempt:
     def adopt(self, *, note: str) -> SendReport:
         """DUPLICATED_REF: look the order up by its ref and take its state (if it is ours)."""
         try:
-            topup = get_client().single_try().check_ref(self.order.ref)
+            topup = channel_of(self.order).check_ref(get_client().single_try(), self.order.ref)
         except Exception as exc:
             return self.unknown(exc)
         change = planning.change_from_topup(self.order, topup, timezone.now())

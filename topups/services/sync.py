@@ -1,8 +1,8 @@
 """Following sent orders until they are final: ask the API, plan, apply.
 
 One cycle of the sweeper (``sync_due_orders``) recovers orders left in SENDING by a dead worker,
-re-enqueues overdue sends, and refreshes the tracked orders that are due, with one
-/internet/list walk for many and check-id / check-ref for a few. What an answer means is decided
+re-enqueues overdue sends, and refreshes the tracked orders that are due, per service (see
+``channels``) with one list walk for many and check-id / check-ref for a few. What an answer means is decided
 in ``planning``; the changes are written through ``lifecycle`` in one transaction.
 """
 
@@ -21,6 +21,7 @@ from topups.oneclick import errors as api_errors
 from topups.services import audit, dispatch, lifecycle, planning
 from topups.services.account import get_client
 from topups.services.actors import SYNC, Actor
+from topups.services.channels import CHANNELS, Channel, channel_of
 from topups.services.lifecycle import Change
 
 S = OrderStatus
@@ -61,11 +62,20 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
     if actor.user_id is not None:  # a person asked: the sync's own cycles are not audited
         audit.record_orders(actor=actor, action="refresh", refs=[o.ref for o in due])
     report.checked = len(due)
-    # A list walk carries the state of every order in its window: what it finds for tracked
-    # orders that are not due yet (QUEUED ones, looked at hourly) is applied too.
-    walk = _walk_pays(due, now)
-    others = _walk_companions(due) if walk else []
-    found, not_found, postponed = _fetch_states(due, report, others, walk=walk)
+    found, not_found, postponed, others = {}, set(), set(), []
+    for channel in CHANNELS.values():
+        group = [o for o in due if channel_of(o) is channel]
+        if not group:
+            continue
+        # A list walk carries the state of every order in its window: what it finds for tracked
+        # orders that are not due yet (QUEUED or UNCERTAIN ones, looked at hourly) is applied too.
+        walk = _walk_pays(group, now)
+        companions = _walk_companions(group, channel.service) if walk else []
+        group_found, group_not_found, group_postponed = _fetch_states(channel, group, report, companions, walk=walk)
+        found.update(group_found)
+        not_found |= group_not_found
+        postponed |= group_postponed
+        others += companions
     changes = [planning.change_from_topup(o, found[o.pk], now) for o in due if o.pk in found]
     # For the others, only what moves them (a new status), not a routine re-check of each.
     changes += [c for c in (planning.change_from_topup(o, found[o.pk], now) for o in others if o.pk in found)
@@ -89,9 +99,10 @@ def _walk_pays(due: list[Order], now: datetime) -> bool:
     return len(due) >= (RECENT_LIST_THRESHOLD if recent else LIST_THRESHOLD)
 
 
-def _walk_companions(due: list[Order]) -> list[Order]:
-    """Tracked orders that are not due but fall in a list walk's window (see ``_walk_list``)."""
-    return list(Order.objects.filter(status__in=TRACKED_STATUSES, created_at__gte=_walk_start(due))
+def _walk_companions(due: list[Order], service: str) -> list[Order]:
+    """Tracked orders of ``service`` that are not due but fall in a list walk's window (see
+    ``_walk_list``)."""
+    return list(Order.objects.filter(status__in=TRACKED_STATUSES, service=service, created_at__gte=_walk_start(due))
                 .exclude(pk__in=[o.pk for o in due]).order_by("pk")[:MAX_LIST_PAGES * LIST_PAGE_SIZE])
 
 
@@ -99,16 +110,17 @@ def _walk_start(due: list[Order]) -> datetime:
     return min(o.created_at for o in due) - timedelta(minutes=5)
 
 
-def _fetch_states(due: list[Order], report: SyncReport, others: list[Order] = (), *,
+def _fetch_states(channel: Channel, due: list[Order], report: SyncReport, others: list[Order] = (), *,
                   walk: bool = False) -> tuple[dict[int, Topup], set[int], set[int]]:
-    """Ask the API about each due order: (found top-ups, ids it does not know, ids to ask later).
-    A list walk also fills in what it finds for ``others`` (no single check is made for them)."""
+    """Ask the API about each due order of one channel: (found top-ups, ids it does not know, ids to
+    ask later). A list walk also fills in what it finds for ``others`` (no single check is made for
+    them)."""
     client = get_client()
     found: dict[int, Topup] = {}
     not_found: set[int] = set()
     if walk:
         try:
-            _walk_list(client, due, found, report, others)
+            _walk_list(channel, client, due, found, report, others)
         except api_errors.OneClickError as exc:
             report.errors.append(str(exc))
             if isinstance(exc, (api_errors.AuthError, api_errors.ConfigurationError)):
@@ -121,7 +133,8 @@ def _fetch_states(due: list[Order], report: SyncReport, others: list[Order] = ()
             break
         try:
             report.api_calls += 1
-            found[order.pk] = client.check_id(order.topup_id) if order.topup_id else client.check_ref(order.ref)
+            found[order.pk] = (channel.check_id(client, order.topup_id) if order.topup_id
+                               else channel.check_ref(client, order.ref))
         except api_errors.NotFound:
             not_found.add(order.pk)
         except api_errors.BadResponse as exc:
@@ -136,10 +149,10 @@ def _fetch_states(due: list[Order], report: SyncReport, others: list[Order] = ()
     return found, not_found, postponed
 
 
-def _walk_list(client, due: list[Order], found: dict[int, Topup], report: SyncReport,
+def _walk_list(channel: Channel, client, due: list[Order], found: dict[int, Topup], report: SyncReport,
                others: list[Order] = ()) -> None:
-    """Match due orders (and ``others``) against /internet/list pages covering the due orders'
-    creation window; walks until every due order is matched."""
+    """Match due orders (and ``others``) against the channel's list pages (/internet/list,
+    /mobile/list) covering the due orders' creation window; walks until every due order is matched."""
     by_ref = {o.ref: o for o in [*others, *due]}
     by_id = {o.topup_id: o for o in [*others, *due] if o.topup_id}
     due_ids = {o.pk for o in due}
@@ -150,7 +163,7 @@ def _walk_list(client, due: list[Order], found: dict[int, Topup], report: SyncRe
     page = 1
     while page <= MAX_LIST_PAGES and len(due_ids & found.keys()) < len(due):
         report.api_calls += 1
-        result = client.list_topups(page=page, page_size=LIST_PAGE_SIZE, from_=start, to=end)
+        result = channel.list_page(client, page=page, page_size=LIST_PAGE_SIZE, from_=start, to=end)
         for topup in result.items:
             order = by_ref.get(topup.ref) or by_id.get(topup.id)
             if order is not None:

@@ -18,17 +18,23 @@ S = OrderStatus
 # CSS class per status: what kind of outcome it is.
 STATUS_TONE = {
     S.FULFILLED: "ok", S.REFUNDED: "bad", S.REFUSED: "bad", S.CANCELLED: "muted",
-    S.QUEUED: "wait", S.ATTENTION: "warn",
+    S.QUEUED: "wait", S.ATTENTION: "warn", S.UNCERTAIN: "warn",
 }
 
 
 def status_explanation(status: str, refusal_message: str = "", *, code_in_full: bool = True,
-                       for_customer: bool = False) -> str:
+                       for_customer: bool = False, mobile: bool = False, menu: bool = False) -> str:
     """What the status means for the shop and the customer, in one sentence.
 
     ``code_in_full`` False (the code is masked for this user): no "give the customer the code", since
     there is none to give. ``for_customer`` (a printed receipt): no instruction meant for the staff.
+    ``mobile``: a mobile top-up, credit sent to a number rather than a card code. ``menu``: a
+    request for the number's offers (a GETMENU plan), which sells nothing.
     """
+    if menu and status in (S.FULFILLED, S.REFUNDED):
+        return _("The number's offers are listed below: send the one the customer wants. Nothing was charged.")
+    if mobile and status in (S.FULFILLED, S.UNCERTAIN):
+        return _mobile_explanation(status, for_customer)
     if status in (S.NEW, S.SENDING, S.HANDLING, S.UNKNOWN):
         return _("The order is being processed. This page updates by itself; there is nothing to do.")
     if status == S.QUEUED:
@@ -57,11 +63,26 @@ def status_explanation(status: str, refusal_message: str = "", *, code_in_full: 
     return ""
 
 
+def _mobile_explanation(status: str, for_customer: bool) -> str:
+    if status == S.FULFILLED:
+        return _("Done: the credit was sent to the number.")
+    if for_customer:
+        return _("Being checked with the operator: the outcome will be known within 24 hours.")
+    return _("Outcome not known yet — do not refund. The operator's answer was lost; the provider settles it "
+             "within 1–24 h and this page follows it.")
+
+
 @register.simple_tag
 def explain_status(order, for_customer: bool = False) -> str:
     """``status_explanation`` for an order whose codes went through ``audit.show_order_codes``."""
     return status_explanation(order.status, order.refusal_message, for_customer=for_customer,
-                              code_in_full=getattr(order, "code_in_full", True))
+                              code_in_full=getattr(order, "code_in_full", True), mobile=order.is_mobile,
+                              menu=is_menu_code(order.plan_code))
+
+
+def is_menu_code(plan_code: str) -> bool:
+    """A GETMENU plan's code: the order asks the number's offers (see MobilePlan.is_menu)."""
+    return (plan_code or "").upper().startswith("GETMENU")
 
 
 @register.filter

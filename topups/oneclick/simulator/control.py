@@ -67,6 +67,16 @@ def _set_stock(sim: Simulator, body: dict[str, Any]) -> Any:
     return _catalog(sim, body)
 
 
+def _set_plan(sim: Simulator, body: dict[str, Any]) -> Any:
+    changes = {name: value for name, value in body.items() if name != "code"}
+    return sim.set_plan(_get(body, "code"), **changes)
+
+
+def _remove_plan(sim: Simulator, body: dict[str, Any]) -> Any:
+    sim.remove_plan(_get(body, "code"))
+    return sim.mobile_plans()
+
+
 def _configure(sim: Simulator, body: dict[str, Any]) -> Any:
     return sim.configure(**body)
 
@@ -171,6 +181,9 @@ ROUTES: dict[tuple[str, str], Callable[[Simulator, dict[str, Any]], Any]] = {
     ("POST", "/_sim/products"): _upsert_product,
     ("DELETE", "/_sim/products"): _remove_product,
     ("POST", "/_sim/stock"): _set_stock,
+    ("GET", "/_sim/plans"): lambda sim, body: sim.mobile_plans(),
+    ("POST", "/_sim/plans"): _set_plan,
+    ("DELETE", "/_sim/plans"): _remove_plan,
     ("GET", "/_sim/config"): lambda sim, body: sim.config,
     ("POST", "/_sim/config"): _configure,
     ("GET", "/_sim/clock"): _clock,

@@ -23,6 +23,11 @@ ENDPOINTS = (
     "check-id",
     "check-ref",
     "list",
+    "mobile-plans",
+    "mobile-send",
+    "mobile-check-id",
+    "mobile-check-ref",
+    "mobile-list",
 )
 ANY_ENDPOINT = "*"
 

@@ -18,10 +18,10 @@ import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from . import lifecycle
+from . import flexy, lifecycle
 from .clock import Clock
 from .faults import Fault, FaultBook
 from .lifecycle import Outcome, Timings
@@ -38,6 +38,7 @@ LIST_SHAPES = ("topups", "items")
 # Ledger row types (section 2.3): a row of another type is written as money out unless listed here.
 LEDGER_MONEY_IN = ("DEPOSIT", "REFUND-FLEXY", "REFUND-ADSL", "REFUND-ORDER", "RECEIVE", "POINT-EXCHANGE")
 DEFAULT_OPERATORS = ("mobilis", "ooredoo", "djezzy", "mobilisFixedPlans")
+MOBILE_DEBIT_RULES = ("multiplier", "full")
 AUTH_FAILURE_REASONS = ("missing", "invalid", "blocked", "ip_not_allowed")
 
 
@@ -104,9 +105,18 @@ class Config:
     # and balances travel as JSON strings ("980.00") rather than numbers.
     ledger_shape: str = "items"
     ledger_amounts_as_strings: bool = False
+    # Mobile top-ups: PENDING for mobile_pending_for s, final at fulfil_after s; an UNKNOWN_ERROR
+    # resolves mobile_unknown_for s later. The debit: "multiplier" (amount × the plan's cost, the
+    # full amount for a plan without cost) or "full" (the amount: the docs' examples disagree).
+    # Whether the send's answer carries newBalance (only one docs page shows it).
+    mobile_pending_for: float = 1.0
+    mobile_unknown_for: float = 3600.0
+    mobile_debit: str = "multiplier"
+    mobile_send_new_balance: bool = True
 
     def check(self) -> None:
-        for name in ("fulfil_after", "queue_for", "slow_after", "latency_ms", "block_seconds"):
+        for name in ("fulfil_after", "queue_for", "slow_after", "latency_ms", "block_seconds",
+                     "mobile_pending_for", "mobile_unknown_for"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.list_shape not in LIST_SHAPES:
@@ -119,6 +129,10 @@ class Config:
             raise ValueError("missing_token_status must be 400 or 401")
         if not isinstance(self.duplicate_check_last, bool):
             raise ValueError("duplicate_check_last must be true or false")
+        if self.mobile_debit not in MOBILE_DEBIT_RULES:
+            raise ValueError(f"mobile_debit must be one of {MOBILE_DEBIT_RULES}")
+        if not isinstance(self.mobile_send_new_balance, bool):
+            raise ValueError("mobile_send_new_balance must be true or false")
 
 
 def _updated_config(config: Config, changes: dict[str, Any]) -> Config:
@@ -127,7 +141,8 @@ def _updated_config(config: Config, changes: dict[str, Any]) -> Config:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     changes = dict(changes)
     # Numbers may arrive as Decimal (JSON over /_sim/) or int; the lifecycle maths wants floats.
-    for name in ("fulfil_after", "queue_for", "slow_after", "latency_ms", "block_seconds"):
+    for name in ("fulfil_after", "queue_for", "slow_after", "latency_ms", "block_seconds",
+                 "mobile_pending_for", "mobile_unknown_for"):
         if name in changes:
             changes[name] = float(changes[name])
     if "missing_token_status" in changes:
@@ -150,6 +165,12 @@ class Topup:
     key_type: str
     refunded: bool = False
     spoiled: dict[str, Any] | None = None  # fields to replace (None: remove) in every view
+    service = "internet"
+    refund_type = "REFUND-ADSL"
+
+    @property
+    def refund_note(self) -> str:
+        return f"Refund {self.type} {self.value} DA {self.number}"
 
     @property
     def net_debit(self) -> Decimal:
@@ -225,6 +246,7 @@ class Simulator:
             self._keys = dict(self._initial_keys)
             self._config = replace(self._initial_config)
             self._catalog = copy.deepcopy(self._initial_catalog)
+            self._plans = flexy.default_plans()
             self._balance = self._initial_balance
             self._ledger: list[dict[str, Any]] = []
             self._ledger_times: list[datetime] = []  # the rows' times, in order (bisected by from/to)
@@ -303,6 +325,35 @@ class Simulator:
             self._product(type, value)
             del self._catalog[type][money(value)]
 
+    def _plan(self, code: str) -> flexy.Plan:
+        try:
+            return self._plans[code]
+        except KeyError:
+            raise ValueError(f"no mobile plan {code!r}") from None
+
+    def set_plan(self, code: str, **changes: Any) -> dict[str, Any]:
+        """Change a mobile plan: ``enabled``, ``cost`` (None: not sent), ``min_amount``,
+        ``max_amount``, ``amount``, ``name``."""
+        with self._lock:
+            plan = self._plan(code)
+            for name, value in changes.items():
+                if name not in ("enabled", "cost", "min_amount", "max_amount", "amount", "name"):
+                    raise ValueError(f"unknown plan field {name!r}")
+                if name in ("cost", "min_amount", "max_amount", "amount") and value is not None:
+                    value = money(value)
+                setattr(plan, name, value)
+            return plan.view()
+
+    def remove_plan(self, code: str) -> None:
+        """The API stops listing a plan (a send with its code is then refused)."""
+        with self._lock:
+            self._plan(code)
+            del self._plans[code]
+
+    def mobile_plans(self) -> dict[str, Any]:
+        with self._lock:
+            return flexy.plans_view(self._plans)
+
     @property
     def config(self) -> dict[str, Any]:
         with self._lock:
@@ -315,8 +366,9 @@ class Simulator:
             return asdict(self._config)
 
     def set_outcome(self, *, outcome: str | Outcome, number: str | None = None, ref: str | None = None) -> None:
-        """Force the outcome of future orders for a line number or a ref (ref wins over number)."""
-        outcome = Outcome(outcome)
+        """Force the outcome of future orders for a line number or a ref (ref wins over number):
+        an internet ``Outcome`` or a mobile ``flexy.MobileOutcome`` (FULFILLED and REFUNDED are both)."""
+        outcome = _any_outcome(outcome)
         if (number is None) == (ref is None):
             raise ValueError("give exactly one of number= or ref=")
         with self._lock:
@@ -561,6 +613,90 @@ class Simulator:
                        note=f"{line_type} {value} DA {number}", moment=topup.created_at)
             return replace(topup)
 
+    def send_mobile(self, *, plan_code: str, number: str, amount: Decimal | None, ref: str | None,
+                    key: KeyInfo) -> flexy.MobileTopup:
+        """Accept a mobile top-up: the plan's rules, the ref, the balance, the debit (FLEXY row)
+        in one locked step. A GETMENU plan charges nothing and answers the number's offers."""
+        with self._lock:
+            self._settle()
+            plan = self._plans.get(plan_code)
+            if plan is None:
+                raise ApiFailure(400, "ERR_VALIDATION", "body/plan_code must be one of the plan codes",
+                                 {"field": "plan_code", "value": plan_code})
+            if not plan.enabled:
+                raise ApiFailure(400, "ERR_VALIDATION", f"The plan {plan_code} is not available at the moment",
+                                 {"field": "plan_code", "value": plan_code})
+            if not number.startswith(flexy.NETWORK_PREFIX.get(plan.network, "0")):
+                raise ApiFailure(400, "ERR_VALIDATION", f"MSSIDN does not belong to the plan's operator ({plan.network})",
+                                 {"field": "MSSIDN", "value": number})
+            amount = self._mobile_amount(plan, amount)
+            if not self._config.duplicate_check_last:
+                self._check_ref_unused(ref)
+            charged = self._mobile_debit(plan, amount)
+            if charged > self._balance:
+                raise ApiFailure(403, "INSUFFICIENT_BALANCE", "Your balance is insufficient for this operation",
+                                 {"required": charged, "available": self._balance})
+            if self._config.duplicate_check_last:
+                self._check_ref_unused(ref)
+            now = math.floor(self.clock.time() * 1000) / 1000
+            if ref is None:
+                ref = self._generate_ref(now)
+            outcome = self._mobile_outcome(plan, number, ref)
+            charged = self._charge_overrides.pop(ref, charged) if charged else charged
+            steps = flexy.mobile_timeline(outcome, self._config.mobile_pending_for, self._config.fulfil_after,
+                                          self._config.mobile_unknown_for)
+            offers = (flexy.suggested_offers(self._plans, plan)
+                      if outcome in (flexy.MobileOutcome.REFUNDED_WITH_OFFERS, flexy.MobileOutcome.MENU) else [])
+            topup = flexy.MobileTopup(id=new_id(), ref=ref, plan_code=plan.code, number=number, value=amount,
+                                      cost=charged, created=now, steps=steps, key_type=key.type, outcome=outcome,
+                                      offers=offers, spoiled=self._spoiled_refs.get(ref))
+            self._topups[topup.id] = topup
+            self._order.append(topup.id)
+            self._refs[ref] = topup.id
+            self._orders_per_ref[ref] += 1
+            if topup.refund_due is not None:
+                self._pending_refunds.add(topup.id)
+            if charged:
+                self._total_debited += charged
+                self._move(charged, "FLEXY", "decrement", objid=topup.id,
+                           note=f"{plan.code} {amount} DA {number}", moment=topup.created_at)
+            return replace(topup)
+
+    @staticmethod
+    def _mobile_amount(plan: flexy.Plan, amount: Decimal | None) -> Decimal:
+        if plan.is_menu:
+            return Decimal(0)
+        if plan.kind == "fixed":
+            return plan.amount
+        if amount is None:
+            raise ApiFailure(400, "ERR_VALIDATION", "body must have required property 'amount'",
+                             {"field": "amount", "value": None})
+        if amount != amount.to_integral_value():
+            raise ApiFailure(400, "ERR_VALIDATION", "body/amount must be integer", {"field": "amount", "value": amount})
+        if plan.min_amount is not None and amount < plan.min_amount:
+            raise ApiFailure(400, "ERR_VALIDATION", f"body/amount must be >= {plan.min_amount}",
+                             {"field": "amount", "value": amount})
+        if plan.max_amount is not None and amount > plan.max_amount:
+            raise ApiFailure(400, "ERR_VALIDATION", f"body/amount must be <= {plan.max_amount}",
+                             {"field": "amount", "value": amount})
+        return amount
+
+    def _mobile_debit(self, plan: flexy.Plan, amount: Decimal) -> Decimal:
+        if self._config.mobile_debit == "full" or plan.cost is None:
+            return amount
+        return (amount * plan.cost).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+    def _mobile_outcome(self, plan: flexy.Plan, number: str, ref: str) -> flexy.MobileOutcome:
+        if plan.is_menu:
+            return flexy.MobileOutcome.MENU
+        forced = self._outcomes_by_ref.get(ref) or self._outcomes_by_number.get(number)
+        if forced is not None:
+            try:
+                return flexy.MobileOutcome(forced.value)
+            except ValueError:
+                pass
+        return flexy.outcome_for_number(number)
+
     def _check_ref_unused(self, ref: str | None) -> None:
         if ref is not None and ref in self._refs:
             raise ApiFailure(403, "DUPLICATED_REF", "This reference ID is already in use", {"ref": ref})
@@ -573,28 +709,29 @@ class Simulator:
         self._last_generated_ms = millis
         return f"API-{self.username}-{millis}"
 
-    def topup_by_id(self, topup_id: str) -> dict[str, Any]:
+    def topup_by_id(self, topup_id: str, service: str = "internet") -> dict[str, Any]:
         with self._lock:
             self._settle()
             topup = self._topups.get(topup_id)
-            if topup is None:
+            if topup is None or topup.service != service:
                 raise ApiFailure(404, "NOT_FOUND", f"Top-up with id '{topup_id}' not found")
             return topup.view(self.clock.time())
 
-    def topup_by_ref(self, ref: str) -> dict[str, Any]:
+    def topup_by_ref(self, ref: str, service: str = "internet") -> dict[str, Any]:
         with self._lock:
             self._settle()
             topup_id = self._refs.get(ref)
-            if topup_id is None:
+            if topup_id is None or self._topups[topup_id].service != service:
                 raise ApiFailure(404, "NOT_FOUND", f"Top-up with reference '{ref}' not found")
             return self._topups[topup_id].view(self.clock.time())
 
-    def list_topups(self, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
-        """Top-ups created in [start, end] (both inclusive), newest first."""
+    def list_topups(self, start: datetime | None, end: datetime | None, service: str = "internet"
+                    ) -> list[dict[str, Any]]:
+        """Top-ups of ``service`` created in [start, end] (both inclusive), newest first."""
         with self._lock:
             self._settle()
             now = self.clock.time()
-            chosen = [self._topups[i] for i in reversed(self._order)]
+            chosen = [t for t in (self._topups[i] for i in reversed(self._order)) if t.service == service]
             return [t.view(now) for t in chosen if _within(t.created_at, start, end)]
 
     def transactions(self, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
@@ -657,8 +794,8 @@ class Simulator:
                            (now - topup.created, lifecycle.REFUNDED))
             topup.refunded = True
             self._total_refunded += topup.cost
-            self._move(topup.cost, "REFUND-ADSL", "increment", objid=topup.id,
-                       note=f"Refund {topup.type} {topup.value} DA {topup.number}", moment=self.clock.now())
+            self._move(topup.cost, topup.refund_type, "increment", objid=topup.id, note=topup.refund_note,
+                       moment=self.clock.now())
             return topup.view(now)
 
     def hide_ledger_rows(self, *, ref: str | None = None, row_id: str | None = None,
@@ -739,9 +876,15 @@ class Simulator:
             self._pending_refunds.discard(topup.id)
             topup.refunded = True
             self._total_refunded += topup.cost
-            self._move(topup.cost, "REFUND-ADSL", "increment", objid=topup.id,
-                       note=f"Refund {topup.type} {topup.value} DA {topup.number}",
+            self._move(topup.cost, topup.refund_type, "increment", objid=topup.id, note=topup.refund_note,
                        moment=datetime.fromtimestamp(topup.refund_due, UTC))
+
+
+def _any_outcome(value: Any) -> Outcome | flexy.MobileOutcome:
+    try:
+        return Outcome(value)
+    except ValueError:
+        return flexy.MobileOutcome(value)
 
 
 def _replace_fields(data: dict[str, Any], fields: dict[str, Any] | None) -> dict[str, Any]:

@@ -1,0 +1,141 @@
+"""The counter's mobile top-up ("flexy") side of the new-order screen, and the small JSON answer
+its script asks while the clerk types (operator, plan range, cost and price). Thin: the form checks
+through ``services.mobile``, the price comes from ``services.pricing``, the order from
+``services.orders.create_order`` like any other."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from topups.forms_mobile import FlexyOrderForm
+from topups.keys import issue_ref, value_text
+from topups.models import OrderStatus, Service
+from topups.services import mobile, pricing, tills
+from topups.services.actors import Actor
+from topups.services.orders import OrderInputError, create_order
+from topups.templatetags.dashboard import dzd
+
+S = OrderStatus
+NETWORKS = ("Mobilis", "Djezzy", "Ooredoo")
+FORM_FIELDS = ("number", "plan_code", "amount")
+
+
+def plan_groups(plans) -> list[tuple[str, list]]:
+    """The plans by the network they top up (Mobilis, Djezzy, Ooredoo, then any other)."""
+    groups: dict[str, list] = {}
+    for plan in plans:
+        groups.setdefault(plan.network, []).append(plan)
+    order = {name: i for i, name in enumerate(NETWORKS)}
+    return sorted(groups.items(), key=lambda item: (order.get(item[0], len(NETWORKS)), item[0]))
+
+
+def plan_range(plan) -> str:
+    """What amount a plan takes, as the clerk reads it: "100 – 10,000 DA", "500 DA" or "number only"."""
+    if plan.is_menu:
+        return _("number only: the API answers the number's offers")
+    if plan.kind == "fixed":
+        return dzd(plan.amount, "0")
+    return _("%(min)s to %(max)s") % {"min": dzd(plan.min_amount, "0"), "max": dzd(plan.max_amount, "0")}
+
+
+def sale_of(quote) -> pricing.Quote:
+    """The selling price of a checked top-up: the shop's rule on its cost (amount x multiplier)."""
+    return pricing.PriceBook().quote_mobile(quote.plan.code, quote.amount, quote.cost)
+
+
+def _context(form: FlexyOrderForm, **extra) -> dict:
+    operator = form.typed_operator()
+    sale = sale_of(form.quote) if form.quote is not None else None
+    for plan in form.plans:
+        plan.range_label = plan_range(plan)
+    extra.setdefault("no_till", tills.till_required() and tills.open_till_of(form.user.pk) is None)
+    return {"service": Service.MOBILE, "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", "form": form, "plan_groups": plan_groups(form.plans), "operator": operator,
+            "quote": form.quote, "sale": sale, "quote_range": plan_range(form.quote.plan) if form.quote else "",
+            **extra}
+
+
+def new_flexy_order(request):
+    """GET: the empty form (or filled from the query: a retry, a suggested offer). POST with
+    ``check``: the form again with the operator's plans, the range and the price, nothing sent (the
+    way without a script). POST: check, create and send one order; a refusal gives the form back."""
+    plans = mobile.plans()
+    if request.method == "GET":
+        initial = {key: request.GET[key] for key in FORM_FIELDS if key in request.GET}
+        form = FlexyOrderForm(initial=initial, plans=plans, user=request.user)
+        return render(request, "topups/new_order.html", _context(form))
+    form = FlexyOrderForm(request.POST, plans=plans, user=request.user)
+    valid = form.is_valid()
+    if "check" in request.POST or not valid:
+        # A same-line warning is a question, not an error.
+        return render(request, "topups/new_order.html", _context(form, checked=True),
+                      status=200 if valid or form.same_line_refs else 400)
+    data = form.cleaned_data
+    try:
+        order, created = create_order(service=Service.MOBILE, plan_code=data["plan_code"], number=data["number"],
+                                      value=data["amount"], actor=Actor.user(request.user), ref=data["ref"],
+                                      send=True, plan=form.quote.plan)
+    except (OrderInputError, ValidationError) as exc:
+        form.add_error(None, exc.messages[0] if isinstance(exc, ValidationError) else str(exc))
+        return render(request, "topups/new_order.html", _context(form), status=400)
+    if created:  # sent inline when tasks run inline: show a refusal at once
+        order.refresh_from_db()
+    if order.status == S.REFUSED:
+        retry = FlexyOrderForm(initial={"number": order.number, "plan_code": order.plan_code,
+                                        "amount": value_text(order.value)}, plans=plans, user=request.user)
+        return render(request, "topups/new_order.html", _context(retry, refused=order,
+                                                                   offers=offers_of(order, request.user)))
+    if not created:
+        messages.info(request, _("This order was already submitted: here it is. No second order was made."))
+    return redirect("topups:order", pk=order.pk)
+
+
+def offers_of(order, user) -> list[dict]:
+    """The offers the API suggested instead of this order, each ready to be sent by ``user`` as a
+    new order with one click (its own fresh reference)."""
+    offers = []
+    for offer in order.suggested_offers or []:
+        if not isinstance(offer, dict) or not offer.get("plan_code"):
+            continue
+        amount = offer.get("amount")
+        offers.append({"typename": str(offer.get("typename") or offer["plan_code"]), "plan_code": offer["plan_code"],
+                       "amount": "" if amount in (None, "") else str(amount), "number": order.number,
+                       "ref": issue_ref(user)})
+    return offers
+
+
+@require_GET
+@login_required
+@permission_required("topups.send_order", raise_exception=True)
+def flexy_check(request):
+    """What the counter shows while the clerk types: the number's operator, the chosen plan's range,
+    and once everything fits, the cost and the selling price; or the first problem of each field.
+    The same checks as sending (the form), nothing stored, no API call."""
+    data = {key: request.GET.get(key, "") for key in FORM_FIELDS}
+    form = FlexyOrderForm({**data, "ref": issue_ref(request.user), "check": "1"}, plans=mobile.plans(),
+                          user=request.user)
+    operator = form.typed_operator()
+    answer = {"operator": operator}
+    plan = next((p for p in form.plans if p.code == data["plan_code"]), None)
+    if plan is not None:
+        answer["range"] = plan_range(plan)
+        answer["kind"] = "menu" if plan.is_menu else plan.kind
+    if form.is_valid():
+        sale = sale_of(form.quote)
+        answer.update(ok=True, number=form.cleaned_data["number"], amount=value_text(form.quote.amount),
+                      cost=dzd(form.quote.cost) if form.quote.cost is not None else "",
+                      price=dzd(sale.price))
+        if form.quote.cost is None:
+            answer["cost_unknown"] = _("The cost is not known until the API answers.")
+    else:
+        problems = [str(e) for e in form.non_field_errors()]
+        answer.update(ok=False, message=problems[0] if problems else "",
+                      errors={name: errors[0] for name, errors in form.errors.items()
+                              if name in FORM_FIELDS and data[name]})
+    return JsonResponse(answer)
