@@ -120,3 +120,12 @@ def test_a_second_top_up_of_the_same_number_and_amount_asks_first(counter, clien
     assert client.get(CHECK, data).json()["ok"]  # the live check shows the price, not the question
     client.post(NEW, {**data, "repeat_of": earlier.ref})
     assert Order.objects.count() == 2
+
+
+def test_no_sale_without_an_open_cash_session(priced_shop, client, make_user):
+    assert mobile.sync_plans().ok
+    client.force_login(make_user("nadia", "Operators"))
+    assert 'id="no-till"' in client.get(NEW, {"service": "mobile"}).content.decode()
+    response = send(client, "0771234567", "PREPAID_DJEZZY", "1000")
+    assert response.status_code == 400 and "Open your cash session" in errors_of(response)
+    assert Order.objects.count() == 0
