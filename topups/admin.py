@@ -321,53 +321,70 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
         return False
 
 
-def refresh_catalog_now(modeladmin, request) -> None:
-    report = catalog.sync_catalog()  # an API problem is reported per line type, not raised
-    modeladmin.message_user(
-        request,
-        _("Catalog refreshed: %(created)d new, %(updated)d updated, %(gone)d no longer listed.")
-        % {"created": report.created, "updated": report.updated, "gone": report.disappeared},
-        messages.SUCCESS if report.ok else messages.WARNING,
-    )
-    for line_type, error in report.failed.items():
-        modeladmin.message_user(request, _("%(type)s: %(error)s") % {"type": line_type, "error": error},
-                                messages.ERROR)
+class RefreshButton:
+    """A *Refresh now* button on the list of what comes from the API (the catalog, the mobile
+    plans), with the time of the last refresh: POST only, for holders of ``topups.sync_catalog``.
+    A button rather than an action: the refresh works on the whole list, even an empty one."""
 
+    change_list_template = "admin/topups/refresh_change_list.html"
+    synced_field = ""  # the ApiAccount field holding the last refresh
+    refresh_label = ""
+    refresh_button_id = ""
 
-@admin.register(Product)
-class ProductAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
-    list_display = ("__str__", "line_type", "value", "cost", "available", "last_seen_at")
-    list_filter = ("line_type", "available")
-    readonly_fields = ("line_type", "value", "cost", "available", "last_seen_at")
-
-    def has_add_permission(self, request) -> bool:
-        return False  # the catalog comes from the API
+    def refresh(self, request) -> None:
+        raise NotImplementedError
 
     def get_urls(self):
-        # A button rather than an action: the refresh works on the whole catalog, even an empty one.
-        refresh = self.admin_site.admin_view(self.refresh_view)
-        return [path("refresh/", refresh, name="topups_product_refresh"), *super().get_urls()]
+        name = f"{self.opts.app_label}_{self.opts.model_name}_refresh"
+        return [path("refresh/", self.admin_site.admin_view(self.refresh_view), name=name), *super().get_urls()]
 
     def refresh_view(self, request):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not request.user.has_perm("topups.sync_catalog"):
             raise PermissionDenied
-        refresh_catalog_now(self, request)
-        return redirect("admin:topups_product_changelist")
+        self.refresh(request)  # an API problem is reported in a message, not raised
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
     def changelist_view(self, request, extra_context=None):
         row = account.current_account()
         extra_context = {
             **(extra_context or {}),
-            "catalog_synced_at": row.catalog_synced_at if row else None,
+            "synced_at": getattr(row, self.synced_field) if row else None,
             "can_sync_catalog": request.user.has_perm("topups.sync_catalog"),
+            "refresh_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_refresh"),
+            "refresh_label": self.refresh_label,
+            "refresh_button_id": self.refresh_button_id,
         }
         return super().changelist_view(request, extra_context)
 
 
+@admin.register(Product)
+class ProductAdmin(RefreshButton, SensitiveLookupsRefused, admin.ModelAdmin):
+    list_display = ("__str__", "line_type", "value", "cost", "available", "last_seen_at")
+    list_filter = ("line_type", "available")
+    readonly_fields = ("line_type", "value", "cost", "available", "last_seen_at")
+    synced_field = "catalog_synced_at"
+    refresh_label = _("Refresh catalog now")
+    refresh_button_id = "refresh-catalog"
+
+    def has_add_permission(self, request) -> bool:
+        return False  # the catalog comes from the API
+
+    def refresh(self, request) -> None:
+        report = catalog.sync_catalog()  # an API problem is reported per line type, not raised
+        self.message_user(
+            request,
+            _("Catalog refreshed: %(created)d new, %(updated)d updated, %(gone)d no longer listed.")
+            % {"created": report.created, "updated": report.updated, "gone": report.disappeared},
+            messages.SUCCESS if report.ok else messages.WARNING,
+        )
+        for line_type, error in report.failed.items():
+            self.message_user(request, _("%(type)s: %(error)s") % {"type": line_type, "error": error}, messages.ERROR)
+
+
 @admin.register(MobilePlan)
-class MobilePlanAdmin(admin.ModelAdmin):
+class MobilePlanAdmin(RefreshButton, admin.ModelAdmin):
     """The cached mobile plans, read-only (they come from the API, daily and on first use)."""
 
     list_display = ("code", "name", "operator", "kind", "amount", "min_amount", "max_amount", "multiplier",
@@ -376,6 +393,9 @@ class MobilePlanAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
     readonly_fields = ("code", "name", "operator", "kind", "amount", "min_amount", "max_amount", "multiplier",
                        "is_enabled", "fetched_at")
+    synced_field = "plans_synced_at"
+    refresh_label = _("Refresh mobile plans now")
+    refresh_button_id = "refresh-plans"
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -386,17 +406,8 @@ class MobilePlanAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def get_urls(self):
-        # A button, like the catalog's: the refresh works on the whole list, even an empty one.
-        refresh = self.admin_site.admin_view(self.refresh_view)
-        return [path("refresh/", refresh, name="topups_mobileplan_refresh"), *super().get_urls()]
-
-    def refresh_view(self, request):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not request.user.has_perm("topups.sync_catalog"):
-            raise PermissionDenied
-        report = mobile.sync_plans()  # an API problem is reported, not raised
+    def refresh(self, request) -> None:
+        report = mobile.sync_plans()
         if report.ok:
             self.message_user(request, _("Mobile plans refreshed: %(created)d new, %(updated)d updated, %(gone)d no "
                                          "longer listed.") % {"created": report.created, "updated": report.updated,
@@ -404,13 +415,6 @@ class MobilePlanAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, _("Mobile plans not refreshed: %(error)s") % {"error": report.failed},
                               messages.ERROR)
-        return redirect("admin:topups_mobileplan_changelist")
-
-    def changelist_view(self, request, extra_context=None):
-        row = account.current_account()
-        extra_context = {**(extra_context or {}), "plans_synced_at": row.plans_synced_at if row else None,
-                         "can_sync_catalog": request.user.has_perm("topups.sync_catalog")}
-        return super().changelist_view(request, extra_context)
 
 
 @admin.register(ApiAccount)

@@ -522,13 +522,11 @@ class OneClickClient:
 
     def check_id(self, topup_id: str) -> Topup:
         """``GET /internet/check-id/{id}``: a top-up by the id ``send_topup`` returned."""
-        topup_id = _identifier(topup_id, "id")
-        return self._call("GET", f"/internet/check-id/{quote(topup_id, safe='')}", _parse_topup_envelope)
+        return self._topup_by("/internet/check-id", _identifier(topup_id, "id"))
 
     def check_ref(self, ref: str) -> Topup:
         """``GET /internet/check-ref/{ref}``: a top-up by our reference (URL-quoted in the path)."""
-        ref = _identifier(ref, "ref")
-        return self._call("GET", f"/internet/check-ref/{quote(ref, safe='')}", _parse_topup_envelope)
+        return self._topup_by("/internet/check-ref", _identifier(ref, "ref"))
 
     def list_topups(
         self,
@@ -539,13 +537,7 @@ class OneClickClient:
         to: datetime | None = None,
     ) -> Page[Topup]:
         """``GET /internet/list``: one page of internet orders (either documented shape)."""
-        params = _page_params(page, page_size, from_, to)
-        return self._call(
-            "GET",
-            "/internet/list",
-            lambda env: parse_page(env.data, env.meta, parse_topup, page=page, page_size=page_size),
-            params=params,
-        )
+        return self._topup_page("/internet/list", page, page_size, from_, to)
 
     def iter_topups(
         self, *, page_size: int = MAX_PAGE_SIZE, from_: datetime | None = None, to: datetime | None = None
@@ -579,13 +571,11 @@ class OneClickClient:
 
     def mobile_check_id(self, topup_id: str) -> Topup:
         """``GET /mobile/check-id/{id}``."""
-        topup_id = _identifier(topup_id, "id")
-        return self._call("GET", f"/mobile/check-id/{quote(topup_id, safe='')}", _parse_topup_envelope)
+        return self._topup_by("/mobile/check-id", _identifier(topup_id, "id"))
 
     def mobile_check_ref(self, ref: str) -> Topup:
         """``GET /mobile/check-ref/{ref}``."""
-        ref = _identifier(ref, "ref")
-        return self._call("GET", f"/mobile/check-ref/{quote(ref, safe='')}", _parse_topup_envelope)
+        return self._topup_by("/mobile/check-ref", _identifier(ref, "ref"))
 
     def list_mobile(
         self,
@@ -596,15 +586,24 @@ class OneClickClient:
         to: datetime | None = None,
     ) -> Page[Topup]:
         """``GET /mobile/list``: one page of mobile top-ups."""
+        return self._topup_page("/mobile/list", page, page_size, from_, to)
+
+    # Machinery --------------------------------------------------------------------------------
+
+    def _topup_by(self, path: str, key: str) -> Topup:
+        """One top-up (internet or mobile) by an id or a ref, URL-quoted in the path."""
+        return self._call("GET", f"{path}/{quote(key, safe='')}", _parse_topup_envelope)
+
+    def _topup_page(self, path: str, page: int, page_size: int, from_: datetime | None,
+                    to: datetime | None) -> Page[Topup]:
+        """One page of a top-up list (either documented shape)."""
         params = _page_params(page, page_size, from_, to)
         return self._call(
             "GET",
-            "/mobile/list",
+            path,
             lambda env: parse_page(env.data, env.meta, parse_topup, page=page, page_size=page_size),
             params=params,
         )
-
-    # Machinery --------------------------------------------------------------------------------
 
     def _walk(self, fetch: Callable[..., Page[T]], **filters: Any) -> Iterator[T]:
         # Checked here, eagerly: bad filters fail at the call, not at the first next().
