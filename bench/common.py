@@ -122,6 +122,41 @@ def app_on_simulator(key: str | None = None):
         yield server, {"machine": machine()}
 
 
+def clean_slate(server, *, queue: bool = False) -> None:
+    """A simulator with no orders and a balance for any run, no order in the app (and, with
+    ``queue``, no task waiting in django-q2's ORM queue)."""
+    from topups.models import Order
+
+    server.simulator.reset()
+    server.simulator.set_balance(10_000_000)
+    Order.objects.all().delete()
+    if queue:
+        from django_q.models import OrmQ
+
+        OrmQ.objects.all().delete()
+
+
+def sync_cycle(server, *, now, batch: int) -> dict:
+    """One sync cycle over every order made due again (as HANDLING): the orders it settled, its
+    API calls (in all and per endpoint), its queries and its time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from topups.models import Order, OrderStatus
+    from topups.services import sync
+
+    sim = server.simulator
+    Order.objects.update(status=OrderStatus.HANDLING, next_check_at=now, card_code="")
+    before = dict(sim.stats()["calls"])
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        report = sync.sync_due_orders(batch_size=batch)
+        elapsed = time.perf_counter() - started
+    calls = {k: v - before.get(k, 0) for k, v in sim.stats()["calls"].items() if v != before.get(k, 0)}
+    return {"orders_settled": report.changed, "api_calls": sum(calls.values()), "calls": calls,
+            "db_queries": len(queries.captured_queries), "seconds": round(elapsed, 3)}
+
+
 def send_through_cluster(server, workers: int, start: Callable[[], object], *, orders: int,
                          latency: float = 0.050, timeout: float = 600) -> dict:
     """Start a real qcluster on this database and the simulator (answering after ``latency``

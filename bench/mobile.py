@@ -15,20 +15,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections import Counter
 from decimal import Decimal
 
-from common import app_on_simulator, send_through_cluster, setup, staff_user, write_json
+from common import (
+    app_on_simulator,
+    clean_slate,
+    send_through_cluster,
+    setup,
+    staff_user,
+    sync_cycle,
+    write_json,
+)
 
 setup("bench-mobile")
 
-from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from topups.models import Order, OrderStatus, Service  # noqa: E402
-from topups.services import account, catalog, mobile, orders, sync  # noqa: E402
+from topups.services import account, catalog, mobile, orders  # noqa: E402
 from topups.services.actors import Actor  # noqa: E402
 
 S = OrderStatus
@@ -42,9 +47,7 @@ def mobile_number(prefix: str, index: int) -> str:
 
 def bench_sync(server) -> dict:
     sim = server.simulator
-    sim.reset()
-    sim.set_balance(10_000_000)
-    Order.objects.all().delete()
+    clean_slate(server)
     client = account.get_client()
     now = timezone.now()
     rows = []
@@ -63,28 +66,12 @@ def bench_sync(server) -> dict:
                               status=S.HANDLING, topup_id=result.topup_id, sent_at=now, next_check_at=now))
     Order.objects.bulk_create(rows, batch_size=1000)
     sim.advance(10)  # all settled at the API
-    figures = {}
-    for batch in (100, 500):
-        Order.objects.update(status=S.HANDLING, next_check_at=now, card_code="")
-        before = dict(sim.stats()["calls"])
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            report = sync.sync_due_orders(batch_size=batch)
-            elapsed = time.perf_counter() - started
-        calls = {k: v - before.get(k, 0) for k, v in sim.stats()["calls"].items() if v != before.get(k, 0)}
-        figures[batch] = {"orders_settled": report.changed, "api_calls": sum(calls.values()), "calls": calls,
-                          "db_queries": len(queries.captured_queries), "seconds": round(elapsed, 3)}
-    return figures
+    return {batch: sync_cycle(server, now=now, batch=batch) for batch in (100, 500)}
 
 
 def bench_send(server, workers: int) -> dict:
-    from django_q.models import OrmQ
-
     sim = server.simulator
-    sim.reset()
-    sim.set_balance(10_000_000)
-    Order.objects.all().delete()
-    OrmQ.objects.all().delete()
+    clean_slate(server, queue=True)
     catalog.sync_catalog()
     mobile.sync_plans()
     actor = Actor.user(staff_user(superuser=True))

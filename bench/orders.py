@@ -21,7 +21,15 @@ from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
-from common import app_on_simulator, send_through_cluster, setup, staff_user, write_json
+from common import (
+    app_on_simulator,
+    clean_slate,
+    send_through_cluster,
+    setup,
+    staff_user,
+    sync_cycle,
+    write_json,
+)
 
 setup("bench-orders")
 
@@ -39,9 +47,7 @@ S = OrderStatus
 
 def bench_sync(server) -> dict:
     sim = server.simulator
-    sim.reset()
-    sim.set_balance(10_000_000)
-    Order.objects.all().delete()
+    clean_slate(server)
     client = account.get_client()
     now = timezone.now()
     rows = []
@@ -53,20 +59,7 @@ def bench_sync(server) -> dict:
                           status=S.HANDLING, topup_id=result.topup_id, sent_at=now, next_check_at=now))
     Order.objects.bulk_create(rows, batch_size=1000)
     sim.advance(10)  # all fulfilled at the API
-    figures = {}
-    for batch in (100, 500):
-        Order.objects.update(status=S.HANDLING, next_check_at=now, card_code="")
-        calls_before = sum(sim.stats()["calls"].values())
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            report = sync.sync_due_orders(batch_size=batch)
-            elapsed = time.perf_counter() - started
-        figures[batch] = {
-            "orders_settled": report.changed,
-            "api_calls": sum(sim.stats()["calls"].values()) - calls_before,
-            "db_queries": len(queries.captured_queries),
-            "seconds": round(elapsed, 3),
-        }
+    figures = {batch: sync_cycle(server, now=now, batch=batch) for batch in (100, 500)}
     cycles = 0
     Order.objects.update(status=S.HANDLING, next_check_at=now, card_code="")
     calls_before = sum(sim.stats()["calls"].values())
@@ -80,13 +73,8 @@ def bench_sync(server) -> dict:
 
 
 def bench_send(server, workers: int) -> dict:
-    from django_q.models import OrmQ
-
     sim = server.simulator
-    sim.reset()
-    sim.set_balance(10_000_000)
-    Order.objects.all().delete()
-    OrmQ.objects.all().delete()
+    clean_slate(server, queue=True)
     catalog.sync_catalog()
     actor = Actor.user(staff_user(superuser=True))
     for index in range(1000):

@@ -602,15 +602,7 @@ class Simulator:
             topup = Topup(id=new_id(), ref=ref, type=line_type, number=number, value=value, cost=charged,
                           created=now, steps=lifecycle.timeline(outcome, timings), key_type=key.type,
                           spoiled=self._spoiled_refs.get(ref))
-            self._topups[topup.id] = topup
-            self._order.append(topup.id)
-            self._refs[ref] = topup.id
-            self._orders_per_ref[ref] += 1
-            if topup.refund_due is not None:
-                self._pending_refunds.add(topup.id)
-            self._total_debited += charged
-            self._move(charged, "ADSL", "decrement", objid=topup.id,
-                       note=f"{line_type} {value} DA {number}", moment=topup.created_at)
+            self._accept(topup, "ADSL", note=f"{line_type} {value} DA {number}")
             return replace(topup)
 
     def send_mobile(self, *, plan_code: str, number: str, amount: Decimal | None, ref: str | None,
@@ -650,17 +642,21 @@ class Simulator:
             topup = flexy.MobileTopup(id=new_id(), ref=ref, plan_code=plan.code, number=number, value=amount,
                                       cost=charged, created=now, steps=steps, key_type=key.type, outcome=outcome,
                                       offers=offers, spoiled=self._spoiled_refs.get(ref))
-            self._topups[topup.id] = topup
-            self._order.append(topup.id)
-            self._refs[ref] = topup.id
-            self._orders_per_ref[ref] += 1
-            if topup.refund_due is not None:
-                self._pending_refunds.add(topup.id)
-            if charged:
-                self._total_debited += charged
-                self._move(charged, "FLEXY", "decrement", objid=topup.id,
-                           note=f"{plan.code} {amount} DA {number}", moment=topup.created_at)
+            self._accept(topup, "FLEXY", note=f"{plan.code} {amount} DA {number}")
             return replace(topup)
+
+    def _accept(self, topup, ledger_type: str, *, note: str) -> None:
+        """Record an accepted top-up (internet or mobile; the lock is held): its ref, its refund to
+        come, and its debit with the ledger row (none for a top-up that charges nothing)."""
+        self._topups[topup.id] = topup
+        self._order.append(topup.id)
+        self._refs[topup.ref] = topup.id
+        self._orders_per_ref[topup.ref] += 1
+        if topup.refund_due is not None:
+            self._pending_refunds.add(topup.id)
+        if topup.cost:
+            self._total_debited += topup.cost
+            self._move(topup.cost, ledger_type, "decrement", objid=topup.id, note=note, moment=topup.created_at)
 
     @staticmethod
     def _mobile_amount(plan: flexy.Plan, amount: Decimal | None) -> Decimal:
