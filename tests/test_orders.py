@@ -378,6 +378,25 @@ def test_duplicated_ref_held_by_a_strangers_order_is_never_adopted(synced, simul
     assert set(event.payload["differences"]) == {"number"}
 
 
+@pytest.mark.parametrize("left_out", [("type",), ("number",), ("topup_amount",), ("type", "number", "topup_amount")])
+def test_duplicated_ref_answer_leaving_out_the_line_is_never_adopted(synced, simulator_server, staff, left_out):
+    # A stranger's top-up under our ref, whose check-ref answer leaves out the line or the value:
+    # nothing shows it is ours, so its code is never adopted.
+    post_as_another_tool(simulator_server, "OC-BARE-1")
+    synced.spoil_topup("OC-BARE-1", dict.fromkeys(left_out))
+    order = place(staff, ref="OC-BARE-1")
+    report = send(order, staff)
+    order.refresh_from_db()
+    assert report.status == S.ATTENTION and order.status == S.ATTENTION
+    assert order.topup_id == "" and order.card_code == ""
+    synced.advance(5)  # the stranger's order is fulfilled: its card is not ours to show
+    order = refresh(order)
+    assert order.card_code == ""
+    event = OrderEvent.objects.filter(order=order, to_status=S.ATTENTION).first()
+    fields = {"topup_amount": "value"}
+    assert {fields.get(name, name) for name in left_out} <= set(event.payload["differences"])
+
+
 def test_list_walk_never_adopts_a_strangers_order(synced, simulator_server, staff):
     synced.inject_fault("send", "error_500_before", count=sync.LIST_THRESHOLD)
     placed = [place(staff, number=f"0363626{index:02d}", ref=f"OC-LIST-{index}")
