@@ -256,18 +256,29 @@ def order_refresh(request, pk: int):
     return redirect("topups:order", pk=order.pk)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @login_required
 @permission_required("topups.view_order", raise_exception=True)
 def order_receipt(request, pk: int):
-    """A receipt for a thermal printer: ?width=58 or 80 (mm)."""
+    """A receipt for a thermal printer, 58 or 80 mm wide (``width``). GET shows it and counts
+    nothing (the paper is hidden from the printer); the Print button POSTs here (CSRF-protected),
+    which counts and audits the print and hands the paper to the printer."""
     order = _get_order(pk)
-    width = "58" if request.GET.get("width") == "58" else "80"
+    source = request.POST if request.method == "POST" else request.GET
+    width = "58" if source.get("width") == "58" else "80"
     audit.show_order_codes(request, [order], via="receipt")
+    status = 200
+    if request.method == "POST":
+        try:
+            extras = receipts.printed(request, order)
+        except receipts.NotPrintable:
+            extras, status = receipts.preview(order), 403
+    else:
+        extras = receipts.preview(order)
     return render(request, "topups/receipt.html", {
         "order": order, "width": width, "shop_name": settings.SHOP_NAME, "printed_at": timezone.now(),
-        **receipts.printed(request, order),
-    })
+        "counted": request.method == "POST" and status == 200, **extras,
+    }, status=status)
 
 
 # Lists --------------------------------------------------------------------------------------------
