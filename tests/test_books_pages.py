@@ -238,3 +238,32 @@ def test_a_receipt_print_is_counted_only_by_a_post_of_someone_who_may_print_it(s
     assert "DUPLICATE" not in printed and "123456789012" in printed
     assert Order.objects.get(pk=order.pk).receipt_prints == 1
     assert AuditEvent.objects.get(action="receipt_print").actor_id == operator.pk
+
+
+def test_the_session_page_shows_notes_and_earlier_closes_and_refuses_ones_own(client, shop, operator, supervisor,
+                                                                             make_user):
+    client.force_login(operator)
+    client.post(reverse("topups:my_till"), {"action": "open", "opening_cash": "100"})
+    till = Till.objects.get(cashier=operator)
+    response = client.post(reverse("topups:my_till"), {"action": "close", "counted_cash": "90",
+                                                      "note": "10 DA given as change twice"})
+    assert response.status_code == 302 and Till.objects.get(pk=till.pk).close_note == "10 DA given as change twice"
+    client.force_login(supervisor)
+    url = reverse("topups:till", args=[till.pk])
+    assert 'id="approve-till"' in client.get(url).content.decode()
+    client.post(reverse("topups:till_approve", args=[till.pk]), {"note": "seen with the cashier"})
+    client.post(reverse("topups:till_reopen", args=[till.pk]))
+    client.force_login(operator)
+    client.post(reverse("topups:my_till"), {"action": "close", "counted_cash": "100"})
+    client.force_login(supervisor)
+    page = client.get(url).content.decode()
+    assert page.count("data-earlier-close") == 1 and "90.00 DA" in page and "-10.00 DA" in page
+    assert "10 DA given as change twice" in page and "seen with the cashier" in page
+    # The supervisor's own session: no buttons, the reason said, and the POST refused.
+    own = tills.open_till(actor=Actor.user(supervisor), opening_cash="0")
+    tills.close_till(till_id=own.pk, counted_cash="0", actor=Actor.user(supervisor))
+    own_page = client.get(reverse("topups:till", args=[own.pk])).content.decode()
+    assert 'id="approve-till"' not in own_page and 'id="four-eyes"' in own_page
+    response = client.post(reverse("topups:till_approve", args=[own.pk]), {"note": ""}, follow=True)
+    assert "another supervisor must approve" in response.content.decode()
+    assert Till.objects.get(pk=own.pk).status == TillStatus.CLOSED
