@@ -363,9 +363,10 @@ def post_as_another_tool(server, ref: str, number: str = "036362611", value: int
     return answer.json()["data"]["topupId"]
 
 
-def test_duplicated_ref_held_by_a_strangers_order_is_never_adopted(synced, simulator_server, staff):
-    post_as_another_tool(simulator_server, "OC-CSV-7")
-    order = place(staff, ref="OC-CSV-7")  # our number is 036362600
+def send_under_a_strangers_ref(synced, staff, ref: str) -> Order:
+    """Send our order (036362600, 1000 DA) under ``ref``, which a stranger's top-up already holds,
+    then let the stranger's top-up be fulfilled and look again: never adopted, no code stored."""
+    order = place(staff, ref=ref)
     report = send(order, staff)
     order.refresh_from_db()
     assert report.status == S.ATTENTION and order.status == S.ATTENTION
@@ -373,9 +374,32 @@ def test_duplicated_ref_held_by_a_strangers_order_is_never_adopted(synced, simul
     synced.advance(5)  # the stranger's order is fulfilled: its card is not ours to show
     order = refresh(order)
     assert order.status == S.ATTENTION and order.card_code == ""
+    return order
+
+
+def test_duplicated_ref_held_by_a_strangers_order_is_never_adopted(synced, simulator_server, staff):
+    post_as_another_tool(simulator_server, "OC-CSV-7")
+    order = send_under_a_strangers_ref(synced, staff, "OC-CSV-7")
     event = OrderEvent.objects.get(order=order, to_status=S.ATTENTION)
     assert event.payload["ours"]["number"] == "036362600" and event.payload["api"]["number"] == "036362611"
     assert set(event.payload["differences"]) == {"number"}
+
+
+@pytest.mark.parametrize(("left_out", "number", "value"), [
+    (("topup_amount",), "036362600", 2000),  # our line, another value: the answer does not say it
+    (("number",), "036362611", 1000),  # another line: the answer does not say it
+    (("type", "number", "topup_amount"), "036362611", 2000),
+    (("type",), "036362600", 1000),  # nothing in the answer says it is an ADSL card
+])
+def test_duplicated_ref_answer_leaving_out_the_line_is_never_adopted(synced, simulator_server, staff, left_out,
+                                                                     number, value):
+    # A stranger's top-up under our ref, whose answer leaves out what would tell it apart from ours:
+    # nothing shows it is ours, so its code is never adopted.
+    post_as_another_tool(simulator_server, "OC-BARE-1", number=number, value=value)
+    synced.spoil_topup("OC-BARE-1", dict.fromkeys(left_out))
+    order = send_under_a_strangers_ref(synced, staff, "OC-BARE-1")
+    event = OrderEvent.objects.filter(order=order, to_status=S.ATTENTION).first()
+    assert {{"topup_amount": "value"}.get(name, name) for name in left_out} == set(event.payload["differences"])
 
 
 def test_list_walk_never_adopts_a_strangers_order(synced, simulator_server, staff):

@@ -580,16 +580,11 @@ class TillStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
 
 
-class Till(models.Model):
-    """A cashier's cash session: opened with the cash in the drawer, the orders sold meanwhile are
-    attached to it, closed by counting the cash (``topups.services.tills``), approved by a
-    supervisor. The figures are stored when it is closed."""
+class CloseRecord(models.Model):
+    """What a close of a cash session recorded: the figures, who closed it and when (with the
+    cashier's explanation of a difference), and its approval (with the supervisor's note). Kept on
+    the session for its current close and on ``TillClose`` for each close a reopen undid."""
 
-    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("cashier"), on_delete=models.PROTECT,
-                                related_name="tills")
-    status = models.CharField(_("status"), max_length=8, choices=TillStatus.choices, default=TillStatus.OPEN)
-    opened_at = models.DateTimeField(_("opened at"), default=timezone.now, db_index=True)
-    opening_cash = models.DecimalField(_("opening cash (DZD)"), max_digits=12, decimal_places=2)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="+")
@@ -600,10 +595,36 @@ class Till(models.Model):
                                         blank=True)
     counted_cash = models.DecimalField(_("counted cash (DZD)"), max_digits=12, decimal_places=2, null=True,
                                        blank=True)
-    carried_over = models.JSONField(_("orders carried over"), default=list, blank=True)
+    close_note = models.TextField(_("explanation of the difference"), max_length=500, blank=True)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"), null=True,
                                     blank=True, on_delete=models.SET_NULL, related_name="+")
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    approval_note = models.TextField(_("approval note"), max_length=500, blank=True)
+
+    RECORD_FIELDS = ("closed_at", "closed_by_id", "sales", "handed_back", "expected_cash", "counted_cash",
+                     "close_note", "approved_by_id", "approved_at", "approval_note")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def difference(self):
+        if self.counted_cash is None or self.expected_cash is None:
+            return None
+        return self.counted_cash - self.expected_cash
+
+
+class Till(CloseRecord):
+    """A cashier's cash session: opened with the cash in the drawer, the orders sold meanwhile are
+    attached to it, closed by counting the cash (``topups.services.tills``), approved by a
+    supervisor. The figures are stored when it is closed."""
+
+    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("cashier"), on_delete=models.PROTECT,
+                                related_name="tills")
+    status = models.CharField(_("status"), max_length=8, choices=TillStatus.choices, default=TillStatus.OPEN)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now, db_index=True)
+    opening_cash = models.DecimalField(_("opening cash (DZD)"), max_digits=12, decimal_places=2)
+    carried_over = models.JSONField(_("orders carried over"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("cash session")
@@ -616,11 +637,25 @@ class Till(models.Model):
     def __str__(self) -> str:
         return f"{self.cashier} {timezone.localtime(self.opened_at):%Y-%m-%d %H:%M}"
 
-    @property
-    def difference(self):
-        if self.counted_cash is None or self.expected_cash is None:
-            return None
-        return self.counted_cash - self.expected_cash
+
+class TillClose(CloseRecord):
+    """An earlier close of a cash session that was reopened, and who reopened it. A reopen keeps
+    the close here rather than erasing it, so a recount never hides the first count
+    (``tills.reopen_till``)."""
+
+    till = models.ForeignKey(Till, verbose_name=_("cash session"), on_delete=models.CASCADE,
+                             related_name="earlier_closes")
+    reopened_at = models.DateTimeField(_("reopened at"))
+    reopened_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reopened by"), null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("earlier close")
+        verbose_name_plural = _("earlier closes")
+        ordering = ["closed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.till} {timezone.localtime(self.closed_at):%Y-%m-%d %H:%M}"
 
 
 class CardInstructions(models.Model):

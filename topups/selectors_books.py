@@ -12,7 +12,7 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from topups.models import HANDED_BACK_STATUSES, LineType, Order, PriceRule, Product, Service, Till
+from topups.models import HANDED_BACK_STATUSES, LineType, Order, PriceRule, Product, Service, Till, TillClose
 from topups.selectors import local_day_bounds
 from topups.services import pricing
 
@@ -187,6 +187,11 @@ def mix_chart(rows: list[ReportRow], *, rtl: bool = False, width: int = 720) -> 
 
 def recent_tills(limit: int = 100) -> list[Till]:
     return list(Till.objects.select_related("cashier", "approved_by").order_by("-opened_at", "-pk")[:limit])
+
+
+def earlier_closes(till: Till) -> list[TillClose]:
+    """The closes of a till undone by a reopen, oldest first, with who closed, approved and reopened."""
+    return list(till.earlier_closes.select_related("closed_by", "approved_by", "reopened_by"))
 
 
 def till_by_service(till: Till) -> list[ReportRow]:

@@ -95,18 +95,31 @@ def may_resend(order: Order, now: datetime) -> bool:
             and order.send_attempts < MAX_SEND_ATTEMPTS and (order.sent_at or now) + resend_delay() <= now)
 
 
-def differences(order: Order, topup: Topup) -> dict[str, tuple[str, str]]:
+def differences(order: Order, topup: Topup, *, strict: bool = False) -> dict[str, tuple[str, str]]:
     """What differs between our order and the top-up the API holds under its ref or id:
-    {field: (ours, the API's)}. A field the answer leaves out is not compared."""
+    {field: (ours, the API's)}. A field the answer leaves out is not compared, unless ``strict``:
+    then a left-out type, plan, number or value (of those our order has) is a difference too. A
+    DUPLICATED_REF answer is read strictly: the ref is taken, and only a top-up that shows it is
+    ours (same line, same value) may be adopted with its code; so is any answer found by our ref
+    alone (see ``change_from_topup``)."""
     found = {}
+    missing = ""
     if topup.type is not None and topup.type.value != order.line_type:
         found["type"] = (order.line_type, topup.type.value)
+    elif strict and topup.type is None and order.line_type:
+        found["type"] = (order.line_type, missing)
     if topup.plan_code and topup.plan_code != order.plan_code:
         found["plan_code"] = (order.plan_code, topup.plan_code)
+    elif strict and not topup.plan_code and order.plan_code:
+        found["plan_code"] = (order.plan_code, missing)
     if topup.number and topup.number != order.number:
         found["number"] = (order.number, topup.number)
+    elif strict and not topup.number:
+        found["number"] = (order.number, missing)
     if topup.value is not None and topup.value != order.value:
         found["value"] = (str(order.value), str(topup.value))
+    elif strict and topup.value is None and order.value:
+        found["value"] = (str(order.value), missing)
     return found
 
 
@@ -114,8 +127,9 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
     """The change a top-up returned by the API makes to our order (the one function that turns
     an API payload into our row, as dj-stripe's ``_stripe_object_to_record``).
 
-    - Another order under our ref (type, number or value differ): ATTENTION, never adopted, its
-      card code never stored.
+    - Another order under our ref (type, number or value differ; for an order the API never gave
+      us a top-up id for, found by its ref alone as after a DUPLICATED_REF, also when the answer
+      leaves one out): ATTENTION, never adopted, its card code never stored.
     - PENDING/HANDLING → processing, QUEUED → queued, FULFILLED with its code → fulfilled (code,
       transaction number, processing time stored), REFUNDED → refunded.
     - FULFILLED without its code, or a status the docs do not list: followed as processing;
@@ -124,7 +138,8 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
       attention stays so until final.
     The history payload is the API's answer with the card code masked.
     """
-    found = differences(order, topup)
+    # Without a top-up id of ours, only the ref ties the answer to us: it must show the same line.
+    found = differences(order, topup, strict=not order.topup_id)
     if found:
         return _change_for_another_order(order, topup, now, found)
     to_status = API_TO_ORDER.get(topup.status)

@@ -112,9 +112,10 @@ def quote_products(products) -> None:
         product.sale = book.quote(product)
 
 
-def below_cost_products(products=None) -> list[tuple[Product, Quote]]:
-    """The products on sale whose price is below their cost (the dashboard's flag)."""
-    book = PriceBook()
+def below_cost_products(products=None, *, book: PriceBook | None = None) -> list[tuple[Product, Quote]]:
+    """The products on sale whose price is below their cost (the dashboard's flag), priced by
+    ``book`` (default: the rules saved now)."""
+    book = book or PriceBook()
     products = Product.objects.filter(available=True) if products is None else products
     return [(p, q) for p in products if (q := book.quote(p)).below_cost]
 
@@ -137,8 +138,8 @@ def parse_amount(raw) -> Decimal:
 def set_rule(*, line_type: str, value, mode: str, amount, rounding: int = 0, allow_below_cost: bool = False,
              actor: Actor, request=None) -> PriceRule:
     """Create or change the rule of one product (``line_type`` blank: the shop default), audited
-    with its old and new terms. A fixed price below the product's cost is refused unless
-    ``allow_below_cost``; bad input raises ValidationError and changes nothing."""
+    with its old and new terms. A price below the cost of a card it applies to (the shop default:
+    every card on sale without its own rule) is refused unless ``allow_below_cost``; bad input raises ValidationError and changes nothing."""
     amount = parse_amount(amount)
     if mode not in PriceMode.values:
         raise ValidationError(_("Choose how the price is set."))
@@ -151,15 +152,36 @@ def set_rule(*, line_type: str, value, mode: str, amount, rounding: int = 0, all
         rule = rule or PriceRule(line_type=line_type, value=value)
         rule.mode, rule.amount, rule.rounding = mode, amount, int(rounding)
         rule.allow_below_cost, rule.updated_by_id, rule.updated_at = allow_below_cost, actor.user_id, timezone.now()
-        if line_type and not allow_below_cost:
-            product = Product.objects.filter(line_type=line_type, value=value).first()
-            if product is not None and quote(cost=product.cost, face_value=value, rule=rule).below_cost:
-                raise ValidationError(_("This price is below the card's cost (%(cost)s DA): a supervisor must "
-                                        "allow selling it below cost.") % {"cost": product.cost})
+        _refuse_below_cost(rule)
         rule.save()
         audit.record(actor=actor, action="price_rule", target=str(rule) if line_type else "default",
                      detail={"before": before, "after": _terms(rule)}, request=request)
     return rule
+
+
+def _refuse_below_cost(rule: PriceRule) -> None:
+    """The one below-cost check of a rule being saved: a product's rule against that product's
+    cost; the shop-wide default against every card on sale that has no rule of its own (a fixed
+    default of 1.50 DA would otherwise be saved, and every such card refused at the counter).
+    Raises ValidationError unless the rule allows selling below cost."""
+    if rule.allow_below_cost:
+        return
+    others = PriceRule.objects.exclude(line_type=rule.line_type, value=rule.value)
+    book = PriceBook([*others, rule])
+    if rule.line_type:
+        products = Product.objects.filter(line_type=rule.line_type, value=rule.value)
+    else:
+        products = Product.objects.filter(available=True)
+    below = below_cost_products(products, book=book)
+    if not below:
+        return
+    product, _quote = below[0]
+    if rule.line_type:
+        raise ValidationError(_("This price is below the card's cost (%(cost)s DA): a supervisor must "
+                                "allow selling it below cost.") % {"cost": product.cost})
+    raise ValidationError(_("This price is below the cost of %(product)s (%(cost)s DA), which has no price of "
+                            "its own: a supervisor must allow selling below cost.")
+                          % {"product": product, "cost": product.cost})
 
 
 def _terms(rule: PriceRule) -> dict:

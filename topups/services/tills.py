@@ -6,6 +6,11 @@ Expected cash = opening cash + sales - money handed back, where every order of t
 cancelled) are money handed back. Orders not final at the close (processing, queued, checking,
 needs attention) are counted as sales and listed as carried over.
 
+Four eyes on money: nobody approves or reopens a session they sold in or closed (``decides_own``);
+a reopen keeps the close it undoes as a ``TillClose`` row (counted, expected, who, when), so a
+recount never erases the first count. A close may carry the cashier's explanation of a
+difference, an approval the supervisor's note.
+
 Two closes at once: the till row is locked and the close is a conditional UPDATE (still OPEN), so
 one wins and the other is told. An order is attached under the same row lock, so it cannot land in
 a till being closed: it waits, then finds no open till.
@@ -22,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from topups.models import FINAL_STATUSES, Order, Till, TillStatus
+from topups.models import FINAL_STATUSES, Order, Till, TillClose, TillStatus
 from topups.selectors_books import money_figures
 from topups.services import audit
 from topups.services.actors import Actor
@@ -93,12 +98,21 @@ def attach(actor: Actor) -> Till | None:
     return till
 
 
-def close_till(*, till_id: int, counted_cash, actor: Actor, request=None) -> Till:
-    """Close an open till with the cash counted; stores the figures. Raises ValidationError for a
-    missing or bad amount, TillError when the till is not open (closed meanwhile by someone else)."""
+NOTE_MAX = 500
+
+
+def _note(text) -> str:
+    return str(text or "").strip()[:NOTE_MAX]
+
+
+def close_till(*, till_id: int, counted_cash, actor: Actor, note: str = "", request=None) -> Till:
+    """Close an open till with the cash counted (and, optionally, the cashier's explanation of a
+    difference); stores the figures. Raises ValidationError for a missing or bad amount, TillError
+    when the till is not open (closed meanwhile by someone else)."""
     if counted_cash in (None, ""):
         raise ValidationError(_("Enter the cash counted in the drawer."))
     counted = parse_amount(counted_cash)
+    note = _note(note)
     with transaction.atomic():
         till = Till.objects.select_for_update().filter(pk=till_id).first()
         if till is None or till.status != T.OPEN:
@@ -107,36 +121,66 @@ def close_till(*, till_id: int, counted_cash, actor: Actor, request=None) -> Til
         now = timezone.now()
         values = {"status": T.CLOSED, "closed_at": now, "closed_by_id": actor.user_id, "sales": numbers.sales,
                   "handed_back": numbers.handed_back, "expected_cash": numbers.expected_cash,
-                  "counted_cash": counted, "carried_over": numbers.carried_over}
+                  "counted_cash": counted, "carried_over": numbers.carried_over, "close_note": note}
         if not Till.objects.filter(pk=till.pk, status=T.OPEN).update(**values):
             raise TillError(_("This cash session is already closed."))
         for name, value in values.items():
             setattr(till, name, value)
         audit.record(actor=actor, action="till_close", target=f"till {till.pk}", request=request, detail={
             "expected_cash": str(numbers.expected_cash), "counted_cash": str(counted),
-            "difference": str(counted - numbers.expected_cash), "carried_over": len(numbers.carried_over)})
+            "difference": str(counted - numbers.expected_cash), "carried_over": len(numbers.carried_over),
+            "note": note})
     return till
 
 
-def approve_till(*, till_id: int, actor: Actor, request=None) -> Till:
-    """A supervisor approves a closed till."""
+def decides_own(till: Till, user_id: int | None) -> bool:
+    """Whether ``user_id`` had a hand in the session's money: its cashier, who sold in it, or who
+    closed it (now or in an earlier close). Such a person may not approve or reopen it."""
+    if user_id is None:
+        return False
+    return (user_id in (till.cashier_id, till.closed_by_id)
+            or Order.objects.filter(till=till, created_by_id=user_id).exists()
+            or TillClose.objects.filter(till=till, closed_by_id=user_id).exists())
+
+
+def _locked_for_decision(till_id: int, actor: Actor) -> Till:
+    """The till, locked, once the four-eyes rule allows ``actor`` to decide on it."""
+    till = Till.objects.select_for_update().filter(pk=till_id).first()
+    if till is None:
+        raise TillError(_("No such cash session."))
+    if decides_own(till, actor.user_id):
+        raise TillError(_("You sold in or closed this cash session: another supervisor must approve or reopen it."))
+    return till
+
+
+def approve_till(*, till_id: int, actor: Actor, note: str = "", request=None) -> Till:
+    """A supervisor approves a closed till (not one they sold in or closed), with an optional note."""
     now = timezone.now()
+    note = _note(note)
     with transaction.atomic():
+        _locked_for_decision(till_id, actor)
         if not Till.objects.filter(pk=till_id, status=T.CLOSED).update(
-                status=T.APPROVED, approved_by_id=actor.user_id, approved_at=now):
+                status=T.APPROVED, approved_by_id=actor.user_id, approved_at=now, approval_note=note):
             raise TillError(_("Only a closed cash session can be approved."))
-        audit.record(actor=actor, action="till_approve", target=f"till {till_id}", request=request)
+        audit.record(actor=actor, action="till_approve", target=f"till {till_id}", detail={"note": note},
+                     request=request)
     return Till.objects.get(pk=till_id)
 
 
 def reopen_till(*, till_id: int, actor: Actor, request=None) -> Till:
-    """A supervisor reopens a closed or approved till (its cashier must have no other open one)."""
+    """A supervisor reopens a closed or approved till (not one they sold in or closed; its cashier
+    must have no other open one). The close it undoes is kept as a TillClose row."""
     try:
         with transaction.atomic():
-            if not Till.objects.filter(pk=till_id, status__in=[T.CLOSED, T.APPROVED]).update(
-                    status=T.OPEN, closed_at=None, closed_by=None, approved_by=None, approved_at=None,
-                    counted_cash=None, expected_cash=None, sales=None, handed_back=None, carried_over=[]):
+            till = _locked_for_decision(till_id, actor)
+            if till.status not in (T.CLOSED, T.APPROVED):
                 raise TillError(_("This cash session is already open."))
+            TillClose.objects.create(till=till, reopened_at=timezone.now(), reopened_by_id=actor.user_id,
+                                     **{name: getattr(till, name) for name in Till.RECORD_FIELDS})
+            Till.objects.filter(pk=till_id).update(
+                status=T.OPEN, closed_at=None, closed_by=None, approved_by=None, approved_at=None,
+                counted_cash=None, expected_cash=None, sales=None, handed_back=None, carried_over=[],
+                close_note="", approval_note="")
             audit.record(actor=actor, action="till_reopen", target=f"till {till_id}", request=request)
     except IntegrityError:
         raise TillError(_("The cashier has another open cash session: close it first.")) from None
