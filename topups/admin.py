@@ -118,6 +118,9 @@ def close_never_sent_selected(modeladmin, request, queryset: QuerySet[Order]) ->
         modeladmin.message_user(request, ngettext(
             "%(count)d order closed: the API never had it.", "%(count)d orders closed: the API never had them.",
             len(closed)) % {"count": len(closed)}, messages.SUCCESS)
+    for ref, proof in closed:
+        modeladmin.message_user(request, _("%(ref)s closed. %(proof)s") % {"ref": ref, "proof": proof},
+                                messages.INFO)
     for ref, reason in refused:
         modeladmin.message_user(request, _("%(ref)s not closed: %(reason)s.") % {"ref": ref, "reason": reason},
                                 messages.WARNING)
