@@ -625,3 +625,21 @@ def test_admin_action_closes_what_never_reached_the_api_and_says_why_not_for_the
     assert any("1 order closed" in text for text in shown), shown
     assert any(never.ref in text and "NOT_FOUND" in text for text in shown), shown
     assert any(sent.ref in text and "does not need attention" in text for text in shown), shown
+
+
+def test_an_answer_unreadable_past_the_age_limit_needs_attention_with_the_answer_kept(synced, staff):
+    """Issue 20, point 2: an unreadable answer postpones the order, but not for ever."""
+    order = place(staff)
+    send(order, staff)
+    synced.spoil_topup(order.ref, {"topup_amount": "N/A"})
+    synced.advance(5)
+    order = refresh(order)
+    assert order.status == S.HANDLING  # skipped this cycle, asked again later
+    Order.objects.filter(pk=order.pk).update(sent_at=timezone.now() - planning.HANDLING_LIMIT - timedelta(minutes=1))
+    order = refresh(order)
+    assert order.status == S.ATTENTION and order.next_check_at is not None
+    event = OrderEvent.objects.get(order=order, to_status=S.ATTENTION)
+    assert event.payload["unreadable"]["code"] == "BAD_RESPONSE"
+    assert event.payload["unreadable"]["details"]["raw"]["topup_amount"] == "N/A"  # kept for the supervisor
+    assert "could not be read for 6 hours" in event.note
+    assert event.payload["unreadable"]["details"]["raw"]["card_code"].startswith("••••")  # never a clear code
