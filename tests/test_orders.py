@@ -643,3 +643,49 @@ def test_an_answer_unreadable_past_the_age_limit_needs_attention_with_the_answer
     assert event.payload["unreadable"]["details"]["raw"]["topup_amount"] == "N/A"  # kept for the supervisor
     assert "could not be read for 6 hours" in event.note
     assert event.payload["unreadable"]["details"]["raw"]["card_code"].startswith("••••")  # never a clear code
+
+
+def test_a_supervisor_settles_an_accepted_order_that_needs_attention(synced, client, supervisor, staff, settings):
+    """Issue 20, point 6: accepted, then needs attention (processing past 6 h): the close action
+    refuses it, a supervisor settles it with what support said; audited, final, its batch done."""
+    from django.urls import reverse
+
+    from topups.models import AuditEvent, Batch
+    from topups.selectors import batch_progress
+
+    batch = Batch.objects.create(file_name="f.csv")
+    card, refunded = place(staff, number="036362693"), place(staff, number="036362694")
+    never = park_in_attention(synced, staff, settings, number="036362695")
+    for order in (card, refunded):
+        send(order, staff)
+    Order.objects.filter(pk__in=[card.pk, refunded.pk, never.pk]).update(
+        batch=batch, sent_at=timezone.now() - planning.HANDLING_LIMIT - timedelta(minutes=1))
+    Order.objects.filter(pk=never.pk).update(status=S.ATTENTION)
+    sync.refresh_orders(list(Order.objects.filter(pk__in=[card.pk, refunded.pk])), actor=SYNC)
+    assert set(Order.objects.filter(batch=batch).values_list("status", flat=True)) == {S.ATTENTION}
+    closed, refused = orders.close_never_sent([Order.objects.get(pk=card.pk)], actor=staff)
+    assert closed == [] and "accepted" in refused[0][1]
+    client.force_login(supervisor)
+    url = reverse("admin:topups_order_settle", args=[card.pk])
+    assert "Settle" in client.get(url).content.decode()
+    page = client.post(url, {"outcome": "fulfilled", "card_code": "", "note": "ticket 42"}).content.decode()
+    assert "Enter the card code" in page and Order.objects.get(pk=card.pk).status == S.ATTENTION
+    client.post(url, {"outcome": "fulfilled", "card_code": "1234 5678 9012", "note": "ticket 42: delivered"})
+    card = Order.objects.get(pk=card.pk)
+    assert card.status == S.FULFILLED and card.card_code == "123456789012" and card.next_check_at is None
+    event = OrderEvent.objects.get(order=card, to_status=S.FULFILLED)
+    assert event.actor_id == supervisor.pk and "ticket 42: delivered" in event.note
+    assert "123456789012" not in str(event.payload)
+    assert AuditEvent.objects.filter(action="settle", target=card.ref, actor_id=supervisor.pk).exists()
+    with pytest.raises(orders.SettleError, match="note is required"):
+        orders.settle_accepted(order_id=refunded.pk, outcome="refunded", note=" ", actor=staff)
+    orders.settle_accepted(order_id=refunded.pk, outcome="refunded", note="support refunded it", actor=staff)
+    assert Order.objects.get(pk=refunded.pk).status == S.REFUNDED
+    with pytest.raises(orders.SettleError, match="close it as never sent"):  # nothing says the API had it
+        Order.objects.filter(pk=never.pk).update(status=S.ATTENTION)
+        OrderEvent.objects.filter(order=never, to_status=S.UNKNOWN).delete()
+        orders.settle_accepted(order_id=never.pk, outcome="refunded", note="?", actor=staff)
+    with pytest.raises(orders.SettleError, match="needs attention"):
+        orders.settle_accepted(order_id=card.pk, outcome="refunded", note="twice", actor=staff)
+    lifecycle.move(Order.objects.get(pk=never.pk), S.CANCELLED, staff, note="closed")
+    assert batch_progress(batch).done

@@ -33,6 +33,7 @@ from topups.models import (
 from topups.notes import Note
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
+from topups.oneclick import mask_code
 from topups.services import audit, dispatch, lifecycle, mobile, planning, pricing, reconcile, tills
 from topups.services.account import get_client
 from topups.services.actors import Actor
@@ -354,3 +355,56 @@ def _ledger_shows_no_debit(order: Order, first_attempt, last_attempt) -> tuple[d
         return None, _("the ledger shows a debit that may be its (%(rows)s)") % {"rows": ", ".join(unexplained[:5])}
     return {"synced_at": timezone.localtime(synced_at).strftime("%Y-%m-%d %H:%M"), "from": start.isoformat(),
             "to": end.isoformat(), "debits_checked": len(rows)}, ""
+
+
+# Settling an order the API accepted that needs attention ------------------------------------------
+
+SETTLED_REFUNDED = "refunded"  # refunded by the provider's support
+SETTLED_FULFILLED = "fulfilled"  # fulfilled: the code (a card) given by the provider's support
+SETTLE_OUTCOMES = {SETTLED_REFUNDED: S.REFUNDED, SETTLED_FULFILLED: S.FULFILLED}
+
+
+class SettleError(ValueError):
+    """An order that cannot be settled as asked; the message is for the supervisor."""
+
+
+def settle_accepted(*, order_id: int, outcome: str, note: str, actor: Actor, card_code: str = "") -> Order:
+    """Settle an order needing attention that the API may hold (``planning.api_may_hold``: the
+    close action refuses it) with what the provider's support said: refunded, or fulfilled (an
+    internet card with the code entered). Through the status door, with the supervisor's note in
+    the history (card code masked) and an audit row; the order is final, its bulk file completes.
+    Raises SettleError, nothing written, for anything else."""
+    note = (note or "").strip()
+    card_code = "".join((card_code or "").split())
+    if outcome not in SETTLE_OUTCOMES:
+        raise SettleError(_("Choose how the provider settled it."))
+    if not note:
+        raise SettleError(_("Say what the provider's support said (a note is required)."))
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise SettleError(_("No such order."))
+    if order.status != S.ATTENTION:
+        raise SettleError(_("Only an order that needs attention can be settled."))
+    history = _histories([order.pk]).get(order.pk, [])
+    if not planning.api_may_hold(order, [(to_status, payload) for to_status, payload, _at in history]):
+        raise SettleError(_("Nothing says the API ever had this order: close it as never sent instead."))
+    fields = {"next_check_at": None, "send_requested_at": None}
+    payload = {"settled": outcome, "note": note[:500]}
+    if outcome == SETTLED_FULFILLED:
+        if not order.is_mobile:
+            if not card_code or len(card_code) > 64:
+                raise SettleError(_("Enter the card code the provider's support gave (up to 64 characters)."))
+            fields["card_code"] = card_code
+            payload["card_code"] = mask_code(card_code)
+        fields["processed_at"] = timezone.now()
+        message = Note(gettext_noop("Settled by a supervisor: fulfilled, as OneClickDZ support said. Note: %(note)s"),
+                       note=note[:150])
+    else:
+        message = Note(gettext_noop("Settled by a supervisor: refunded by OneClickDZ support. Note: %(note)s"),
+                       note=note[:150])
+    change = Change(order.pk, S.ATTENTION, SETTLE_OUTCOMES[outcome], fields, message, payload, order.send_attempts)
+    if not lifecycle.apply_changes([change], actor):
+        raise SettleError(_("The order changed meanwhile: look at it again."))
+    audit.record(actor=actor, action="settle", target=order.ref, detail={"outcome": outcome, "note": note[:500]})
+    log.info("order %s settled as %s by %s", order.ref, outcome, actor.label)
+    return Order.objects.get(pk=order.pk)
