@@ -334,11 +334,14 @@ def _not_found_proof(order: Order, history: list[tuple], since, now) -> tuple[di
 
 
 def _ledger_shows_no_debit(order: Order, first_attempt, last_attempt) -> tuple[dict | None, str]:
-    """Whether the provider's ledger, read past the order's last attempt (plus
-    ``LEDGER_GRACE_SECONDS``), holds no debit of its service between its first and last attempts
+    """Whether the provider's ledger, read past the order's last attempt (plus its POST's timeouts
+    and ``LEDGER_GRACE_SECONDS``), holds no debit of its service between its first and last attempts
     that may be its: every such debit belongs to another of our orders (its top-up id). A debit
     we cannot tell (another tool's, no top-up id, a row we cannot read) may be this one."""
-    grace = timedelta(seconds=settings.LEDGER_GRACE_SECONDS)
+    # The API debits while our POST waits for its answer (at most one connect and one read timeout
+    # after the attempt started); the grace covers rows it writes late and its clock running behind.
+    grace = timedelta(seconds=settings.LEDGER_GRACE_SECONDS + settings.ONECLICKDZ_CONNECT_TIMEOUT
+                      + settings.ONECLICKDZ_READ_TIMEOUT)
     start = first_attempt - planning.LOOKUP_LAG
     end = last_attempt + grace
     synced_at = LedgerCursor.objects.filter(name="ledger").values_list("synced_at", flat=True).first()
