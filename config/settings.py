@@ -256,6 +256,10 @@ ONECLICKDZ_SEND_THREADS = env.int("ONECLICKDZ_SEND_THREADS", default=4)
 ONECLICKDZ_SENDING_LEASE_SECONDS = env.int("ONECLICKDZ_SENDING_LEASE_SECONDS", default=90)
 # How long after an ambiguous send the API must still answer NOT_FOUND before we send again.
 ONECLICKDZ_RESEND_AFTER_SECONDS = env.int("ONECLICKDZ_RESEND_AFTER_SECONDS", default=120)
+# An order the API may hold (accepted, DUPLICATED_REF, an unclear POST) is closed as never sent on
+# check-ref NOT_FOUND alone only once NOT_FOUND has lasted this long; before that, only the ledger
+# (read past its last attempt, no debit that could be its) proves it.
+ONECLICKDZ_NOT_FOUND_CLOSE_HOURS = env.int("ONECLICKDZ_NOT_FOUND_CLOSE_HOURS", default=72)
 
 # Card codes are encrypted at rest (Fernet, AES-128-CBC + HMAC). CARD_CODE_KEYS is a comma-separated
 # list of Fernet keys: the first encrypts, every one decrypts, so a key is rotated by putting the

@@ -134,7 +134,9 @@ def test_a_walk_cut_short_resumes_at_its_page(books):
     assert ledger.cursor().walk_page == 2
     books.inject_fault("transactions", "unavailable", count=1)
     third = ledger.sync_ledger()
-    assert third.errors and "unavailable" in ledger.cursor().last_error.lower() or ledger.cursor().last_error
+    state = ledger.cursor()
+    assert third.errors and not third.complete and "unavailable" in state.last_error.lower()
+    assert state.walk_page == 2 and LedgerRow.objects.count() == 100  # the walk waits at its page, nothing lost
     fourth = ledger.sync_ledger()
     # Pages 2 and 3 of the walk, then a fresh walk (3 pages of the overlap) for rows written since.
     assert fourth.complete and fourth.pages == 2 + 3 and stored_ids() == sim_ids(books)

@@ -141,6 +141,8 @@ ADMIN_SITE: dict[str, Case] = {
                                          note="topups.sync_catalog"),
     "admin:topups_mobileplan_refresh": Case("post", roles(ADMIN_LOGIN, ADMIN_LOGIN, 302, 302),
                                             note="topups.sync_catalog"),
+    "admin:topups_order_settle": Case("get", roles(ADMIN_LOGIN, ADMIN_LOGIN, 200, 200), kwargs={"pk": "order"},
+                                      note="topups.refresh_order; settling itself is a POST"),
     # Unnamed: the admin's catch-all (unknown admin paths).
     "admin/(?P<url>.*)$": Case("get", roles(ADMIN_LOGIN, ADMIN_LOGIN, 404, 404), kwargs={"url": "no-such-page/"}),
 }

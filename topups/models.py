@@ -268,6 +268,9 @@ class Order(models.Model):
     checks = models.PositiveIntegerField(default=0)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # When the API started answering NOT_FOUND for this order (cleared once it finds it): how long
+    # NOT_FOUND has lasted is one proof the close action may use (ONECLICKDZ_NOT_FOUND_CLOSE_HOURS).
+    not_found_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OrderQuerySet.as_manager()
 

@@ -95,6 +95,36 @@ def may_resend(order: Order, now: datetime) -> bool:
             and order.send_attempts < MAX_SEND_ATTEMPTS and (order.sent_at or now) + resend_delay() <= now)
 
 
+# Why the API may hold an order we have no top-up id for (``api_may_hold``), as stored codes.
+MAY_HOLD_ACCEPTED = "accepted"
+MAY_HOLD_DUPLICATED_REF = "duplicated_ref"
+MAY_HOLD_UNCLEAR_POST = "unclear_post"
+ACCEPTED_STATUSES = frozenset({S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED})
+DUPLICATED_REF = api_errors.DuplicatedRef.default_code
+
+
+def api_may_hold(order: Order, history) -> str:
+    """The one rule for "the API may hold this order": why it may ("" when nothing in its life says
+    so). ``history``: its events as (to_status, payload) pairs, oldest first.
+
+    - an accepted answer: a top-up id, or any move to a state only the API gives;
+    - a DUPLICATED_REF answer: an earlier attempt reached the API under our ref;
+    - an unclear POST: any move to UNKNOWN (a send without a clear answer, a send cut short).
+    Such an order is never cancelled, refused or handed back on a NOT_FOUND alone.
+    """
+    if order.topup_id:
+        return MAY_HOLD_ACCEPTED
+    reason = ""
+    for to_status, payload in history:
+        if to_status in ACCEPTED_STATUSES:
+            return MAY_HOLD_ACCEPTED
+        if isinstance(payload, dict) and (payload.get("code") == DUPLICATED_REF or "duplicatedRef" in payload):
+            reason = MAY_HOLD_DUPLICATED_REF
+        elif to_status == S.UNKNOWN and not reason:
+            reason = MAY_HOLD_UNCLEAR_POST
+    return reason
+
+
 def differences(order: Order, topup: Topup, *, strict: bool = False) -> dict[str, tuple[str, str]]:
     """What differs between our order and the top-up the API holds under its ref or id:
     {field: (ours, the API's)}. A field the answer leaves out is not compared, unless ``strict``:
@@ -169,6 +199,7 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
         "checks": order.checks + 1,
         "last_checked_at": now,
         "next_check_at": next_check_at(to_status, order.sent_at, now),
+        "not_found_since": None,
     }
     if order.is_mobile:
         fields.update(_mobile_fields(order, topup, now))
@@ -232,7 +263,7 @@ def change_not_found(order: Order, now: datetime) -> Change:
     """The API does not know the order (its top-up id or reference): wait for a lagging read
     replica, flag a top-up id the API forgot, give up after MAX_SEND_ATTEMPTS, or wait until a
     resend with the same reference is safe (the sync then enqueues it, see ``may_resend``)."""
-    fields = {"checks": order.checks + 1, "last_checked_at": now}
+    fields = {"checks": order.checks + 1, "last_checked_at": now, "not_found_since": order.not_found_since or now}
     if order.topup_id and now - (order.sent_at or now) < LOOKUP_LAG:
         # The API accepted it moments ago: its read side has not caught up yet. Ask again soon.
         fields["next_check_at"] = now + FAST_POLL
@@ -250,6 +281,27 @@ def change_not_found(order: Order, now: datetime) -> Change:
     return Change(order.pk, order.status, order.status, fields, attempt=order.send_attempts)
 
 
+# How long an order may stay in a status before a person must look (see ``change_from_topup``).
+AGE_LIMITS = {S.HANDLING: HANDLING_LIMIT, S.UNKNOWN: HANDLING_LIMIT, S.QUEUED: QUEUED_LIMIT,
+              S.UNCERTAIN: UNCERTAIN_LIMIT}
+
+
+def change_unreadable(order: Order, now: datetime, retry_at: datetime, problem: dict | None = None) -> Change:
+    """An answer about the order could not be read (``problem``), or it was not asked this cycle:
+    ask again at ``retry_at``. The age limits still apply to an unreadable answer: past the limit
+    of the order's status, the order needs attention, the unreadable answer kept in its history
+    for the supervisor."""
+    limit = AGE_LIMITS.get(order.status)
+    age = now - (order.sent_at or order.created_at)
+    if problem is not None and limit is not None and age > limit:
+        note = Note(gettext_noop("The API's answer about this order could not be read for %(hours)d hours: "
+                                 "contact OneClickDZ support."), hours=int(age.total_seconds() // 3600))
+        fields = {"checks": order.checks + 1, "last_checked_at": now, "next_check_at": now + ATTENTION_POLL}
+        return Change(order.pk, order.status, S.ATTENTION, fields, note, {"unreadable": problem},
+                      order.send_attempts)
+    return Change(order.pk, order.status, order.status, {"next_check_at": retry_at}, attempt=order.send_attempts)
+
+
 # History payloads ---------------------------------------------------------------------------------
 
 
@@ -264,6 +316,10 @@ def topup_payload(topup: Topup) -> dict:
 def error_payload(exc: Exception) -> dict:
     """An API error for the history: code, message, details, HTTP status, request id."""
     if isinstance(exc, api_errors.OneClickError):
-        return {"code": exc.code, "message": exc.message, "details": exc.details, "httpStatus": exc.http_status,
+        details = exc.details
+        raw = details.get("raw") if isinstance(details, dict) else None
+        if isinstance(raw, dict) and raw.get("card_code"):  # an unreadable answer may still carry a code
+            details = {**details, "raw": {**raw, "card_code": mask_code(str(raw["card_code"]))}}
+        return {"code": exc.code, "message": exc.message, "details": details, "httpStatus": exc.http_status,
                 "requestId": exc.request_id}
     return {"error": type(exc).__name__}

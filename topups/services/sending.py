@@ -83,7 +83,7 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
         # Our ref is already known: an earlier attempt did reach the API. Adopt that order.
         if deadline is not None and time.monotonic() + call_seconds() > deadline:
             return attempt.unknown(exc)  # no time left to look it up: the sync will
-        return attempt.adopt(note=str(exc))
+        return attempt.adopt(exc)
     except (*api_errors.ORDER_REFUSALS, api_errors.InvalidRequest) as exc:
         # InvalidRequest: the client refused the order before anything left the machine.
         return attempt.refuse(exc) if attempt.first_send else attempt.refused_on_resend(exc)
@@ -204,24 +204,30 @@ class _Attempt:
         log.warning("order %s not sent, will retry: %s", self.order.ref, exc)
         return SendReport(self.order.ref, "retry", S.NEW, message)
 
-    def unknown(self, exc: Exception) -> SendReport:
+    def unknown(self, exc: Exception, *, duplicated: api_errors.DuplicatedRef | None = None) -> SendReport:
+        """No clear answer: checked by reference. ``duplicated``: the API answered DUPLICATED_REF
+        before the lookup failed; kept in the history, it is evidence the API may hold the order
+        (``planning.api_may_hold``)."""
         note = _("No clear answer from the API; checking by reference. It will not be sent twice.")
-        self.finish(S.UNKNOWN, f"{note} ({type(exc).__name__})"[:255], error_payload(exc),
+        payload = error_payload(exc)
+        if duplicated is not None:
+            payload["duplicatedRef"] = error_payload(duplicated)
+        self.finish(S.UNKNOWN, f"{note} ({type(exc).__name__})"[:255], payload,
                     next_check_at=timezone.now() + timedelta(seconds=10))
         log.warning("order %s outcome unknown after send: %r", self.order.ref, exc)
         return SendReport(self.order.ref, "unknown", S.UNKNOWN, note)
 
-    def adopt(self, *, note: str) -> SendReport:
+    def adopt(self, duplicated: api_errors.DuplicatedRef) -> SendReport:
         """DUPLICATED_REF: look the order up by its ref and take its state (if it is ours)."""
         try:
             topup = channel_of(self.order).check_ref(get_client().single_try(), self.order.ref)
         except Exception as exc:
-            return self.unknown(exc)
+            return self.unknown(exc, duplicated=duplicated)
         change = planning.change_from_topup(self.order, topup, timezone.now())
         change.fields.update(self.checked)
         lifecycle.apply_changes([change], self.actor)
         log.info("order %s already known to the API: adopted as %s", self.order.ref, change.to_status)
-        return SendReport(self.order.ref, "adopted", change.to_status, note)
+        return SendReport(self.order.ref, "adopted", change.to_status, str(duplicated))
 
 
 def checked_line(client, line_type: str, number: str) -> tuple[str, str]:
