@@ -136,6 +136,16 @@ class Processes:
             log.close()
 
 
+def gunicorn_command(*, port: int, workers: int, threads: int, run_dir: Path) -> list[str]:
+    """gunicorn as a run starts it, its control socket in the run's own folder: gunicorn 25 and
+    later open ``~/.gunicorn/gunicorn.ctl`` by default, so a second gunicorn of the same user on
+    this host (the shop's own, or another run) would take that socket over and remove it when it
+    stops, leaving the other one uncontrollable (docs/deployment.md, section 6)."""
+    return [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-k", "gthread", "--threads",
+            str(threads), "-b", f"127.0.0.1:{port}", "--control-socket", str(run_dir / "gunicorn.ctl"),
+            "--access-logfile", "-", "--access-logformat", ACCESS_FORMAT]
+
+
 def wait_http(url: str, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -432,10 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         subprocess.run(manage + ["shell", "-c", setup], cwd=ROOT, env=env, check=True)
         try:
-            gunicorn = processes.start("gunicorn", [sys.executable, "-m", "gunicorn", "config.wsgi", "-w",
-                                         str(args.gunicorn_workers), "-k", "gthread", "--threads",
-                                         str(args.gunicorn_threads), "-b", f"127.0.0.1:{port}",
-                                         "--access-logfile", "-", "--access-logformat", ACCESS_FORMAT], env)
+            gunicorn = processes.start("gunicorn", gunicorn_command(port=port, workers=args.gunicorn_workers,
+                                                                    threads=args.gunicorn_threads, run_dir=log_dir),
+                                       env)
             for index in range(args.qclusters):
                 processes.start(f"qcluster-{index}", manage + ["qcluster"], env)
             base = f"http://127.0.0.1:{port}"
