@@ -307,3 +307,9 @@ LEDGER_BACKFILL_DAYS = env.int("LEDGER_BACKFILL_DAYS", default=7)
 LEDGER_SYNC_OVERLAP_SECONDS = env.int("LEDGER_SYNC_OVERLAP_SECONDS", default=900)
 LEDGER_GRACE_SECONDS = env.int("LEDGER_GRACE_SECONDS", default=600)
 LEDGER_SYNC_MINUTES = env.int("LEDGER_SYNC_MINUTES", default=10)
+# A ledger walk that meets a passing fault (reset, 429, 5xx, after the GET retries above) pauses and
+# reads the same page again, within the run, up to this many failed calls per run (0: stop at the
+# first); the pause starts at LEDGER_SYNC_RESUME_SECONDS and doubles while faults follow (at most 15 s).
+# The scheduled run also stops in time for its task's timeout; the next run resumes at its page.
+LEDGER_SYNC_FAULT_BUDGET = env.int("LEDGER_SYNC_FAULT_BUDGET", default=20)
+LEDGER_SYNC_RESUME_SECONDS = env.float("LEDGER_SYNC_RESUME_SECONDS", default=1.0)

@@ -171,5 +171,5 @@ def reconcile_ledger() -> dict:
     # The sync stops walking in time for the matching to fit in the task's timeout; it resumes.
     report = reconcile.run(max_seconds=max(settings.Q_CLUSTER["timeout"] / 2, 5))
     return {"pages": report.sync.pages, "complete": report.sync.complete, "skipped": report.sync.skipped,
-            "errors": report.sync.errors, "rows": report.match.rows, "flags": report.match.flags,
+            "faults": report.sync.faults, "progress": report.sync.progress(), "errors": report.sync.errors, "rows": report.match.rows, "flags": report.match.flags,
             "open_flags": report.open_flags}
