@@ -105,6 +105,12 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A connection kept between requests (and between tasks) is checked before its first query, so one
+# the database dropped (a failover, a restart) is opened again instead of failing the request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# A claim or a status write of a send that fails on a dropped connection is tried again on a new
+# one for this long (seconds; topups/services/reconnect.py), so a blip delays an order by seconds.
+DB_RETRY_SECONDS = env.float("DB_RETRY_SECONDS", default=10.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is shared by the web process and the qcluster workers: wait for locks
     # instead of failing, and take the write lock at BEGIN so a claim cannot deadlock.
