@@ -6,6 +6,7 @@ and ``Order.number`` holds 16."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -82,11 +83,16 @@ def test_the_counters_internet_tab_takes_every_form(counter, client, typed):
     assert Order.objects.get().number == LTE
 
 
-def test_the_browser_lets_staff_type_more_than_the_column_holds(counter, client, operator):
-    """The page's maxlength is the typed allowance, the length rule is on the compacted number."""
+def test_the_browser_lets_staff_type_more_than_the_column_holds(counter, client, operator, supervisor):
+    """The page's maxlength is the typed allowance (a browser cuts what is typed beyond it), the
+    length rule is on the compacted number: at the counter and in the admin's add form alike."""
     for page in (client.get(NEW).content.decode(), client.get(NEW, {"service": "mobile"}).content.decode()):
         assert f'name="number" id="id_number" value="" maxlength="{TypedNumberField.TYPED_MAX}"' in page
     assert 'maxlength="40"' in str(NewOrderForm(products=[], user=operator)["number"])
+    client.force_login(supervisor)
+    admin_page = client.get(reverse("admin:topups_order_add")).content.decode()
+    number_input = re.search(r'<input[^>]*name="number"[^>]*>', admin_page).group(0)
+    assert f'maxlength="{TypedNumberField.TYPED_MAX}"' in number_input, number_input
 
 
 def test_the_bulk_file_takes_every_form(counter, supervisor):
