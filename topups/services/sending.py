@@ -73,12 +73,13 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
     ``deadline`` (``time.monotonic()``) is when the calling task must be done.
     """
     # A claim cut by a dropped connection rolled back (or committed once): safe to try again.
-    claimed = reconnect.retrying(lambda: claim(order_id, actor), what=f"the claim of order {order_id}")
+    claimed = reconnect.retrying(lambda: claim(order_id, actor), what=f"the claim of order {order_id}",
+                                 seconds=_database_budget(deadline))
     if claimed is None:
         order = Order.objects.filter(pk=order_id).only("ref", "status").first()
         ref, status = (order.ref, order.status) if order else (str(order_id), "")
         return SendReport(ref, "not_claimed", status, _("Not sent: the order is not waiting to be sent."))
-    attempt = _Attempt(*claimed, actor=actor)
+    attempt = _Attempt(*claimed, actor=actor, deadline=deadline)
     order, client, channel = attempt.order, get_client(), channel_of(attempt.order)
     try:
         if attempt.first_send and channel.checks_line:
@@ -109,6 +110,14 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
                    next_check_at=planning.first_look(timezone.now()))
     log.info("order %s sent, topup id %s", order.ref, result.topup_id)
     return SendReport(order.ref, "sent", S.HANDLING)
+
+
+def _database_budget(deadline: float | None) -> float:
+    """How long a write may wait for the database to answer again: DB_RETRY_SECONDS, within the
+    calling task's deadline (a task killed meanwhile leaves its order to the lease, as always)."""
+    if deadline is None:
+        return settings.DB_RETRY_SECONDS
+    return max(0.0, min(settings.DB_RETRY_SECONDS, deadline - time.monotonic()))
 
 
 def claim(order_id: int, actor: Actor) -> tuple[Order, bool] | None:
@@ -146,6 +155,7 @@ class _Attempt:
     order: Order
     first_send: bool
     actor: Actor
+    deadline: float | None = None  # the calling task's (time.monotonic())
     checked: dict = field(default_factory=dict)
 
     def finish(self, to_status: str, note: str = "", payload: dict | None = None, **fields) -> None:
@@ -153,7 +163,7 @@ class _Attempt:
         conditional on the status and attempt it was decided under: never written twice)."""
         reconnect.retrying(lambda: lifecycle.move(self.order, to_status, self.actor, note=note, payload=payload,
                                                   **self.checked, **fields),
-                           what=f"the outcome of order {self.order.ref}")
+                           what=f"the outcome of order {self.order.ref}", seconds=_database_budget(self.deadline))
 
     def pre_send_checks(self, client) -> SendReport | None:
         """The cached catalog and the API's number check, before the first POST."""
@@ -239,7 +249,8 @@ class _Attempt:
         change = planning.change_from_topup(self.order, topup, timezone.now())
         change.fields.update(self.checked)
         reconnect.retrying(lambda: lifecycle.apply_changes([change], self.actor),
-                           what=f"the adoption of order {self.order.ref}")
+                           what=f"the adoption of order {self.order.ref}",
+                           seconds=_database_budget(self.deadline))
         log.info("order %s already known to the API: adopted as %s", self.order.ref, change.to_status)
         return SendReport(self.order.ref, "adopted", change.to_status, note)
 
