@@ -23,7 +23,7 @@ from tests import processes
 from tests.processes import wait_for
 from topups import tasks
 from topups.models import Order, OrderStatus
-from topups.services import catalog, orders, sending
+from topups.services import catalog, orders, sending, sync
 from topups.services.actors import Actor
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.cluster, pytest.mark.slow]
@@ -129,6 +129,29 @@ def test_a_send_cut_by_the_database_before_its_post_is_sent_again_at_once(sim, o
     assert len(checks) == 2 and sim.stats()["refs"][order.ref] == {"orders": 1, "attempts": 1}
     moves = list(order.events.order_by("pk").values_list("to_status", "note_code"))[1:]
     assert moves == [(S.SENDING, ""), (S.NEW, sending.DATABASE_LOST), (S.SENDING, ""), (S.HANDLING, "")], moves
+
+
+def test_the_sweeper_carries_on_after_a_dropped_connection(sim, operator, monkeypatch):
+    """A sweeper cycle cut by the blip is followed by the next one, on a new connection, instead of
+    the sweeper (and its hand-over chain) ending until the minute schedule restarts it."""
+    assert catalog.sync_catalog().ok
+    order = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(500),
+                                actor=Actor.user(operator))[0]
+    assert sending.send_order(order_id=order.pk, actor=Actor.user(operator)).outcome == "sent"
+    Order.objects.filter(pk=order.pk).update(next_check_at=None)
+    sync.schedule_refresh([order.pk])
+    real_cycle, cycles = sync.sync_due_orders, []
+
+    def blip_then_cycle(**kwargs):
+        if not cycles:
+            drop_this_connection()
+        cycles.append(1)
+        return real_cycle(**kwargs)
+
+    monkeypatch.setattr(sync, "sync_due_orders", blip_then_cycle)
+    cache.delete(tasks.SWEEP_LOCK)
+    totals = tasks.sync_orders(sweep_seconds=1.5, cycle_seconds=0.2)
+    assert len(cycles) >= 2 and totals["cycles"] >= 1 and totals["checked"] >= 1, totals
 
 
 def test_a_page_survives_a_dropped_connection(operator, tmp_path):
