@@ -9,9 +9,9 @@ the ``LedgerCursor`` row: a walk cut short (API unreachable, worker killed) resu
 A walk that meets a passing fault (a connection reset, a 429, a 5xx, a cut-off answer, once the
 client's own GET retries are spent) pauses and reads the same page again, within the run, until the
 run's fault budget (``LEDGER_SYNC_FAULT_BUDGET`` failed calls) or its time (``max_seconds``) is spent;
-a refused key or a bad request ends the run at once. A complete walk moves the cursor to the newest row it saw; the next window starts
-``LEDGER_SYNC_OVERLAP_SECONDS`` before it, for rows the API writes late. A first run reads
-``LEDGER_BACKFILL_DAYS`` back.
+a refused key or a bad request ends the run at once. A complete walk moves the cursor to the newest
+row it saw; the next window starts ``LEDGER_SYNC_OVERLAP_SECONDS`` before it, for rows the API
+writes late. A first run reads ``LEDGER_BACKFILL_DAYS`` back.
 
 Queries per page: one INSERT for the rows, one UPDATE of the cursor (constant).
 """
