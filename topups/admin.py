@@ -36,7 +36,7 @@ from topups.models import (
     Service,
     Till,
 )
-from topups.numbers import normalise_number
+from topups.numbers import TypedNumberField, normalise_number
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
 from topups.services import account, audit, catalog, mobile, order_edits, orders, pricing, sync, tills
@@ -171,7 +171,10 @@ class SensitiveLookupsRefused:
 class OrderAddForm(forms.ModelForm):
     """Adding an order in the admin: the checks of the dashboard's form (a valid number, a value
     the cached catalog sells; for a mobile top-up, a plan of the number's operator and an amount in
-    its range), then the same creation service (OrderAdmin.save_model)."""
+    its range), then the same creation service (OrderAdmin.save_model). The number is read as the
+    counter reads it (``TypedNumberField``), so its typed length is not the column's."""
+
+    number = TypedNumberField(label=_("line number"))
 
     class Meta:
         model = Order

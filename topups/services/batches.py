@@ -44,7 +44,7 @@ from topups.models import (
     new_ref,
 )
 from topups.notes import Note
-from topups.numbers import normalise_number
+from topups.numbers import compact, normalise_number
 from topups.oneclick import errors as api_errors
 from topups.selectors import recent_by_line, spendable_balance
 from topups.services import account as accounts
@@ -87,10 +87,13 @@ class Checked:
 def _looks_like_formula(column: str, text: str) -> bool:
     if not starts_like_formula(text):
         return False
-    # "+213 665…" and "-" alone are how people write numbers; anything else after + or - is suspect.
+    # "+213 665…" (Arabic-Indic digits too, as the counter reads them) and "-" alone are how people
+    # write numbers; anything else after + or - is suspect.
     if text.startswith(("+", "-")):
-        allowed = set("0123456789 .-/()") if column == "number" else set("0123456789 .,")
-        return any(c not in allowed for c in text[1:])
+        if column == "number":
+            rest = compact(text[1:])
+            return not (rest.isascii() and (rest.isdigit() or not rest))
+        return any(c not in set("0123456789 .,") for c in text[1:])
     return True
 
 
