@@ -12,7 +12,17 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from topups.models import HANDED_BACK_STATUSES, LineType, Order, PriceRule, Product, Service, Till
+from topups.models import (
+    HANDED_BACK_STATUSES,
+    HandBack,
+    LineType,
+    Order,
+    PriceRule,
+    Product,
+    Service,
+    Till,
+    TillStatus,
+)
 from topups.selectors import local_day_bounds
 from topups.services import pricing
 
@@ -189,12 +199,32 @@ def recent_tills(limit: int = 100) -> list[Till]:
     return list(Till.objects.select_related("cashier", "approved_by").order_by("-opened_at", "-pk")[:limit])
 
 
+def service_figures(till: Till) -> list[dict]:
+    """A till's figures per service now, as stored at its close: [{service, orders, sales (its orders'
+    prices), handed_back, handed_back_count (the entries booked in it, see tills)}], two queries."""
+    rows: dict[str, dict] = {}
+    for r in Order.objects.filter(till=till).order_by().values("service").annotate(orders=Count("pk"),
+                                                                                 sales=Sum("price")):
+        rows[r["service"]] = {"service": r["service"], "orders": r["orders"], "sales": str(_money(r["sales"])),
+                              "handed_back": "0.00", "handed_back_count": 0}
+    for r in HandBack.objects.filter(till=till).order_by().values("order__service").annotate(total=Sum("amount"),
+                                                                                           count=Count("pk")):
+        row = rows.setdefault(r["order__service"], {"service": r["order__service"], "orders": 0, "sales": "0.00"})
+        row.update(handed_back=str(_money(r["total"])), handed_back_count=r["count"])
+    return [rows[key] for key in sorted(rows)]
+
+
 def till_by_service(till: Till) -> list[ReportRow]:
-    """A till's orders, money taken and handed back per service (internet cards, mobile top-ups): one
-    aggregate query, the books' rule as for the close."""
-    rows = Order.objects.filter(till=till).order_by().values("service").annotate(**money_figures()).order_by("service")
-    return [ReportRow((r["service"],), _label("service", (r["service"],)), r["orders"], _money(r["revenue"]),
-                      _money(r["cost"]), _money(r["refunds"]), r["refund_count"]) for r in rows]
+    """A till's orders, money taken and handed back per service (internet cards, mobile top-ups): the
+    figures stored at its close for a closed session, else counted now (``service_figures``)."""
+    stored = till.by_service if till.status != TillStatus.OPEN and till.by_service else None
+    rows = stored if stored is not None else ([] if till.status != TillStatus.OPEN else service_figures(till))
+    result = []
+    for r in rows:
+        sales, back = Decimal(r["sales"]), Decimal(r["handed_back"])
+        result.append(ReportRow((r["service"],), _label("service", (r["service"],)), r["orders"], sales - back,
+                                ZERO, back, r["handed_back_count"]))
+    return result
 
 
 def till_orders(till: Till, limit: int = 500) -> list[Order]:
