@@ -39,6 +39,7 @@ class ReportRow:
     cost: Decimal
     refunds: Decimal
     refund_count: int
+    below_cost_count: int = 0  # sales priced below what the API debited for them
 
     @property
     def profit(self) -> Decimal:
@@ -61,16 +62,22 @@ class Report:
     def total(self) -> ReportRow:
         return ReportRow((), "", sum(r.orders for r in self.rows), sum((r.revenue for r in self.rows), ZERO),
                          sum((r.cost for r in self.rows), ZERO), sum((r.refunds for r in self.rows), ZERO),
-                         sum(r.refund_count for r in self.rows))
+                         sum(r.refund_count for r in self.rows), sum(r.below_cost_count for r in self.rows))
+
+
+# The books' rule for a sale below cost, as Order.sold_below_cost says it of one order.
+SOLD_BELOW_COST = Q(price__lt=F("cost")) & ~Q(status__in=HANDED_BACK_STATUSES)
 
 
 def money_figures() -> dict:
-    """The money aggregates of a set of orders, for the reports and a till's close alike. A sale is
+    """The money aggregates of a set of orders, for the reports. A sale is
     any order not handed back (HANDED_BACK_STATUSES: the books' one rule); its cost is what the API
-    debits (nothing for the orders handed back)."""
+    debits (nothing for the orders handed back); a sale priced below it is counted (``SOLD_BELOW_COST``)."""
     back = Q(status__in=HANDED_BACK_STATUSES)
-    return {"orders": Count("pk"), "revenue": Sum("price", filter=~back), "cost": Sum("cost", filter=~back),
-            "refunds": Sum("price", filter=back), "refund_count": Count("pk", filter=back)}
+    return {"orders": Count("pk"), "revenue": Sum("price", filter=~back), "costs": Sum("cost", filter=~back),
+            "refunds": Sum("price", filter=back), "refund_count": Count("pk", filter=back),
+            "below_cost": Count("pk", filter=SOLD_BELOW_COST)}
+
 
 
 def report(*, start: date, end: date, group: str = "day") -> Report:
@@ -97,8 +104,8 @@ def report(*, start: date, end: date, group: str = "day") -> Report:
     result = Report(start, end, group)
     for row in rows:
         key = tuple(row[k] for k in keys)
-        result.rows.append(ReportRow(key, _label(group, key), row["orders"], _money(row["revenue"]), _money(row["cost"]),
-                                     _money(row["refunds"]), row["refund_count"]))
+        result.rows.append(ReportRow(key, _label(group, key), row["orders"], _money(row["revenue"]), _money(row["costs"]),
+                                     _money(row["refunds"]), row["refund_count"], row["below_cost"]))
     return result
 
 

@@ -53,7 +53,7 @@ def test_a_flexy_sale_from_the_counter_to_its_receipt(page, live_server, operato
     page.wait_for_selector("#amount-range:has-text('10,000')")
     page.fill("#id_amount", "1000")
     page.wait_for_selector("#quote-price")
-    assert page.inner_text("#quote-cost") == "992.50 DA" and page.inner_text("#quote-price") == "1,012.50 DA"
+    assert page.inner_text("#quote-cost") == "992.50 DA" and page.inner_text("#quote-price") == "1,020.00 DA"
     shot(page, "flexy-flexy_shop")
     with page.expect_navigation():
         page.click("#flexy-order button[type=submit].primary")
