@@ -6,6 +6,7 @@ back after delivery leaves the books."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -202,6 +203,9 @@ def test_a_card_taken_back_leaves_the_books_and_its_money_is_handed_back_in_the_
     first = tills.open_till(actor=cashier, opening_cash="0")
     card = send_and_follow(sell(cashier, "036362600"), cashier)
     assert card.status == S.FULFILLED and card.price == Decimal(1000)
+    today = timezone.localdate()
+    yesterday = today - timedelta(days=1)
+    Order.objects.filter(pk=card.pk).update(created_at=timezone.now() - timedelta(days=1))  # sold yesterday
     tills.close_till(till_id=first.pk, counted_cash="1000", actor=cashier)
     second = tills.open_till(actor=cashier, opening_cash="0")
     shop.refund_topup(card.ref)  # the provider reverses the delivered card
@@ -219,9 +223,15 @@ def test_a_card_taken_back_leaves_the_books_and_its_money_is_handed_back_in_the_
     entry = HandBack.objects.get(order=card)
     assert (entry.till_id, entry.origin_till_id, entry.amount) == (second.pk, first.pk, Decimal(1000))
     assert tills.figures(second).handed_back == Decimal(1000)
-    today = timezone.localdate()
-    row = books.report(start=today, end=today, group="service").rows[0]
-    assert (row.revenue, row.cost, row.refunds, row.refund_count) == (0, 0, Decimal(1000), 1)
+    # The sale stays in yesterday's books and leaves them today, the day it was taken back.
+    sold_day = books.report(start=yesterday, end=yesterday, group="day").rows
+    assert [(r.key[0], r.revenue, r.cost, r.refunds) for r in sold_day] == [(yesterday, Decimal(1000), 980, 0)]
+    taken_day = books.report(start=today, end=today, group="service").rows
+    assert [(r.orders, r.revenue, r.cost, r.refunds, r.refund_count) for r in taken_day] == [
+        (0, Decimal(-1000), -980, Decimal(1000), 1)]
+    both = books.report(start=yesterday, end=today, group="day").rows
+    assert [(r.key[0], r.revenue, r.refunds) for r in both] == [(yesterday, 1000, 0), (today, -1000, 1000)]
+    assert books.report(start=yesterday, end=today, group="cashier").total.revenue == 0
     page = client.get(reverse("topups:order", args=[card.pk])).content.decode()
     assert "took this top-up back" in page and 'id="hand-back"' in page
     # Resolving again (a second click) moves nothing and books nothing twice.

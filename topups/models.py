@@ -87,6 +87,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # is a sale.
 HANDED_BACK_STATUSES = frozenset({S.REFUNDED, S.REFUSED, S.CANCELLED, S.TAKEN_BACK})
 
+# Handed back after the sale stood (a card the provider took back): the books keep the sale on the
+# day it was sold and take it out on the day it was taken back (``selectors_books.report``).
+REVERSED_LATER = frozenset({S.TAKEN_BACK})
+
 # Moves a person makes after the outcome is settled: they do not make the outcome any less final.
 AFTER_OUTCOME = frozenset({S.TAKEN_BACK})
 FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets - AFTER_OUTCOME)

@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from topups.models import (
     HANDED_BACK_STATUSES,
+    REVERSED_LATER,
     HandBack,
     LineType,
     Order,
+    OrderEvent,
     PriceRule,
     Product,
     Service,
@@ -73,7 +75,7 @@ def money_figures() -> dict:
     """The money aggregates of a set of orders, for the reports. A sale is
     any order not handed back (HANDED_BACK_STATUSES: the books' one rule); its cost is what the API
     debits (nothing for the orders handed back); a sale priced below it is counted (``SOLD_BELOW_COST``)."""
-    back = Q(status__in=HANDED_BACK_STATUSES)
+    back = Q(status__in=HANDED_BACK_STATUSES - REVERSED_LATER)  # a reversed sale leaves on its own day
     return {"orders": Count("pk"), "revenue": Sum("price", filter=~back), "costs": Sum("cost", filter=~back),
             "refunds": Sum("price", filter=back), "refund_count": Count("pk", filter=back),
             "below_cost": Count("pk", filter=SOLD_BELOW_COST)}
@@ -82,31 +84,62 @@ def money_figures() -> dict:
 
 def report(*, start: date, end: date, group: str = "day") -> Report:
     """Orders, revenue, cost, profit and refunds from ``start`` to ``end`` (local days, inclusive),
-    per ``group``: one aggregate query whatever the number of orders."""
+    per ``group``: two aggregate queries whatever the number of orders (the orders sold in the
+    range, and the sales reversed in it, see ``_reversals``)."""
     since, _e = local_day_bounds(start)
     _s, until = local_day_bounds(end)
     orders = Order.objects.filter(created_at__gte=since, created_at__lt=until).order_by()
-    if group == "day":
-        keys = ["day"]
-        orders = orders.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
-    elif group == "cashier":
-        keys = ["created_by__username"]
-    elif group == "product":
-        # A card is its type and value; a mobile top-up is its plan, whatever the amount typed.
-        keys = ["service", "line_type", "plan_code", "card_value"]
-        orders = orders.annotate(card_value=Case(When(service=Service.MOBILE, then=Value(None)), default=F("value"),
-                                                 output_field=DecimalField()))
-    elif group == "service":
-        keys = ["service"]
-    else:
-        group, keys = "line_type", ["line_type"]
+    keys, orders = _grouped(orders, group, "")
+    group = group if group in GROUPS else "line_type"
     rows = orders.values(*keys).annotate(**money_figures()).order_by(*keys)
     result = Report(start, end, group)
+    by_key = {}
     for row in rows:
         key = tuple(row[k] for k in keys)
-        result.rows.append(ReportRow(key, _label(group, key), row["orders"], _money(row["revenue"]), _money(row["costs"]),
-                                     _money(row["refunds"]), row["refund_count"], row["below_cost"]))
+        by_key[key] = ReportRow(key, _label(group, key), row["orders"], _money(row["revenue"]), _money(row["costs"]),
+                                _money(row["refunds"]), row["refund_count"], row["below_cost"])
+    reversed_sales = _reversals(since, until, group)
+    for key, (count, price, cost) in reversed_sales.items():
+        row = by_key.setdefault(key, ReportRow(key, _label(group, key), 0, ZERO, ZERO, ZERO, 0))
+        row.revenue, row.cost = row.revenue - price, row.cost - cost
+        row.refunds, row.refund_count = row.refunds + price, row.refund_count + count
+    result.rows = list(by_key.values()) if not reversed_sales else [by_key[k] for k in sorted(by_key, key=_sort_key)]
     return result
+
+
+def _grouped(rows, group: str, prefix: str):
+    """The report's keys for ``group`` on ``rows`` (orders, or events with ``prefix`` "order__"),
+    annotated as needed: (the names of the key columns, the rows)."""
+    if group == "day":
+        moment = "created_at"  # the sale's day for an order, the reversal's day for an event
+        return ["day"], rows.annotate(day=TruncDate(moment, tzinfo=timezone.get_current_timezone()))
+    if group == "cashier":
+        return [prefix + "created_by__username"], rows
+    if group == "product":
+        # A card is its type and value; a mobile top-up is its plan, whatever the amount typed.
+        rows = rows.annotate(card_value=Case(When(**{prefix + "service": Service.MOBILE}, then=Value(None)),
+                                             default=F(prefix + "value"), output_field=DecimalField()))
+        return [prefix + "service", prefix + "line_type", prefix + "plan_code", "card_value"], rows
+    if group == "service":
+        return [prefix + "service"], rows
+    return [prefix + "line_type"], rows
+
+
+def _reversals(since, until, group: str) -> dict[tuple, tuple[int, Decimal, Decimal]]:
+    """The sales reversed from ``since`` to ``until`` (``REVERSED_LATER``: a card the provider took
+    back), by report key: {key: (count, price, cost)}. Such a sale stays in the books of the day it
+    was sold and leaves them the day it was reversed (the day of its move in the history)."""
+    events = OrderEvent.objects.filter(to_status__in=REVERSED_LATER, created_at__gte=since, created_at__lt=until,
+                                       order__status__in=REVERSED_LATER).order_by()
+    keys, events = _grouped(events, group, "order__")
+    rows = events.values(*keys).annotate(count=Count("order", distinct=True), price=Sum("order__price"),
+                                         cost=Sum("order__cost"))
+    return {tuple(r[k] for k in keys): (r["count"], _money(r["price"]), _money(r["cost"])) for r in rows}
+
+
+def _sort_key(key: tuple) -> tuple:
+    """The database's order of the report's rows (a blank last), for rows merged in Python."""
+    return tuple((value is None, value if value is not None else 0) for value in key)
 
 
 def _label(group: str, key: tuple) -> str:
