@@ -213,9 +213,11 @@ def test_a_card_taken_back_leaves_the_books_and_its_money_is_handed_back_in_the_
     flag = LedgerFlag.objects.get(resolved_at__isnull=True)
     assert (flag.kind, flag.order_id) == (FlagKind.REFUND_NOT_LOCAL, card.pk)
     client.force_login(supervisor)
+    day = client.get(reverse("topups:ledger"), {"date": flag.day.isoformat()}).content.decode()
+    assert "data-takes-back" in day  # the supervisor is told what resolving does
     response = client.post(reverse("topups:ledger_resolve", args=[flag.pk]),
-                           {"note": "Card reversed by Algérie Télécom, customer refunded"})
-    assert response.status_code == 302
+                           {"note": "Card reversed by Algérie Télécom, customer refunded"}, follow=True)
+    assert "is now Card taken back" in response.content.decode()
     card.refresh_from_db()
     assert card.status == S.TAKEN_BACK and card.is_final
     event = OrderEvent.objects.filter(order=card).latest("pk")
