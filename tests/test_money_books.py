@@ -145,7 +145,9 @@ def test_money_handed_back_after_the_session_closed_is_booked_in_the_session_ope
     page = client.get(reverse("topups:till", args=[first.pk])).content.decode()
     internet = re.search(r'<tr data-service="internet">(.*?)</tr>', page).group(1)
     assert re.findall(r'<td class="num">([^<]*)</td>', internet)[1:] == ["1,000.00 DA", "0.00 DA (0)"]
-    assert "2,520.00" in page
+    assert "2,520.00" in page and "till-hand-backs" not in page  # nothing was handed back in it
+    later = client.get(reverse("topups:my_till")).content.decode()
+    assert f'data-hand-back="{slow.ref}"' in later and reverse("topups:till", args=[first.pk]) in later
     receipt = client.get(reverse("topups:till", args=[first.pk]) + "?paper=80").content.decode()
     assert "2,520.00" in receipt and "1,000.00" in receipt.split('id="till-by-service"', 1)[1]
     # Every session adds up to the dinar: sales minus money handed back, whichever session paid it.

@@ -273,6 +273,13 @@ def till_orders(till: Till, limit: int = 500) -> list[Order]:
                       "created_at")[:limit])
 
 
+def till_hand_backs(till: Till, limit: int = 500) -> list[HandBack]:
+    """The money handed back in a till, with the order and the session each was sold in."""
+    return list(HandBack.objects.filter(till=till).select_related("order", "origin_till")
+                .only("created_at", "amount", "status", "origin_till_id", "origin_till__opened_at", "order__ref",
+                      "order__id").order_by("created_at", "pk")[:limit])
+
+
 def price_list() -> list[tuple[Product, PriceRule | None, pricing.Quote]]:
     """Every product with its own rule (or none: the default applies) and its price now."""
     book = pricing.PriceBook()
