@@ -236,6 +236,9 @@ def test_a_card_taken_back_leaves_the_books_and_its_money_is_handed_back_in_the_
     both = books.report(start=yesterday, end=today, group="day").rows
     assert [(r.key[0], r.revenue, r.refunds) for r in both] == [(yesterday, 1000, 0), (today, -1000, 1000)]
     assert books.report(start=yesterday, end=today, group="cashier").total.revenue == 0
+    chart = books.daily_chart(books.report(start=today, end=today, group="day").rows, start=today, end=today)
+    assert chart.bars and all(bar.height >= 0 for bar in chart.bars)  # no bar below the axis
+    assert client.get(reverse("topups:reports"), {"group": "product"}).status_code == 200
     page = client.get(reverse("topups:order", args=[card.pk])).content.decode()
     assert "took this top-up back" in page and 'id="hand-back"' in page
     # Resolving again (a second click) moves nothing and books nothing twice.

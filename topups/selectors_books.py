@@ -210,7 +210,8 @@ def daily_chart(rows: list[ReportRow], *, start: date, end: date, rtl: bool = Fa
             labels.append(Bar(round(left + slot / 2, 1), height + 14, 0, 0, f"{day:%d/%m}", ZERO, "axis"))
         if row is None:
             continue
-        for j, (value, tone) in enumerate(((row.revenue, "revenue"), (max(row.profit, ZERO), "profit"))):
+        # A day whose sales were reversed (a card taken back) may end below zero: no bar below the axis.
+        for j, (value, tone) in enumerate(((max(row.revenue, ZERO), "revenue"), (max(row.profit, ZERO), "profit"))):
             h = float(value / top) * (height - 4)
             offset = (1 - j) if rtl else j
             bars.append(Bar(round(left + slot * (0.1 + 0.4 * offset), 1), round(height - h, 1),
@@ -226,7 +227,7 @@ def mix_chart(rows: list[ReportRow], *, rtl: bool = False, width: int = 720) -> 
     labels = 200  # the product names' column
     usable = width - labels
     for i, row in enumerate(rows):
-        w = float(row.revenue / top) * usable
+        w = float(max(row.revenue, ZERO) / top) * usable  # a product whose sales were reversed: no bar
         x = (usable - w) if rtl else labels
         bars.append(Bar(round(x, 1), i * (bar_height + 6), round(w, 1), bar_height, row.label, row.revenue, "mix"))
     return Chart(width, max(len(rows), 1) * (bar_height + 6), bars, top)
