@@ -6,11 +6,14 @@ back after delivery leaves the books."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,7 +30,7 @@ from topups.models import (
     Service,
     Till,
 )
-from topups.services import ledger, mobile, orders, reconcile, sending, sync, tills
+from topups.services import ledger, lifecycle, mobile, orders, reconcile, sending, sync, tills
 from topups.services.actors import SYNC, Actor
 
 S = OrderStatus
@@ -244,3 +247,48 @@ def test_a_card_taken_back_leaves_the_books_and_its_money_is_handed_back_in_the_
     # Resolving again (a second click) moves nothing and books nothing twice.
     client.post(reverse("topups:ledger_resolve", args=[flag.pk]), {"note": "again"})
     assert HandBack.objects.filter(order=card).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_money_handed_back_never_lands_in_a_session_being_closed(operator, monkeypatch):
+    """A refund booked while the session it would go to is being closed waits for the close (the
+    session's row lock), then finds it closed: it goes to the cashier's next session, never into a
+    closed session whose figures are already stored without it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL (DATABASE_URL=postgres://…)")
+    actor = Actor.user(operator)
+    first = tills.open_till(actor=actor, opening_cash="0")
+    order = Order.objects.create(line_type="ADSL", number="036362600", value=Decimal(1000), cost=Decimal(980),
+                                 price=Decimal(1000), status=S.HANDLING, created_by=operator, till=first)
+    tills.close_till(till_id=first.pk, counted_cash="1000", actor=actor)
+    second = tills.open_till(actor=actor, opening_cash="0")
+    counting, real_figures = threading.Event(), tills.figures
+
+    def slow_figures(till):
+        numbers = real_figures(till)
+        counting.set()  # the close holds the session's lock and has counted: take your time
+        time.sleep(1.5)
+        return numbers
+
+    monkeypatch.setattr(tills, "figures", slow_figures)
+    failures = []
+
+    def close() -> None:
+        try:
+            tills.close_till(till_id=second.pk, counted_cash="0", actor=actor)
+        except BaseException as exc:  # surfaced below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    closer = threading.Thread(target=close)
+    closer.start()
+    assert counting.wait(10)
+    lifecycle.move(Order.objects.get(pk=order.pk), S.REFUNDED, SYNC)  # the API's refund, meanwhile
+    closer.join(30)
+    assert not failures
+    second.refresh_from_db()
+    entry = HandBack.objects.get(order=order)
+    assert second.status == "closed" and second.handed_back == 0 and entry.till_id is None
+    assert tills.figures(tills.open_till(actor=actor, opening_cash="0")).handed_back == Decimal(1000)
