@@ -217,6 +217,7 @@ def test_a_card_taken_back_leaves_the_books_and_its_money_is_handed_back_in_the_
     reconcile.run(backfill_days=1)
     flag = LedgerFlag.objects.get(resolved_at__isnull=True)
     assert (flag.kind, flag.order_id) == (FlagKind.REFUND_NOT_LOCAL, card.pk)
+    assert reconcile.day_summary(flag.day).difference == Decimal(980)  # a refund our books do not know yet
     client.force_login(supervisor)
     day = client.get(reverse("topups:ledger"), {"date": flag.day.isoformat()}).content.decode()
     assert "data-takes-back" in day  # the supervisor is told what resolving does
@@ -230,6 +231,8 @@ def test_a_card_taken_back_leaves_the_books_and_its_money_is_handed_back_in_the_
     entry = HandBack.objects.get(order=card)
     assert (entry.till_id, entry.origin_till_id, entry.amount) == (second.pk, first.pk, Decimal(1000))
     assert tills.figures(second).handed_back == Decimal(1000)
+    summary = reconcile.day_summary(flag.day)
+    assert (summary.difference, summary.our_debits, summary.our_refunds) == (0, Decimal(980), Decimal(980))
     # The sale stays in yesterday's books and leaves them today, the day it was taken back.
     sold_day = books.report(start=yesterday, end=yesterday, group="day").rows
     assert [(r.key[0], r.revenue, r.cost, r.refunds) for r in sold_day] == [(yesterday, Decimal(1000), 980, 0)]

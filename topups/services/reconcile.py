@@ -75,7 +75,7 @@ MATCHED_SERVICES = frozenset({"internet", "mobile"})
 DEBIT_TYPES = [t for t, m in LEDGER_TYPES.items() if m.role == DEBIT and m.service in MATCHED_SERVICES]
 REFUND_TYPES = [t for t, m in LEDGER_TYPES.items() if m.role == REFUND and m.service in MATCHED_SERVICES]
 # Orders the API accepted (so the ledger must hold their debit).
-ACCEPTED = (S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION)
+ACCEPTED = (S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION, S.TAKEN_BACK)
 CHUNK = 1000
 # How far back "accepted with no debit" looks at each run (older orders were looked at already).
 NO_DEBIT_LOOKBACK = timedelta(days=3)
@@ -515,6 +515,9 @@ def day_summary(day: date) -> DaySummary:
                                          created_at__lt=end)
     our_refunds = Order.objects.filter(status=S.REFUNDED, sent_at__gte=start - REFUND_WITHIN, sent_at__lt=end).filter(
         Exists(refunded)).aggregate(total=Sum("cost"))["total"] or Decimal(0)
+    # A card taken back after delivery: its refund is the ledger's, on the day the provider made it.
+    our_refunds += LedgerRow.objects.filter(type__in=REFUND_TYPES, time__gte=start, time__lt=end,
+                                            order__status=S.TAKEN_BACK).aggregate(total=Sum("order__cost"))["total"] or 0
     other = Decimal(0)
     for entry in by_type:
         meaning = LEDGER_TYPES.get(entry["type"])
