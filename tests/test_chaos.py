@@ -16,7 +16,9 @@ and settles the others the provider's support says ended. At the end:
 - no order the app shows as not charged or handed back (new, refused, cancelled, refunded) holds a
   debit at the API, the closed and settled ones included;
 - the cost we recorded equals the simulator's debits minus its refunds;
-- no django-q2 task ran more than ``max_attempts`` times, none failed, and the queue is empty.
+- no django-q2 task ran more than ``max_attempts`` times, none failed, and the queue is empty;
+- the cashier's session, closed while the orders are being sent, and the next one add up: the sum of
+  every session's expected cash equals the sales minus the money handed back.
 
 Needs PostgreSQL and Redis (the second pass of ``.ci/run``); skipped on the embedded default.
 """
@@ -33,12 +35,12 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from tests import processes
 from tests.test_cluster import database_url
 from topups.models import FINAL_STATUSES, HANDED_BACK_STATUSES, Order, OrderEvent, OrderStatus
-from topups.services import catalog, mobile, orders, reconcile, sync
+from topups.services import catalog, mobile, orders, reconcile, sync, tills
 from topups.services.actors import Actor
 from topups.tasks import SWEEP_LOCK
 
@@ -364,6 +366,7 @@ def test_thousand_orders_through_faults_settle_without_double_debit(sim, simulat
     assert opening["total_debited"] == opening["total_refunded"] == 0
 
     actor = Actor.user(operator)
+    first_session = tills.open_till(actor=actor, opening_cash="5000")
     placed = place_orders(actor, ORDERS)
     cancel, cancelled = cancel_like_staff(placed, actor, seed=1006)
     supervise, supervised = supervise_like_staff(sim, actor)
@@ -373,6 +376,7 @@ def test_thousand_orders_through_faults_settle_without_double_debit(sim, simulat
         started = time.monotonic()
         report = orders.request_send(Order.objects.filter(pk__in=[o.pk for o in placed]), actor=actor)
         assert len(report.queued) == ORDERS
+        close_and_open_the_next_session(first_session, actor)
         wait_until_settled(SETTLE_SECONDS, on_each_round=lambda rounds: (cancel(rounds), supervise(rounds)))
         supervise(0, force=True)  # what came to need attention last, the faults still on
         settle_seconds = time.monotonic() - started
@@ -398,6 +402,31 @@ def test_thousand_orders_through_faults_settle_without_double_debit(sim, simulat
     assert mobiles[S.FULFILLED] > 50 and mobiles[S.REFUNDED] > 50
     assert OrderEvent.objects.filter(order__service="mobile", from_status=S.UNCERTAIN).exists()
     assert_ledger_reconciles(sim)
+    assert_sessions_add_up()
+
+
+def close_and_open_the_next_session(session, actor: Actor) -> None:
+    """The cashier closes the session the orders were sold in while they are still being sent, and
+    opens the next one: what the API refunds and staff cancel from then on is handed back from it."""
+    tills.close_till(till_id=session.pk, counted_cash=str(tills.figures(session).expected_cash), actor=actor)
+    tills.open_till(actor=actor, opening_cash="0")
+
+
+def assert_sessions_add_up() -> None:
+    """Every dinar is in one session: the sum of every session's expected cash (less its opening
+    cash) equals the sales minus the money handed back, whichever session paid it back."""
+    from topups.models import HANDED_BACK_STATUSES, HandBack, Till
+
+    assert not HandBack.objects.filter(till__isnull=True).exists()  # a session was open all along
+    sessions = list(Till.objects.all())
+    assert len(sessions) == 2 and sessions[0].status != sessions[1].status
+    counted = sum((tills.figures(t).expected_cash if t.status == "open" else t.expected_cash) - t.opening_cash
+                  for t in sessions)
+    sales = Order.objects.aggregate(total=Sum("price"))["total"] or Decimal(0)
+    handed_back = Order.objects.filter(status__in=HANDED_BACK_STATUSES).aggregate(total=Sum("price"))["total"] or 0
+    assert counted == sales - handed_back, (counted, sales, handed_back)
+    assert handed_back > 0 and HandBack.objects.exclude(till=F("origin_till")).exists()
+    print(f"cash sessions: sales {sales}, handed back {handed_back}, every dinar in one session")
 
 
 def assert_ledger_reconciles(sim) -> None:

@@ -51,6 +51,9 @@ class OrderStatus(models.TextChoices):
     # The API turned the order down (ERR_PHONE, ERR_STOCK, INSUFFICIENT_BALANCE, ...): nothing debited.
     REFUSED = "refused", _("Refused")
     CANCELLED = "cancelled", _("Cancelled")
+    # A delivered card the provider took back afterwards (a REFUND-ADSL in its ledger for an order
+    # we had fulfilled): a supervisor settles it from the reconciliation flag. No longer a sale.
+    TAKEN_BACK = "taken_back", _("Card taken back")
     # Reconciliation could not settle the order on its own: a person must look.
     ATTENTION = "attention", _("Needs attention")
 
@@ -69,7 +72,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.UNCERTAIN: frozenset({S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
     # ATTENTION -> CANCELLED: a supervisor closes an order proven never to have reached the API.
     S.ATTENTION: frozenset({S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.SENDING, S.CANCELLED}),
-    S.FULFILLED: frozenset(),
+    # FULFILLED -> TAKEN_BACK: a supervisor resolves the ledger's refund of a delivered card; no API
+    # answer moves a fulfilled order (the sync no longer follows it).
+    S.FULFILLED: frozenset({S.TAKEN_BACK}),
+    S.TAKEN_BACK: frozenset(),
     S.REFUNDED: frozenset(),
     S.REFUSED: frozenset(),
     S.CANCELLED: frozenset(),
@@ -77,10 +83,17 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 # The books' one rule for money handed back: the shop takes the customer's money when the order is
 # entered, so an order that ends without a card (refunded by the API, refused, or cancelled before
-# sending) means giving its price back. Every other order's price is a sale.
-HANDED_BACK_STATUSES = frozenset({S.REFUNDED, S.REFUSED, S.CANCELLED})
+# sending, or a card the provider took back) means giving its price back. Every other order's price
+# is a sale.
+HANDED_BACK_STATUSES = frozenset({S.REFUNDED, S.REFUSED, S.CANCELLED, S.TAKEN_BACK})
 
-FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+# Handed back after the sale stood (a card the provider took back): the books keep the sale on the
+# day it was sold and take it out on the day it was taken back (``selectors_books.report``).
+REVERSED_LATER = frozenset({S.TAKEN_BACK})
+
+# Moves a person makes after the outcome is settled: they do not make the outcome any less final.
+AFTER_OUTCOME = frozenset({S.TAKEN_BACK})
+FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets - AFTER_OUTCOME)
 # Sent (or maybe sent) and not final: what the status sync follows.
 TRACKED_STATUSES = frozenset({S.UNKNOWN, S.HANDLING, S.QUEUED, S.UNCERTAIN, S.ATTENTION})
 
@@ -229,6 +242,9 @@ class Order(models.Model):
     number = models.CharField(_("line number"), max_length=16)
     value = models.DecimalField(_("value (DZD)"), max_digits=10, decimal_places=2)
     cost = models.DecimalField(_("cost (DZD)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    # The cost is what the API said it debited (a mobile answer's balance_amount, or the ledger row),
+    # not an estimate from the plan's multiplier: a later figure that differs is a flag, not a fix.
+    cost_confirmed = models.BooleanField(_("cost confirmed by the API"), default=False, editable=False)
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=S.NEW)
     api_status = models.CharField(_("API status"), max_length=32, blank=True)
     topup_id = models.CharField(_("top-up id"), max_length=32, blank=True, db_index=True)
@@ -309,6 +325,12 @@ class Order(models.Model):
     @property
     def is_mobile(self) -> bool:
         return self.service == Service.MOBILE
+
+    @property
+    def sold_below_cost(self) -> bool:
+        """A sale whose price turned out below what the API debited for it (the books' SOLD_BELOW_COST)."""
+        return (self.price is not None and self.cost is not None and self.price < self.cost
+                and self.status not in HANDED_BACK_STATUSES)
 
 
 class OrderEvent(models.Model):
@@ -472,6 +494,8 @@ class FlagKind(models.TextChoices):
     DEBIT_MISSING = "debit_missing", _("Order accepted with no debit")
     AMOUNT_DIFFERS = "amount_differs", _("Amount differs from the order's cost")
     REFUND_NOT_LOCAL = "refund_not_local", _("Refund with no refund on our side")
+    EXTRA_MOVEMENT = "extra_movement", _("Second debit or refund for one top-up")
+    REFUND_DIFFERS = "refund_differs", _("Refund amount differs from the debit")
     BALANCE_BREAK = "balance_break", _("Break in the balance chain")
     UNREADABLE = "unreadable", _("Ledger row we cannot read")
 
@@ -628,6 +652,9 @@ class Till(CloseRecord):
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now, db_index=True)
     opening_cash = models.DecimalField(_("opening cash (DZD)"), max_digits=12, decimal_places=2)
     carried_over = models.JSONField(_("orders carried over"), default=list, blank=True)
+    # Stored at the close with the other figures, per service: [{service, orders, sales, handed_back,
+    # handed_back_count}]; a closed session's pages and prints show these, never a live count.
+    by_service = models.JSONField(_("figures per service"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("cash session")
@@ -659,6 +686,34 @@ class TillClose(CloseRecord):
 
     def __str__(self) -> str:
         return f"{self.till} {timezone.localtime(self.closed_at):%Y-%m-%d %H:%M}"
+
+
+class HandBack(models.Model):
+    """Money handed back for one order (refunded, refused, cancelled, card taken back), booked in the
+    cash session open when it was handed back: the order's own session while it is open, else the
+    session open at that moment (``topups.services.tills.book_hand_backs``). ``till`` empty: no
+    session was open; it is booked in its cashier's next one. One per order: the money goes back once.
+    """
+
+    order = models.OneToOneField(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="hand_back")
+    origin_till = models.ForeignKey(Till, verbose_name=_("session of the sale"), on_delete=models.PROTECT,
+                                    related_name="+")
+    till = models.ForeignKey(Till, verbose_name=_("cash session"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="hand_backs")
+    amount = models.DecimalField(_("amount (DZD)"), max_digits=10, decimal_places=2)
+    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices)
+    actor_label = models.CharField(_("by"), max_length=64)
+    created_at = models.DateTimeField(_("handed back at"), default=timezone.now, db_index=True)
+    booked_at = models.DateTimeField(_("booked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("money handed back")
+        verbose_name_plural = _("money handed back")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["till"], name="hand_back_till_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.order_id})"
 
 
 class CardInstructions(models.Model):

@@ -34,7 +34,7 @@ def _till(request, pk: int) -> Till:
 def _till_context(till: Till) -> dict:
     numbers = tills.figures(till) if till.status == TillStatus.OPEN else None
     return {"till": till, "figures": numbers, "orders": books.till_orders(till),
-            "by_service": books.till_by_service(till)}
+            "by_service": books.till_by_service(till), "hand_backs": books.till_hand_backs(till)}
 
 
 @require_http_methods(["GET", "POST"])

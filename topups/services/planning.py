@@ -219,17 +219,27 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
 
 def _mobile_fields(order: Order, topup: Topup, now: datetime) -> dict:
     """What a mobile answer adds: the message for the customer and the suggested offers (kept once
-    given), the cost the API debited when ours was unknown (a plan without multiplier), the time."""
+    given), the cost (what the API says it debited, ``balance_amount``, replaces our estimate from
+    the plan's multiplier: see ``cost_from_api``), the time."""
     fields = {}
     if topup.refund_message:
         fields["refund_message"] = topup.refund_message
     if topup.suggested_offers:
         fields["suggested_offers"] = list(topup.suggested_offers)
-    if order.cost is None and topup.charged is not None:
-        fields["cost"] = topup.charged
+    fields.update(cost_from_api(order, topup.charged))
     if topup.status == TopupStatus.FULFILLED and order.processed_at is None:
         fields["processed_at"] = topup.processed_at or now
     return fields
+
+
+def cost_from_api(order: Order, debited) -> dict:
+    """The fields that make ``debited`` (what the API says it took for ``order``: a mobile answer's
+    ``balance_amount`` or its ledger debit) the order's cost. The cost is the API's figure whenever
+    it gives one; once confirmed, a different figure changes nothing here (reconciliation flags it).
+    A sale priced below that cost shows as such on the order and in the books (``sold_below_cost``)."""
+    if debited is None or order.cost_confirmed:
+        return {}
+    return {"cost": debited, "cost_confirmed": True}
 
 
 def _mobile_note(topup: Topup) -> str:

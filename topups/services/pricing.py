@@ -92,11 +92,24 @@ class PriceBook:
         return self.default
 
     def quote_mobile(self, plan_code: str, amount, cost: Decimal | None) -> Quote:
-        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` costing ``cost``. A menu
-        request (a GETMENU plan: the number only, amount 0) sells nothing."""
+        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` whose cost is estimated at
+        ``cost`` (amount x multiplier): the shop's rule applied to the most the API may debit
+        (``debit_ceiling``), with ``cost`` kept as the estimate. A menu request (a GETMENU plan: the
+        number only, amount 0) sells nothing."""
         if not amount:
             return Quote(Decimal("0.00"), cost)
-        return quote(cost=cost, face_value=Decimal(amount), rule=self.mobile_rule_for(plan_code))
+        sold = quote(cost=debit_ceiling(amount, cost), face_value=Decimal(amount), rule=self.mobile_rule_for(plan_code))
+        return Quote(sold.price, cost, sold.allow_below_cost)
+
+
+def debit_ceiling(amount, cost: Decimal | None) -> Decimal:
+    """The most the API may debit for a mobile top-up of ``amount`` estimated at ``cost``. The API
+    reference documents both: amount x the plan's multiplier (check-id's ``balance_amount`` 490 for
+    500) and the full amount (the response-format example debits 500 for 500); which one applies is
+    known only once the API answers. A price is computed from the higher, so that no top-up is priced
+    below what the API may take for it."""
+    amount = Decimal(amount)
+    return amount if cost is None else max(amount, Decimal(cost))
 
 
 def price_for(product: Product) -> Quote:
