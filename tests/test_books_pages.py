@@ -211,6 +211,28 @@ def test_a_bulk_files_preview_shows_and_keeps_its_prices(client, shop, superviso
     assert sorted(Order.objects.values_list("price", flat=True)) == [Decimal(600), Decimal(1000)]
 
 
+def test_a_bulk_row_priced_below_its_cost_is_refused_as_at_the_counter(shop, supervisor):
+    """A fixed price the card's cost has risen above is refused at the counter until a supervisor
+    allows it; a bulk file's row for that card is refused the same way, never sent below cost."""
+    from topups.batch_messages import problem_message
+    from topups.services import batches
+
+    boss = Actor.user(supervisor)
+    PriceRule.objects.create(line_type="ADSL", value=500, mode=PriceMode.FIXED, amount=Decimal(400))
+    content = b"type,number,value\nADSL,036362600,1000\nADSL,036362601,500\n"
+    batch = batches.preview_batch(file_name="x.csv", data=content, actor=boss)
+    assert [row["valid"] for row in batch.rows] == [True, False]
+    assert [code for code, _params in batch.rows[1]["errors"]] == ["below_cost"]
+    assert problem_message(*batch.rows[1]["errors"][0]) == ("This card's price (400.00 DA) is below its cost "
+                                                            "(490.00 DA): a supervisor must allow it first.")
+    assert batches.confirm_batch(batch_id=batch.pk, actor=boss).created == 1
+    assert list(Order.objects.values_list("price", flat=True)) == [Decimal(1000)]
+    # Once a supervisor allows it, the row goes through.
+    PriceRule.objects.filter(line_type="ADSL", value=500).update(allow_below_cost=True)
+    batch = batches.preview_batch(file_name="y.csv", data=b"type,number,value\nADSL,036362602,500\n", actor=boss)
+    assert [row["valid"] for row in batch.rows] == [True]
+
+
 def test_a_receipt_print_is_counted_only_by_a_post_of_someone_who_may_print_it(shop, operator, make_user):
     """Another operator (the code masked for them) cannot use up the seller's original; a GET never
     counts; the count is a POST that needs the CSRF token."""

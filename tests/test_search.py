@@ -105,6 +105,18 @@ def test_the_export_finds_the_same_orders_and_keeps_the_code_masked(logged, supe
     assert CODE not in str(export.detail) and CODE[-4:] in str(export.detail)
 
 
+def test_an_export_by_get_keeps_a_card_code_masked_in_the_audit_trail(logged, supervisor):
+    """A code typed into the export's address (an old bookmark) finds nothing, and the audit row
+    of that export keeps the term masked, as after a POST."""
+    response = logged(supervisor).get(reverse("topups:order_export"), {"q": CODE})
+    b"".join(response.streaming_content)
+    export = AuditEvent.objects.get(action="export")
+    assert CODE not in str(export.detail) and CODE[-4:] in str(export.detail)
+    # A term that is no card code is kept as typed.
+    logged(supervisor).get(reverse("topups:order_export"), {"q": "036362608"})
+    assert AuditEvent.objects.filter(action="export").order_by("pk").last().detail["filters"]["q"] == "036362608"
+
+
 @pytest.mark.parametrize("term,expected", [
     ("0665983439", {"lte"}), ("+213 665 98 34 39", {"lte"}), ("٠٣٦٣٦٢٦٠٨", {"adsl"}), ("TX-2026-009999", {"other"}),
 ])

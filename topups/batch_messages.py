@@ -10,7 +10,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from topups.models import LineType
+from topups.models import LineType, Service
 from topups.numbers import normalise_mobile, normalise_number
 
 
@@ -38,6 +38,11 @@ def problem_message(code: str, params: dict) -> str:
         return _("Malformed mobile number \"%(value)s\".") % params
     if code == "mobile_refused":
         return params["message"]
+    if code == "below_cost":  # the counter's sentences (services.orders.create_order, the admin's add form)
+        if params.get("service") == Service.MOBILE:
+            return _("This top-up's price is below its cost: a supervisor must allow it first.")
+        return _("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
+                 "must allow it first.") % params
     if code == "cost_unknown":
         return _("The API does not give the cost of the plan %(plan)s: the total counts its face value.") % params
     if code == "bad_value":

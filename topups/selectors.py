@@ -268,6 +268,18 @@ def orders_by_code(user, term: str) -> list[tuple[int, str]]:
     return list(orders.values_list("pk", "ref")[:100])
 
 
+def is_card_code(term: str) -> bool:
+    """Whether ``term`` is exactly the card code of some order, whoever may see it: what an audit
+    row must mask even where the term found nothing (a GET, which never searches by code)."""
+    from topups.crypto import card_code_digest
+    from topups.numbers import compact
+
+    code = compact(term)
+    if len(code) < CODE_MIN or not code.isalnum():
+        return False
+    return Order.objects.filter(card_code_digest=card_code_digest(code)).exists()
+
+
 def filtered_orders(filters: OrderFilters) -> QuerySet[Order]:
     """Orders matching the list's filters, newest first (search: ``search_q`` and the orders found by
     card code)."""

@@ -318,7 +318,8 @@ def order_export(request):
     file_format = "xlsx" if data.get("format") == "xlsx" else "csv"
     _form, filters = _order_filters(request, via=f"orders.{file_format}")
     logged = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in vars(filters).items() if v}
-    if filters.code_matches:  # the term is a card code: the audit trail keeps it masked
+    # The term is a card code (found, or typed into a GET's address): the audit trail keeps it masked.
+    if filters.code_matches or (filters.q.strip() and selectors.is_card_code(filters.q)):
         logged["q"] = mask_code(filters.q.strip())
     return export_orders(request, selectors.filtered_orders(filters), via=f"orders.{file_format}",
                          target=f"orders.{file_format}", detail={"filters": logged}, file_format=file_format)

@@ -216,9 +216,15 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
     book = pricing.PriceBook()  # the price each order will be charged, shown in the preview
     for row in rows:
         if row["service"] == Service.MOBILE and row["value"] and not row["errors"]:
-            row["price"] = str(book.quote_mobile(row["plan_code"], Decimal(row["value"]), _cost(row)).price)
+            sale = book.quote_mobile(row["plan_code"], Decimal(row["value"]), _cost(row))
         elif row["cost"] is not None:
-            row["price"] = str(book.quote_for(row["line_type"], row["value"], Decimal(row["cost"])).price)
+            sale = book.quote_for(row["line_type"], row["value"], Decimal(row["cost"]))
+        else:
+            continue
+        row["price"] = str(sale.price)
+        if sale.refused and not row["errors"]:  # as at the counter (orders.create_order)
+            row["errors"].append(["below_cost", {"service": row["service"], "price": str(sale.price),
+                                                 "cost": str(sale.cost)}])
     warnings: list = []
     if not products:
         warnings.append(["catalog_empty", {}])
