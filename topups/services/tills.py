@@ -22,11 +22,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from topups.inputs import parse_amount
 from topups.models import FINAL_STATUSES, Order, Till, TillStatus
 from topups.selectors_books import money_figures
 from topups.services import audit
 from topups.services.actors import Actor
-from topups.services.pricing import parse_amount
 
 T = TillStatus
 
