@@ -8,11 +8,12 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from topups import inputs
-from topups.models import AuditEvent, Batch, LedgerFlag, LedgerRow, Order, PriceRule, Till
+from topups.models import AuditEvent, Batch, LedgerFlag, LedgerRow, Order, PriceRule, Product, Till
 from topups.services import catalog, mobile, tills
 from topups.services.actors import Actor
 
@@ -197,3 +198,46 @@ def test_a_huge_bulk_value_is_a_row_error_and_stays_small(sim, sup):
     assert batch.valid_count == 0
     stored = len(str(Batch.objects.filter(pk=batch.pk).values_list("rows", flat=True)[0]))
     assert stored < 5_000, stored  # was 20 MB: a million digits per row
+
+
+def test_a_268_byte_file_does_not_become_megabytes_of_stored_rows(sim, sup):
+    """The reported file: a value of 1E+999999 per row was expanded to a million digits each."""
+    assert catalog.sync_catalog().ok
+    text = "type,number,value\n" + "".join(f"ADSL,03636260{i},1E+999999\n" for i in range(10))
+    assert len(text.encode()) < 300
+    batch = upload(sup, text)
+    assert {row["errors"][0][0] for row in batch.rows} == {"bad_value"}
+    assert all(row["value"] == "" for row in batch.rows)
+    stored = len(str(Batch.objects.filter(pk=batch.pk).values_list("rows", flat=True)[0]))
+    assert stored < 10_000, stored
+
+
+# Hand-made selections in the admin: the bounded integer "in" (topups/lookups.py) ---------------
+
+
+def test_an_integer_in_lookup_with_values_no_column_holds_matches_nothing(sim, supervisor):
+    product = Product.objects.create(line_type="ADSL", value=Decimal(500), cost=Decimal(490))
+    assert list(Product.objects.filter(pk__in=["99999999999999999999", "²", 10**30])) == []
+    assert list(Product.objects.filter(pk__in=[str(product.pk), "²", 10**30])) == [product]
+
+
+@pytest.fixture
+def root(client, make_user):
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.parametrize("selected", ["99999999999999999999", "²"])
+def test_an_admin_action_on_a_selection_that_is_no_row_acts_on_nothing(sim, root, selected):
+    Product.objects.create(line_type="ADSL", value=Decimal(500), cost=Decimal(490))
+    response = root.post(reverse("admin:topups_product_changelist"),
+                         {"action": "delete_selected", "_selected_action": [selected], "post": "yes"})
+    assert response.status_code in (200, 302)
+    assert Product.objects.count() == 1
+
+
+def test_a_hand_made_many_to_many_choice_is_a_form_error(sim, root):
+    response = root.post(reverse("admin:auth_group_add"), {"name": "Clerks", "permissions": ["99999999999999999999"]})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Group.objects.filter(name="Clerks").exists()
