@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "topups.middleware.UserLanguageMiddleware",
     "topups.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A date out of bounds in an admin list's query is dropped with a message (topups/admin_dates.py).
+    "topups.admin_dates.AdminDateLookupsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -255,6 +257,13 @@ ONECLICKDZ_READ_TIMEOUT = env.float("ONECLICKDZ_READ_TIMEOUT", default=20.0)
 ONECLICKDZ_GET_RETRIES = env.int("ONECLICKDZ_GET_RETRIES", default=3)
 # A number check is reused for the same line this long (a send tried again needs no second one).
 ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS = 600
+# The counter's checks, per user ("count/period", period s, m or h: django-ratelimit's rates).
+# A number check (check-number.json) asks the API; a plan check (flexy-check.json, asked while the
+# clerk types, and the flexy form's "Show plans and price") reads the cached plans.
+NUMBER_CHECK_RATE = env("NUMBER_CHECK_RATE", default="20/m")
+PLAN_CHECK_RATE = env("PLAN_CHECK_RATE", default="120/m")
+# The API's answer on a line (found or refused) is given again for this long without a call.
+NUMBER_CHECK_CACHE_SECONDS = env.int("NUMBER_CHECK_CACHE_SECONDS", default=60)
 ONECLICKDZ_RETRY_BACKOFF = env.float("ONECLICKDZ_RETRY_BACKOFF", default=0.5)
 # Orders a send task sends at once (threads per worker: a send mostly waits on the API).
 ONECLICKDZ_SEND_THREADS = env.int("ONECLICKDZ_SEND_THREADS", default=4)

@@ -30,6 +30,8 @@ LEDGER_SYNC_RESUME_SECONDS = 0.0
 # Every send checks its number (a test that counts checks turns the reuse on; bench/status_lag.py
 # sets the production figure in its cluster's environment).
 ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS = env.int("ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS", default=0)  # noqa: F405
+# Likewise the number check's answer (check-number.json): a test that counts API calls turns it on.
+NUMBER_CHECK_CACHE_SECONDS = env.int("NUMBER_CHECK_CACHE_SECONDS", default=0)  # noqa: F405
 # Tasks run inline in unit tests; the end-to-end tests start real qcluster processes instead.
 Q_CLUSTER = {**Q_CLUSTER, "sync": env.bool("Q_SYNC", default=True)}  # noqa: F405
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

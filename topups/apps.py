@@ -10,7 +10,10 @@ class TopupsConfig(AppConfig):
     verbose_name = _("Top-ups")
 
     def ready(self) -> None:
-        from topups import checks  # noqa: F401 (registers the system checks)
+        from topups import (
+            checks,  # noqa: F401 (registers the system checks)
+            lookups,  # noqa: F401 (registers the bounded integer "in")
+        )
         from topups.schedules import ensure_schedules_and_groups
 
         post_migrate.connect(ensure_schedules_and_groups, sender=self)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from topups.inputs import DayField
 from topups.keys import issue_ref, issued_ref, parse_value_key, value_key
 from topups.models import LineType, OrderStatus, Product, Service
 from topups.numbers import TypedNumberField, normalise_number
@@ -92,12 +90,6 @@ def confirm_same_line(form: forms.Form, line_type: str, data: dict) -> None:
                                          code="same_line"))
 
 
-# Dates a filter accepts: far enough for any real order, near enough that a day's bounds never
-# overflow (9999-12-31 + 1 day) and a typo shows an error instead of an empty list.
-FILTER_DATE_VALIDATORS = [
-    MinValueValidator(date(2000, 1, 1), _("Enter a date between 2000 and 2100.")),
-    MaxValueValidator(date(2100, 12, 31), _("Enter a date between 2000 and 2100.")),
-]
 # Pages of 50 the list serves: beyond, the offset would be absurd (and overflow the database's
 # integers for a hand-typed ?page=99999999999999999999).
 MAX_PAGE = 10_000
@@ -123,10 +115,8 @@ class OrderFilterForm(forms.Form):
                         widget=forms.TextInput(attrs={"placeholder": _("Number, ref, transaction or card code")}))
     status = forms.ChoiceField(label=_("Status"), required=False)
     line_type = forms.ChoiceField(label=_("Type"), required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                                validators=FILTER_DATE_VALIDATORS)
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                              validators=FILTER_DATE_VALIDATORS)
+    date_from = DayField(label=_("From"), required=False)
+    date_to = DayField(label=_("To"), required=False)
     staff = forms.TypedChoiceField(label=_("Staff"), required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args, staff_choices: list[tuple[int, str]], **kwargs):

@@ -1,5 +1,5 @@
 """Forms of the books' pages (prices, cash sessions, reports): parse input, nothing else. Amounts
-are read by ``pricing.parse_amount`` so that every page refuses the same bad input the same way."""
+and dates are read by ``topups.inputs`` so that every page refuses the same bad input the same way."""
 
 from __future__ import annotations
 
@@ -10,22 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from topups.inputs import AmountField, DayField
 from topups.models import LineType, PriceMode, Rounding
 from topups.selectors_books import default_range
-from topups.services.pricing import parse_amount
-
-
-class AmountField(forms.CharField):
-    """A sum of money typed by a person: a number, not negative, at most 2 decimals."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 20)
-        super().__init__(**kwargs)
-        self.widget.attrs.update(inputmode="decimal", autocomplete="off", dir="ltr")
-
-    def clean(self, value):
-        value = super().clean(value)
-        return None if value in (None, "") else parse_amount(value)
 
 
 class PriceRuleForm(forms.Form):
@@ -66,8 +53,8 @@ class ApproveTillForm(forms.Form):
 
 
 class ReportForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = DayField(label=_("From"), required=False)
+    end = DayField(label=_("To"), required=False)
     group = forms.ChoiceField(label=_("Per"), required=False, choices=[
         ("day", _("Day")), ("cashier", _("Cashier")), ("product", _("Product")), ("line_type", _("Line type")),
         ("service", _("Service"))])

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from topups.forms import confirm_same_line
+from topups.inputs import MAX_AMOUNT_TEXT
 from topups.keys import issue_ref, issued_ref
 from topups.numbers import OPERATOR_BY_PREFIX, TypedNumberField, compact
 from topups.services import mobile
@@ -31,7 +32,8 @@ class FlexyOrderForm(forms.Form):
 
     number = TypedNumberField(label=_("Mobile number"))
     plan_code = forms.CharField(label=_("Plan"), max_length=64)
-    amount = forms.CharField(label=_("Amount (DA)"), max_length=16, required=False)
+    # Read by the one bounded parser (check_mobile): a longer text is told "too large" there.
+    amount = forms.CharField(label=_("Amount (DA)"), max_length=MAX_AMOUNT_TEXT, required=False)
     ref = forms.CharField(widget=forms.HiddenInput, max_length=128)
     # The newest order of the same number and amount the clerk saw in the warning and confirmed.
     repeat_of = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)

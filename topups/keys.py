@@ -9,11 +9,13 @@ them without the services importing the forms.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.utils.crypto import salted_hmac
 
+from topups.inputs import parse_amount
 from topups.models import new_ref
 
 REF_PATTERN = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
@@ -61,10 +63,10 @@ def value_key(line_type: str, value: Decimal) -> str:
 
 
 def parse_value_key(key: str) -> tuple[str, Decimal | None]:
-    """(type, value) of a ``TYPE:VALUE`` key; the value is None when it is not a number."""
+    """(type, value) of a ``TYPE:VALUE`` key; the value is None when it is not an amount the
+    bounded parser reads (``inputs.parse_amount``)."""
     line_type, _sep, amount = key.partition(":")
     try:
-        value = Decimal(amount)
-    except InvalidOperation:
+        return line_type, parse_amount(amount)
+    except ValidationError:
         return line_type, None
-    return line_type, value if value.is_finite() else None

@@ -1,5 +1,6 @@
-"""Login throttling on top of django-axes: per username and address (axes' own rule), and per
-account across addresses with a higher threshold.
+"""Throttles. Logins, on top of django-axes: per username and address (axes' own rule), and per
+account across addresses with a higher threshold. Number and plan checks, per user, with
+django-ratelimit (``checks_throttled``).
 
 An attacker with many addresses would otherwise get ``AXES_FAILURE_LIMIT`` tries per address on
 the supervisor's account; with this handler the account itself is locked after
@@ -14,6 +15,8 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_ratelimit.core import is_ratelimited
 
 
 def account_failures(username: str | None) -> int:
@@ -40,3 +43,23 @@ class AccountAwareHandler(AxesDatabaseHandler):
         if account_locked(get_client_username(request, credentials)):
             return max(failures, settings.AXES_FAILURE_LIMIT)
         return failures
+
+
+# Checks a clerk asks while typing. A number check costs an API call (the shop's quota, and an
+# address the API may block, which stops sales too); a plan check reads the cached plans, and is
+# asked at every pause in typing. Per user, so a stolen session cannot burn the quota or walk
+# through numbers, and one busy clerk does not slow another.
+NUMBER_CHECKS = "topups.number-checks"  # check-number.json: one API call each (unless cached)
+PLAN_CHECKS = "topups.plan-checks"  # flexy-check.json and the flexy form's "Show plans and price"
+TOO_MANY_CHECKS = _("Too many checks in a short time: wait a moment, then try again.")
+
+
+def checks_throttled(request, group: str) -> bool:
+    """Count this check for ``request.user`` and say whether it is over the group's rate
+    (NUMBER_CHECK_RATE or PLAN_CHECK_RATE, "count/period" as django-ratelimit reads it).
+
+    The counter lives in the default cache: Redis in production (an atomic increment); the
+    database cache without Redis, where two checks at the same instant may count once: a throttle
+    that is off by one under a race still stops 40 checks in half a second."""
+    rate = settings.NUMBER_CHECK_RATE if group == NUMBER_CHECKS else settings.PLAN_CHECK_RATE
+    return is_ratelimited(request, group=group, key="user", rate=rate, increment=True)

@@ -43,6 +43,7 @@ from topups.services.orders import OrderInputError, check_line, create_order
 from topups.services.preferences import save_language
 from topups.services.sync import refresh_orders
 from topups.templatetags.dashboard import STATUS_TONE, is_menu_code, status_explanation
+from topups.throttling import NUMBER_CHECKS, TOO_MANY_CHECKS, checks_throttled
 
 log = logging.getLogger("topups.dashboard")
 S = OrderStatus
@@ -138,7 +139,10 @@ def new_order(request):
 @login_required
 @permission_required("topups.send_order", raise_exception=True)
 def check_number(request):
-    """Ask the API whether a line exists (ncli, offer) before sending: a small JSON answer."""
+    """Ask the API whether a line exists (ncli, offer) before sending: a small JSON answer.
+    Throttled per user (NUMBER_CHECK_RATE): 429 with a message, which does not block sending."""
+    if checks_throttled(request, NUMBER_CHECKS):
+        return JsonResponse({"ok": False, "throttled": True, "message": str(TOO_MANY_CHECKS)}, status=429)
     line_type, raw = request.GET.get("line_type", ""), request.GET.get("number", "")
     if line_type not in LineType.values:
         return JsonResponse({"ok": False, "message": _("Choose the line type first.")}, status=400)

@@ -9,7 +9,7 @@ from datetime import date
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from topups.csv_export import Text, local_iso, table_response
+from topups.inputs import DayField
 from topups.models import FlagKind, OrderStatus
 from topups.services import audit, reconcile
 from topups.services.actors import Actor
@@ -27,18 +28,20 @@ FLAGS_SHOWN = 200
 
 
 class DayForm(forms.Form):
-    date = forms.DateField(label=gettext_lazy("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date = DayField(label=gettext_lazy("Day"), required=False)
 
 
 class ResolveForm(forms.Form):
     note = forms.CharField(label=gettext_lazy("Resolution note"), max_length=2000, strip=True)
 
 
-def _day(request) -> date:
+def _day(request) -> tuple[date, DayForm]:
+    """The day asked for (today when none), and the form that read it: a bad date is an error
+    on the form (the page) or a 400 (the export), never a day whose bounds overflow."""
     form = DayForm(request.GET or None)
     if form.is_valid() and form.cleaned_data["date"]:
-        return form.cleaned_data["date"]
-    return timezone.localdate()
+        return form.cleaned_data["date"], form
+    return timezone.localdate(), form
 
 
 @require_GET
@@ -47,10 +50,11 @@ def _day(request) -> date:
 def ledger_day(request):
     """One day: totals per ledger type, rows per match state, opening and closing balance from the
     ledger against our orders, and the day's flags (open ones first) with a form to resolve each."""
-    day = _day(request)
+    day, asked = _day(request)
     flags = reconcile.day_flags(day)[:FLAGS_SHOWN]
+    form = asked if asked.errors else DayForm(initial={"date": day})
     return render(request, "ledger/day.html", {
-        "day": day, "form": DayForm(initial={"date": day}), "summary": reconcile.day_summary(day), "flags": flags,
+        "day": day, "form": form, "summary": reconcile.day_summary(day), "flags": flags,
         "flags_shown": FLAGS_SHOWN, "resolve_form": ResolveForm(), "cursor": reconcile.ledger.cursor(),
         "other_days": reconcile.open_flag_days(exclude=day),
     })
@@ -88,7 +92,9 @@ def ledger_resolve(request, pk: int):
 def ledger_export(request):
     """The day's ledger rows with how each was matched, as CSV (or XLSX), through the one export
     path; the export is audited."""
-    day = _day(request)
+    day, asked = _day(request)
+    if asked.errors:
+        return HttpResponseBadRequest(asked.errors["date"][0], content_type="text/plain; charset=utf-8")
     file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
     audit.record(actor=Actor.user(request.user), action="export", target=f"ledger.{file_format}",
                  detail={"day": day.isoformat()}, request=request)

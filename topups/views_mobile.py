@@ -21,6 +21,7 @@ from topups.services import mobile, pricing, tills
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, create_order
 from topups.templatetags.dashboard import dzd
+from topups.throttling import PLAN_CHECKS, TOO_MANY_CHECKS, checks_throttled
 
 S = OrderStatus
 NETWORKS = ("Mobilis", "Djezzy", "Ooredoo")
@@ -70,6 +71,12 @@ def new_flexy_order(request):
         initial = {key: request.GET[key] for key in FORM_FIELDS if key in request.GET}
         form = FlexyOrderForm(initial=initial, plans=plans, user=request.user)
         return render(request, "topups/new_order.html", _context(form))
+    if "check" in request.POST and checks_throttled(request, PLAN_CHECKS):
+        # Nothing checked: the form comes back as typed (a fresh ref), with the message.
+        form = FlexyOrderForm(initial={key: request.POST.get(key, "") for key in FORM_FIELDS}, plans=plans,
+                              user=request.user)
+        messages.error(request, TOO_MANY_CHECKS)
+        return render(request, "topups/new_order.html", _context(form), status=429)
     form = FlexyOrderForm(request.POST, plans=plans, user=request.user)
     valid = form.is_valid()
     if "check" in request.POST or not valid:
@@ -116,7 +123,10 @@ def offers_of(order, user) -> list[dict]:
 def flexy_check(request):
     """What the counter shows while the clerk types: the number's operator, the chosen plan's range,
     and once everything fits, the cost and the selling price; or the first problem of each field.
-    The same checks as sending (the form), nothing stored, no API call."""
+    The same checks as sending (the form), nothing stored, no API call. Throttled per user
+    (PLAN_CHECK_RATE): 429 with the message to show."""
+    if checks_throttled(request, PLAN_CHECKS):
+        return JsonResponse({"ok": False, "throttled": True, "message": str(TOO_MANY_CHECKS)}, status=429)
     data = {key: request.GET.get(key, "") for key in FORM_FIELDS}
     form = FlexyOrderForm({**data, "ref": issue_ref(request.user), "check": "1"}, plans=mobile.plans(),
                           user=request.user)

@@ -55,12 +55,12 @@
       var params = new URLSearchParams({ line_type: currentType(), number: $("#id_number", form).value });
       button.disabled = true; result.className = "check-result"; result.textContent = "…";
       fetch(form.dataset.checkUrl + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.json().then(function (data) { data.refused = !data.ok && r.status < 500; return data; }); })
+        .then(function (r) { return r.json().then(function (data) { data.refused = !data.ok && r.status < 500 && !data.throttled; return data; }); })
         .then(function (data) {
           result.textContent = data.message || "";
           result.className = "check-result " + (data.ok ? "ok" : "bad");
           if (data.ok && data.number) { $("#id_number", form).value = data.number; }
-          blockSend(data.refused);  // the format or the API said no; an API outage does not block
+          blockSend(data.refused);  // the format or the API said no; an API outage or a throttle does not block
         })
         .catch(function () { result.textContent = "?"; result.className = "check-result bad"; })
         .then(function () { button.disabled = false; });

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from topups.csv_import import CsvImportError, parse_csv, starts_like_formula
+from topups.inputs import parse_amount
 from topups.keys import REF_PATTERN, file_ref, value_text
 from topups.models import (
     Batch,
@@ -102,13 +103,11 @@ def _parse_value(raw: str) -> Decimal | None:
     for suffix in ("DZD", "DA"):
         if text.upper().endswith(suffix):
             text = text[: -len(suffix)]
-    if "," in text and "." not in text:
-        text = text.replace(",", ".")  # a French decimal comma
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
+    try:  # bounded before anything is expanded or stored (a cell of "1E+999999" is refused here)
+        value = parse_amount(text)
+    except ValidationError:
         return None
-    return value if value.is_finite() and value > 0 else None
+    return value if value > 0 else None
 
 
 def _is_mobile(cells: dict) -> bool:

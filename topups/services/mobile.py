@@ -13,16 +13,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from topups import inputs
 from topups.models import NETWORK_OF_OPERATOR, ApiAccount, MobilePlan, PlanKind
-from topups.numbers import OPERATOR_BY_PREFIX, ascii_digits, normalise_mobile
+from topups.numbers import OPERATOR_BY_PREFIX, normalise_mobile
 from topups.oneclick import errors as api_errors
 from topups.services.account import current_fingerprint, get_client
 
@@ -188,18 +190,16 @@ def _plan(plan_code: str) -> MobilePlan:
 
 
 def parse_whole_amount(raw) -> Decimal | None:
-    """An amount typed by a person, in whole dinars (Arabic-Indic digits and spaces accepted);
-    None when blank. MobileInputError when it is not a whole number."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    text = "".join(ascii_digits(str(raw)).split()).replace(",", ".")
+    """An amount typed by a person or a file, in whole dinars, read by the one bounded parser
+    (``inputs.parse_amount``); None when blank. MobileInputError when it is not a whole number
+    of dinars or is beyond any top-up."""
     try:
-        amount = Decimal(text)
-    except (InvalidOperation, ValueError):
-        raise MobileInputError(_("The amount must be a whole number of dinars, such as 500.")) from None
-    if not amount.is_finite() or amount != amount.to_integral_value() or amount <= 0:
-        raise MobileInputError(_("The amount must be a whole number of dinars, such as 500."))
-    return amount.quantize(CENT)
+        amount = inputs.parse_optional_amount(raw, decimals=0)
+    except ValidationError as exc:
+        raise MobileInputError(exc.messages[0] if exc.code == "too_large" else inputs.WHOLE) from None
+    if amount is not None and amount <= 0:
+        raise MobileInputError(inputs.WHOLE)
+    return None if amount is None else amount.quantize(CENT)
 
 
 def _amount_for(plan: MobilePlan, raw) -> Decimal:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -66,12 +67,32 @@ class LineCheck:
 def check_line(*, line_type: str, number: str) -> LineCheck:
     """Normalise ``number`` (raises ValidationError with the expected form) and ask the API
     whether the line exists. A refusal of the number or an API problem is an answer, not an
-    exception."""
+    exception. The API's answer on the line (found, or refused) is given again for
+    NUMBER_CHECK_CACHE_SECONDS without a second call; an outage is not remembered."""
     number = normalise_number(line_type, number)
+    key = f"topups.line-check:{line_type}:{number}"
+    known = cache.get(key) if settings.NUMBER_CHECK_CACHE_SECONDS else None
+    if known is None:
+        known = _ask_line(line_type, number)
+        if isinstance(known, tuple) and settings.NUMBER_CHECK_CACHE_SECONDS:
+            cache.set(key, known, timeout=settings.NUMBER_CHECK_CACHE_SECONDS)
+    if isinstance(known, LineCheck):
+        return known
+    # The API's answer is kept as data and worded here, in the reader's language.
+    found, first, second = known
+    if not found:
+        return LineCheck(number, False, second, code=first)
+    return LineCheck(number, True, _("Line found: customer %(ncli)s, offer %(offre)s.")
+                     % {"ncli": first, "offre": second or "—"}, ncli=first, offre=second)
+
+
+def _ask_line(line_type: str, number: str) -> tuple[bool, str, str] | LineCheck:
+    """The API's answer on a line: (True, ncli, offre), (False, code, the API's explanation), or
+    the LineCheck of a problem that is not an answer on the line (key refused, API unavailable)."""
     try:
         result = get_client().check_number(line_type, number)
     except api_errors.PhoneError as exc:
-        return LineCheck(number, False, exc.explanation, code=exc.code)
+        return False, exc.code, exc.explanation
     except api_errors.AuthError as exc:
         return LineCheck(number, False, _("The API key is refused: ask a supervisor."), code=exc.code,
                          unavailable=True)
@@ -79,8 +100,7 @@ def check_line(*, line_type: str, number: str) -> LineCheck:
         log.warning("number check failed: %s", exc.code)
         return LineCheck(number, False, _("The number could not be checked now (%(code)s). You can still send.")
                          % {"code": exc.code}, code=exc.code, unavailable=True)
-    return LineCheck(number, True, _("Line found: customer %(ncli)s, offer %(offre)s.")
-                     % {"ncli": result.ncli, "offre": result.offre or "—"}, ncli=result.ncli, offre=result.offre)
+    return True, result.ncli, result.offre or ""
 
 
 def create_order(

@@ -13,13 +13,14 @@ dashboard's below-cost flag, the bulk preview and the receipt all go through it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from topups.inputs import parse_amount
 from topups.models import PriceMode, PriceRule, Product, Rounding
 from topups.services import audit
 from topups.services.actors import Actor
@@ -131,21 +132,6 @@ def below_cost_products(products=None, *, book: PriceBook | None = None) -> list
     book = book or PriceBook()
     products = Product.objects.filter(available=True) if products is None else products
     return [(p, q) for p in products if (q := book.quote(p)).below_cost]
-
-
-def parse_amount(raw) -> Decimal:
-    """A price or an amount typed by a person: a number, not negative, at most 2 decimals."""
-    try:
-        amount = Decimal(str(raw).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        raise ValidationError(_("Enter a number, such as 1050 or 1050.50.")) from None
-    if not amount.is_finite():
-        raise ValidationError(_("Enter a number, such as 1050 or 1050.50."))
-    if amount < 0:
-        raise ValidationError(_("The amount cannot be negative."))
-    if amount.as_tuple().exponent < -2:
-        raise ValidationError(_("At most 2 decimals."))
-    return amount
 
 
 def set_rule(*, line_type: str, value, mode: str, amount, rounding: int = 0, allow_below_cost: bool = False,

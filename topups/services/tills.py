@@ -33,11 +33,11 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from topups.inputs import parse_amount
 from topups.models import FINAL_STATUSES, HANDED_BACK_STATUSES, HandBack, Order, Till, TillClose, TillStatus
 from topups.selectors_books import service_figures
 from topups.services import audit
 from topups.services.actors import Actor
-from topups.services.pricing import parse_amount
 
 T = TillStatus
 
