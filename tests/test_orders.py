@@ -10,7 +10,7 @@ import requests
 from django.conf import settings as settings_module
 from django.utils import timezone
 
-from topups.models import HANDED_BACK_STATUSES, Order, OrderEvent, OrderStatus, Product
+from topups.models import HANDED_BACK_STATUSES, LedgerRow, Order, OrderEvent, OrderStatus, Product
 from topups.services import account, dispatch, lifecycle, orders, planning, sending, sync
 from topups.services.actors import SYNC, Actor
 
@@ -722,3 +722,52 @@ def test_a_supervisor_settles_an_accepted_order_that_needs_attention(synced, cli
         orders.settle_accepted(order_id=card.pk, outcome="refunded", note="twice", actor=staff)
     lifecycle.move(Order.objects.get(pk=never.pk), S.CANCELLED, staff, note="closed")
     assert batch_progress(batch).done
+
+
+def test_not_found_before_a_later_send_is_no_proof_that_send_never_reached_the_api(synced, staff, settings):
+    """NOT_FOUND answered days before a resend says nothing of that resend: the close's window is
+    counted from a NOT_FOUND after the last attempt, so a debited resend is never closed on it."""
+    synced.inject_fault("send", "error_500_before", count=1)  # the first POST: no clear answer, not taken
+    order = place(staff)
+    assert send(order, staff).outcome == "unknown"
+    settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 10**6
+    order = refresh(order)
+    assert order.status == S.UNKNOWN and order.not_found_since is not None
+    # The order waited three days; then it is sent again, debited, and the answer is lost.
+    Order.objects.filter(pk=order.pk).update(not_found_since=timezone.now() - timedelta(
+        hours=settings.ONECLICKDZ_NOT_FOUND_CLOSE_HOURS + 1))
+    lose_the_answer(synced, settings)
+    synced.inject_fault("check-ref", "not_found", count=50)  # the read side lags behind the debit
+    settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
+    for _cycle in range(planning.MAX_SEND_ATTEMPTS):
+        refresh(order)
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == S.ATTENTION, history(order)
+    assert synced.net_debits()[order.ref] == Decimal("980")
+    Order.objects.filter(pk=order.pk).update(sent_at=timezone.now() - planning.LOOKUP_LAG * 2)
+    closed, refused = orders.close_never_sent([Order.objects.get(pk=order.pk)], actor=staff)
+    assert closed == [] and Order.objects.get(pk=order.pk).status == S.ATTENTION, refused
+
+
+def test_a_ledger_row_whose_time_cannot_be_read_may_be_the_debit_of_an_order_being_closed(synced, staff, settings):
+    """A debit row the client cannot read, time included, is stored at the time it was fetched:
+    it may be the debit of any order sent before that, so it is no proof of no debit."""
+    from topups.services import ledger
+
+    settings.LEDGER_GRACE_SECONDS = 0
+    lose_the_answer(synced, settings)
+    order = place(staff)
+    assert send(order, staff).outcome == "unknown"
+    (debit,) = [row for row in synced.ledger() if row["type"] == "ADSL"]
+    synced.spoil_ledger_row(debit["_id"], {"time": None, "amount": "N/A"})
+    synced.inject_fault("check-ref", "not_found", count=50)  # the read side lags behind the debit
+    settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
+    for _cycle in range(planning.MAX_SEND_ATTEMPTS):
+        refresh(order)
+    assert Order.objects.get(pk=order.pk).status == S.ATTENTION
+    Order.objects.filter(pk=order.pk).update(sent_at=timezone.now() - planning.LOOKUP_LAG * 2)
+    assert read_ledger_past_the_last_attempt(ledger)
+    assert LedgerRow.objects.filter(raw__isnull=False).count() == 1
+    closed, refused = orders.close_never_sent([Order.objects.get(pk=order.pk)], actor=staff)
+    assert closed == [] and "debit that may be its" in refused[0][1], refused
+    assert synced.net_debits()[order.ref] == Decimal("980")

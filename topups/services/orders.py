@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -369,7 +369,10 @@ def _ledger_shows_no_debit(order: Order, first_attempt, last_attempt) -> tuple[d
         return None, _("the ledger has not been read since its last attempt: synchronise it, then try again")
     types = [name for name, meaning in reconcile.LEDGER_TYPES.items()
              if meaning.role == reconcile.DEBIT and meaning.service == order.service]
-    rows = list(LedgerRow.objects.filter(time__gte=start, time__lte=end)
+    # A row whose time the API left out or we could not read is stored at the time it was fetched
+    # (``ledger._row``): it may be any movement written before that, this order's debit included.
+    timeless = Q(time=F("fetched_at"), fetched_at__gte=start)
+    rows = list(LedgerRow.objects.filter(Q(time__gte=start, time__lte=end) | timeless)
                 .filter(Q(type__in=types) | Q(raw__isnull=False)).values_list("api_id", "objid"))
     ours = set(Order.objects.filter(topup_id__in=[objid for _id, objid in rows if objid]).exclude(pk=order.pk)
                .values_list("topup_id", flat=True))

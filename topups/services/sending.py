@@ -140,7 +140,9 @@ def claim(order_id: int, actor: Actor) -> tuple[Order, bool] | None:
             return None
         change = lifecycle.Change(
             order.pk, order.status, S.SENDING,
-            {"sent_at": now, "send_attempts": order.send_attempts + 1, "next_check_at": now + lease},
+            # A new attempt restarts the NOT_FOUND clock: an answer before it says nothing of this POST.
+            {"sent_at": now, "send_attempts": order.send_attempts + 1, "next_check_at": now + lease,
+             "not_found_since": None},
             _("Sending again with the same reference") if resend else "", attempt=order.send_attempts)
         if not lifecycle.apply_changes([change], actor, locked={order.pk: order}):
             return None
