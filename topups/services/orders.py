@@ -248,6 +248,7 @@ PROOF_LEDGER = "ledger"  # NOT_FOUND, and the ledger read past the last attempt 
 PROOF_NOT_FOUND_WINDOW = "not_found_window"  # NOT_FOUND for ONECLICKDZ_NOT_FOUND_CLOSE_HOURS
 PROOF_REF_TAKEN = "ref_taken"  # the API holds a different order under our ref
 MAY_HOLD_WHY = {
+    planning.MAY_HOLD_ACCEPTED: gettext_noop("the API accepted it"),
     planning.MAY_HOLD_DUPLICATED_REF: gettext_noop("it answered DUPLICATED_REF"),
     planning.MAY_HOLD_UNCLEAR_POST: gettext_noop("a send had no clear answer"),
 }
