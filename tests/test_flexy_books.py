@@ -133,7 +133,7 @@ def test_exports_carry_the_service_and_the_plan(shop, supervisor, client):
     lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
     header, row = lines[0].split(","), lines[1].split(",")
     assert header[2] == "Type" and header[-3:] == ["Service", "Plan", "Note"]
-    assert row[2] == "" and row[-3:-1] == ["mobile", "PREPAID_DJEZZY"]
+    assert row[2] == "" and row[-3:-1] == ["Mobile top-up", "PREPAID_DJEZZY"]  # the service as staff read it
 
 
 def test_bulk_results_name_the_plan(shop, supervisor, client):

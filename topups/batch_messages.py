@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from topups.models import LineType
+from topups.notes import render
 from topups.numbers import normalise_mobile, normalise_number
 
 
@@ -36,8 +37,8 @@ def problem_message(code: str, params: dict) -> str:
         except ValidationError as exc:
             return _("Malformed mobile number \"%(value)s\". %(expected)s") % {**params, "expected": exc.messages[0]}
         return _("Malformed mobile number \"%(value)s\".") % params
-    if code == "mobile_refused":
-        return params["message"]
+    if code == "mobile_refused":  # the counter's own check (services.mobile), stored as its message and parameters
+        return render(params["message"], params.get("code", ""), params.get("params"))
     if code == "cost_unknown":
         return _("The API does not give the cost of the plan %(plan)s: the total counts its face value.") % params
     if code == "bad_value":

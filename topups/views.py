@@ -198,7 +198,7 @@ def _status_payload(row: dict, code: str) -> dict:
         "status": row["status"],
         "label": str(S(row["status"]).label),
         "tone": STATUS_TONE.get(row["status"], "run"),
-        "explanation": status_explanation(row["status"], row["refusal_message"],
+        "explanation": status_explanation(row["status"], row["refusal_code"],
                                           mobile=row["service"] == Service.MOBILE, menu=is_menu_code(row["plan_code"])),
         "final": final,
         "card_code": code,

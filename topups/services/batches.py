@@ -148,7 +148,8 @@ def _check_mobile_cells(row: dict, formula: set, plans: dict) -> None:
         errors.append(["bad_mobile", {"value": cells["number"][:40]}])
         return
     except mobile.MobileInputError as exc:
-        errors.append(["mobile_refused", {"message": str(exc)[:255]}])
+        errors.append(["mobile_refused", {"message": str(exc.note)[:255], "code": exc.note.msgid,
+                                          "params": exc.note.params}])
         return
     row["number"], row["plan_code"], row["value"] = checked.number, checked.plan.code, value_text(checked.amount)
     row["cost"] = None if checked.cost is None else str(checked.cost)
