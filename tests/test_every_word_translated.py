@@ -128,10 +128,10 @@ def shop_day(books, sell, staff, operator, supervisor, priced_shop):
     order_edits.edit_order(order_id=fulfilled.pk, changes={"note": "pour Karim"}, actor=Actor.user(supervisor))
     batch = batches.preview_batch(file_name="vendredi.csv", actor=Actor.user(supervisor), data=(
         b"type,number,value,ref,note,plan_code\n"
-        b"ADSL,036362601,1000,R1,,\n"
+        b"ADSL,036362601,1000,R 1,,\n"
         b"ADSL,036362602,7777,,,\n"
         b"FLEXY,0661234567,1000,,,PREPAID_DJEZZY\n"
-        b"ADSL,036362603,1000,,=SOMME(A1),\n"))
+        b"ADSL,036362603,=SOMME(A1),,,\n"))
     books.place_elsewhere(value=500)
     reconcile.run(backfill_days=1)
     for action in AuditAction.values:

@@ -65,6 +65,7 @@ def test_a_confirmed_bulk_file_creates_mobile_orders(shop, supervisor, client):
     client.force_login(supervisor)
     page = client.get(reverse("topups:batch", args=[batch.pk])).content.decode()
     assert "FLEXY" in page and "PREPAID_DJEZZY" in page
+    tills.open_till(actor=Actor.user(supervisor), opening_cash="0")
     result = batches.confirm_batch(batch_id=batch.pk, actor=Actor.user(supervisor))
     assert result.created == 4
     flexy = Order.objects.filter(batch=batch, service=Service.MOBILE).order_by("number", "value")

@@ -224,8 +224,8 @@ class OrderAddForm(forms.ModelForm):
 
     def _check_till(self) -> None:
         user = getattr(self, "user", None)
-        if user is not None and tills.till_required() and tills.open_till_of(user.pk) is None:
-            self.add_error(None, _("Open your cash session before selling (Cash session page)."))
+        if user is not None and tills.session_missing(user.pk):
+            self.add_error(None, str(tills.NO_SESSION))
 
 
 @admin.register(Order)

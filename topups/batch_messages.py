@@ -54,7 +54,7 @@ def problem_message(code: str, params: dict) -> str:
     if code == "duplicate_ref":
         return _("The reference %(ref)s is also used by row %(first)s of this file.") % params
     if code == "bad_ref":
-        return _("The reference \"%(ref)s\" is not valid: 6 to 64 letters, digits, - or _.") % params
+        return _("The reference \"%(ref)s\" is not valid: 1 to 64 letters, digits, - or _ (no spaces).") % params
     if code == "ref_used":
         return _("The reference %(ref)s is already used by an existing order.") % params
     if code == "note_too_long":

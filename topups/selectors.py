@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from topups.keys import LABEL_PATTERN, file_ref
 from topups.models import FINAL_STATUSES, ApiAccount, Batch, Order, OrderStatus, Product, Service
 from topups.oneclick import mask_code
 from topups.services.account import current_account, current_fingerprint, unreachable_since
@@ -261,6 +262,8 @@ def search_q(term: str) -> Q:
         return Q(pk__in=[])
     match = (Q(ref__iexact=text) | Q(topup_id=text) | Q(num_trans=text) | Q(number=digits)
              | Q(number__in=number_candidates(term)))
+    if LABEL_PATTERN.match(text):  # a bulk file's label ("R1"): the reference derived from it
+        match |= Q(ref=file_ref(text))
     if len(text) >= PARTIAL_MIN:
         match |= Q(ref__icontains=text) | Q(num_trans__icontains=text) | Q(topup_id__icontains=text)
     if len(digits) >= PARTIAL_MIN + 2 and digits.isdigit():

@@ -96,7 +96,7 @@ def batch_detail(request, pk: int):
         "file_warnings": [problem_message(c, p) for c, p in batch.warnings],
     }
     if batch.status == BatchStatus.PREVIEWED:
-        context.update(rows=_shown_rows(batch.rows), blocked=batches.blocking_reasons(batch))
+        context.update(rows=_shown_rows(batch.rows), blocked=batches.blocking_reasons(batch, request.user.pk))
     else:
         progress = selectors.batch_progress(batch)
         context.update(progress=progress, counts=_counts(progress), failures=_failures(progress),

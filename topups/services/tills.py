@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from topups.models import FINAL_STATUSES, Order, Till, TillStatus
 from topups.selectors_books import money_figures
@@ -81,6 +82,15 @@ def open_till(*, actor: Actor, opening_cash, request=None) -> Till:
     return till
 
 
+NO_SESSION = gettext_lazy("Open your cash session before selling (Cash session page).")
+
+
+def session_missing(user_id: int | None) -> bool:
+    """Whether this user may not sell now: a session is required (TILL_REQUIRED) and none is open.
+    The one rule of every way an order is made: the counter, the admin's form and a bulk file."""
+    return user_id is not None and till_required() and open_till_of(user_id) is None
+
+
 def attach(actor: Actor) -> Till | None:
     """The actor's open till, locked until the caller's transaction ends (call inside it), for an
     order being created. Raises TillError when a till is required and none is open (or it is being
@@ -89,7 +99,7 @@ def attach(actor: Actor) -> Till | None:
         return None
     till = Till.objects.select_for_update().filter(cashier_id=actor.user_id, status=T.OPEN).first()
     if till is None and till_required():
-        raise TillError(_("Open your cash session before selling (Cash session page)."))
+        raise TillError(str(NO_SESSION))
     return till
 
 
