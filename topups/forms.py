@@ -14,6 +14,7 @@ from topups.keys import issue_ref, issued_ref, parse_value_key, value_key
 from topups.models import LineType, OrderStatus, Product, Service
 from topups.numbers import normalise_number
 from topups.selectors import OrderFilters
+from topups.widgets import DayInput
 
 
 class NewOrderForm(forms.Form):
@@ -123,9 +124,9 @@ class OrderFilterForm(forms.Form):
                         widget=forms.TextInput(attrs={"placeholder": _("Number, ref, transaction or card code")}))
     status = forms.ChoiceField(label=_("Status"), required=False)
     line_type = forms.ChoiceField(label=_("Type"), required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    date_from = forms.DateField(label=_("From"), required=False, widget=DayInput(),
                                 validators=FILTER_DATE_VALIDATORS)
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    date_to = forms.DateField(label=_("To"), required=False, widget=DayInput(),
                               validators=FILTER_DATE_VALIDATORS)
     staff = forms.TypedChoiceField(label=_("Staff"), required=False, coerce=int, empty_value=None)
 

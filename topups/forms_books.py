@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from topups.models import LineType, PriceMode, Rounding
 from topups.selectors_books import default_range
 from topups.services.pricing import parse_amount
+from topups.widgets import DayInput
 
 
 class AmountField(forms.CharField):
@@ -59,8 +60,8 @@ class CloseTillForm(forms.Form):
 
 
 class ReportForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), required=False, widget=DayInput())
+    end = forms.DateField(label=_("To"), required=False, widget=DayInput())
     group = forms.ChoiceField(label=_("Per"), required=False, choices=[
         ("day", _("Day")), ("cashier", _("Cashier")), ("product", _("Product")), ("line_type", _("Line type")),
         ("service", _("Service"))])

@@ -119,7 +119,7 @@ def new_order(request):
         order, created = create_order(line_type=data["line_type"], number=data["number"], value=data["amount"],
                                       actor=actor, ref=data["ref"], send=True, products=products)
     except (OrderInputError, ValidationError) as exc:
-        form.add_error(None, exc.messages[0] if isinstance(exc, ValidationError) else str(exc))
+        views_mobile.add_order_error(form, exc)
         return render(request, "topups/new_order.html", _new_order_context(form), status=400)
     if created:  # sent inline when tasks run inline: show a refusal at once
         order.refresh_from_db(fields=["status", "refusal_message", "refusal_code"])

@@ -22,13 +22,14 @@ from topups.models import FlagKind
 from topups.notes import ledger_operation_shown
 from topups.services import audit, reconcile
 from topups.services.actors import Actor
+from topups.widgets import DayInput
 
 PERMISSION = "topups.reconcile_ledger"
 FLAGS_SHOWN = 200
 
 
 class DayForm(forms.Form):
-    date = forms.DateField(label=gettext_lazy("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=gettext_lazy("Day"), required=False, widget=DayInput())
 
 
 class ResolveForm(forms.Form):

@@ -125,3 +125,17 @@ def dzd(amount, places: str = "2") -> str:
     if amount is None or amount == "":
         return "—"
     return _("%(amount)s DA") % {"amount": floatformat(amount, f"{places}g")}
+
+
+@register.filter
+def rule_amount(rule) -> str:
+    """A price rule's amount as the reader's language writes it: a markup in percent, any other
+    (a fixed price, a margin) in dinars."""
+    from django.template.defaultfilters import floatformat
+
+    from topups.models import PriceMode
+
+    if rule.mode == PriceMode.MARKUP:
+        return f"{floatformat(rule.amount, '-2g')} %"
+    return dzd(rule.amount)
+
