@@ -148,10 +148,12 @@ def pages(day) -> list[str]:
         f"/orders/{day['orders'][0]}/receipt/?width=80",
         "/orders/export.csv",
         "/batches/", "/batches/new/", f"/batches/{day['batch']}/", f"/batches/{day['batch']}/results.csv",
-        "/ledger/", "/ledger/export.csv", "/tills/", f"/tills/{day['till']}/", "/prices/", "/reports/",
+        "/ledger/", "/ledger/export.csv", "/till/", "/tills/", f"/tills/{day['till']}/",
+        f"/tills/{day['till']}/?paper=80", "/prices/", "/reports/", "/reports/?group=product",
         "/admin/", "/admin/topups/order/", f"/admin/topups/order/{day['orders'][0]}/change/",
         "/admin/topups/auditevent/", "/admin/topups/ledgerrow/", "/admin/topups/cardinstructions/",
-        "/admin/topups/till/",
+        "/admin/topups/till/", "/admin/topups/ledgerflag/", "/admin/topups/batch/", "/admin/topups/mobileplan/",
+        "/admin/topups/product/", "/admin/topups/pricerule/", "/admin/topups/auditevent/?action=till_open",
     ]
 
 
@@ -166,6 +168,8 @@ def test_no_english_sentence_left(client, supervisor, shop_day, language):
     for path in pages(shop_day):
         response = client.get(path)
         assert response.status_code == 200, path
+        if response["Content-Type"].startswith("text/html"):
+            assert f'<html lang="{language}"' in response.content.decode(), path  # read in the language tested
         found = english_in(page_texts(response, language))
         if found:
             left[path] = found[:6]
