@@ -5,6 +5,10 @@ stay in that language for everyone. Services write ``Note(gettext_noop("…%(n)s
 history row keeps the message id and the parameters (``OrderEvent.note_code`` / ``note_params``)
 with the English text in ``note`` for the admin and exports, and pages render ``event.note_shown``
 through gettext in the reader's language.
+
+The other codes staff read are worded here too, when read: who caused a change (``actor_shown``),
+why the API refused an order (``refusal_reason``, our sentence per API error code), and the
+provider's ledger types and operations.
 """
 
 from __future__ import annotations
