@@ -92,11 +92,24 @@ class PriceBook:
         return self.default
 
     def quote_mobile(self, plan_code: str, amount, cost: Decimal | None) -> Quote:
-        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` costing ``cost``. A menu
-        request (a GETMENU plan: the number only, amount 0) sells nothing."""
+        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` whose cost is estimated at
+        ``cost`` (amount x multiplier): the shop's rule applied to the most the API may debit
+        (``debit_ceiling``), with ``cost`` kept as the estimate. A menu request (a GETMENU plan: the
+        number only, amount 0) sells nothing."""
         if not amount:
             return Quote(Decimal("0.00"), cost)
-        return quote(cost=cost, face_value=Decimal(amount), rule=self.mobile_rule_for(plan_code))
+        sold = quote(cost=debit_ceiling(amount, cost), face_value=Decimal(amount), rule=self.mobile_rule_for(plan_code))
+        return Quote(sold.price, cost, sold.allow_below_cost)
+
+
+def debit_ceiling(amount, cost: Decimal | None) -> Decimal:
+    """The most the API may debit for a mobile top-up of ``amount`` estimated at ``cost``. The API
+    reference documents both: amount x the plan's multiplier (check-id's ``balance_amount`` 490 for
+    500) and the full amount (the response-format example debits 500 for 500); which one applies is
+    known only once the API answers. A price is computed from the higher, so that no top-up is priced
+    below what the API may take for it."""
+    amount = Decimal(amount)
+    return amount if cost is None else max(amount, Decimal(cost))
 
 
 def price_for(product: Product) -> Quote:
@@ -112,9 +125,10 @@ def quote_products(products) -> None:
         product.sale = book.quote(product)
 
 
-def below_cost_products(products=None) -> list[tuple[Product, Quote]]:
-    """The products on sale whose price is below their cost (the dashboard's flag)."""
-    book = PriceBook()
+def below_cost_products(products=None, *, book: PriceBook | None = None) -> list[tuple[Product, Quote]]:
+    """The products on sale whose price is below their cost (the dashboard's flag), priced by
+    ``book`` (default: the rules saved now)."""
+    book = book or PriceBook()
     products = Product.objects.filter(available=True) if products is None else products
     return [(p, q) for p in products if (q := book.quote(p)).below_cost]
 
@@ -137,8 +151,8 @@ def parse_amount(raw) -> Decimal:
 def set_rule(*, line_type: str, value, mode: str, amount, rounding: int = 0, allow_below_cost: bool = False,
              actor: Actor, request=None) -> PriceRule:
     """Create or change the rule of one product (``line_type`` blank: the shop default), audited
-    with its old and new terms. A fixed price below the product's cost is refused unless
-    ``allow_below_cost``; bad input raises ValidationError and changes nothing."""
+    with its old and new terms. A price below the cost of a card it applies to (the shop default:
+    every card on sale without its own rule) is refused unless ``allow_below_cost``; bad input raises ValidationError and changes nothing."""
     amount = parse_amount(amount)
     if mode not in PriceMode.values:
         raise ValidationError(_("Choose how the price is set."))
@@ -151,15 +165,36 @@ def set_rule(*, line_type: str, value, mode: str, amount, rounding: int = 0, all
         rule = rule or PriceRule(line_type=line_type, value=value)
         rule.mode, rule.amount, rule.rounding = mode, amount, int(rounding)
         rule.allow_below_cost, rule.updated_by_id, rule.updated_at = allow_below_cost, actor.user_id, timezone.now()
-        if line_type and not allow_below_cost:
-            product = Product.objects.filter(line_type=line_type, value=value).first()
-            if product is not None and quote(cost=product.cost, face_value=value, rule=rule).below_cost:
-                raise ValidationError(_("This price is below the card's cost (%(cost)s DA): a supervisor must "
-                                        "allow selling it below cost.") % {"cost": product.cost})
+        _refuse_below_cost(rule)
         rule.save()
         audit.record(actor=actor, action="price_rule", target=str(rule) if line_type else "default",
                      detail={"before": before, "after": _terms(rule)}, request=request)
     return rule
+
+
+def _refuse_below_cost(rule: PriceRule) -> None:
+    """The one below-cost check of a rule being saved: a product's rule against that product's
+    cost; the shop-wide default against every card on sale that has no rule of its own (a fixed
+    default of 1.50 DA would otherwise be saved, and every such card refused at the counter).
+    Raises ValidationError unless the rule allows selling below cost."""
+    if rule.allow_below_cost:
+        return
+    others = PriceRule.objects.exclude(line_type=rule.line_type, value=rule.value)
+    book = PriceBook([*others, rule])
+    if rule.line_type:
+        products = Product.objects.filter(line_type=rule.line_type, value=rule.value)
+    else:
+        products = Product.objects.filter(available=True)
+    below = below_cost_products(products, book=book)
+    if not below:
+        return
+    product, _quote = below[0]
+    if rule.line_type:
+        raise ValidationError(_("This price is below the card's cost (%(cost)s DA): a supervisor must "
+                                "allow selling it below cost.") % {"cost": product.cost})
+    raise ValidationError(_("This price is below the cost of %(product)s (%(cost)s DA), which has no price of "
+                            "its own: a supervisor must allow selling below cost.")
+                          % {"product": product, "cost": product.cost})
 
 
 def _terms(rule: PriceRule) -> dict:

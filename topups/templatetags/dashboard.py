@@ -18,7 +18,7 @@ S = OrderStatus
 
 # CSS class per status: what kind of outcome it is.
 STATUS_TONE = {
-    S.FULFILLED: "ok", S.REFUNDED: "bad", S.REFUSED: "bad", S.CANCELLED: "muted",
+    S.FULFILLED: "ok", S.REFUNDED: "bad", S.REFUSED: "bad", S.CANCELLED: "muted", S.TAKEN_BACK: "bad",
     S.QUEUED: "wait", S.ATTENTION: "warn", S.UNCERTAIN: "warn",
 }
 
@@ -56,6 +56,11 @@ def status_explanation(status: str, refusal_code: str = "", *, code_in_full: boo
         return _("Refused, nothing was charged: %(reason)s") % {"reason": refusal_reason(refusal_code)}
     if status == S.CANCELLED:
         return _("Cancelled before it was sent; nothing was charged.")
+    if status == S.TAKEN_BACK:
+        if for_customer:
+            return _("Cancelled: the provider took the top-up back after delivering it; its price is refunded.")
+        return _("The provider took this top-up back after delivering it (its card no longer works) and credited "
+                 "our account. Hand the customer's money back.")
     if status == S.ATTENTION:
         return _("This order needs a supervisor's attention: its outcome could not be confirmed automatically. "
                  "Do not send it again.")
