@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 WEB_ADDR ?= 127.0.0.1:8000
-SIM_PORT ?= 8099
+# Empty: the simulator listens where ONECLICKDZ_API_URL (environment, .env) points; set, it moves both.
+SIM_PORT ?=
 
 .PHONY: run test test-fast bench lint clean chromium
 
@@ -25,8 +26,8 @@ run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py ensure_demo_users
-	@echo "Starting the simulator on :$(SIM_PORT), the background workers, and the app on http://$(WEB_ADDR)/"
-	@exec $(PY) scripts/run_stack.py --web $(WEB_ADDR) --sim-port $(SIM_PORT)
+	@echo "Starting the simulator, the background workers, and the app on http://$(WEB_ADDR)/"
+	@exec $(PY) scripts/run_stack.py --web $(WEB_ADDR) $(if $(SIM_PORT),--sim-port $(SIM_PORT))
 
 # The browser tests drive Debian's Chromium; install it from the distribution when missing.
 chromium:

@@ -14,6 +14,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.defaults import SIMULATOR_URL
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -247,7 +249,7 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_CLIENT_IP_CALLABLE = "topups.middleware.client_ip"
 
 # OneClickDZ API. The default URL is the bundled simulator (make run starts it).
-ONECLICKDZ_API_URL = env("ONECLICKDZ_API_URL", default="http://127.0.0.1:8099/v3")
+ONECLICKDZ_API_URL = env("ONECLICKDZ_API_URL", default=SIMULATOR_URL)
 ONECLICKDZ_API_KEY = env("ONECLICKDZ_API_KEY", default="")
 ONECLICKDZ_CONNECT_TIMEOUT = env.float("ONECLICKDZ_CONNECT_TIMEOUT", default=5.0)
 ONECLICKDZ_READ_TIMEOUT = env.float("ONECLICKDZ_READ_TIMEOUT", default=20.0)

@@ -32,6 +32,7 @@ def sim(simulator_server, settings):
     # A first-use fetch that failed in an earlier test keeps its lock for 30 s, and a shared
     # Redis cache is not rolled back between tests.
     cache.delete(catalog.FIRST_USE_LOCK)
+    cache.delete(account.UNREACHABLE)
     yield simulator
     account.reset_client()
 

@@ -88,10 +88,9 @@ def test_formulas_in_cells_are_flagged_and_never_sent(sup_client, synced):
                "=cmd|' /C calc'!A0,036362600,1000,,\n"
                "ADSL,=1+1,1000,,\n"
                "ADSL,036362601,@SUM(A1),,\n"
-               "ADSL,036362602,1000,,=HYPERLINK(\"http://x\")\n"
                "ADSL,036362603,1000,-2+3,\n")
     batch = uploaded_batch(sup_client, content)
-    assert batch.row_count == 5 and batch.valid_count == 0
+    assert batch.row_count == 4 and batch.valid_count == 0
     assert all(any(code == "formula" for code, _ in row["errors"]) for row in batch.rows)
     page = sup_client.get(reverse("topups:batch", args=[batch.pk])).content.decode()
     assert "starts like a spreadsheet formula" in page and "No row can be sent" in page
@@ -100,6 +99,24 @@ def test_formulas_in_cells_are_flagged_and_never_sent(sup_client, synced):
     assert not Order.objects.exists()
     batch.refresh_from_db()
     assert batch.status == BatchStatus.PREVIEWED
+
+
+def test_a_note_is_kept_as_typed_and_neutralised_on_export(sup_client, synced):
+    """A note is free text ("+ 2 cards", "-50 DA off", even "=..."): the row is not refused; every
+    export writes it so that no spreadsheet runs it."""
+    content = ("type,number,value,ref,note\n"
+               "ADSL,036362602,1000,,=HYPERLINK(\"http://x\")\n"
+               "ADSL,036362603,1000,,+ 2 cartes\n"
+               "ADSL,036362604,1000,,−50 DA de remise\n")
+    batch = uploaded_batch(sup_client, content)
+    assert batch.valid_count == 3
+    sup_client.post(reverse("topups:batch_confirm", args=[batch.pk]))
+    assert sorted(Order.objects.values_list("note", flat=True)) == sorted(
+        ['=HYPERLINK("http://x")', "+ 2 cartes", "−50 DA de remise"])
+    cells = [cell for row in read_csv(sup_client.get(reverse("topups:batch_results", args=[batch.pk])))
+             for cell in row]
+    assert "'=HYPERLINK(\"http://x\")" in cells and "'+ 2 cartes" in cells
+    assert not any(cell.startswith(("=HYPERLINK", "+ 2")) for cell in cells)
 
 
 def test_plus_and_separators_in_numbers_are_not_formulas(synced):
@@ -276,7 +293,7 @@ def test_progress_endpoint_and_result_csv(client, sup_client, supervisor, make_u
     batch = uploaded_batch(sup_client, content)
     sup_client.post(reverse("topups:batch_confirm", args=[batch.pk]))
     batch.refresh_from_db()
-    assert batch.valid_count == 1  # the note formula and the number formula are refused rows
+    assert batch.valid_count == 2  # the number formula is a refused row; a note is kept as typed
     content = "type,number,value,ref,note\nADSL,036362600,1000,,\nADSL,036362699,1000,,\nADSL,=2+2,1000,,\n"
     batch = uploaded_batch(sup_client, content.replace("036362600", "036362610"))
     sup_client.post(reverse("topups:batch_confirm", args=[batch.pk]))

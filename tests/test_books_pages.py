@@ -198,6 +198,7 @@ def test_a_bulk_files_preview_shows_and_keeps_its_prices(client, shop, superviso
     from topups.services import batches
 
     boss = Actor.user(supervisor)
+    tills.open_till(actor=boss, opening_cash="0")  # a bulk file's orders are sales of a session
     content = b"type,number,value\nADSL,036362600,1000\nADSL,036362601,500\n"
     batch = batches.preview_batch(file_name="x.csv", data=content, actor=boss)
     assert [row["price"] for row in batch.rows] == ["1000.00", "510.00"]  # cost + 20

@@ -192,3 +192,25 @@ def test_an_order_sent_while_its_session_closes_is_refused(books, operator):
     assert outcome == ["Open your cash session before selling (Cash session page)."]
     assert not Order.objects.exists()
     assert Till.objects.get(pk=till.pk).expected_cash == 0
+
+
+@pytest.mark.django_db
+def test_a_bulk_file_needs_a_session_as_the_counter_and_the_admin_do(books, supervisor, client):
+    """One rule for every way an order is made: without an open session the preview says so and
+    confirming creates nothing; with one, the file's orders are sales of that session."""
+    from django.urls import reverse
+
+    from topups.services import batches
+
+    boss = Actor.user(supervisor)
+    batch = batches.preview_batch(file_name="x.csv", data=b"type,number,value\nADSL,036362600,1000\n", actor=boss)
+    client.force_login(supervisor)
+    page = client.get(reverse("topups:batch", args=[batch.pk])).content.decode()
+    assert "Open your cash session before selling" in page
+    result = batches.confirm_batch(batch_id=batch.pk, actor=boss)
+    assert result.created == 0 and result.blocked == ["Open your cash session before selling (Cash session page)."]
+    assert not Order.objects.exists()
+    till = tills.open_till(actor=boss, opening_cash="0")
+    assert batches.confirm_batch(batch_id=batch.pk, actor=boss).created == 1
+    assert Order.objects.get().till_id == till.pk
+

@@ -65,6 +65,7 @@ def test_a_confirmed_bulk_file_creates_mobile_orders(shop, supervisor, client):
     client.force_login(supervisor)
     page = client.get(reverse("topups:batch", args=[batch.pk])).content.decode()
     assert "FLEXY" in page and "PREPAID_DJEZZY" in page
+    tills.open_till(actor=Actor.user(supervisor), opening_cash="0")
     result = batches.confirm_batch(batch_id=batch.pk, actor=Actor.user(supervisor))
     assert result.created == 4
     flexy = Order.objects.filter(batch=batch, service=Service.MOBILE).order_by("number", "value")
@@ -133,7 +134,7 @@ def test_exports_carry_the_service_and_the_plan(shop, supervisor, client):
     lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
     header, row = lines[0].split(","), lines[1].split(",")
     assert header[2] == "Type" and header[-3:] == ["Service", "Plan", "Note"]
-    assert row[2] == "" and row[-3:-1] == ["mobile", "PREPAID_DJEZZY"]
+    assert row[2] == "" and row[-3:-1] == ["Mobile top-up", "PREPAID_DJEZZY"]  # the service as staff read it
 
 
 def test_bulk_results_name_the_plan(shop, supervisor, client):

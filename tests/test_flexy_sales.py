@@ -115,7 +115,7 @@ def test_admin_actions_work_on_mobile_orders(counter, client, supervisor):
     assert set(Order.objects.filter(pk__in=[o.pk for o in waiting]).values_list("status", flat=True)) == {S.FULFILLED}
     export = client.post(changelist, {"action": "export_selected_csv", "_selected_action": [o.pk for o in waiting]})
     body = b"".join(export.streaming_content).decode("utf-8-sig")
-    assert body.count("PREPAID_DJEZZY") == 2 and body.count(",mobile,") == 2
+    assert body.count("PREPAID_DJEZZY") == 2 and body.count(",Mobile top-up,") == 2
     assert counter.stats()["total_debited"] == Decimal("1985.00")  # 2 x 1000 x 0.9925, the cancelled one never sent
 
 

@@ -74,7 +74,7 @@ def test_export_goes_through_the_one_export_path(client, supervisor, flagged_day
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[0][:3] == ["Time", "Type", "Operation"] and len(rows) == 1 + LedgerRow.objects.count()
-    flagged = [r for r in rows if r[9] == "debit_without_order"]
+    flagged = [r for r in rows if r[9] == "Debit with no order"]  # the kind as staff read it
     assert len(flagged) == 1 and flagged[0][8] == "Flagged"
     assert AuditEvent.objects.filter(action="export", target="ledger.csv").exists()
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -93,3 +94,41 @@ def test_make_test_passes_after_make_run_on_a_fresh_clone(tmp_path):
                             capture_output=True, text=True, timeout=280)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+def test_sim_port_moves_the_app_with_the_simulator(tmp_path):
+    """``make run SIM_PORT=…`` while .env still points at another port: the app calls the simulator
+    it started (the dashboard shows a balance, no "cannot be reached" banner)."""
+    import requests
+
+    repo = repo_copy(tmp_path / "repo")
+    stale_port, web_port, sim_port = free_port(), free_port(), free_port()
+    (repo / ".env").write_text((repo / ".env.example").read_text().replace(
+        "ONECLICKDZ_API_URL=http://127.0.0.1:8099/v3", f"ONECLICKDZ_API_URL=http://127.0.0.1:{stale_port}/v3"))
+    marker = uuid.uuid4().hex
+    env = make_env(marker, sim_port)
+    del env["ONECLICKDZ_API_URL"]
+    log_path = tmp_path / "make-run.log"
+    with open(log_path, "w") as log:
+        make = subprocess.Popen(["make", "-o", ".venv/.installed", "run", f"WEB_ADDR=127.0.0.1:{web_port}",
+                                 f"SIM_PORT={sim_port}"], cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{web_port}"
+        wait_for(lambda: make.poll() is not None or answers(base + "/login/"), 120)
+        assert make.poll() is None and answers(base + "/login/"), log_path.read_text()[-3000:]
+        assert f"the app calls it at http://127.0.0.1:{sim_port}/v3" in log_path.read_text()
+        session = requests.Session()
+        session.get(base + "/login/", timeout=10)
+        session.post(base + "/login/", timeout=30, headers={"Referer": base + "/login/"},
+                     data={"username": "operator", "password": "operator-demo",
+                           "csrfmiddlewaretoken": session.cookies["csrftoken"]})
+        home = session.get(base + "/", timeout=60).text
+        assert "api-unreachable" not in home and "Not known yet" not in home, home[-3000:]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make.pid, signal.SIGTERM)
+        make.wait(60)
+        for pid in processes_with_env("MAKE_RUN_TEST", marker):
+            os.kill(pid, signal.SIGKILL)
+

@@ -36,6 +36,7 @@ from topups.models import (
     Service,
     Till,
 )
+from topups.notes import actor_shown
 from topups.numbers import TypedNumberField, normalise_number
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
@@ -60,9 +61,17 @@ class OrderEventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
     can_delete = False
-    fields = ("created_at", "from_status", "to_status", "actor_label", "note")
+    fields = ("created_at", "from_status", "to_status", "by", "note_shown")
     readonly_fields = fields
     ordering = ("created_at", "id")
+
+    @admin.display(description=_("by"))
+    def by(self, obj: OrderEvent) -> str:
+        return actor_shown(obj.actor_label)
+
+    @admin.display(description=_("note"))
+    def note_shown(self, obj: OrderEvent) -> str:
+        return obj.note_shown
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -234,8 +243,8 @@ class OrderAddForm(forms.ModelForm):
 
     def _check_till(self) -> None:
         user = getattr(self, "user", None)
-        if user is not None and tills.till_required() and tills.open_till_of(user.pk) is None:
-            self.add_error(None, _("Open your cash session before selling (Cash session page)."))
+        if user is not None and tills.session_missing(user.pk):
+            self.add_error(None, str(tills.NO_SESSION))
 
 
 @admin.register(Order)
@@ -532,14 +541,18 @@ class BatchAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
 class AuditEventAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     """The audit trail, read-only: rows are written by the code that does the action, never by hand."""
 
-    list_display = ("created_at", "actor_label", "action", "target", "ip_address")
+    list_display = ("created_at", "by", "action", "target", "ip_address")
     list_filter = ("action", ("actor", admin.RelatedOnlyFieldListFilter), "created_at")
     search_fields = ("=target", "actor_label")
     date_hierarchy = "created_at"
     list_per_page = 100
     show_full_result_count = False
-    readonly_fields = ("created_at", "action", "actor", "actor_label", "target", "detail", "ip_address")
+    readonly_fields = ("created_at", "action", "actor", "by", "target", "detail", "ip_address")
     fields = readonly_fields
+
+    @admin.display(description=_("by"), ordering="actor_label")
+    def by(self, obj: AuditEvent) -> str:
+        return actor_shown(obj.actor_label)
 
     def has_add_permission(self, request) -> bool:
         return False

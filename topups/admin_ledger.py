@@ -7,9 +7,11 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from topups.admin_readonly import ReadOnlyAdminMixin
 from topups.models import LedgerFlag, LedgerRow
+from topups.notes import ledger_operation_shown, ledger_type_shown
 
 
 class OpenFilter(admin.SimpleListFilter):
@@ -17,7 +19,7 @@ class OpenFilter(admin.SimpleListFilter):
     parameter_name = "open"
 
     def lookups(self, request, model_admin):
-        return (("yes", _("Open")), ("no", _("Resolved")))
+        return (("yes", pgettext_lazy("ledger flag", "Open")), ("no", _("Resolved")))
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -29,16 +31,25 @@ class OpenFilter(admin.SimpleListFilter):
 
 @admin.register(LedgerRow)
 class LedgerRowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("time", "type", "operation", "amount", "old_balance", "new_balance", "objid", "order", "state")
+    list_display = ("time", "type_shown", "operation_shown", "amount", "old_balance", "new_balance", "objid", "order",
+                    "state")
     list_filter = ("state", "type", "time")
     search_fields = ("=api_id", "=objid", "=order__ref")
     date_hierarchy = "time"
     list_select_related = ("order",)
     list_per_page = 100
     show_full_result_count = False
-    fields = ("api_id", "time", "type", "operation", "amount", "old_balance", "new_balance", "objid", "note",
+    fields = ("api_id", "time", "type_shown", "operation_shown", "amount", "old_balance", "new_balance", "objid", "note",
               "order", "state", "raw", "fetched_at")
     readonly_fields = fields
+
+    @admin.display(description=_("type"), ordering="type")
+    def type_shown(self, obj: LedgerRow) -> str:
+        return ledger_type_shown(obj.type)
+
+    @admin.display(description=_("operation"), ordering="operation")
+    def operation_shown(self, obj: LedgerRow) -> str:
+        return ledger_operation_shown(obj.operation)
 
 
 @admin.register(LedgerFlag)

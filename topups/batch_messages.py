@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from topups.models import LineType, Service
+from topups.notes import render
 from topups.numbers import normalise_mobile, normalise_number
 
 
@@ -36,8 +37,8 @@ def problem_message(code: str, params: dict) -> str:
         except ValidationError as exc:
             return _("Malformed mobile number \"%(value)s\". %(expected)s") % {**params, "expected": exc.messages[0]}
         return _("Malformed mobile number \"%(value)s\".") % params
-    if code == "mobile_refused":
-        return params["message"]
+    if code == "mobile_refused":  # the counter's own check (services.mobile), stored as its message and parameters
+        return render(params["message"], params.get("code", ""), params.get("params"))
     if code == "below_cost":  # the counter's sentences (services.orders.create_order, the admin's add form)
         if params.get("service") == Service.MOBILE:
             return _("This top-up's price is below its cost: a supervisor must allow it first.")
@@ -58,7 +59,7 @@ def problem_message(code: str, params: dict) -> str:
     if code == "duplicate_ref":
         return _("The reference %(ref)s is also used by row %(first)s of this file.") % params
     if code == "bad_ref":
-        return _("The reference \"%(ref)s\" is not valid: 6 to 64 letters, digits, - or _.") % params
+        return _("The reference \"%(ref)s\" is not valid: 1 to 64 letters, digits, - or _ (no spaces).") % params
     if code == "ref_used":
         return _("The reference %(ref)s is already used by an existing order.") % params
     if code == "note_too_long":

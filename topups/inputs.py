@@ -22,6 +22,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from topups.numbers import ascii_digits
+from topups.widgets import DayInput
 
 # Every money column holds 10 digits with 2 decimals (the till's 12): no sum a person types at the
 # counter comes near, and anything above is a typo or an attack.
@@ -119,7 +120,7 @@ class DayField(forms.DateField):
     default_validators = [check_day]
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
+        kwargs.setdefault("widget", DayInput())
         super().__init__(**kwargs)
 
 

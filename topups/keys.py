@@ -19,6 +19,9 @@ from topups.inputs import parse_amount
 from topups.models import new_ref
 
 REF_PATTERN = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+# A bulk file's label (its ``ref`` column): any short name people give rows ("R1", "lot-3"), since
+# the order's reference is derived from it (``file_ref``), never the label itself.
+LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # The new-order form carries a ref the server issued, signed for the user it was issued to: a
 # form cannot bring a ref of its own (one used on the API account outside the app would make the
 # API answer DUPLICATED_REF and the order adopt someone else's card). A day is plenty for a form.

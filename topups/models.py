@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from topups.crypto import card_code_digest, decrypt_code, encrypt_code
 from topups.oneclick import types as api_types
@@ -356,7 +357,7 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.from_status or '-'} → {self.to_status}"
+        return f"{self.order_id}: {self.get_from_status_display() or '-'} → {self.get_to_status_display()}"
 
     @property
     def note_shown(self) -> str:
@@ -379,11 +380,31 @@ class StaffProfile(models.Model):
         return str(self.user)
 
 
+class AuditAction(models.TextChoices):
+    """What an audit row records (``AuditEvent.action``): stored as the code, shown in the reader's language."""
+
+    SEND = "send", _("send orders")
+    REFRESH = "refresh", _("refresh orders")
+    EXPORT = "export", _("export")
+    REVEAL_CODE = "reveal_code", _("card code shown")
+    SEARCH_CODE = "search_code", _("search by card code")
+    RECEIPT_PRINT = "receipt_print", _("receipt printed")
+    RECEIPT_REPRINT = "receipt_reprint", _("receipt printed again")
+    EDIT_ORDER = "edit_order", _("order edited")
+    PRICE_RULE = "price_rule", _("selling price changed")
+    RESOLVE_LEDGER_FLAG = "resolve_ledger_flag", _("ledger difference resolved")
+    SETTLE = "settle", _("order settled with the provider's support")
+    TILL_OPEN = "till_open", _("cash session opened")
+    TILL_CLOSE = "till_close", _("cash session closed")
+    TILL_APPROVE = "till_approve", _("cash session approved")
+    TILL_REOPEN = "till_reopen", _("cash session reopened")
+
+
 class AuditEvent(models.Model):
     """Who did what that a supervisor may have to answer for: sends, refreshes, exports,
     card codes revealed. Order status changes are in OrderEvent; this covers the rest."""
 
-    action = models.CharField(_("action"), max_length=32, db_index=True)
+    action = models.CharField(_("action"), max_length=32, db_index=True, choices=AuditAction.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -725,7 +746,8 @@ class CardInstructions(models.Model):
     text = models.TextField(_("instructions"), max_length=600)
 
     class Meta:
-        verbose_name = _("card instructions")
+        # One row is the instructions of one line type in one language ("one": French needs the singular).
+        verbose_name = pgettext_lazy("one", "card instructions")
         verbose_name_plural = _("card instructions")
         ordering = ["line_type", "language"]
         constraints = [models.UniqueConstraint(fields=["line_type", "language"], name="card_instructions_unique")]

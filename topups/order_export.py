@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from topups import selectors
 from topups.csv_export import Text, local_iso, table_response
-from topups.models import Order, OrderStatus
+from topups.models import Order, OrderStatus, Service
+from topups.notes import refusal_reason
 from topups.services import audit
 from topups.services.actors import Actor
 
@@ -25,16 +26,15 @@ from topups.services.actors import Actor
 COLUMNS: dict[str, tuple[str, Callable[[dict, str], object]]] = {
     "ref": (_("Reference"), lambda o, code: Text(o["ref"] or "")),
     "created_at": (_("Created at"), lambda o, code: local_iso(o["created_at"])),
-    "service": (_("Service"), lambda o, code: o["service"]),
+    "service": (_("Service"), lambda o, code: str(Service(o["service"]).label) if o["service"] else ""),
     "line_type": (_("Type"), lambda o, code: o["line_type"]),
     "plan_code": (_("Plan"), lambda o, code: o["plan_code"]),
     "number": (_("Number"), lambda o, code: Text(o["number"] or "")),
     "value": (_("Value"), lambda o, code: o["value"]),
     "cost": (_("Cost"), lambda o, code: "" if o["cost"] is None else o["cost"]),
-    "status": (_("Status"), lambda o, code: o["status"]),
     "status_label": (_("Status"), lambda o, code: str(OrderStatus(o["status"]).label)),
     "refusal_code": (_("Refusal code"), lambda o, code: o["refusal_code"]),
-    "reason": (_("Reason"), lambda o, code: o["refusal_message"] or o["refusal_code"]),
+    "reason": (_("Reason"), lambda o, code: refusal_reason(o["refusal_code"]) if o["refusal_code"] else ""),
     "topup_id": (_("Top-up id"), lambda o, code: Text(o["topup_id"] or "")),
     "num_trans": (_("Transaction number"), lambda o, code: Text(o["num_trans"] or "")),
     "card_code": (_("Card code"), lambda o, code: Text(code or "")),
@@ -43,7 +43,7 @@ COLUMNS: dict[str, tuple[str, Callable[[dict, str], object]]] = {
     "note": (_("Note"), lambda o, code: o["note"]),
 }
 # The service and the plan come after the columns files always had (the note stays last).
-ORDERS_CSV = ("ref", "created_at", "line_type", "number", "value", "cost", "status", "refusal_code", "topup_id",
+ORDERS_CSV = ("ref", "created_at", "line_type", "number", "value", "cost", "status_label", "refusal_code", "topup_id",
               "num_trans", "card_code", "processed_at", "staff", "service", "plan_code", "note")
 # What a bulk file's results say of each row's order, after the row's own cells.
 BATCH_RESULT_COLUMNS = ("ref", "status_label", "reason", "num_trans", "card_code")

@@ -15,10 +15,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, DecimalField, Min, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from topups.keys import LABEL_PATTERN, file_ref
 from topups.models import FINAL_STATUSES, ApiAccount, Batch, Order, OrderStatus, Product, Service
 from topups.oneclick import mask_code
-from topups.services.account import current_account, current_fingerprint
+from topups.services.account import current_account, current_fingerprint, unreachable_since
 
 S = OrderStatus
 
@@ -79,6 +81,20 @@ class AccountState:
     account: ApiAccount | None
     low_balance: bool
     threshold: Decimal
+    unreachable: dict | None = None  # see account.CacheReachability
+
+    @property
+    def unreachable_cause(self) -> str:
+        """What failed, in the reader's language (the client records its own words)."""
+        cause = (self.unreachable or {}).get("cause", "")
+        return {
+            "could not connect": _("connection refused or host not found"),
+            "connect timeout": _("no answer to the connection (timeout)"),
+            "read timeout": _("connected, but no answer came in time"),
+            "TLS error": _("secure connection failed (TLS)"),
+            "connection dropped": _("connection dropped"),
+            "response cut short": _("answer cut short"),
+        }.get(cause, cause)
 
     @property
     def refused_reason(self) -> str:
@@ -94,7 +110,8 @@ def account_state() -> AccountState:
     account = None if key_missing else current_account()
     threshold = settings.LOW_BALANCE_THRESHOLD
     low = bool(account and account.balance is not None and account.balance < threshold)
-    return AccountState(key_missing=key_missing, account=account, low_balance=low, threshold=threshold)
+    return AccountState(key_missing=key_missing, account=account, low_balance=low, threshold=threshold,
+                        unreachable=None if key_missing else unreachable_since())
 
 
 @dataclass(frozen=True)
@@ -191,7 +208,7 @@ def order_events(order: Order):
     return list(order.events.select_related(None).order_by("created_at", "id"))
 
 
-STATUS_FIELDS = ("id", "ref", "status", "card_code", "num_trans", "processed_at", "refusal_message", "created_by_id",
+STATUS_FIELDS = ("id", "ref", "status", "card_code", "num_trans", "processed_at", "refusal_code", "refusal_message", "created_by_id",
                  "service", "plan_code")
 
 
@@ -245,6 +262,8 @@ def search_q(term: str) -> Q:
         return Q(pk__in=[])
     match = (Q(ref__iexact=text) | Q(topup_id=text) | Q(num_trans=text) | Q(number=digits)
              | Q(number__in=number_candidates(term)))
+    if LABEL_PATTERN.match(text):  # a bulk file's label ("R1"): the reference derived from it
+        match |= Q(ref=file_ref(text))
     if len(text) >= PARTIAL_MIN:
         match |= Q(ref__icontains=text) | Q(num_trans__icontains=text) | Q(topup_id__icontains=text)
     if len(digits) >= PARTIAL_MIN + 2 and digits.isdigit():

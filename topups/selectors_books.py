@@ -192,6 +192,8 @@ class Chart:
     bars: list[Bar]
     max_value: Decimal
     labels: list[Bar] = field(default_factory=list)
+    # The value axis: (y, value) of each gridline (0, half the top, the top), written beside it.
+    ticks: list[tuple[float, Decimal]] = field(default_factory=list)
 
 
 def daily_chart(rows: list[ReportRow], *, start: date, end: date, rtl: bool = False, width: int = 720,
@@ -217,7 +219,12 @@ def daily_chart(rows: list[ReportRow], *, start: date, end: date, rtl: bool = Fa
             offset = (1 - j) if rtl else j
             bars.append(Bar(round(left + slot * (0.1 + 0.4 * offset), 1), round(height - h, 1),
                             round(slot * 0.4, 1), round(h, 1), f"{day:%d/%m}", value, tone))
-    return Chart(width, height, bars, top, labels)
+    ticks = []
+    for share in (0, 0.5, 1):
+        value = (top * Decimal(share)).quantize(Decimal(1))
+        if not ticks or value != ticks[-1][1]:  # a tiny top (no sales) gives no repeated 0
+            ticks.append((round(height - share * (height - 4), 1), value))
+    return Chart(width, height, bars, top, labels, ticks)
 
 
 def mix_chart(rows: list[ReportRow], *, rtl: bool = False, width: int = 720) -> Chart:
@@ -225,11 +232,11 @@ def mix_chart(rows: list[ReportRow], *, rtl: bool = False, width: int = 720) -> 
     rows = sorted(rows, key=lambda r: r.revenue, reverse=True)[:12]
     top = max([r.revenue for r in rows] + [Decimal(1)])
     bar_height, bars = 22, []
-    labels = 200  # the product names' column
-    usable = width - labels
+    labels, values = 200, 90  # the product names' column, and room for each bar's value at its end
+    usable = width - labels - values
     for i, row in enumerate(rows):
         w = float(max(row.revenue, ZERO) / top) * usable  # a product whose sales were reversed: no bar
-        x = (usable - w) if rtl else labels
+        x = (values + usable - w) if rtl else labels
         bars.append(Bar(round(x, 1), i * (bar_height + 6), round(w, 1), bar_height, row.label, row.revenue, "mix"))
     return Chart(width, max(len(rows), 1) * (bar_height + 6), bars, top)
 

@@ -120,7 +120,7 @@ def new_order(request):
         order, created = create_order(line_type=data["line_type"], number=data["number"], value=data["amount"],
                                       actor=actor, ref=data["ref"], send=True, products=products)
     except (OrderInputError, ValidationError) as exc:
-        form.add_error(None, exc.messages[0] if isinstance(exc, ValidationError) else str(exc))
+        views_mobile.add_order_error(form, exc)
         return render(request, "topups/new_order.html", _new_order_context(form), status=400)
     if created:  # sent inline when tasks run inline: show a refusal at once
         order.refresh_from_db(fields=["status", "refusal_message", "refusal_code"])
@@ -202,7 +202,7 @@ def _status_payload(row: dict, code: str) -> dict:
         "status": row["status"],
         "label": str(S(row["status"]).label),
         "tone": STATUS_TONE.get(row["status"], "run"),
-        "explanation": status_explanation(row["status"], row["refusal_message"],
+        "explanation": status_explanation(row["status"], row["refusal_code"],
                                           mobile=row["service"] == Service.MOBILE, menu=is_menu_code(row["plan_code"])),
         "final": final,
         "card_code": code,

@@ -22,6 +22,7 @@ from topups.batch_messages import problem_message
 from topups.csv_export import BOM, Text, table_response
 from topups.csv_import import MAX_BYTES, MAX_ROWS, TEMPLATE
 from topups.models import Batch, BatchStatus, OrderStatus
+from topups.notes import refusal_reason
 from topups.services import audit, batches
 from topups.services.actors import Actor
 from topups.templatetags.dashboard import STATUS_TONE
@@ -95,7 +96,7 @@ def batch_detail(request, pk: int):
         "file_warnings": [problem_message(c, p) for c, p in batch.warnings],
     }
     if batch.status == BatchStatus.PREVIEWED:
-        context.update(rows=_shown_rows(batch.rows), blocked=batches.blocking_reasons(batch),
+        context.update(rows=_shown_rows(batch.rows), blocked=batches.blocking_reasons(batch, request.user.pk),
                        offer_stale_balance=request.session.get(_stale_key(pk), False))
     else:
         progress = selectors.batch_progress(batch)
@@ -158,7 +159,8 @@ def batch_status(request, pk: int):
 
 def _failures(progress: selectors.BatchProgress) -> list[dict]:
     return [{"ref": f["ref"], "number": f["number"], "status": str(S(f["status"]).label),
-             "reason": f["refusal_message"] or f["refusal_code"] or str(S(f["status"]).label)}
+             "reason": refusal_reason(f["refusal_code"]) if f["refusal_code"] else str(S(f["status"]).label),
+             "detail": f["refusal_message"]}
             for f in progress.failures]
 
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from topups.csv_export import Text, local_iso, table_response
 from topups.inputs import DayField
 from topups.models import FlagKind, OrderStatus
+from topups.notes import ledger_operation_shown
 from topups.services import audit, reconcile
 from topups.services.actors import Actor
 
@@ -101,11 +102,13 @@ def ledger_export(request):
     header = [_("Time"), _("Type"), _("Operation"), _("Amount"), _("Old balance"), _("New balance"),
               _("Object id"), _("Order"), _("Match"), _("Flags"), _("Ledger id"), _("Note")]
     states = dict(reconcile.LedgerState.choices)
+    kinds = dict(FlagKind.choices)
 
     def rows():
         for row in reconcile.day_rows(day):
-            yield [local_iso(row["time"]), row["type"], row["operation"], row["amount"], row["old_balance"],
-                   row["new_balance"], Text(row["objid"]), Text(row["order__ref"] or ""),
-                   states.get(row["state"], row["state"]), row["flag_kinds"] or "", Text(row["api_id"]), row["note"]]
+            yield [local_iso(row["time"]), row["type"], ledger_operation_shown(row["operation"]), row["amount"],
+                   row["old_balance"], row["new_balance"], Text(row["objid"]), Text(row["order__ref"] or ""),
+                   states.get(row["state"], row["state"]), kinds.get(row["flag_kinds"], row["flag_kinds"] or ""),
+                   Text(row["api_id"]), row["note"]]
 
     return table_response(header, rows(), f"ledger-{day.isoformat()}", file_format)

@@ -28,6 +28,14 @@ NETWORKS = ("Mobilis", "Djezzy", "Ooredoo")
 FORM_FIELDS = ("number", "plan_code", "amount")
 
 
+def add_order_error(form, exc: Exception) -> None:
+    """Why the order was not created, on the form; said once: a missing cash session is already
+    the page's own warning (``no_till``), so it is not repeated among the form's errors."""
+    message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+    if message != str(tills.NO_SESSION):
+        form.add_error(None, message)
+
+
 def plan_groups(plans) -> list[tuple[str, list]]:
     """The plans by the network they top up (Mobilis, Djezzy, Ooredoo, then any other)."""
     groups: dict[str, list] = {}
@@ -89,7 +97,7 @@ def new_flexy_order(request):
                                       value=data["amount"], actor=Actor.user(request.user), ref=data["ref"],
                                       send=True, plan=form.quote.plan)
     except (OrderInputError, ValidationError) as exc:
-        form.add_error(None, exc.messages[0] if isinstance(exc, ValidationError) else str(exc))
+        add_order_error(form, exc)
         return render(request, "topups/new_order.html", _context(form), status=400)
     if created:  # sent inline when tasks run inline: show a refusal at once
         order.refresh_from_db()

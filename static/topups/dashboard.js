@@ -99,7 +99,11 @@
         fQuote.appendChild(line(fQuote.dataset.costLabel, data.cost || data.cost_unknown, "quote-cost"));
         fQuote.appendChild(line(fQuote.dataset.priceLabel, data.price, "quote-price"));
       } else if (data.message || (data.errors && data.errors.amount)) {
-        fQuote.textContent = data.message || data.errors.amount; fQuote.className = "quote bad";
+        var text = data.message || data.errors.amount;
+        // Said once: not again when the page already shows it (the server's answer to a send).
+        var shown = Array.prototype.some.call(document.querySelectorAll("#flexy-errors p, #flexy-order .error"),
+          function (el) { return el.textContent.trim() === text; });
+        if (!shown) { fQuote.textContent = text; fQuote.className = "quote bad"; }
       }
     };
     var ask = function () {

@@ -10,3 +10,13 @@ def log_in(page, live_server, username="olga", password="pw-olga"):
     page.fill("#id_password", password)
     page.keyboard.press("Enter")
     page.wait_for_url(live_server.url + "/")
+
+
+def submit_card_order(page, live_server, number: str, value: str = "ADSL:1000", line_type: str = "ADSL") -> None:
+    """Fill the new-order form for an internet card and send it, waiting for the answer page."""
+    page.goto(live_server.url + "/orders/new/")
+    page.check(f"input[name=line_type][value='{line_type}']")
+    page.fill("#id_number", number)
+    page.select_option("#id_value", value)
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")

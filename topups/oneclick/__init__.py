@@ -1,6 +1,6 @@
 """OneClickDZ API v3 client (no Django here): ``OneClickClient``, its typed results and errors."""
 
-from .client import DEFAULT_KEY_GUARD, KeyGuard, MemoryKeyGuard, OneClickClient, key_fingerprint
+from .client import DEFAULT_KEY_GUARD, KeyGuard, MemoryKeyGuard, OneClickClient, Reachability, key_fingerprint
 from .errors import (
     ERROR_CODES,
     ORDER_REFUSALS,
@@ -66,6 +66,7 @@ __all__ = [
     "KeyRefused",
     "LineType",
     "MemoryKeyGuard",
+    "Reachability",
     "MissingAccessToken",
     "NotFound",
     "NumberCheck",

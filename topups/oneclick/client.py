@@ -207,6 +207,20 @@ class MemoryKeyGuard:
 DEFAULT_KEY_GUARD = MemoryKeyGuard()
 
 
+@runtime_checkable
+class Reachability(Protocol):
+    """Told whether the API answers at all, so a dashboard can say it cannot be reached (and since
+    when) rather than leave every figure "not known yet"."""
+
+    def reached(self, base_url: str) -> None:
+        """The API answered (whatever the answer)."""
+        ...
+
+    def unreachable(self, base_url: str, cause: str) -> None:
+        """No answer came: ``cause`` is the transport failure ("could not connect", "read timeout"...)."""
+        ...
+
+
 # Retries --------------------------------------------------------------------------------------
 
 
@@ -398,12 +412,14 @@ class OneClickClient:
         backoff_factor: float = 0.5,
         key_guard: KeyGuard | None = None,
         session: requests.Session | None = None,
+        reachability: Reachability | None = None,
     ) -> None:
         self.base_url = (base_url or "").strip().rstrip("/")
         self._api_key = (api_key or "").strip()
         self.fingerprint = key_fingerprint(self._api_key) if self._api_key else ""
         self.timeout = (float(connect_timeout), float(read_timeout))
         self.key_guard: KeyGuard = key_guard if key_guard is not None else DEFAULT_KEY_GUARD
+        self.reachability = reachability
         self.retry = build_retry(get_retries, backoff_factor)
         self._own_session = session is None
         self.session = session if session is not None else requests.Session()
@@ -424,7 +440,7 @@ class OneClickClient:
         if self._single_try is None:
             self._single_try = OneClickClient(
                 self.base_url, self._api_key, connect_timeout=self.timeout[0], read_timeout=self.timeout[1],
-                get_retries=0, key_guard=self.key_guard,
+                get_retries=0, key_guard=self.key_guard, reachability=self.reachability,
             )
         return self._single_try
 
@@ -712,6 +728,17 @@ class OneClickClient:
         except Exception:
             logger.exception("Could not record that key %s works", self.fingerprint)
 
+    def _tell_reachability(self, reached: bool, cause: str = "") -> None:
+        if self.reachability is None:
+            return
+        try:
+            if reached:
+                self.reachability.reached(self.base_url)
+            else:
+                self.reachability.unreachable(self.base_url, cause)
+        except Exception:  # the API's answer (or its absence) matters more than the record of it
+            logger.exception("Could not record whether %s answered", self.base_url)
+
     def _end_probe(self) -> None:
         try:
             self.key_guard.end_probe(self.fingerprint)
@@ -734,8 +761,11 @@ class OneClickClient:
         except requests.RequestException as exc:
             error = self._transport_error(method, path, exc)
             self._log(method, path, type(error).__name__, started)
+            if not isinstance(error, ConfigurationError):
+                self._tell_reachability(False, error.details.get("cause", type(error).__name__))
             raise error from exc
         self._log(method, path, response.status_code, started)
+        self._tell_reachability(True)
         try:
             return self._result(method, path, response, parse)
         except AuthError as exc:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from functools import lru_cache
 
 from django.conf import settings
@@ -59,6 +61,46 @@ class DatabaseKeyGuard:
         cache.delete(f"{KEY_PROBE}:{fingerprint}")
 
 
+UNREACHABLE = "topups.api-unreachable"
+REACHED_RECHECK_SECONDS = 30.0
+
+
+class CacheReachability:
+    """Whether the API answers, shared by every process through the cache: the first failure's
+    time and cause, the URL called. A process that reaches the API clears the record; it clears
+    it at once after a failure of its own, otherwise at most every ``REACHED_RECHECK_SECONDS``
+    (another process may have recorded a failure), so a working API costs no cache call per request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_clear = 0.0
+
+    def reached(self, base_url: str) -> None:
+        with self._lock:
+            if time.monotonic() < self._next_clear:
+                return
+            self._next_clear = time.monotonic() + REACHED_RECHECK_SECONDS
+        cache.delete(UNREACHABLE)
+
+    def unreachable(self, base_url: str, cause: str) -> None:
+        now = timezone.now()
+        record = cache.get(UNREACHABLE)
+        if not record or record.get("url") != base_url:
+            record = {"url": base_url, "since": now}
+            log.warning("OneClickDZ API at %s cannot be reached: %s", base_url, cause)
+        cache.set(UNREACHABLE, {**record, "cause": cause, "last": now}, timeout=None)
+        with self._lock:
+            self._next_clear = 0.0
+
+
+def unreachable_since() -> dict | None:
+    """The record of the configured API not answering (url, since, last, cause), or None."""
+    record = cache.get(UNREACHABLE)
+    if record and record.get("url") == (settings.ONECLICKDZ_API_URL or "").strip().rstrip("/"):
+        return record
+    return None
+
+
 @lru_cache(maxsize=4)
 def _client(base_url: str, api_key: str, connect_timeout: float, read_timeout: float, get_retries: int,
             backoff: float) -> OneClickClient:
@@ -70,6 +112,7 @@ def _client(base_url: str, api_key: str, connect_timeout: float, read_timeout: f
         get_retries=get_retries,
         backoff_factor=backoff,
         key_guard=DatabaseKeyGuard(),
+        reachability=CacheReachability(),
     )
 
 

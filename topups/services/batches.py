@@ -31,7 +31,7 @@ from django.utils.translation import gettext_noop
 
 from topups.csv_import import CsvImportError, parse_csv, starts_like_formula
 from topups.inputs import parse_amount
-from topups.keys import REF_PATTERN, file_ref, value_text
+from topups.keys import LABEL_PATTERN, file_ref, value_text
 from topups.models import (
     Batch,
     BatchStatus,
@@ -40,8 +40,6 @@ from topups.models import (
     OrderStatus,
     Product,
     Service,
-    Till,
-    TillStatus,
     new_ref,
 )
 from topups.notes import Note
@@ -49,7 +47,7 @@ from topups.numbers import compact, normalise_number
 from topups.oneclick import errors as api_errors
 from topups.selectors import recent_by_line, spendable_balance
 from topups.services import account as accounts
-from topups.services import lifecycle, mobile, pricing
+from topups.services import lifecycle, mobile, pricing, tills
 from topups.services.account import current_account
 from topups.services.actors import Actor
 from topups.services.orders import SEND_OVERDUE, request_send
@@ -121,7 +119,9 @@ def _check_one(source: dict, products: dict, plans: dict) -> dict:
            "service": Service.INTERNET, "line_type": "", "plan_code": "", "number": "", "value": "", "cost": None,
            "ref": "", "note": "", "errors": errors, "warnings": []}
     cells = row["input"]
-    formula = {name for name, text in cells.items() if text and _looks_like_formula(name, text)}
+    # A note is free text kept as typed ("+ 2 cards", "-50 DA off"): it is never read as a value, and
+    # every export neutralises formulas (csv_export), so it is not refused here.
+    formula = {name for name, text in cells.items() if text and name != "note" and _looks_like_formula(name, text)}
     for name in sorted(formula):
         errors.append(["formula", {"column": _COLUMN_LABELS[name]}])
     if source.get("long"):
@@ -151,7 +151,8 @@ def _check_mobile_cells(row: dict, formula: set, plans: dict) -> None:
         errors.append(["bad_mobile", {"value": cells["number"][:40]}])
         return
     except mobile.MobileInputError as exc:
-        errors.append(["mobile_refused", {"message": str(exc)[:255]}])
+        errors.append(["mobile_refused", {"message": str(exc.note)[:255], "code": exc.note.msgid,
+                                          "params": exc.note.params}])
         return
     row["number"], row["plan_code"], row["value"] = checked.number, checked.plan.code, value_text(checked.amount)
     row["cost"] = None if checked.cost is None else str(checked.cost)
@@ -195,7 +196,7 @@ def _check_label_cells(row: dict, formula: set) -> None:
     """The row's own label (ref) and note."""
     cells, errors = row["input"], row["errors"]
     if cells["ref"] and "ref" not in formula:
-        if REF_PATTERN.match(cells["ref"]):
+        if LABEL_PATTERN.match(cells["ref"]):
             row["ref"] = cells["ref"]
         else:
             errors.append(["bad_ref", {"ref": cells["ref"][:70]}])
@@ -320,9 +321,13 @@ def stale_balance_reason(stale: StaleBalance) -> str:
         "balance": number_format(stale.balance, decimal_pos=2, force_grouping=True)}
 
 
-def blocking_reasons(batch: Batch) -> list[str]:
-    """Why the batch cannot be confirmed as it stands (empty when it can)."""
+def blocking_reasons(batch: Batch, user_id: int | None = None) -> list[str]:
+    """Why the batch cannot be confirmed as it stands (empty when it can); ``user_id``: who would
+    confirm it, whose open cash session the orders join (required as at the counter and in the
+    admin's form: ``tills.session_missing``)."""
     reasons = []
+    if tills.session_missing(user_id):
+        reasons.append(str(tills.NO_SESSION))
     if batch.valid_count == 0:
         reasons.append(_("No row can be sent. Fix the file and upload it again."))
     if batch.balance is not None and batch.total_cost > batch.balance:
@@ -401,7 +406,7 @@ def confirm_batch(*, batch_id: int, actor: Actor, accept_stale_balance: bool = F
             return ConfirmResult(batch, changed=True)
         # The balance may have moved since the preview: block on the current one.
         batch.balance = checked.balance
-        blocked = blocking_reasons(batch)
+        blocked = blocking_reasons(batch, actor.user_id)
         if blocked:
             batch.save(update_fields=["balance"])
             return ConfirmResult(batch, blocked=blocked)
@@ -413,6 +418,11 @@ def confirm_batch(*, batch_id: int, actor: Actor, accept_stale_balance: bool = F
         try:
             with transaction.atomic():
                 created = _create_orders(batch, actor, now)
+        except tills.TillError as exc:  # the session was closed since the check above
+            Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.PREVIEWED, confirmed_at=None,
+                                                     confirmed_by=None)
+            batch.status = BatchStatus.PREVIEWED
+            return ConfirmResult(batch, blocked=[str(exc)])
         except IntegrityError:
             # A reference of the file was taken between the check and the insert.
             Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.PREVIEWED, confirmed_at=None,
@@ -439,10 +449,10 @@ def _create_orders(batch: Batch, actor: Actor, now) -> int:
     enqueued, the status sync finds the orders overdue and enqueues them itself.
     """
     orders = []
-    # The books: each order's price from the price list, and the uploader's open cash session if
-    # any (a bulk file is a supervisor's, not a counter sale: no session is required).
+    # The books: each order's price from the price list, and the confirming user's open cash
+    # session, locked as for any sale (the same rule as the counter and the admin's form).
     book = pricing.PriceBook()
-    till = Till.objects.select_for_update().filter(cashier_id=actor.user_id, status=TillStatus.OPEN).first()
+    till = tills.attach(actor)
     for row in batch.rows:
         if not row["valid"]:
             continue

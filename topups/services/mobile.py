@@ -21,9 +21,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from topups import inputs
 from topups.models import NETWORK_OF_OPERATOR, ApiAccount, MobilePlan, PlanKind
+from topups.notes import Note, render_note
 from topups.numbers import OPERATOR_BY_PREFIX, normalise_mobile
 from topups.oneclick import errors as api_errors
 from topups.services.account import current_fingerprint, get_client
@@ -33,11 +35,22 @@ log = logging.getLogger("topups.mobile")
 OPERATORS = tuple(OPERATOR_BY_PREFIX.values())
 CENT = Decimal("0.01")
 PLANS_LOCK = "topups:mobile-plans-first-use"
+WHOLE_AMOUNT = gettext_noop("The amount must be a whole number of dinars, such as 500.")
+TOO_LARGE_AMOUNT = gettext_noop("The amount cannot be more than %(max)s DA.")
 
 
 class MobileInputError(ValueError):
     """A mobile order that cannot be sent as asked; the message is for staff. (``orders`` turns
-    it into its OrderInputError.)"""
+    it into its OrderInputError.) Raised with a ``Note``: ``str(exc)`` is the sentence in the
+    active language, and ``note`` keeps the message and its parameters for whoever stores it (a
+    bulk file's preview) to show it later in the reader's language."""
+
+    def __init__(self, note: Note) -> None:
+        super().__init__(note)
+        self.note = note
+
+    def __str__(self) -> str:
+        return render_note(self.note)
 
 
 # Numbers -----------------------------------------------------------------------------------------
@@ -162,13 +175,13 @@ def check_mobile(plan_code: str, number: str, amount=None, *, plan: MobilePlan |
     number = normalise_mobile(number)
     plan = plan if plan is not None and plan.code == plan_code else _plan(plan_code)
     if not plan.is_enabled:
-        raise MobileInputError(_("The plan %(plan)s is unavailable at the moment: choose another plan.")
-                               % {"plan": plan.name or plan.code})
+        raise MobileInputError(Note(gettext_noop("The plan %(plan)s is unavailable at the moment: choose another plan."),
+                                    plan=plan.name or plan.code))
     operator = OPERATOR_BY_PREFIX[number[1]]
     if plan.network != operator:
-        raise MobileInputError(_("%(number)s is a %(operator)s number; the plan %(plan)s tops up %(network)s "
-                                 "numbers.") % {"number": number, "operator": operator,
-                                                "plan": plan.name or plan.code, "network": plan.network})
+        raise MobileInputError(Note(gettext_noop("%(number)s is a %(operator)s number; the plan %(plan)s tops up "
+                                                 "%(network)s numbers."), number=number, operator=operator,
+                                    plan=plan.name or plan.code, network=plan.network))
     amount = _amount_for(plan, amount)
     cost = Decimal(0) if plan.is_menu else cost_of(plan, amount)
     notes = ()
@@ -180,12 +193,12 @@ def check_mobile(plan_code: str, number: str, amount=None, *, plan: MobilePlan |
 def _plan(plan_code: str) -> MobilePlan:
     code = (plan_code or "").strip()
     if not code:
-        raise MobileInputError(_("Choose a plan."))
+        raise MobileInputError(Note(gettext_noop("Choose a plan.")))
     ensure_plans_fresh()
     plan = MobilePlan.objects.filter(code=code).first()
     if plan is None:
-        raise MobileInputError(_("The plan %(code)s is no longer offered by the API: choose another plan.")
-                               % {"code": code})
+        raise MobileInputError(Note(gettext_noop("The plan %(code)s is no longer offered by the API: choose another "
+                                                 "plan."), code=code))
     return plan
 
 
@@ -196,9 +209,11 @@ def parse_whole_amount(raw) -> Decimal | None:
     try:
         amount = inputs.parse_optional_amount(raw, decimals=0)
     except ValidationError as exc:
-        raise MobileInputError(exc.messages[0] if exc.code == "too_large" else inputs.WHOLE) from None
+        if exc.code == "too_large":
+            raise MobileInputError(Note(TOO_LARGE_AMOUNT, max=str(inputs.MAX_AMOUNT))) from None
+        raise MobileInputError(Note(WHOLE_AMOUNT)) from None
     if amount is not None and amount <= 0:
-        raise MobileInputError(inputs.WHOLE)
+        raise MobileInputError(Note(WHOLE_AMOUNT))
     return None if amount is None else amount.quantize(CENT)
 
 
@@ -208,16 +223,16 @@ def _amount_for(plan: MobilePlan, raw) -> Decimal:
     amount = parse_whole_amount(raw)
     if plan.kind == PlanKind.FIXED:
         if amount is not None and plan.amount is not None and amount != plan.amount:
-            raise MobileInputError(_("The plan %(plan)s is a fixed %(amount)s DA top-up.")
-                                   % {"plan": plan.name or plan.code, "amount": f"{plan.amount:.0f}"})
+            raise MobileInputError(Note(gettext_noop("The plan %(plan)s is a fixed %(amount)s DA top-up."),
+                                        plan=plan.name or plan.code, amount=f"{plan.amount:.0f}"))
         amount = plan.amount if plan.amount is not None else amount
     if amount is None:
-        raise MobileInputError(_("Type the amount to send."))
+        raise MobileInputError(Note(gettext_noop("Type the amount to send.")))
     if plan.kind == PlanKind.FIXED:
         return amount
     low, high = plan.min_amount, plan.max_amount
     if (low is not None and amount < low) or (high is not None and amount > high):
-        raise MobileInputError(_("The amount must be between %(low)s and %(high)s DA for the plan %(plan)s.")
-                               % {"low": f"{low:.0f}" if low is not None else "1",
-                                  "high": f"{high:.0f}" if high is not None else "∞", "plan": plan.name or plan.code})
+        raise MobileInputError(Note(gettext_noop("The amount must be between %(low)s and %(high)s DA for the plan "
+                                                 "%(plan)s."), low=f"{low:.0f}" if low is not None else "1",
+                                    high=f"{high:.0f}" if high is not None else "∞", plan=plan.name or plan.code))
     return amount

@@ -8,9 +8,10 @@ edits is written alone, under the row lock, and recorded with its old and new va
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from topups.models import Order
+from topups.notes import Note
 from topups.services import audit, lifecycle
 from topups.services.actors import Actor
 
@@ -30,9 +31,10 @@ def edit_order(*, order_id: int, changes: dict, actor: Actor, request=None) -> d
                 if getattr(order, name) != value}
         if not diff:
             return {}
-        summary = "; ".join(f"{name}: “{old}” → “{new}”" for name, (old, new) in diff.items())
+        old, new = diff["note"]  # the one editable field
         edit = lifecycle.Change(order.pk, None, fields={name: new for name, (_old, new) in diff.items()},
-                                note=_("Edited: %(changes)s") % {"changes": summary}, payload={"edited": diff},
+                                note=Note(gettext_noop("Note edited: “%(old)s” → “%(new)s”"), old=old, new=new),
+                                payload={"edited": diff},
                                 record=True)
         lifecycle.apply_changes([edit], actor, locked={order.pk: order})
         audit.record(actor=actor, action="edit_order", target=order.ref, detail={"changes": diff}, request=request)

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from topups.models import Order, OrderEvent, OrderStatus, Product
-from topups.notes import Note
+from topups.notes import Note, refusal_note
 from topups.oneclick import TopupStatus
 from topups.oneclick import errors as api_errors
 from topups.services import lifecycle, planning, reconnect
@@ -105,7 +105,7 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
     except Exception as exc:  # OutcomeUnknown, or anything unexpected after the POST left
         return attempt.unknown(exc)
     accepted_as = TopupStatus.PENDING if order.is_mobile else TopupStatus.HANDLING
-    attempt.finish(S.HANDLING, _("Accepted by the API"), {"topupId": result.topup_id, "topupRef": result.topup_ref},
+    attempt.finish(S.HANDLING, Note(gettext_noop("Accepted by the API")), {"topupId": result.topup_id, "topupRef": result.topup_ref},
                    topup_id=result.topup_id, api_status=accepted_as.value,
                    next_check_at=planning.first_look(timezone.now()))
     log.info("order %s sent, topup id %s", order.ref, result.topup_id)
@@ -143,7 +143,7 @@ def claim(order_id: int, actor: Actor) -> tuple[Order, bool] | None:
             # A new attempt restarts the NOT_FOUND clock: an answer before it says nothing of this POST.
             {"sent_at": now, "send_attempts": order.send_attempts + 1, "next_check_at": now + lease,
              "not_found_since": None},
-            _("Sending again with the same reference") if resend else "", attempt=order.send_attempts)
+            Note(gettext_noop("Sending again with the same reference")) if resend else "", attempt=order.send_attempts)
         if not lifecycle.apply_changes([change], actor, locked={order.pk: order}):
             return None
     return order, not resend
@@ -172,7 +172,8 @@ class _Attempt:
         order = self.order
         if order.product_available is not None and not order.product_available:
             message = _("This card value is out of stock.")
-            self.finish(S.REFUSED, message, refusal_code="ERR_STOCK", refusal_message=message, next_check_at=None)
+            self.finish(S.REFUSED, refusal_note("ERR_STOCK"), refusal_code="ERR_STOCK", refusal_message=message,
+                        next_check_at=None)
             return SendReport(order.ref, "refused", S.REFUSED, message)
         try:
             ncli, offre = checked_line(client, order.line_type, order.number)
@@ -188,7 +189,7 @@ class _Attempt:
     def refuse(self, exc: api_errors.OneClickError) -> SendReport:
         """A first send turned down (by the API, or by the client before the POST): nothing debited."""
         code = exc.code if not isinstance(exc, api_errors.InvalidRequest) else api_errors.ValidationFailed.default_code
-        self.finish(S.REFUSED, exc.message[:255], error_payload(exc), refusal_code=code,
+        self.finish(S.REFUSED, refusal_note(code), error_payload(exc), refusal_code=code,
                     refusal_message=exc.message[:255], next_check_at=None)
         log.info("order %s refused: %s", self.order.ref, exc.code)
         return SendReport(self.order.ref, "refused", S.REFUSED, exc.message)
@@ -239,11 +240,11 @@ class _Attempt:
         """No clear answer: checked by reference. ``duplicated``: the API answered DUPLICATED_REF
         before the lookup failed; kept in the history, it is evidence the API may hold the order
         (``planning.api_may_hold``)."""
-        note = _("No clear answer from the API; checking by reference. It will not be sent twice.")
+        note = Note(gettext_noop("No clear answer from the API; checking by reference. It will not be sent twice."))
         payload = error_payload(exc)
         if duplicated is not None:
             payload["duplicatedRef"] = error_payload(duplicated)
-        self.finish(S.UNKNOWN, f"{note} ({type(exc).__name__})"[:255], payload,
+        self.finish(S.UNKNOWN, note, payload,
                     next_check_at=timezone.now() + timedelta(seconds=10))
         log.warning("order %s outcome unknown after send: %r", self.order.ref, exc)
         return SendReport(self.order.ref, "unknown", S.UNKNOWN, note)
@@ -289,9 +290,9 @@ def _describe_problem(exc: Exception) -> str:
     if reconnect.caused_by_database(exc):
         return Note(DATABASE_LOST)
     if isinstance(exc, api_errors.ConfigurationError):
-        return _("No API key is configured.")
+        return Note(gettext_noop("No API key is configured."))
     if isinstance(exc, api_errors.AuthError):
-        return _("The API refused the key: %(reason)s") % {"reason": getattr(exc, "message", str(exc))}
+        return Note(gettext_noop("The API refused the key: %(reason)s"), reason=getattr(exc, "message", str(exc)))
     if isinstance(exc, api_errors.RateLimited):
-        return _("The API asked us to slow down; the order will be sent shortly.")
-    return _("The API could not be reached; the order will be sent when it answers.")
+        return Note(gettext_noop("The API asked us to slow down; the order will be sent shortly."))
+    return Note(gettext_noop("The API could not be reached; the order will be sent when it answers."))

@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from topups.inputs import parse_amount
 from topups.models import FINAL_STATUSES, HANDED_BACK_STATUSES, HandBack, Order, Till, TillClose, TillStatus
@@ -126,6 +127,15 @@ def open_till(*, actor: Actor, opening_cash, request=None) -> Till:
     return till
 
 
+NO_SESSION = gettext_lazy("Open your cash session before selling (Cash session page).")
+
+
+def session_missing(user_id: int | None) -> bool:
+    """Whether this user may not sell now: a session is required (TILL_REQUIRED) and none is open.
+    The one rule of every way an order is made: the counter, the admin's form and a bulk file."""
+    return user_id is not None and till_required() and open_till_of(user_id) is None
+
+
 def attach(actor: Actor) -> Till | None:
     """The actor's open till, locked until the caller's transaction ends (call inside it), for an
     order being created. Raises TillError when a till is required and none is open (or it is being
@@ -134,7 +144,7 @@ def attach(actor: Actor) -> Till | None:
         return None
     till = Till.objects.select_for_update().filter(cashier_id=actor.user_id, status=T.OPEN).first()
     if till is None and till_required():
-        raise TillError(_("Open your cash session before selling (Cash session page)."))
+        raise TillError(str(NO_SESSION))
     return till
 
 

@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from topups.models import OrderStatus
+from topups.notes import actor_shown, ledger_type_shown, refusal_reason
 
 register = template.Library()
 S = OrderStatus
@@ -22,7 +23,7 @@ STATUS_TONE = {
 }
 
 
-def status_explanation(status: str, refusal_message: str = "", *, code_in_full: bool = True,
+def status_explanation(status: str, refusal_code: str = "", *, code_in_full: bool = True,
                        for_customer: bool = False, mobile: bool = False, menu: bool = False) -> str:
     """What the status means for the shop and the customer, in one sentence.
 
@@ -52,9 +53,7 @@ def status_explanation(status: str, refusal_message: str = "", *, code_in_full: 
             return _("Failed: the top-up could not be delivered and its cost is refunded.")
         return _("Failed: the cost was refunded to our account. Refund the customer.")
     if status == S.REFUSED:
-        return _("Refused, nothing was charged: %(reason)s") % {
-            "reason": refusal_message or _("no reason given")
-        }
+        return _("Refused, nothing was charged: %(reason)s") % {"reason": refusal_reason(refusal_code)}
     if status == S.CANCELLED:
         return _("Cancelled before it was sent; nothing was charged.")
     if status == S.TAKEN_BACK:
@@ -80,7 +79,7 @@ def _mobile_explanation(status: str, for_customer: bool) -> str:
 @register.simple_tag
 def explain_status(order, for_customer: bool = False) -> str:
     """``status_explanation`` for an order whose codes went through ``audit.show_order_codes``."""
-    return status_explanation(order.status, order.refusal_message, for_customer=for_customer,
+    return status_explanation(order.status, order.refusal_code, for_customer=for_customer,
                               code_in_full=getattr(order, "code_in_full", True), mobile=order.is_mobile,
                               menu=is_menu_code(order.plan_code))
 
@@ -88,6 +87,11 @@ def explain_status(order, for_customer: bool = False) -> str:
 def is_menu_code(plan_code: str) -> bool:
     """A GETMENU plan's code: the order asks the number's offers (see MobilePlan.is_menu)."""
     return (plan_code or "").upper().startswith("GETMENU")
+
+
+register.filter("actor_shown", actor_shown)
+register.filter("refusal_reason", refusal_reason)
+register.filter("ledger_type_shown", ledger_type_shown)
 
 
 @register.filter
@@ -126,3 +130,17 @@ def dzd(amount, places: str = "2") -> str:
     if amount is None or amount == "":
         return "—"
     return _("%(amount)s DA") % {"amount": floatformat(amount, f"{places}g")}
+
+
+@register.filter
+def rule_amount(rule) -> str:
+    """A price rule's amount as the reader's language writes it: a markup in percent, any other
+    (a fixed price, a margin) in dinars."""
+    from django.template.defaultfilters import floatformat
+
+    from topups.models import PriceMode
+
+    if rule.mode == PriceMode.MARKUP:
+        return f"{floatformat(rule.amount, '-2g')} %"
+    return dzd(rule.amount)
+

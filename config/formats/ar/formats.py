@@ -4,3 +4,5 @@
 DATETIME_FORMAT = "j F، Y H:i"
 TIME_FORMAT = "H:i"
 SHORT_DATETIME_FORMAT = "d‏/m‏/Y H:i"
+# Django's "ar" groups no digits (37685,00): thousands grouped as in its ar_DZ (37.685,00).
+NUMBER_GROUPING = 3
