@@ -219,6 +219,7 @@ def test_a_bulk_row_priced_below_its_cost_is_refused_as_at_the_counter(shop, sup
     from topups.services import batches
 
     boss = Actor.user(supervisor)
+    tills.open_till(actor=boss, opening_cash="0")  # a bulk file's orders are sales of a session
     PriceRule.objects.create(line_type="ADSL", value=500, mode=PriceMode.FIXED, amount=Decimal(400))
     content = b"type,number,value\nADSL,036362600,1000\nADSL,036362601,500\n"
     batch = batches.preview_batch(file_name="x.csv", data=content, actor=boss)

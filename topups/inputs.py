@@ -45,10 +45,14 @@ WHOLE = _("The amount must be a whole number of dinars, such as 500.")
 OUT_OF_RANGE_DAY = _("Enter a date between 2000 and 2100.")
 
 
+def amount_shown(maximum: Decimal) -> str:
+    """A bound as the messages show it, grouped in the active language."""
+    return number_format(maximum, decimal_pos=2 if maximum != maximum.to_integral_value() else 0,
+                         force_grouping=True)
+
+
 def too_large_message(maximum: Decimal = MAX_AMOUNT) -> str:
-    return _("The amount cannot be more than %(max)s DA.") % {
-        "max": number_format(maximum, decimal_pos=2 if maximum != maximum.to_integral_value() else 0,
-                             force_grouping=True)}
+    return _("The amount cannot be more than %(max)s DA.") % {"max": amount_shown(maximum)}
 
 
 def amount_text(raw) -> str:

@@ -210,7 +210,7 @@ def parse_whole_amount(raw) -> Decimal | None:
         amount = inputs.parse_optional_amount(raw, decimals=0)
     except ValidationError as exc:
         if exc.code == "too_large":
-            raise MobileInputError(Note(TOO_LARGE_AMOUNT, max=str(inputs.MAX_AMOUNT))) from None
+            raise MobileInputError(Note(TOO_LARGE_AMOUNT, max=inputs.amount_shown(inputs.MAX_AMOUNT))) from None
         raise MobileInputError(Note(WHOLE_AMOUNT)) from None
     if amount is not None and amount <= 0:
         raise MobileInputError(Note(WHOLE_AMOUNT))
