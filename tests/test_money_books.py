@@ -252,6 +252,26 @@ def test_a_card_taken_back_leaves_the_books_and_its_money_is_handed_back_in_the_
     assert HandBack.objects.filter(order=card).count() == 1
 
 
+def test_a_card_taken_back_with_a_refund_of_another_sum_leaves_the_books_too(shop, cashier, client, supervisor):
+    """The provider may give back another sum than it debited for a card it takes back: the flag
+    says the refund differs, and resolving it takes the card back all the same (the page says so
+    first), its price handed back in the session open then."""
+    tills.open_till(actor=cashier, opening_cash="0")
+    card = send_and_follow(sell(cashier, "036362600"), cashier)
+    assert card.status == S.FULFILLED
+    shop.refund_topup(card.ref, amount=Decimal(900))
+    reconcile.run(backfill_days=1)
+    flag = LedgerFlag.objects.get(resolved_at__isnull=True)
+    assert (flag.kind, flag.order_id) == (FlagKind.REFUND_DIFFERS, card.pk)
+    client.force_login(supervisor)
+    day = client.get(reverse("topups:ledger"), {"date": flag.day.isoformat()}).content.decode()
+    assert "data-takes-back" in day
+    client.post(reverse("topups:ledger_resolve", args=[flag.pk]), {"note": "Reversed, 900 DA given back"})
+    card.refresh_from_db()
+    assert card.status == S.TAKEN_BACK
+    assert HandBack.objects.get(order=card).amount == Decimal(1000)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_money_handed_back_never_lands_in_a_session_being_closed(operator, monkeypatch):

@@ -52,7 +52,9 @@ def ledger_day(request):
     """One day: totals per ledger type, rows per match state, opening and closing balance from the
     ledger against our orders, and the day's flags (open ones first) with a form to resolve each."""
     day, asked = _day(request)
-    flags = reconcile.day_flags(day)[:FLAGS_SHOWN]
+    flags = list(reconcile.day_flags(day)[:FLAGS_SHOWN])
+    for flag in flags:
+        flag.takes_back = not flag.resolved_at and reconcile.takes_back(flag)
     form = asked if asked.errors else DayForm(initial={"date": day})
     return render(request, "ledger/day.html", {
         "day": day, "form": form, "summary": reconcile.day_summary(day), "flags": flags,

@@ -458,10 +458,20 @@ def resolve_flag(*, flag_id: int, note: str, actor: Actor, request=None) -> Ledg
     return flag
 
 
+# The flags a provider's refund of a delivered card raises: a refund we did not expect, or one of
+# another sum than the debit (checked first); resolving either takes the card back.
+TAKES_BACK = frozenset({FlagKind.REFUND_NOT_LOCAL, FlagKind.REFUND_DIFFERS})
+
+
+def takes_back(flag: LedgerFlag) -> bool:
+    """Whether resolving ``flag`` moves its order to *card taken back* (the day page says so first)."""
+    return flag.kind in TAKES_BACK and flag.order is not None and flag.order.status == S.FULFILLED
+
+
 def _take_back(flag: LedgerFlag, actor: Actor, note: str) -> str:
     """The order a resolved refund flag says the provider took back after delivering it, moved to
     TAKEN_BACK (its ref), or "" when the flag is not that."""
-    if flag.kind != FlagKind.REFUND_NOT_LOCAL or flag.order_id is None or flag.row_id is None:
+    if flag.kind not in TAKES_BACK or flag.order_id is None or flag.row_id is None:
         return ""
     order = Order.objects.select_for_update().filter(pk=flag.order_id, status=S.FULFILLED).first()
     row = LedgerRow.objects.filter(pk=flag.row_id).only("type", "amount", "time").first()

@@ -138,7 +138,7 @@ def _charge(sim: Simulator, body: dict[str, Any]) -> Any:
 
 
 def _refund(sim: Simulator, body: dict[str, Any]) -> Any:
-    return sim.refund_topup(_get(body, "ref"))
+    return sim.refund_topup(_get(body, "ref"), amount=_get(body, "amount", None))
 
 
 def _hide(sim: Simulator, body: dict[str, Any]) -> Any:

@@ -773,10 +773,11 @@ class Simulator:
         with self._lock:
             self._charge_overrides[ref] = amount
 
-    def refund_topup(self, ref: str) -> dict[str, Any]:
+    def refund_topup(self, ref: str, *, amount: Decimal | None = None) -> dict[str, Any]:
         """Refund the order with ``ref`` now, whatever its status (a FULFILLED card taken back):
-        its cost is credited with a ``REFUND-ADSL`` row and check-id / check-ref / list show it
-        REFUNDED from now on. Nobody tells the client: only the ledger and a status check do."""
+        its cost (or ``amount``, a provider refunding another sum) is credited with a
+        ``REFUND-ADSL`` row and check-id / check-ref / list show it REFUNDED from now on. Nobody
+        tells the client: only the ledger and a status check do."""
         with self._lock:
             self._settle()
             topup_id = self._refs.get(ref)
@@ -789,8 +790,9 @@ class Simulator:
             topup.steps = (*[(offset, status) for offset, status in topup.steps if offset < now - topup.created],
                            (now - topup.created, lifecycle.REFUNDED))
             topup.refunded = True
-            self._total_refunded += topup.cost
-            self._move(topup.cost, topup.refund_type, "increment", objid=topup.id, note=topup.refund_note,
+            credit = topup.cost if amount is None else money(amount)
+            self._total_refunded += credit
+            self._move(credit, topup.refund_type, "increment", objid=topup.id, note=topup.refund_note,
                        moment=self.clock.now())
             return topup.view(now)
 
