@@ -91,7 +91,7 @@ def default_language():
 @pytest.fixture
 def priced_shop(sim, settings, supervisor):
     """The books as in production: a cash session required to sell, the catalog synced from the
-    simulator, and a shop-wide price of cost + 20 DA."""
+    simulator, a shop-wide card price of cost + 20 DA, and a flexy fee of 12.50 DA on Djezzy."""
     from topups.models import PriceMode
     from topups.services import pricing
     from topups.services.actors import Actor
@@ -99,6 +99,8 @@ def priced_shop(sim, settings, supervisor):
     settings.TILL_REQUIRED = True
     assert catalog.sync_catalog().ok
     pricing.set_rule(line_type="", value=0, mode=PriceMode.MARGIN, amount="20", actor=Actor.user(supervisor))
+    pricing.set_rule(line_type="", value=0, operator="Djezzy", mode=PriceMode.MARGIN, amount="12.50",
+                     actor=Actor.user(supervisor))
     return sim
 
 

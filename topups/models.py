@@ -544,11 +544,14 @@ class Rounding(models.IntegerChoices):
 
 class PriceRule(models.Model):
     """How a product's selling price is set: one row per (line type, value), and one shop-wide
-    default (line type blank, value 0) for products without their own. Decided by
-    ``topups.services.pricing.quote``."""
+    default (line type blank, value 0) for cards without their own. A flexy fee is a row with a
+    ``plan_code`` or an ``operator`` (line type blank): a margin or markup on the credit's face value.
+    Decided by ``topups.services.pricing``."""
 
     line_type = models.CharField(_("line type"), max_length=8, choices=LineType.choices, blank=True)
     value = models.DecimalField(_("value (DZD)"), max_digits=10, decimal_places=2, default=0)
+    plan_code = models.CharField(_("mobile plan"), max_length=64, blank=True, default="")
+    operator = models.CharField(_("operator"), max_length=32, blank=True, default="")
     mode = models.CharField(_("mode"), max_length=8, choices=PriceMode.choices, default=PriceMode.MARKUP)
     amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2, default=0)
     rounding = models.PositiveSmallIntegerField(_("rounding"), choices=Rounding.choices, default=Rounding.NONE)
@@ -561,17 +564,26 @@ class PriceRule(models.Model):
         verbose_name = _("price rule")
         verbose_name_plural = _("price rules")
         ordering = ["line_type", "value"]
-        constraints = [models.UniqueConstraint(fields=["line_type", "value"], name="price_rule_unique")]
+        constraints = [models.UniqueConstraint(fields=["line_type", "value", "plan_code", "operator"],
+                                               name="price_rule_unique_target")]
         permissions = [("set_price", _("Can set selling prices")), ("view_books", _("Can see the shop's books"))]
 
     def __str__(self) -> str:
+        if self.plan_code:
+            return str(_("Flexy %(plan)s") % {"plan": self.plan_code})
+        if self.operator:
+            return str(_("Flexy %(operator)s") % {"operator": self.operator})
         if not self.line_type:
             return str(_("Shop default"))
         return f"{self.get_line_type_display()} {self.value:.0f} DA"
 
     @property
     def is_default(self) -> bool:
-        return not self.line_type
+        return not (self.line_type or self.plan_code or self.operator)
+
+    @property
+    def is_mobile(self) -> bool:
+        return bool(self.plan_code or self.operator)
 
 
 class TillStatus(models.TextChoices):

@@ -12,9 +12,10 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from topups.models import HANDED_BACK_STATUSES, LineType, Order, PriceRule, Product, Service, Till
+from topups.models import HANDED_BACK_STATUSES, LineType, MobilePlan, Order, PriceRule, Product, Service, Till
 from topups.selectors import local_day_bounds
 from topups.services import pricing
+from topups.services.mobile import cost_of
 
 GROUPS = ("day", "cashier", "product", "line_type", "service")
 ZERO = Decimal(0)
@@ -210,4 +211,21 @@ def price_list() -> list[tuple[Product, PriceRule | None, pricing.Quote]]:
 
 
 def default_rule() -> PriceRule | None:
-    return PriceRule.objects.filter(line_type="").first()
+    return PriceRule.objects.filter(line_type="", plan_code="", operator="").first()
+
+
+def flexy_price_list(sample=Decimal(1000)) -> list[dict]:
+    """Every flexy plan (menu requests aside) with its fee rule, and the cost and price of one
+    top-up: the plan's fixed amount, or ``sample`` DZD kept within a dynamic plan's range."""
+    book = pricing.PriceBook()
+    rows = []
+    for plan in MobilePlan.objects.order_by("operator", "kind", "amount", "code"):
+        if plan.is_menu:
+            continue
+        amount = plan.amount if plan.kind == "fixed" else min(max(sample, plan.min_amount or sample),
+                                                               plan.max_amount or sample)
+        cost = None if amount is None else cost_of(plan, amount)
+        rows.append({"plan": plan, "amount": amount, "cost": cost,
+                     "rule": book.mobile_rule_for(plan.code, plan.network),
+                     "quote": book.quote_mobile(plan.code, amount, cost, plan.network) if amount else None})
+    return rows

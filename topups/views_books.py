@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from topups import selectors_books as books
 from topups.csv_export import table_response
 from topups.forms_books import CloseTillForm, OpenTillForm, PriceRuleForm, ReportForm
-from topups.models import Product, Till, TillStatus
+from topups.models import MobilePlan, Product, Till, TillStatus
 from topups.services import audit, pricing, tills
 from topups.services.actors import Actor
 
@@ -114,14 +114,13 @@ def prices(request):
     """The price list: each product's cost, rule and price now (below cost flagged), and the form
     that sets one product's rule or the shop default."""
     products = list(Product.objects.all())
-    form = PriceRuleForm(request.POST or None, products=products)
+    form = PriceRuleForm(request.POST or None, products=products, plans=list(MobilePlan.objects.all()))
     status = 200
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
-            line_type, value = data["product"]
             try:
-                pricing.set_rule(line_type=line_type, value=value, mode=data["mode"], amount=data["amount"],
+                pricing.set_rule(**data["product"], mode=data["mode"], amount=data["amount"],
                                  rounding=data["rounding"], allow_below_cost=data["allow_below_cost"],
                                  actor=Actor.user(request.user), request=request)
             except ValidationError as exc:
@@ -131,6 +130,7 @@ def prices(request):
                 return redirect("topups:prices")
         status = 400
     return render(request, "books/prices.html", {"form": form, "rows": books.price_list(),
+                                                 "flexy_rows": books.flexy_price_list(),
                                                  "default": books.default_rule()}, status=status)
 
 

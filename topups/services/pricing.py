@@ -5,6 +5,11 @@ rounded up to 5 or 10 DA. A product without its own rule takes the shop-wide def
 default either, the card sells at its face value. Margin and markup prices are computed from the
 current cost every time, so they follow the catalog sync's cost changes; fixed prices stay.
 
+Flexy (mobile credit) is sold as shops sell it: the customer pays the credit's face value, plus the
+fee of the plan's own rule or else its operator's (the network: Mobilis, Djezzy, Ooredoo; a margin in DZD or a markup in percent of the
+amount), never the cards' default. Whatever the rule, the price never falls below what the API
+debits (amount x the plan's multiplier): ``quote_mobile`` raises it to the cost, whole dinars.
+
 ``quote`` knows nothing of cards: it takes a cost and a rule, so another service (mobile top-ups,
 whose cost is amount x multiplier) prices the same way. The order form, the order page, the
 dashboard's below-cost flag, the bulk preview and the receipt all go through it.
@@ -20,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from topups.models import PriceMode, PriceRule, Product, Rounding
+from topups.models import NETWORK_OF_OPERATOR, MobilePlan, PriceMode, PriceRule, Product, Rounding
 from topups.services import audit
 from topups.services.actors import Actor
 
@@ -72,7 +77,10 @@ class PriceBook:
     def __init__(self, rules=None) -> None:
         rules = list(PriceRule.objects.all()) if rules is None else list(rules)
         self.default = next((r for r in rules if r.is_default), None)
-        self.rules = {(r.line_type, Decimal(r.value)): r for r in rules if not r.is_default}
+        self.rules = {(r.line_type, Decimal(r.value)): r for r in rules if r.line_type}
+        self.plan_fees = {r.plan_code: r for r in rules if r.plan_code}
+        self.operator_fees = {r.operator: r for r in rules if r.operator and not r.plan_code}
+        self._operators: dict[str, str] | None = None
 
     def rule_for(self, line_type: str, value) -> PriceRule | None:
         return self.rules.get((line_type, Decimal(value))) or self.default
@@ -83,20 +91,36 @@ class PriceBook:
     def quote_for(self, line_type: str, value, cost: Decimal | None) -> Quote:
         return quote(cost=cost, face_value=Decimal(value), rule=self.rule_for(line_type, value))
 
-    def mobile_rule_for(self, plan_code: str) -> PriceRule | None:
-        """The rule of a mobile plan: the shop default when it is a margin or a markup (on the cost,
-        amount x the plan's multiplier, or on the amount when the API gives no multiplier). A fixed
-        price would sell every amount at one price: it does not apply, the top-up sells at its amount."""
-        if self.default is None or self.default.mode == PriceMode.FIXED:
-            return None
-        return self.default
+    def operator_of(self, plan_code: str) -> str:
+        """The network a plan tops up (Mobilis for GMobilis, Pixx...): an operator's fee covers them all."""
+        if self._operators is None:
+            self._operators = {code: NETWORK_OF_OPERATOR.get(name, name)
+                               for code, name in MobilePlan.objects.values_list("code", "operator")}
+        return self._operators.get(plan_code, "")
 
-    def quote_mobile(self, plan_code: str, amount, cost: Decimal | None) -> Quote:
-        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` costing ``cost``. A menu
-        request (a GETMENU plan: the number only, amount 0) sells nothing."""
+    def mobile_rule_for(self, plan_code: str, operator: str | None = None) -> PriceRule | None:
+        """The fee rule of a mobile plan: its own, else its operator's, else none (face value). The
+        cards' shop default never applies: a markup on the cost would sell credit below its face value."""
+        if plan_code in self.plan_fees:
+            return self.plan_fees[plan_code]
+        operator = self.operator_of(plan_code) if operator is None else operator
+        return self.operator_fees.get(operator)
+
+    def quote_mobile(self, plan_code: str, amount, cost: Decimal | None, operator: str | None = None) -> Quote:
+        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` costing ``cost``: see the
+        module's docstring. A menu request (a GETMENU plan: the number only, amount 0) sells nothing."""
         if not amount:
             return Quote(Decimal("0.00"), cost)
-        return quote(cost=cost, face_value=Decimal(amount), rule=self.mobile_rule_for(plan_code))
+        return mobile_quote(cost=cost, amount=Decimal(amount), rule=self.mobile_rule_for(plan_code, operator))
+
+
+def mobile_quote(*, cost: Decimal | None, amount: Decimal, rule: PriceRule | None) -> Quote:
+    """Face value plus the rule's fee (on the amount, not the cost), then never below the cost."""
+    price = amount if rule is None else quote(cost=None, face_value=amount, rule=rule).price
+    if cost is not None and price < cost:
+        step = Decimal(rule.rounding) if rule is not None and rule.rounding else Decimal(1)
+        price = (Decimal(cost) / step).to_integral_value(ROUND_CEILING) * step
+    return Quote(price.quantize(CENT), cost)
 
 
 def price_for(product: Product) -> Quote:
@@ -135,20 +159,28 @@ def parse_amount(raw) -> Decimal:
 
 
 def set_rule(*, line_type: str, value, mode: str, amount, rounding: int = 0, allow_below_cost: bool = False,
-             actor: Actor, request=None) -> PriceRule:
-    """Create or change the rule of one product (``line_type`` blank: the shop default), audited
-    with its old and new terms. A fixed price below the product's cost is refused unless
-    ``allow_below_cost``; bad input raises ValidationError and changes nothing."""
+             plan_code: str = "", operator: str = "", actor: Actor, request=None) -> PriceRule:
+    """Create or change the rule of one product (``line_type`` blank: the shop default), or the flexy
+    fee of one plan (``plan_code``) or operator (``operator``), audited with its old and new terms.
+    A fixed price below the product's cost is refused unless ``allow_below_cost``; a flexy fee is a
+    margin or a markup (a fixed price would sell every amount at one price); bad input raises
+    ValidationError and changes nothing."""
     amount = parse_amount(amount)
     if mode not in PriceMode.values:
         raise ValidationError(_("Choose how the price is set."))
     if int(rounding) not in Rounding.values:
         raise ValidationError(_("Choose a rounding."))
+    mobile = bool(plan_code or operator)
+    if mobile and mode == PriceMode.FIXED:
+        raise ValidationError(_("A flexy fee is a margin in DA or a markup in percent of the amount, not a fixed price."))
+    if mobile:
+        line_type, operator = "", "" if plan_code else operator
     value = Decimal(value) if line_type else Decimal(0)
+    target = {"line_type": line_type, "value": value, "plan_code": plan_code, "operator": operator}
     with transaction.atomic():
-        rule = PriceRule.objects.select_for_update().filter(line_type=line_type, value=value).first()
+        rule = PriceRule.objects.select_for_update().filter(**target).first()
         before = _terms(rule) if rule else None
-        rule = rule or PriceRule(line_type=line_type, value=value)
+        rule = rule or PriceRule(**target)
         rule.mode, rule.amount, rule.rounding = mode, amount, int(rounding)
         rule.allow_below_cost, rule.updated_by_id, rule.updated_at = allow_below_cost, actor.user_id, timezone.now()
         if line_type and not allow_below_cost:
@@ -157,7 +189,7 @@ def set_rule(*, line_type: str, value, mode: str, amount, rounding: int = 0, all
                 raise ValidationError(_("This price is below the card's cost (%(cost)s DA): a supervisor must "
                                         "allow selling it below cost.") % {"cost": product.cost})
         rule.save()
-        audit.record(actor=actor, action="price_rule", target=str(rule) if line_type else "default",
+        audit.record(actor=actor, action="price_rule", target=str(rule) if not rule.is_default else "default",
                      detail={"before": before, "after": _terms(rule)}, request=request)
     return rule
 
