@@ -115,3 +115,11 @@ def counter(priced_shop, client, operator):
     tills.open_till(actor=Actor.user(operator), opening_cash="0")
     client.force_login(operator)
     return priced_shop
+
+
+def printed_text(html: str) -> str:
+    """A receipt's text without its markup: the card code is printed in groups of four (one element
+    each), so a test looks for the code in this, not in the HTML."""
+    import re
+
+    return re.sub(r"<[^>]+>", "", html)

@@ -121,7 +121,8 @@ def test_reports_and_the_close_split_per_service(shop, operator, supervisor, cli
     closed = tills.close_till(till_id=till.pk, counted_cash="2517.50", actor=Actor.user(operator))
     assert closed.expected_cash == Decimal("2517.50")  # 3,530 taken, 1,012.50 handed back
     receipt = client.get(reverse("topups:till", args=[till.pk]) + "?paper=80").content.decode()
-    assert 'id="till-by-service"' in receipt and "Mobile top-up (3)" in receipt
+    assert 'id="till-by-service"' in receipt and "Mobile top-up: taken (3 orders)" in receipt
+    assert "Mobile top-up: handed back" in receipt and " − " not in receipt
     client.force_login(supervisor)
     assert client.get(reverse("topups:reports") + "?group=service").status_code == 200
 

@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -260,14 +260,19 @@ def order_refresh(request, pk: int):
 @login_required
 @permission_required("topups.view_order", raise_exception=True)
 def order_receipt(request, pk: int):
-    """A receipt for a thermal printer: ?width=58 or 80 (mm)."""
+    """A receipt for a thermal printer: ?width=58 or 80 (mm), in the customer's language (?lang=en,
+    fr or ar; the staff member's own by default)."""
     order = _get_order(pk)
     width = "58" if request.GET.get("width") == "58" else "80"
+    languages = dict(settings.LANGUAGES)
+    language = request.GET.get("lang") if request.GET.get("lang") in languages else translation.get_language()
     audit.show_order_codes(request, [order], via="receipt")
-    return render(request, "topups/receipt.html", {
-        "order": order, "width": width, "shop_name": settings.SHOP_NAME, "printed_at": timezone.now(),
-        **receipts.printed(request, order),
-    })
+    with translation.override(language):
+        return render(request, "topups/receipt.html", {
+            "order": order, "width": width, "shop_name": settings.SHOP_NAME, "printed_at": timezone.now(),
+            "receipt_languages": [(code, translation.get_language_info(code)["name_local"]) for code in languages],
+            **receipts.printed(request, order),
+        })
 
 
 # Lists --------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ with their charts and exports. Thin: parse, call one service or selector, render
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -86,7 +87,7 @@ def till_detail(request, pk: int):
                "can_approve": request.user.has_perm("topups.approve_till")}
     paper = request.GET.get("paper")
     if paper in ("58", "80"):
-        return render(request, "books/till_receipt.html", {**context, "width": paper})
+        return render(request, "books/till_receipt.html", {**context, "width": paper, "shop_name": settings.SHOP_NAME})
     return render(request, "books/till_detail.html", context)
 
 
