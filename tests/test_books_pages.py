@@ -157,13 +157,19 @@ def test_receipt_price_instructions_and_duplicates(client, shop, operator, setti
 
 
 def test_below_cost_is_flagged_on_the_supervisors_home(client, shop, supervisor, operator):
-    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="990", actor=Actor.user(supervisor))
+    """"Sold below cost" only once something was: a price below cost alone is flagged on the
+    selling-prices page, not as a sale."""
+    pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="990", allow_below_cost=True,
+                     actor=Actor.user(supervisor))
     client.force_login(supervisor)
     assert 'id="below-cost"' not in client.get(reverse("topups:home")).content.decode()
     shop.set_cost("ADSL", 1000, "995")
     catalog.sync_catalog()
+    assert 'id="below-cost"' not in client.get(reverse("topups:home")).content.decode()  # nothing sold yet
+    tills.open_till(actor=Actor.user(supervisor), opening_cash="0")
+    orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000), actor=Actor.user(supervisor))
     page = client.get(reverse("topups:home")).content.decode()
-    assert 'id="below-cost"' in page and "ADSL 1000 DA" in page
+    assert 'id="below-cost"' in page and "ADSL 1000 (1 order" in page
     client.force_login(operator)  # a cashier is refused the sale instead (test_books_pricing)
     assert 'id="below-cost"' not in client.get(reverse("topups:home")).content.decode()
 

@@ -79,6 +79,37 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # entered, so an order that ends without a card (refunded by the API, refused, or cancelled before
 # sending) means giving its price back. Every other order's price is a sale.
 HANDED_BACK_STATUSES = frozenset({S.REFUNDED, S.REFUSED, S.CANCELLED})
+# The API's answer to an order that failed (money back to the shop, or nothing debited).
+FAILED_STATUSES = frozenset({S.REFUNDED, S.REFUSED})
+MENU_PLAN_PREFIX = "GETMENU"
+
+
+def is_menu_code(plan_code: str) -> bool:
+    """A GETMENU plan's code: the order asks the number's offers (the API answers them as a refund
+    of 0 DZD). It sells nothing, so it is neither a sale, nor money handed back, nor a failure."""
+    return (plan_code or "").upper().startswith(MENU_PLAN_PREFIX)
+
+
+def status_label(status: str, plan_code: str = "") -> str:
+    """The status as staff read it: a menu request the API answered reads "Offers received", not
+    "Refunded" (the API's way of answering it)."""
+    if is_menu_code(plan_code) and status in (S.REFUNDED, S.FULFILLED):
+        return str(_("Offers received"))
+    return str(OrderStatus(status).label)
+
+
+def not_menu() -> models.Q:
+    return ~models.Q(plan_code__istartswith=MENU_PLAN_PREFIX)
+
+
+def handed_back_q() -> models.Q:
+    """The orders whose price the shop hands back (the books' one rule), menu requests aside."""
+    return models.Q(status__in=HANDED_BACK_STATUSES) & not_menu()
+
+
+def failed_q() -> models.Q:
+    """The orders that failed, for the failure rates (menu requests aside)."""
+    return models.Q(status__in=FAILED_STATUSES) & not_menu()
 
 FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 # Sent (or maybe sent) and not final: what the status sync follows.
@@ -214,7 +245,7 @@ class MobilePlan(models.Model):
     @property
     def is_menu(self) -> bool:
         """A GETMENU plan: sent with a number only, it answers the number's offers (suggested_offers)."""
-        return self.code.upper().startswith("GETMENU")
+        return is_menu_code(self.code)
 
 
 class Order(models.Model):
@@ -306,6 +337,19 @@ class Order(models.Model):
     @property
     def is_mobile(self) -> bool:
         return self.service == Service.MOBILE
+
+    @property
+    def is_menu(self) -> bool:
+        return is_menu_code(self.plan_code)
+
+    @property
+    def is_handed_back(self) -> bool:
+        """Its price is handed back to the customer (``handed_back_q`` for one order)."""
+        return self.status in HANDED_BACK_STATUSES and not self.is_menu
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.status, self.plan_code)
 
 
 class OrderEvent(models.Model):

@@ -8,11 +8,20 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from topups.models import HANDED_BACK_STATUSES, LineType, MobilePlan, Order, PriceRule, Product, Service, Till
+from topups.models import (
+    LineType,
+    MobilePlan,
+    Order,
+    PriceRule,
+    Product,
+    Service,
+    Till,
+    handed_back_q,
+)
 from topups.selectors import local_day_bounds
 from topups.services import pricing
 from topups.services.mobile import cost_of
@@ -57,19 +66,25 @@ class Report:
 
 def money_figures() -> dict:
     """The money aggregates of a set of orders, for the reports and a till's close alike. A sale is
-    any order not handed back (HANDED_BACK_STATUSES: the books' one rule); its cost is what the API
-    debits (nothing for the orders handed back)."""
-    back = Q(status__in=HANDED_BACK_STATUSES)
-    return {"orders": Count("pk"), "revenue": Sum("price", filter=~back), "cost": Sum("cost", filter=~back),
-            "refunds": Sum("price", filter=back), "refund_count": Count("pk", filter=back)}
+    any order not handed back (``handed_back_q``: the books' one rule); its cost is what the API
+    debits (nothing for the orders handed back). A menu request (GETMENU) sells nothing: it is
+    not money handed back."""
+    back = handed_back_q()
+    sold = ~back
+    return {"orders": Count("pk"), "revenue": Sum("price", filter=sold),
+            "cost": Sum("cost", filter=sold), "refunds": Sum("price", filter=back),
+            "refund_count": Count("pk", filter=back)}
 
 
-def report(*, start: date, end: date, group: str = "day") -> Report:
+def report(*, start: date, end: date, group: str = "day", below_cost: bool = False) -> Report:
     """Orders, revenue, cost, profit and refunds from ``start`` to ``end`` (local days, inclusive),
-    per ``group``: one aggregate query whatever the number of orders."""
+    per ``group``: one aggregate query whatever the number of orders. ``below_cost``: only the sales
+    whose price was under what the API debited."""
     since, _e = local_day_bounds(start)
     _s, until = local_day_bounds(end)
     orders = Order.objects.filter(created_at__gte=since, created_at__lt=until).order_by()
+    if below_cost:
+        orders = orders.filter(~handed_back_q(), price__lt=F("cost"))
     if group == "day":
         keys = ["day"]
         orders = orders.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
@@ -229,3 +244,9 @@ def flexy_price_list(sample=Decimal(1000)) -> list[dict]:
                      "rule": book.mobile_rule_for(plan.code, plan.network),
                      "quote": book.quote_mobile(plan.code, amount, cost, plan.network) if amount else None})
     return rows
+
+
+def sold_below_cost(*, start: date, end: date) -> list[ReportRow]:
+    """The products sold below their cost from ``start`` to ``end`` (the "Sold below cost" line of
+    the home page and the reports): empty when nothing was."""
+    return report(start=start, end=end, group="product", below_cost=True).rows

@@ -24,6 +24,7 @@ from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from topups import selectors, views_mobile
+from topups import selectors_books as books
 from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number
 from topups.keys import value_key, value_text
 from topups.models import (
@@ -34,6 +35,8 @@ from topups.models import (
     Order,
     OrderStatus,
     Service,
+    is_menu_code,
+    status_label,
 )
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
@@ -42,7 +45,7 @@ from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
 from topups.services.preferences import save_language
 from topups.services.sync import refresh_orders
-from topups.templatetags.dashboard import STATUS_TONE, is_menu_code, status_explanation
+from topups.templatetags.dashboard import STATUS_TONE, status_explanation
 
 log = logging.getLogger("topups.dashboard")
 S = OrderStatus
@@ -78,7 +81,8 @@ def home(request):
         "today": selectors.today_summary(),
         "recent": recent,
         "shop": shop,
-        "below_cost": pricing.below_cost_products() if request.user.has_perm("topups.set_price") else (),
+        "below_cost": (books.sold_below_cost(start=timezone.localdate(), end=timezone.localdate())
+                       if request.user.has_perm("topups.view_books") else ()),
         "now": timezone.now(),
     })
 
@@ -164,7 +168,7 @@ def order_detail(request, pk: int):
     order = _get_order(pk)
     audit.show_order_codes(request, [order], via="order page")
     return render(request, "topups/order_detail.html", {
-        "order": order, "handed_back": order.status in HANDED_BACK_STATUSES and bool(order.price),
+        "order": order, "handed_back": order.is_handed_back and bool(order.price),
         "events": selectors.order_events(order),
         "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
         "retry_query": _retry_query(order),
@@ -196,7 +200,7 @@ def _status_payload(row: dict, code: str) -> dict:
     return {
         "id": row["id"],
         "status": row["status"],
-        "label": str(S(row["status"]).label),
+        "label": status_label(row["status"], row["plan_code"]),
         "tone": STATUS_TONE.get(row["status"], "run"),
         "explanation": status_explanation(row["status"], row["refusal_message"],
                                           mobile=row["service"] == Service.MOBILE, menu=is_menu_code(row["plan_code"])),

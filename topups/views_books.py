@@ -167,5 +167,5 @@ def reports(request):
     return render(request, "books/reports.html", {
         "form": form, "report": result, "query": query.urlencode(),
         "daily": books.daily_chart(daily.rows, start=data["start"], end=data["end"], rtl=rtl),
-        "mix": books.mix_chart(mix.rows, rtl=rtl), "below_cost": pricing.below_cost_products(),
+        "mix": books.mix_chart(mix.rows, rtl=rtl), "below_cost": books.sold_below_cost(start=data["start"], end=data["end"]),
     })

@@ -62,8 +62,8 @@ def test_flexy_sells_at_face_value_and_every_plan_is_on_the_price_list(page, liv
 def paid(operator, status, service=Service.INTERNET, **extra) -> Order:
     fields = ({"service": Service.MOBILE, "plan_code": "PREPAID_DJEZZY", "number": "0771234567"}
               if service == Service.MOBILE else {"line_type": "ADSL", "number": "036362608"})
-    return Order.objects.create(**fields, value=Decimal(1000), cost=Decimal(980), price=Decimal(1000),
-                                status=status, created_by=operator, processed_at=timezone.now(), **extra)
+    fields = {**fields, "value": Decimal(1000), "cost": Decimal(980), "price": Decimal(1000), **extra}
+    return Order.objects.create(**fields, status=status, created_by=operator, processed_at=timezone.now())
 
 
 @pytest.mark.parametrize(("kind", "status", "service", "note", "words"), [
@@ -98,3 +98,34 @@ def test_a_queued_receipt_in_arabic_tells_the_customer_to_come_back(page, live_s
     page.goto(f"{live_server.url}/orders/{order.pk}/receipt/?width=58")
     assert "عُد به إلى المحل" in page.inner_text("#customer-message")
     shot(page, "receipt-queued-58mm-ar-own-language")
+
+
+def test_the_days_figures_agree_and_a_cashier_sees_no_cost(page, live_server, operator, supervisor, shot):
+    """The home page's cost of the day is the report's (a queued order included); "Sold below cost"
+    is not shown when nothing was; a cashier sees neither the cost nor the provider's balance; a
+    menu request reads "Offers received", with no price."""
+    paid(operator, S.FULFILLED)
+    paid(operator, S.QUEUED)
+    paid(operator, S.REFUNDED)
+    menu = paid(operator, S.REFUNDED, Service.MOBILE, plan_code="GETMENU_Mobilis", value=Decimal(0),
+                cost=Decimal(0), price=Decimal(0))
+    log_in(page, live_server, "sam", "pw-sam")
+    home_cost = page.inner_text("#today-cost")
+    assert page.locator("#below-cost").count() == 0
+    shot(page, "home-supervisor-figures")
+    page.goto(live_server.url + "/reports/")
+    report_cost = page.locator("tfoot th").nth(3).inner_text()
+    assert home_cost == report_cost == "1,960.00 DA"
+    assert page.locator("tfoot th").nth(5).inner_text() == "1,000.00 DA (1)"  # the menu request is no refund
+    page.goto(f"{live_server.url}/orders/{menu.pk}/")
+    assert page.inner_text("#order-status [data-status]") == "Offers received"
+    assert page.locator("#price-charged").count() == 0
+    shot(page, "order-menu-request")
+    page.context.clear_cookies()
+    log_in(page, live_server)  # the cashier
+    body = page.inner_text("main")
+    assert page.locator("#balance-card").count() == 0 and page.locator("#today-cost").count() == 0
+    assert "Total cost" not in body
+    page.goto(f"{live_server.url}/orders/{menu.pk - 1}/")
+    assert page.locator("#order-cost").count() == 0
+    shot(page, "home-cashier-no-cost")

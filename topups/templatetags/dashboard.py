@@ -10,7 +10,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from topups.models import OrderStatus
+from topups.models import OrderStatus, is_menu_code
 
 register = template.Library()
 S = OrderStatus
@@ -72,11 +72,6 @@ def explain_status(order) -> str:
     return status_explanation(order.status, order.refusal_message,
                               code_in_full=getattr(order, "code_in_full", True), mobile=order.is_mobile,
                               menu=is_menu_code(order.plan_code))
-
-
-def is_menu_code(plan_code: str) -> bool:
-    """A GETMENU plan's code: the order asks the number's offers (see MobilePlan.is_menu)."""
-    return (plan_code or "").upper().startswith("GETMENU")
 
 
 @register.filter

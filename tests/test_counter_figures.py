@@ -1,0 +1,68 @@
+"""The figures a shop reads agree: the home page's cost of the day is the report's (queued and
+processing orders included, as the API has debited them); a menu request (GETMENU) is neither a
+refund, nor money handed back, nor a failure; "Sold below cost" only once something was."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from topups import selectors
+from topups import selectors_books as books
+from topups.models import Order, OrderStatus, Service, status_label
+from topups.services import tills
+from topups.services.actors import Actor
+
+S = OrderStatus
+pytestmark = pytest.mark.django_db
+
+
+def sale(user, status, till=None, **extra) -> Order:
+    fields = {"line_type": "ADSL", "number": "036362608", "value": Decimal(1000), "cost": Decimal(980),
+              "price": Decimal(1000)}
+    fields.update(extra)
+    return Order.objects.create(**fields, status=status, created_by=user, till=till)
+
+
+def menu_request(user, till=None) -> Order:
+    """What the API makes of a GETMENU request: "refunded", 0 DZD, with the number's offers."""
+    return sale(user, S.REFUNDED, till, service=Service.MOBILE, line_type="", plan_code="GETMENU_Mobilis",
+                number="0661234567", value=Decimal(0), cost=Decimal(0), price=Decimal(0))
+
+
+def test_the_home_pages_cost_of_the_day_is_the_reports(operator):
+    for status in (S.FULFILLED, S.QUEUED, S.HANDLING, S.REFUNDED, S.REFUSED):
+        sale(operator, status)
+    today = timezone.localdate()
+    report = books.report(start=today, end=today)
+    assert selectors.today_summary().total_cost == report.total.cost == Decimal(2940)  # 3 x 980: not handed back
+    assert selectors.shop_overview().cashiers[0].total_cost == Decimal(2940)
+
+
+def test_a_menu_request_is_no_refund_no_money_handed_back_and_no_failure(operator):
+    till = tills.open_till(actor=Actor.user(operator), opening_cash="0")
+    sale(operator, S.FULFILLED, till)
+    sale(operator, S.REFUNDED, till)
+    menu = menu_request(operator, till)
+    today = timezone.localdate()
+    assert selectors.today_summary().success_rate == 50  # one fulfilled, one refunded; the menu aside
+    assert selectors.shop_overview().cashiers[0].failed == 1
+    total = books.report(start=today, end=today).total
+    assert (total.refund_count, total.refunds) == (1, Decimal(1000))
+    figures = tills.figures(till)
+    assert (figures.handed_back_count, figures.handed_back) == (1, Decimal(1000))
+    assert menu.status_label == status_label(S.REFUNDED, menu.plan_code) == "Offers received"
+    assert not menu.is_handed_back and sale(operator, S.REFUSED).is_handed_back
+
+
+def test_sold_below_cost_lists_only_what_was(operator):
+    today = timezone.localdate()
+    sale(operator, S.FULFILLED)  # at a profit
+    sale(operator, S.REFUSED, price=Decimal(900))  # handed back: not a sale
+    assert books.sold_below_cost(start=today, end=today) == []
+    sale(operator, S.FULFILLED, price=Decimal(950))
+    rows = books.sold_below_cost(start=today, end=today)
+    assert [(row.label, row.orders, row.revenue, row.cost) for row in rows] == [
+        ("ADSL 1000", 1, Decimal(950), Decimal(980))]
