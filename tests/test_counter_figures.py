@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from topups import selectors
@@ -66,3 +67,12 @@ def test_sold_below_cost_lists_only_what_was(operator):
     rows = books.sold_below_cost(start=today, end=today)
     assert [(row.label, row.orders, row.revenue, row.cost) for row in rows] == [
         ("ADSL 1000", 1, Decimal(950), Decimal(980))]
+
+
+def test_a_menu_request_reads_offers_received_in_a_calm_colour(operator, client):
+    menu = menu_request(operator)
+    client.force_login(operator)
+    status = client.get(reverse("topups:order_status", args=[menu.pk])).json()
+    assert (status["label"], status["tone"]) == ("Offers received", "ok")
+    page = client.get(reverse("topups:order", args=[menu.pk])).content.decode()
+    assert '<span class="status ok" data-status>Offers received</span>' in page and 'id="price-charged"' not in page

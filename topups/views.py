@@ -45,7 +45,7 @@ from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
 from topups.services.preferences import save_language
 from topups.services.sync import refresh_orders
-from topups.templatetags.dashboard import STATUS_TONE, status_explanation
+from topups.templatetags.dashboard import status_explanation, status_tone
 
 log = logging.getLogger("topups.dashboard")
 S = OrderStatus
@@ -201,7 +201,7 @@ def _status_payload(row: dict, code: str) -> dict:
         "id": row["id"],
         "status": row["status"],
         "label": status_label(row["status"], row["plan_code"]),
-        "tone": STATUS_TONE.get(row["status"], "run"),
+        "tone": status_tone(row["status"], row["plan_code"]),
         "explanation": status_explanation(row["status"], row["refusal_message"],
                                           mobile=row["service"] == Service.MOBILE, menu=is_menu_code(row["plan_code"])),
         "final": final,

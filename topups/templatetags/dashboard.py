@@ -75,7 +75,10 @@ def explain_status(order) -> str:
 
 
 @register.filter
-def status_tone(status: str) -> str:
+def status_tone(status: str, plan_code: str = "") -> str:
+    """The status badge's colour; a menu request answered (its offers received) is no failure."""
+    if is_menu_code(plan_code) and status in (S.REFUNDED, S.FULFILLED):
+        return "ok"
     return STATUS_TONE.get(status, "run")
 
 
