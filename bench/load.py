@@ -68,7 +68,7 @@ FOLLOW_LIMIT = 90.0  # an order not final after this is counted as stuck
 ADSL_VALUES = ["ADSL:500", "ADSL:1000", "ADSL:2000"]
 FG_VALUES = ["4G:1000", "4G:1500", "4G:2000"]
 # gunicorn's access log with the time each request took inside the server (milliseconds).
-ACCESS_FORMAT = '%(t)s "%(r)s" %(s)s %(M)s'
+ACCESS_FORMAT = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(M)s'  # the path without its query, as in production
 ACCESS_RE = re.compile(r'^\[([^\]]+)\] "(\w+) (\S+) [^"]*" (\d{3}) (\d+)$')
 PAGE_PATH_RE = re.compile(r"^/orders/(new/|\d+/)$")
 REF_RE = re.compile(r'name="ref" value="([^"]+)"')
@@ -134,6 +134,16 @@ class Processes:
         for process, log in self.started:
             stop_group(process)
             log.close()
+
+
+def gunicorn_command(*, port: int, workers: int, threads: int, run_dir: Path) -> list[str]:
+    """gunicorn as a run starts it, its control socket in the run's own folder: gunicorn 25 and
+    later open ``~/.gunicorn/gunicorn.ctl`` by default, so a second gunicorn of the same user on
+    this host (the shop's own, or another run) would take that socket over and remove it when it
+    stops, leaving the other one uncontrollable (docs/deployment.md, section 6)."""
+    return [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-k", "gthread", "--threads",
+            str(threads), "-b", f"127.0.0.1:{port}", "--control-socket", str(run_dir / "gunicorn.ctl"),
+            "--access-logfile", "-", "--access-logformat", ACCESS_FORMAT]
 
 
 def wait_http(url: str, seconds: float = 30) -> None:
@@ -432,10 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         subprocess.run(manage + ["shell", "-c", setup], cwd=ROOT, env=env, check=True)
         try:
-            gunicorn = processes.start("gunicorn", [sys.executable, "-m", "gunicorn", "config.wsgi", "-w",
-                                         str(args.gunicorn_workers), "-k", "gthread", "--threads",
-                                         str(args.gunicorn_threads), "-b", f"127.0.0.1:{port}",
-                                         "--access-logfile", "-", "--access-logformat", ACCESS_FORMAT], env)
+            gunicorn = processes.start("gunicorn", gunicorn_command(port=port, workers=args.gunicorn_workers,
+                                                                    threads=args.gunicorn_threads, run_dir=log_dir),
+                                       env)
             for index in range(args.qclusters):
                 processes.start(f"qcluster-{index}", manage + ["qcluster"], env)
             base = f"http://127.0.0.1:{port}"

@@ -106,6 +106,12 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A connection kept between requests (and between tasks) is checked before its first query, so one
+# the database dropped (a failover, a restart) is opened again instead of failing the request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# A claim or a status write of a send that fails on a dropped connection is tried again on a new
+# one for this long (seconds; topups/services/reconnect.py), so a blip delays an order by seconds.
+DB_RETRY_SECONDS = env.float("DB_RETRY_SECONDS", default=10.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is shared by the web process and the qcluster workers: wait for locks
     # instead of failing, and take the write lock at BEGIN so a claim cannot deadlock.
@@ -257,6 +263,10 @@ ONECLICKDZ_SEND_THREADS = env.int("ONECLICKDZ_SEND_THREADS", default=4)
 ONECLICKDZ_SENDING_LEASE_SECONDS = env.int("ONECLICKDZ_SENDING_LEASE_SECONDS", default=90)
 # How long after an ambiguous send the API must still answer NOT_FOUND before we send again.
 ONECLICKDZ_RESEND_AFTER_SECONDS = env.int("ONECLICKDZ_RESEND_AFTER_SECONDS", default=120)
+# An order the API may hold (accepted, DUPLICATED_REF, an unclear POST) is closed as never sent on
+# check-ref NOT_FOUND alone only once NOT_FOUND has lasted this long; before that, only the ledger
+# (read past its last attempt, no debit that could be its) proves it.
+ONECLICKDZ_NOT_FOUND_CLOSE_HOURS = env.int("ONECLICKDZ_NOT_FOUND_CLOSE_HOURS", default=72)
 
 # Card codes are encrypted at rest (Fernet, AES-128-CBC + HMAC). CARD_CODE_KEYS is a comma-separated
 # list of Fernet keys: the first encrypts, every one decrypts, so a key is rotated by putting the
@@ -308,3 +318,9 @@ LEDGER_BACKFILL_DAYS = env.int("LEDGER_BACKFILL_DAYS", default=7)
 LEDGER_SYNC_OVERLAP_SECONDS = env.int("LEDGER_SYNC_OVERLAP_SECONDS", default=900)
 LEDGER_GRACE_SECONDS = env.int("LEDGER_GRACE_SECONDS", default=600)
 LEDGER_SYNC_MINUTES = env.int("LEDGER_SYNC_MINUTES", default=10)
+# A ledger walk that meets a passing fault (reset, 429, 5xx, after the GET retries above) pauses and
+# reads the same page again, within the run, up to this many failed calls per run (0: stop at the
+# first); the pause starts at LEDGER_SYNC_RESUME_SECONDS and doubles while faults follow (at most 15 s).
+# The scheduled run also stops in time for its task's timeout; the next run resumes at its page.
+LEDGER_SYNC_FAULT_BUDGET = env.int("LEDGER_SYNC_FAULT_BUDGET", default=20)
+LEDGER_SYNC_RESUME_SECONDS = env.float("LEDGER_SYNC_RESUME_SECONDS", default=1.0)

@@ -25,6 +25,8 @@ ONECLICKDZ_READ_TIMEOUT = 2.0
 # No test sits through retries and their back-off (the client's own tests build clients that retry).
 ONECLICKDZ_GET_RETRIES = 0
 ONECLICKDZ_RETRY_BACKOFF = 0.0
+# A ledger walk reads a failed page again at once (the fault budget is production's).
+LEDGER_SYNC_RESUME_SECONDS = 0.0
 # Every send checks its number (a test that counts checks turns the reuse on; bench/status_lag.py
 # sets the production figure in its cluster's environment).
 ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS = env.int("ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS", default=0)  # noqa: F405

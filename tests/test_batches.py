@@ -419,3 +419,22 @@ def test_confirm_fetches_a_stale_balance_first(sup_client, synced):
     batch.refresh_from_db()
     assert batch.status == BatchStatus.PREVIEWED and batch.balance == Decimal("1500")
     assert not Order.objects.exists()
+
+
+def test_a_balance_that_cannot_be_refreshed_is_not_trusted_silently(sup_client, synced):
+    """Issue 20, point 7: the API's balance call fails and the cached figure is two days old: the
+    confirmation refuses, naming the figure's age, until the supervisor accepts deciding on it."""
+    batch = uploaded_batch(sup_client, "type,number,value\nADSL,036362600,1000\n")
+    ApiAccount.objects.filter(key_fingerprint=current_fingerprint()).update(
+        balance_fetched_at=timezone.now() - timedelta(days=2))
+    synced.inject_fault("balance", "unavailable", count=5)
+    response = sup_client.post(reverse("topups:batch_confirm", args=[batch.pk]), follow=True)
+    shown = [m.message for m in response.context["messages"]]
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.PREVIEWED and not Order.objects.exists()
+    assert any("could not be refreshed" in text and "2\xa0days" in text and "100,000.00" in text
+               for text in shown), shown
+    assert 'name="accept_stale_balance"' in response.content.decode()
+    sup_client.post(reverse("topups:batch_confirm", args=[batch.pk]), {"accept_stale_balance": "1"})
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.CONFIRMED and Order.objects.filter(batch=batch).count() == 1

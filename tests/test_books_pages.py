@@ -4,11 +4,13 @@ actions are refused to the wrong role, receipts carry the price and mark reprint
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -145,13 +147,16 @@ def test_receipt_price_instructions_and_duplicates(client, shop, operator, setti
     Order.objects.filter(pk=order.pk).update(status=S.FULFILLED, card_code="123456789012")
     client.force_login(operator)
     url = reverse("topups:order_receipt", args=[order.pk])
-    first = client.get(url).content.decode()
+    first = client.post(url, {"width": "80"}).content.decode()
     assert "1,000.00 DA" in first and "Didouche" in first and "021 00 00 00" in first and "*600*" in first
-    assert "DUPLICATE" not in first
-    second = client.get(url).content.decode()
+    assert "DUPLICATE" not in first and "data-autoprint" in first
+    assert "DUPLICATE (2)" in client.get(url).content.decode()  # what the next print will be
+    second = client.post(url, {"width": "58"}).content.decode()
     assert "DUPLICATE (2)" in second
     assert Order.objects.get(pk=order.pk).receipt_prints == 2
-    assert AuditEvent.objects.filter(action="receipt_reprint", target=order.ref).count() == 1
+    assert list(AuditEvent.objects.filter(target=order.ref, action__startswith="receipt_")
+                .order_by("pk").values_list("action", "actor_id", "detail")) == [
+        ("receipt_print", operator.pk, {"print": 1}), ("receipt_reprint", operator.pk, {"print": 2})]
     detail = client.get(reverse("topups:order", args=[order.pk])).content.decode()
     assert 'id="price-charged"' in detail and 'id="hand-back"' not in detail
 
@@ -211,3 +216,66 @@ def test_a_bulk_files_preview_shows_and_keeps_its_prices(client, shop, superviso
     assert not Order.objects.exists()
     assert batches.confirm_batch(batch_id=batch.pk, actor=boss).changed is False
     assert sorted(Order.objects.values_list("price", flat=True)) == [Decimal(600), Decimal(1000)]
+
+
+def text(page: str) -> str:
+    """A page's text without its tags (the receipt sets a card code in groups of four)."""
+    return re.sub(r"<[^>]+>", "", page)
+
+
+def test_a_receipt_print_is_counted_only_by_a_post_of_someone_who_may_print_it(shop, operator, make_user):
+    """Another operator (the code masked for them) cannot use up the seller's original; a GET never
+    counts; the count is a POST that needs the CSRF token."""
+    staff = Actor.user(operator)
+    tills.open_till(actor=staff, opening_cash="0")
+    order, _ = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000), actor=staff)
+    Order.objects.filter(pk=order.pk).update(status=S.FULFILLED, card_code="123456789012")
+    url = reverse("topups:order_receipt", args=[order.pk])
+    other = Client(enforce_csrf_checks=True)
+    other.force_login(make_user("omar", "Operators"))
+    page = other.get(url)
+    assert page.status_code == 200 and 'id="no-receipt"' in page.content.decode()
+    other.get(reverse("topups:orders"))  # a page with a form: the CSRF cookie
+    refused = other.post(url, {"width": "80", "csrfmiddlewaretoken": other.cookies["csrftoken"].value})
+    assert refused.status_code == 403 and "123456789012" not in text(refused.content.decode())
+    seller = Client(enforce_csrf_checks=True)
+    seller.force_login(operator)
+    for _ in range(3):
+        assert seller.get(url).status_code == 200
+    assert seller.post(url, {"width": "80"}).status_code == 403  # no CSRF token: a cross-site form
+    assert Order.objects.get(pk=order.pk).receipt_prints == 0
+    assert not AuditEvent.objects.filter(action__startswith="receipt_").exists()
+    printed = seller.post(url, {"width": "80", "csrfmiddlewaretoken": seller.cookies["csrftoken"].value})
+    printed = printed.content.decode()
+    assert "DUPLICATE" not in printed and "123456789012" in text(printed)  # the code, in groups of four
+    assert Order.objects.get(pk=order.pk).receipt_prints == 1
+    assert AuditEvent.objects.get(action="receipt_print").actor_id == operator.pk
+
+
+def test_the_session_page_shows_notes_and_earlier_closes_and_refuses_ones_own(client, shop, operator, supervisor,
+                                                                             make_user):
+    client.force_login(operator)
+    client.post(reverse("topups:my_till"), {"action": "open", "opening_cash": "100"})
+    till = Till.objects.get(cashier=operator)
+    response = client.post(reverse("topups:my_till"), {"action": "close", "counted_cash": "90",
+                                                      "note": "10 DA given as change twice"})
+    assert response.status_code == 302 and Till.objects.get(pk=till.pk).close_note == "10 DA given as change twice"
+    client.force_login(supervisor)
+    url = reverse("topups:till", args=[till.pk])
+    assert 'id="approve-till"' in client.get(url).content.decode()
+    client.post(reverse("topups:till_approve", args=[till.pk]), {"note": "seen with the cashier"})
+    client.post(reverse("topups:till_reopen", args=[till.pk]))
+    client.force_login(operator)
+    client.post(reverse("topups:my_till"), {"action": "close", "counted_cash": "100"})
+    client.force_login(supervisor)
+    page = client.get(url).content.decode()
+    assert page.count("data-earlier-close") == 1 and "90.00 DA" in page and "-10.00 DA" in page
+    assert "10 DA given as change twice" in page and "seen with the cashier" in page
+    # The supervisor's own session: no buttons, the reason said, and the POST refused.
+    own = tills.open_till(actor=Actor.user(supervisor), opening_cash="0")
+    tills.close_till(till_id=own.pk, counted_cash="0", actor=Actor.user(supervisor))
+    own_page = client.get(reverse("topups:till", args=[own.pk])).content.decode()
+    assert 'id="approve-till"' not in own_page and 'id="four-eyes"' in own_page
+    response = client.post(reverse("topups:till_approve", args=[own.pk]), {"note": ""}, follow=True)
+    assert "another supervisor must approve" in response.content.decode()
+    assert Till.objects.get(pk=own.pk).status == TillStatus.CLOSED

@@ -181,3 +181,21 @@ def test_the_prices_page_lists_every_flexy_plan_with_cost_and_price(synced, clie
                                               "amount": "15", "rounding": "0"})
     assert response.status_code == 302
     assert pricing.PriceBook().mobile_rule_for("PREPAID_DJEZZY").amount == Decimal(15)
+
+
+def test_a_shop_wide_fixed_price_below_a_cards_cost_is_refused(synced, boss, operator):
+    audits = AuditEvent.objects.count()
+    with pytest.raises(ValidationError, match="below the cost of"):
+        pricing.set_rule(line_type="", value=0, mode=PriceMode.FIXED, amount="1.50", actor=boss)
+    assert not PriceRule.objects.exists() and AuditEvent.objects.count() == audits
+    # A card with its own rule is priced by it: only the cards left to the default are checked.
+    for line_type, value in Product.objects.filter(value__gt=500).values_list("line_type", "value"):
+        pricing.set_rule(line_type=line_type, value=value, mode=PriceMode.MARGIN, amount="0", actor=boss)
+    with pytest.raises(ValidationError, match="below the cost of"):
+        pricing.set_rule(line_type="", value=0, mode=PriceMode.FIXED, amount="480", actor=boss)
+    pricing.set_rule(line_type="", value=0, mode=PriceMode.FIXED, amount="500", actor=boss)
+    order, _ = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(500), actor=Actor.user(operator))
+    assert order.price == Decimal(500)
+    # With a supervisor's leave, it is saved (and flagged on the dashboard).
+    pricing.set_rule(line_type="", value=0, mode=PriceMode.FIXED, amount="1.50", allow_below_cost=True, actor=boss)
+    assert PriceRule.objects.get(line_type="").amount == Decimal("1.50")

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from topups.models import AuditEvent, Order, OrderStatus, Till, TillStatus
+from topups.models import AuditEvent, Order, OrderStatus, Till, TillClose, TillStatus
 from topups.services import orders, sync, tills
 from topups.services.actors import SYNC, Actor
 
@@ -45,12 +45,11 @@ def test_a_day_close_adds_up_to_the_dinar(books, operator, supervisor):
     till = tills.open_till(actor=staff, opening_cash="2000")
     fulfilled = sell(staff, "036362600")  # 980 + 20 = 1000
     refunded = sell(staff, "036362690", 2000)  # 1960 + 20 = 1980, handed back
-    refused = sell(staff, "036362601", 500)  # 490 + 20 = 510, handed back
+    refused = sell(staff, "036362699", 500)  # 490 + 20 = 510, refused by the API (no such line): handed back
     queued = sell(staff, "036362602", 500)  # 510, still at the API: carried over
     books.advance(5)
     for order in (fulfilled, refunded):
         sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC)
-    Order.objects.filter(pk=refused.pk).update(status=S.REFUSED)  # as the API's refusal leaves it
     Order.objects.filter(pk=queued.pk).update(status=S.QUEUED)
     assert dict(Order.objects.values_list("ref", "status")) == {
         fulfilled.ref: S.FULFILLED, refunded.ref: S.REFUNDED, refused.ref: S.REFUSED, queued.ref: S.QUEUED}
@@ -70,6 +69,45 @@ def test_a_day_close_adds_up_to_the_dinar(books, operator, supervisor):
     assert tills.reopen_till(till_id=till.pk, actor=boss).status == TillStatus.OPEN
     assert list(AuditEvent.objects.filter(action__startswith="till_").order_by("pk").values_list("action", flat=True)
                 ) == ["till_open", "till_close", "till_approve", "till_reopen"]
+
+
+@pytest.mark.django_db
+def test_nobody_approves_or_reopens_a_session_they_sold_in_or_closed(books, operator, supervisor, make_user):
+    sam, sue = Actor.user(supervisor), Actor.user(make_user("sue", "Supervisors", is_staff=True))
+    own = tills.open_till(actor=sam, opening_cash="0")
+    sell(sam, "036362600")
+    tills.close_till(till_id=own.pk, counted_cash="0", actor=sam)  # short by the sale
+    for decide in (tills.approve_till, tills.reopen_till):
+        with pytest.raises(tills.TillError, match="another supervisor"):
+            decide(till_id=own.pk, actor=sam)
+    assert Till.objects.get(pk=own.pk).status == TillStatus.CLOSED and not TillClose.objects.exists()
+    # A supervisor who sold in an operator's session may not decide on it either.
+    till = tills.open_till(actor=Actor.user(operator), opening_cash="0")
+    Order.objects.filter(pk=sell(Actor.user(operator), "036362601").pk).update(created_by=supervisor)
+    tills.close_till(till_id=till.pk, counted_cash="1000", actor=Actor.user(operator))
+    with pytest.raises(tills.TillError, match="another supervisor"):
+        tills.approve_till(till_id=till.pk, actor=sam)
+    assert tills.approve_till(till_id=till.pk, actor=sue, note="checked").approved_by_id == sue.user_id
+    assert tills.approve_till(till_id=own.pk, actor=sue).status == TillStatus.APPROVED
+
+
+@pytest.mark.django_db
+def test_a_reopen_keeps_each_earlier_close(books, operator, supervisor):
+    staff, sam = Actor.user(operator), Actor.user(supervisor)
+    till = tills.open_till(actor=staff, opening_cash="0")
+    sell(staff, "036362600")  # 1000 expected
+    tills.close_till(till_id=till.pk, counted_cash="0", note="the drawer was empty", actor=staff)
+    tills.approve_till(till_id=till.pk, actor=sam, note="to be recounted")
+    tills.reopen_till(till_id=till.pk, actor=sam)
+    tills.close_till(till_id=till.pk, counted_cash="99999", actor=staff)
+    reopened = tills.approve_till(till_id=till.pk, actor=sam)
+    assert (reopened.counted_cash, reopened.expected_cash) == (Decimal(99999), Decimal(1000))
+    first = TillClose.objects.get(till=till)
+    assert (first.counted_cash, first.expected_cash, first.difference) == (0, 1000, -1000)
+    assert (first.closed_by_id, first.approved_by_id, first.reopened_by_id) == (operator.pk, supervisor.pk,
+                                                                                 supervisor.pk)
+    assert first.close_note == "the drawer was empty" and first.approval_note == "to be recounted"
+    assert first.closed_at < first.reopened_at <= reopened.closed_at
 
 
 @pytest.mark.django_db

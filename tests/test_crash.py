@@ -8,12 +8,12 @@ Runs on the embedded default (SQLite, ORM broker) and on PostgreSQL + Redis alik
 from __future__ import annotations
 
 import signal
-import time
 from decimal import Decimal
 
 import pytest
 
 from tests import processes
+from tests.processes import wait_for
 from tests.test_chaos import FAST_TIMINGS, describe, qclusters
 from topups.models import FINAL_STATUSES, Order, OrderEvent, OrderStatus
 from topups.services import catalog, orders, sync
@@ -41,15 +41,6 @@ def queued_tasks(settings, monkeypatch):
     broker.purge_queue()
     yield broker
     broker.purge_queue()
-
-
-def wait_for(condition, seconds: float, step: float = 0.2) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 @pytest.mark.timeout(240)

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from topups import selectors_books as books
 from topups.models import ApiAccount, Batch, Order, OrderStatus, Service
-from topups.services import batches, mobile, tills
+from topups.services import batches, lifecycle, mobile, tills
 from topups.services.account import current_fingerprint
-from topups.services.actors import Actor
+from topups.services.actors import SYNC, Actor
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db
@@ -100,7 +100,7 @@ def sold(user, till=None, **fields) -> Order:
 def test_reports_and_the_close_split_per_service(shop, operator, supervisor, client):
     till = tills.open_till(actor=Actor.user(operator), opening_cash="0")
     sold(operator, till)
-    sold(operator, till, status=S.REFUNDED)
+    lifecycle.move(sold(operator, till, status=S.HANDLING), S.REFUNDED, SYNC)  # handed back through the door
     sold(operator, till, plan_code="PIXX_500", number="0661234567", value=Decimal(500), cost=Decimal(485),
          price=Decimal(505))
     Order.objects.create(line_type="ADSL", number="036362600", value=Decimal(1000), cost=Decimal(980),

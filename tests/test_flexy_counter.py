@@ -47,7 +47,8 @@ def test_the_operator_and_its_plans_as_typed(counter, client):
 def test_cost_and_selling_price_before_sending(counter, client, supervisor):
     client.force_login(supervisor)  # the books' keeper sees the cost; a cashier the price only (below)
     answer = client.get(CHECK, {"number": "0771234567", "plan_code": "PREPAID_DJEZZY", "amount": "1000"}).json()
-    # 1000 x 0.9925 = 992.50; the face value plus Djezzy's 12.50 DA fee.
+    # 1000 x 0.9925 = 992.50 at most, or the full 1000 (both documented): the face value plus
+    # Djezzy's 12.50 DA fee, never below the full amount.
     assert answer["ok"] and answer["cost"] == "992.50 DA" and answer["price"] == "1,012.50 DA"
     assert answer["range"] == "100 DA to 10,000 DA"
     response = client.post(NEW, {"service": "mobile", "ref": form_ref(client), "number": "0771234567",

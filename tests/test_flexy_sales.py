@@ -23,7 +23,7 @@ def test_plus_213_and_spaces_are_normalised_and_the_order_sent(counter, client):
     assert response.status_code == 302 and response["Location"] == reverse("topups:order", args=[order.pk])
     assert (order.service, order.plan_code, order.number, order.value) == (
         Service.MOBILE, "PREPAID_DJEZZY", "0771234567", Decimal(1000))
-    assert (order.cost, order.price) == (Decimal("992.50"), Decimal("1012.50"))
+    assert (order.cost, order.price) == (Decimal("992.50"), Decimal("1012.50"))  # face value + the 12.50 DA fee
     assert order.till is not None
 
 

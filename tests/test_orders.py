@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 import requests
+from django.conf import settings as settings_module
 from django.utils import timezone
 
-from topups.models import Order, OrderEvent, OrderStatus, Product
+from topups.models import HANDED_BACK_STATUSES, Order, OrderEvent, OrderStatus, Product
 from topups.services import account, dispatch, lifecycle, orders, planning, sending, sync
 from topups.services.actors import SYNC, Actor
 
@@ -272,7 +273,7 @@ def test_sends_and_manual_refreshes_are_audited(synced, staff):
 # Money path: a debited order is never shown as "nothing charged" --------------------------------
 
 
-NOT_CHARGED = (S.NEW, S.REFUSED, S.CANCELLED)
+NOT_CHARGED = frozenset({S.NEW, *HANDED_BACK_STATUSES})  # shown as nothing charged, or money handed back
 
 
 def lose_the_answer(sim, settings) -> None:
@@ -289,10 +290,18 @@ def resend_now(order, settings) -> Order:
     return Order.objects.get(pk=order.pk)
 
 
-def assert_charged_is_not_hidden(sim, order) -> None:
+def assert_charged_is_not_hidden(sim, order, staff, *, debited: bool) -> None:
+    """The API's books for this order are as the scenario says (``debited``), and a debited order
+    is not shown as not charged, now or after a supervisor later (past the quiet delay) tries to
+    cancel it or close it as never sent."""
     debit = sim.net_debits().get(order.ref, Decimal(0))
-    if order.status in NOT_CHARGED:
-        assert debit == 0, f"{order.ref} shown {order.status} but the API debited {debit}"
+    assert (debit > 0) == debited, f"{order.ref}: the API debited {debit}"
+    Order.objects.filter(pk=order.pk).update(sent_at=timezone.now() - planning.LOOKUP_LAG * 3)
+    orders.cancel_orders(Order.objects.filter(pk=order.pk), actor=staff)
+    orders.close_never_sent([Order.objects.get(pk=order.pk)], actor=staff)
+    shown = Order.objects.get(pk=order.pk).status
+    if debited:
+        assert shown not in NOT_CHARGED, f"{order.ref} shown {shown} but the API debited {debit}"
 
 
 def test_tls_error_after_the_post_left_is_checked_by_ref_not_sent_again(synced, tls_front, staff):
@@ -306,7 +315,7 @@ def test_tls_error_after_the_post_left_is_checked_by_ref_not_sent_again(synced, 
     assert cancelled == []
     order = refresh(order)
     assert order.status == S.HANDLING and order.topup_id
-    assert_charged_is_not_hidden(synced, order)
+    assert_charged_is_not_hidden(synced, order, staff, debited=True)
     assert synced.stats()["refs"][order.ref] == {"orders": 1, "attempts": 1}
 
 
@@ -337,7 +346,7 @@ def test_resend_that_meets_a_not_sent_failure_stays_checking(synced, staff, sett
     assert (S.SENDING, S.NEW) not in history(order)
     cancelled, _skipped = orders.cancel_orders(Order.objects.filter(pk=order.pk), actor=staff)
     assert cancelled == []
-    assert_charged_is_not_hidden(synced, order)
+    assert_charged_is_not_hidden(synced, order, staff, debited=True)
 
 
 def test_refusal_answered_to_a_resend_needs_attention_with_both_answers(synced, staff, settings):
@@ -353,7 +362,7 @@ def test_refusal_answered_to_a_resend_needs_attention_with_both_answers(synced, 
     assert event.payload["refusal"]["code"] == "INSUFFICIENT_BALANCE"
     assert event.payload["earlier"]["code"] == "OUTCOME_UNKNOWN"
     assert synced.stats()["refs"][order.ref] == {"orders": 1, "attempts": 2}
-    assert_charged_is_not_hidden(synced, order)
+    assert_charged_is_not_hidden(synced, order, staff, debited=True)
 
 
 def post_as_another_tool(server, ref: str, number: str = "036362611", value: int = 1000) -> str:
@@ -363,9 +372,10 @@ def post_as_another_tool(server, ref: str, number: str = "036362611", value: int
     return answer.json()["data"]["topupId"]
 
 
-def test_duplicated_ref_held_by_a_strangers_order_is_never_adopted(synced, simulator_server, staff):
-    post_as_another_tool(simulator_server, "OC-CSV-7")
-    order = place(staff, ref="OC-CSV-7")  # our number is 036362600
+def send_under_a_strangers_ref(synced, staff, ref: str) -> Order:
+    """Send our order (036362600, 1000 DA) under ``ref``, which a stranger's top-up already holds,
+    then let the stranger's top-up be fulfilled and look again: never adopted, no code stored."""
+    order = place(staff, ref=ref)
     report = send(order, staff)
     order.refresh_from_db()
     assert report.status == S.ATTENTION and order.status == S.ATTENTION
@@ -373,9 +383,32 @@ def test_duplicated_ref_held_by_a_strangers_order_is_never_adopted(synced, simul
     synced.advance(5)  # the stranger's order is fulfilled: its card is not ours to show
     order = refresh(order)
     assert order.status == S.ATTENTION and order.card_code == ""
+    return order
+
+
+def test_duplicated_ref_held_by_a_strangers_order_is_never_adopted(synced, simulator_server, staff):
+    post_as_another_tool(simulator_server, "OC-CSV-7")
+    order = send_under_a_strangers_ref(synced, staff, "OC-CSV-7")
     event = OrderEvent.objects.get(order=order, to_status=S.ATTENTION)
     assert event.payload["ours"]["number"] == "036362600" and event.payload["api"]["number"] == "036362611"
     assert set(event.payload["differences"]) == {"number"}
+
+
+@pytest.mark.parametrize(("left_out", "number", "value"), [
+    (("topup_amount",), "036362600", 2000),  # our line, another value: the answer does not say it
+    (("number",), "036362611", 1000),  # another line: the answer does not say it
+    (("type", "number", "topup_amount"), "036362611", 2000),
+    (("type",), "036362600", 1000),  # nothing in the answer says it is an ADSL card
+])
+def test_duplicated_ref_answer_leaving_out_the_line_is_never_adopted(synced, simulator_server, staff, left_out,
+                                                                     number, value):
+    # A stranger's top-up under our ref, whose answer leaves out what would tell it apart from ours:
+    # nothing shows it is ours, so its code is never adopted.
+    post_as_another_tool(simulator_server, "OC-BARE-1", number=number, value=value)
+    synced.spoil_topup("OC-BARE-1", dict.fromkeys(left_out))
+    order = send_under_a_strangers_ref(synced, staff, "OC-BARE-1")
+    event = OrderEvent.objects.filter(order=order, to_status=S.ATTENTION).first()
+    assert {{"topup_amount": "value"}.get(name, name) for name in left_out} == set(event.payload["differences"])
 
 
 def test_list_walk_never_adopts_a_strangers_order(synced, simulator_server, staff):
@@ -467,15 +500,81 @@ def test_supervisor_closes_an_attention_order_the_api_never_had(synced, simulato
                   json={"type": "ADSL", "number": "036362611", "value": 1000, "ref": held.ref}, timeout=5)
     post_as_another_tool(simulator_server, "OC-TAKEN-1", number="036362633")
     closed, refused = orders.close_never_sent(list(Order.objects.filter(batch=batch)), actor=staff)
-    assert sorted(closed) == sorted([never.ref, "OC-TAKEN-1"])
-    assert [ref for ref, _why in refused] == [held.ref] and "holds it" in refused[0][1]
-    assert Order.objects.get(pk=never.pk).status == S.CANCELLED
+    assert [ref for ref, _proof in closed] == ["OC-TAKEN-1"] and "different order" in closed[0][1]
+    why_not = dict(refused)
+    assert "holds it" in why_not[held.ref]
+    # Its POST had no clear answer (a 500): NOT_FOUND alone is no proof, and the ledger is not read yet.
+    assert "may hold it" in why_not[never.ref] and "ledger has not been read" in why_not[never.ref]
+    assert Order.objects.get(pk=never.pk).status == S.ATTENTION
+    # NOT_FOUND for longer than the documented window is proof enough.
+    Order.objects.filter(pk=never.pk).update(not_found_since=timezone.now() - timedelta(
+        hours=settings.ONECLICKDZ_NOT_FOUND_CLOSE_HOURS, minutes=1))
+    closed, _refused = orders.close_never_sent([Order.objects.get(pk=never.pk)], actor=staff)
+    assert closed == [(never.ref, closed[0][1])] and "NOT_FOUND" in closed[0][1]
+    assert OrderEvent.objects.get(order=never, to_status=S.CANCELLED).payload["proof"] == orders.PROOF_NOT_FOUND_WINDOW
     for order in Order.objects.filter(pk__in=[never.pk, held.pk]):  # OC-TAKEN-1's debit is the other tool's
-        assert_charged_is_not_hidden(synced, order)
+        assert_charged_is_not_hidden(synced, order, staff, debited=order.pk == held.pk)
     synced.advance(5)
     refresh(Order.objects.get(pk=held.pk))
     assert Order.objects.get(pk=held.pk).status == S.FULFILLED
     assert batch_progress(batch).done
+
+
+def read_ledger_past_the_last_attempt(ledger) -> bool:
+    """The ledger read as the schedule would once the last POST's timeouts are over (a walk's end
+    is the moment it starts)."""
+    after_timeouts = timezone.now() + timedelta(seconds=settings_module.ONECLICKDZ_CONNECT_TIMEOUT
+                                                + settings_module.ONECLICKDZ_READ_TIMEOUT + 1)
+    return ledger.sync_ledger(now=after_timeouts).complete
+
+
+def test_a_debited_order_whose_resends_met_duplicated_ref_is_never_closed_on_not_found(synced, staff, settings):
+    """Issue 20, point 1: the first POST is accepted and debited but its answer is lost, check-ref
+    lags, the resends meet DUPLICATED_REF; NOT_FOUND is no proof, nor a ledger holding its debit."""
+    from topups.services import ledger
+
+    settings.LEDGER_GRACE_SECONDS = 0
+    lose_the_answer(synced, settings)
+    order = place(staff)
+    assert send(order, staff).outcome == "unknown"
+    synced.inject_fault("check-ref", "not_found", count=50)  # the read side lags behind the debit
+    settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
+    for _cycle in range(planning.MAX_SEND_ATTEMPTS):
+        refresh(order)
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == S.ATTENTION and order.send_attempts == planning.MAX_SEND_ATTEMPTS, history(order)
+    assert synced.stats()["refs"][order.ref] == {"orders": 1, "attempts": 3}
+    dup = OrderEvent.objects.filter(order=order, payload__duplicatedRef__code="DUPLICATED_REF")
+    assert dup.exists()  # the lookup after DUPLICATED_REF failed, the evidence is kept
+    Order.objects.filter(pk=order.pk).update(sent_at=timezone.now() - planning.LOOKUP_LAG * 2)
+    closed, refused = orders.close_never_sent([Order.objects.get(pk=order.pk)], actor=staff)
+    assert closed == [] and "DUPLICATED_REF" in refused[0][1], refused
+    assert read_ledger_past_the_last_attempt(ledger)
+    closed, refused = orders.close_never_sent([Order.objects.get(pk=order.pk)], actor=staff)
+    assert closed == [] and "debit that may be its" in refused[0][1], refused
+    assert Order.objects.get(pk=order.pk).status == S.ATTENTION
+    assert synced.net_debits()[order.ref] == Decimal("980")
+
+
+def test_the_ledger_read_past_the_last_attempt_proves_an_unclear_post_never_debited(synced, staff, settings):
+    from django.utils import translation
+
+    from topups.services import ledger
+
+    settings.LEDGER_GRACE_SECONDS = 0
+    sent = place(staff, number="036362655")  # another order of ours, debited in the same minutes
+    send(sent, staff)
+    never = park_in_attention(synced, staff, settings)
+    assert read_ledger_past_the_last_attempt(ledger)
+    closed, refused = orders.close_never_sent([Order.objects.get(pk=never.pk)], actor=staff)
+    assert [ref for ref, _proof in closed] == [never.ref], refused
+    assert "ledger" in closed[0][1]
+    event = OrderEvent.objects.get(order=never, to_status=S.CANCELLED)
+    assert event.payload["proof"] == orders.PROOF_LEDGER and event.payload["evidence"] == "unclear_post"
+    assert event.payload["ledger"]["debits_checked"] == 1
+    with translation.override("fr"):
+        assert event.note_shown != event.note and "registre" in event.note_shown
+    assert synced.net_debits().get(never.ref, Decimal(0)) == 0
 
 
 def test_close_refuses_an_accepted_or_recent_order(synced, staff, settings):
@@ -546,6 +645,8 @@ def test_admin_action_closes_what_never_reached_the_api_and_says_why_not_for_the
     from django.urls import reverse
 
     never = park_in_attention(synced, staff, settings)
+    Order.objects.filter(pk=never.pk).update(not_found_since=timezone.now() - timedelta(
+        hours=settings.ONECLICKDZ_NOT_FOUND_CLOSE_HOURS + 1))
     sent = place(staff, number="036362655")
     send(sent, staff)
     client.force_login(supervisor)
@@ -555,4 +656,69 @@ def test_admin_action_closes_what_never_reached_the_api_and_says_why_not_for_the
     assert Order.objects.get(pk=never.pk).status == S.CANCELLED
     assert Order.objects.get(pk=sent.pk).status == S.HANDLING
     assert any("1 order closed" in text for text in shown), shown
+    assert any(never.ref in text and "NOT_FOUND" in text for text in shown), shown
     assert any(sent.ref in text and "does not need attention" in text for text in shown), shown
+
+
+def test_an_answer_unreadable_past_the_age_limit_needs_attention_with_the_answer_kept(synced, staff):
+    """Issue 20, point 2: an unreadable answer postpones the order, but not for ever."""
+    order = place(staff)
+    send(order, staff)
+    synced.spoil_topup(order.ref, {"topup_amount": "N/A"})
+    synced.advance(5)
+    order = refresh(order)
+    assert order.status == S.HANDLING  # skipped this cycle, asked again later
+    Order.objects.filter(pk=order.pk).update(sent_at=timezone.now() - planning.HANDLING_LIMIT - timedelta(minutes=1))
+    order = refresh(order)
+    assert order.status == S.ATTENTION and order.next_check_at is not None
+    event = OrderEvent.objects.get(order=order, to_status=S.ATTENTION)
+    assert event.payload["unreadable"]["code"] == "BAD_RESPONSE"
+    assert event.payload["unreadable"]["details"]["raw"]["topup_amount"] == "N/A"  # kept for the supervisor
+    assert "could not be read for 6 hours" in event.note
+    assert event.payload["unreadable"]["details"]["raw"]["card_code"].startswith("••••")  # never a clear code
+
+
+def test_a_supervisor_settles_an_accepted_order_that_needs_attention(synced, client, supervisor, staff, settings):
+    """Issue 20, point 6: accepted, then needs attention (processing past 6 h): the close action
+    refuses it, a supervisor settles it with what support said; audited, final, its batch done."""
+    from django.urls import reverse
+
+    from topups.models import AuditEvent, Batch
+    from topups.selectors import batch_progress
+
+    batch = Batch.objects.create(file_name="f.csv")
+    card, refunded = place(staff, number="036362693"), place(staff, number="036362694")
+    never = park_in_attention(synced, staff, settings, number="036362695")
+    for order in (card, refunded):
+        send(order, staff)
+    Order.objects.filter(pk__in=[card.pk, refunded.pk, never.pk]).update(
+        batch=batch, sent_at=timezone.now() - planning.HANDLING_LIMIT - timedelta(minutes=1))
+    Order.objects.filter(pk=never.pk).update(status=S.ATTENTION)
+    sync.refresh_orders(list(Order.objects.filter(pk__in=[card.pk, refunded.pk])), actor=SYNC)
+    assert set(Order.objects.filter(batch=batch).values_list("status", flat=True)) == {S.ATTENTION}
+    closed, refused = orders.close_never_sent([Order.objects.get(pk=card.pk)], actor=staff)
+    assert closed == [] and "accepted" in refused[0][1]
+    client.force_login(supervisor)
+    url = reverse("admin:topups_order_settle", args=[card.pk])
+    assert "Settle" in client.get(url).content.decode()
+    page = client.post(url, {"outcome": "fulfilled", "card_code": "", "note": "ticket 42"}).content.decode()
+    assert "Enter the card code" in page and Order.objects.get(pk=card.pk).status == S.ATTENTION
+    client.post(url, {"outcome": "fulfilled", "card_code": "1234 5678 9012", "note": "ticket 42: delivered"})
+    card = Order.objects.get(pk=card.pk)
+    assert card.status == S.FULFILLED and card.card_code == "123456789012" and card.next_check_at is None
+    event = OrderEvent.objects.get(order=card, to_status=S.FULFILLED)
+    assert event.actor_id == supervisor.pk and "ticket 42: delivered" in event.note
+    assert "123456789012" not in str(event.payload)
+    assert AuditEvent.objects.filter(action="settle", target=card.ref, actor_id=supervisor.pk).exists()
+    with pytest.raises(orders.SettleError, match="note is required"):
+        orders.settle_accepted(order_id=refunded.pk, outcome="refunded", note=" ", actor=staff)
+    orders.settle_accepted(order_id=refunded.pk, outcome="refunded", note="support refunded it", actor=staff)
+    assert Order.objects.get(pk=refunded.pk).status == S.REFUNDED
+    with pytest.raises(orders.SettleError, match="close it as never sent"):  # nothing says the API had it
+        Order.objects.filter(pk=never.pk).update(status=S.ATTENTION)
+        OrderEvent.objects.filter(order=never, to_status=S.UNKNOWN).delete()
+        orders.settle_accepted(order_id=never.pk, outcome="refunded", note="?", actor=staff)
+    with pytest.raises(orders.SettleError, match="needs attention"):
+        orders.settle_accepted(order_id=card.pk, outcome="refunded", note="twice", actor=staff)
+    lifecycle.move(Order.objects.get(pk=never.pk), S.CANCELLED, staff, note="closed")
+    assert batch_progress(batch).done

@@ -111,6 +111,15 @@ DASHBOARD: dict[str, Case] = {
     "topups:reports": Case("get", STAFF_ONLY, note="topups.view_books"),
 }
 
+# URLs above that also take a POST (their form), checked by ``test_posted_forms``: the orders search
+# and its export (a term never in a URL), and a receipt's print (counted by a POST only).
+POSTED: dict[str, Case] = {
+    "topups:orders": Case("post", ALL_STAFF, data={"q": "036362600", "status": "new"}),
+    "topups:order_export": Case("post", STAFF_ONLY, data={"q": "036362600"}, note="topups.export_order"),
+    "topups:order_receipt": Case("post", ALL_STAFF, kwargs={"pk": "order"}, data={"width": "80"},
+                                 note="not a card: printable by every member of staff"),
+}
+
 # The admin site's own pages. Non-staff users (operators) are treated like anonymous visitors.
 ADMIN_SITE: dict[str, Case] = {
     "admin:index": Case("get", roles(ADMIN_LOGIN, ADMIN_LOGIN, 200, 200)),
@@ -132,6 +141,8 @@ ADMIN_SITE: dict[str, Case] = {
                                          note="topups.sync_catalog"),
     "admin:topups_mobileplan_refresh": Case("post", roles(ADMIN_LOGIN, ADMIN_LOGIN, 302, 302),
                                             note="topups.sync_catalog"),
+    "admin:topups_order_settle": Case("get", roles(ADMIN_LOGIN, ADMIN_LOGIN, 200, 200), kwargs={"pk": "order"},
+                                      note="topups.refresh_order; settling itself is a POST"),
     # Unnamed: the admin's catch-all (unknown admin paths).
     "admin/(?P<url>.*)$": Case("get", roles(ADMIN_LOGIN, ADMIN_LOGIN, 404, 404), kwargs={"url": "no-such-page/"}),
 }
@@ -386,10 +397,9 @@ def check(response, expected, role: str, key: str) -> None:
             assert "login" not in location, (where, location)
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_matrix(role, client, users, objects):
+def failed_cases(cases: dict[str, Case], role: str, client, users, objects) -> list[str]:
     failures = []
-    for key, case in sorted(all_cases().items()):
+    for key, case in sorted(cases.items()):
         client.logout()
         if users[role] is not None:
             client.force_login(users[role])
@@ -399,6 +409,12 @@ def test_matrix(role, client, users, objects):
             check(response, case.expect[role], role, key)
         except AssertionError as exc:
             failures.append(str(exc))
+    return failures
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_matrix(role, client, users, objects):
+    failures = failed_cases(all_cases(), role, client, users, objects)
     assert not failures, "\n".join(failures)
 
 
@@ -413,3 +429,9 @@ def test_admin_actions_per_role(role, users):
         offered = set(model_admin.get_actions(request)) if reachable else set()
         expected = {name for (lbl, name), allowed in ADMIN_ACTIONS.items() if lbl == label and role in allowed}
         assert offered == expected, (label, role, offered, expected)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_posted_forms(role, client, users, objects):
+    failures = failed_cases(POSTED, role, client, users, objects)
+    assert not failures, "\n".join(failures)

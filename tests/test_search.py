@@ -37,7 +37,12 @@ def shop(operator, make_user):
 
 
 def found(client, term, url=None) -> set[str]:
-    html = client.get(url or reverse("topups:orders"), {"q": term}).content.decode()
+    """What the dashboard's search (a POST: it lands on the order a card code finds) or, given
+    ``url``, a GET search (the admin's) shows for ``term``."""
+    if url:
+        html = client.get(url, {"q": term}).content.decode()
+    else:
+        html = client.post(reverse("topups:orders"), {"q": term}, follow=True).content.decode()
     return {name for name, order in SHOP.items() if order.ref in html}
 
 
@@ -93,7 +98,7 @@ def test_a_card_code_finds_its_order_for_those_who_may_see_it_and_is_audited(log
 
 
 def test_the_export_finds_the_same_orders_and_keeps_the_code_masked(logged, supervisor):
-    response = logged(supervisor).get(reverse("topups:order_export"), {"q": CODE})
+    response = logged(supervisor).post(reverse("topups:order_export"), {"q": CODE})
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert SHOP["lte"].ref in body and SHOP["other"].ref not in body
     export = AuditEvent.objects.get(action="export")
@@ -102,10 +107,32 @@ def test_the_export_finds_the_same_orders_and_keeps_the_code_masked(logged, supe
 
 @pytest.mark.parametrize("term,expected", [
     ("0665983439", {"lte"}), ("+213 665 98 34 39", {"lte"}), ("٠٣٦٣٦٢٦٠٨", {"adsl"}), ("TX-2026-009999", {"other"}),
-    (CODE, {"lte"}),
 ])
 def test_the_admin_search_is_the_same(logged, supervisor, term, expected):
     assert found(logged(supervisor), term, url=reverse("admin:topups_order_changelist")) == expected
+
+
+def test_a_card_code_search_is_a_post_that_lands_on_the_order(logged, supervisor):
+    client = logged(supervisor)
+    page = client.get(reverse("topups:orders")).content.decode()
+    assert '<form method="post" action="/orders/" class="card filters" id="order-filters">' in page
+    response = client.post(reverse("topups:orders"), {"q": CODE})
+    assert response.status_code == 302 and response["Location"] == reverse("topups:order", args=[SHOP["lte"].pk])
+    # A term that is not a code: the results on the list, its filters carried by the pager's form.
+    results = client.post(reverse("topups:orders"), {"q": "036362608", "status": "new"}).content.decode()
+    assert SHOP["adsl"].ref in results and SHOP["lte"].ref not in results
+    assert '<input type="hidden" name="q" value="036362608">' in results
+    assert '<input type="hidden" name="status" value="new">' in results
+
+
+@pytest.mark.parametrize("url", ["topups:orders", "topups:order_export", "admin:topups_order_changelist"])
+def test_a_get_never_finds_by_card_code(logged, supervisor, url):
+    """A code in a URL lands in access logs and browser history: no GET finds an order by it."""
+    response = logged(supervisor).get(reverse(url), {"q": CODE})
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert SHOP["lte"].ref not in body.decode("utf-8-sig", "replace")
+    assert not AuditEvent.objects.filter(action="search_code").exists()
 
 
 def test_the_order_form_accepts_arabic_indic_digits():

@@ -7,9 +7,10 @@ from collections import Counter
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -35,7 +36,7 @@ from topups.models import (
     Service,
     Till,
 )
-from topups.numbers import normalise_number
+from topups.numbers import TypedNumberField, normalise_number
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
 from topups.services import account, audit, catalog, mobile, order_edits, orders, pricing, sync, tills
@@ -118,9 +119,24 @@ def close_never_sent_selected(modeladmin, request, queryset: QuerySet[Order]) ->
         modeladmin.message_user(request, ngettext(
             "%(count)d order closed: the API never had it.", "%(count)d orders closed: the API never had them.",
             len(closed)) % {"count": len(closed)}, messages.SUCCESS)
+    for ref, proof in closed:
+        modeladmin.message_user(request, _("%(ref)s closed. %(proof)s") % {"ref": ref, "proof": proof},
+                                messages.INFO)
     for ref, reason in refused:
         modeladmin.message_user(request, _("%(ref)s not closed: %(reason)s.") % {"ref": ref, "reason": reason},
                                 messages.WARNING)
+
+
+class SettleForm(forms.Form):
+    """How the provider's support settled an accepted order that needs attention."""
+
+    outcome = forms.ChoiceField(label=_("Settled by the provider as"), widget=forms.RadioSelect, choices=[
+        (orders.SETTLED_REFUNDED, _("Refunded by OneClickDZ support (the money is handed back)")),
+        (orders.SETTLED_FULFILLED, _("Fulfilled (enter the card code support gave)")),
+    ])
+    card_code = forms.CharField(label=_("card code"), required=False, max_length=64)
+    note = forms.CharField(label=_("note"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=_("What support said, their ticket number: kept in the order's history."))
 
 
 def _report_skipped(modeladmin, request, skipped, reason) -> None:
@@ -155,7 +171,10 @@ class SensitiveLookupsRefused:
 class OrderAddForm(forms.ModelForm):
     """Adding an order in the admin: the checks of the dashboard's form (a valid number, a value
     the cached catalog sells; for a mobile top-up, a plan of the number's operator and an amount in
-    its range), then the same creation service (OrderAdmin.save_model)."""
+    its range), then the same creation service (OrderAdmin.save_model). The number is read as the
+    counter reads it (``TypedNumberField``), so its typed length is not the column's."""
+
+    number = TypedNumberField(label=_("line number"))
 
     class Meta:
         model = Order
@@ -224,9 +243,12 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     list_display = ("ref", "badge", "service", "line_type", "plan_code", "number", "value", "cost", "created_by",
                     "created_at", "num_trans")
     list_filter = ("status", "service", "line_type", "created_at", "created_by")
-    # The dashboard's search (selectors.search_q and the audited card-code lookup): get_search_results.
+    # The dashboard's search (selectors.search_q): get_search_results. The admin searches by GET, so
+    # never by card code (a code in a URL lands in access logs and history): the dashboard's Orders
+    # search is a POST and finds codes.
     search_fields = ("ref",)
-    search_help_text = _("Number in any form, ref or part of it, transaction number, top-up id or card code.")
+    search_help_text = _("Number in any form, ref or part of it, transaction number or top-up id. A card code "
+                         "is searched on the dashboard's Orders page, never here.")
     list_select_related = ("created_by",)
     list_per_page = 50
     show_full_result_count = False
@@ -236,10 +258,11 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     readonly_fields = ("ref", "status", "api_status", "topup_id", "cost", "ncli", "offre", "shown_card_code",
                        "num_trans", "processed_at", "refusal_code", "refusal_message", "created_by", "created_at",
                        "updated_at", "send_requested_at", "sent_at", "send_attempts", "checks", "last_checked_at",
-                       "next_check_at", "price", "till", "receipt_prints", "refund_message", "suggested_offers")
+                       "next_check_at", "price", "till", "receipt_prints", "refund_message", "suggested_offers",
+                       "settle_link")
     fieldsets = (
         (None, {"fields": ("ref", "service", "line_type", "plan_code", "number", "value", "note")}),
-        (_("Result"), {"fields": ("status", "api_status", "shown_card_code", "num_trans", "processed_at",
+        (_("Result"), {"fields": ("status", "settle_link", "api_status", "shown_card_code", "num_trans", "processed_at",
                                   "refusal_code", "refusal_message", "refund_message", "suggested_offers")}),
         (_("API"), {"fields": ("topup_id", "cost", "ncli", "offre")}),
         (_("Books"), {"fields": ("price", "till", "receipt_prints")}),
@@ -260,8 +283,7 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
-        found = audit.find_by_code(request, search_term, via="admin search")
-        return queryset.filter(selectors.search_q(search_term) | Q(pk__in=found)), False
+        return queryset.filter(selectors.search_q(search_term)), False
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -298,6 +320,40 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
             note=obj.note, actor=Actor.user(request.user),
         )
         obj.pk, obj.ref = order.pk, order.ref
+
+    def get_urls(self):
+        return [path("<int:pk>/settle/", self.admin_site.admin_view(self.settle_view), name="topups_order_settle"),
+                *super().get_urls()]
+
+    def settle_view(self, request, pk: int):
+        """Settle an accepted order that needs attention (``orders.settle_accepted``): a form, then
+        back to the order with what happened."""
+        if not self.has_refresh_permission(request):
+            raise PermissionDenied
+        order = Order.objects.filter(pk=pk).first()
+        if order is None:
+            return redirect("admin:topups_order_changelist")
+        form = SettleForm(request.POST or None)
+        error = ""
+        if request.method == "POST" and form.is_valid():
+            try:
+                orders.settle_accepted(order_id=order.pk, actor=Actor.user(request.user), **form.cleaned_data)
+            except orders.SettleError as exc:
+                error = str(exc)
+            else:
+                self.message_user(request, _("%(ref)s settled.") % {"ref": order.ref}, messages.SUCCESS)
+                return redirect("admin:topups_order_change", order.pk)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "order": order, "form": form,
+                   "error": error, "title": _("Settle %(ref)s") % {"ref": order.ref},
+                   "can_settle": order.status == S.ATTENTION}
+        return TemplateResponse(request, "admin/topups/order/settle.html", context)
+
+    @admin.display(description=_("settle"))
+    def settle_link(self, obj: Order) -> str:
+        if obj.status != S.ATTENTION:
+            return "—"
+        return format_html('<a class="button" href="{}">{}</a>', reverse("admin:topups_order_settle", args=[obj.pk]),
+                           _("Settle with what OneClickDZ support said"))
 
     def has_send_permission(self, request) -> bool:
         return request.user.has_perm("topups.send_order")

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from topups.keys import issue_ref, issued_ref, parse_value_key, value_key
 from topups.models import LineType, OrderStatus, Product, Service
-from topups.numbers import normalise_number
+from topups.numbers import TypedNumberField, normalise_number
 from topups.selectors import OrderFilters
 
 
@@ -21,8 +21,8 @@ class NewOrderForm(forms.Form):
     rendered. Submitting the same reference twice gives back the same order (see create_order)."""
 
     line_type = forms.ChoiceField(label=_("Type"), choices=LineType.choices)
-    number = forms.CharField(
-        label=_("Line number"), max_length=32,
+    number = TypedNumberField(
+        label=_("Line number"),
         widget=forms.TextInput(attrs={"autofocus": True, "inputmode": "tel", "autocomplete": "off"}),
     )
     value = forms.ChoiceField(label=_("Value"))

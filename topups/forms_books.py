@@ -65,6 +65,13 @@ class OpenTillForm(forms.Form):
 class CloseTillForm(forms.Form):
     counted_cash = AmountField(label=_("Cash counted in the drawer (DZD)"),
                                error_messages={"required": _("Enter the cash counted in the drawer.")})
+    note = forms.CharField(label=_("Explain a difference (optional)"), required=False, max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ApproveTillForm(forms.Form):
+    note = forms.CharField(label=_("Note (optional)"), required=False, max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ReportForm(forms.Form):

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from topups.forms import confirm_same_line
 from topups.keys import issue_ref, issued_ref
-from topups.numbers import OPERATOR_BY_PREFIX, compact
+from topups.numbers import OPERATOR_BY_PREFIX, TypedNumberField, compact
 from topups.services import mobile
 
 
@@ -29,7 +29,7 @@ class FlexyOrderForm(forms.Form):
     number's operator and, for a plan that takes one, the amount; plus the reference issued when the
     page was rendered (a second submission gives back the same order, see create_order)."""
 
-    number = forms.CharField(label=_("Mobile number"), max_length=32)
+    number = TypedNumberField(label=_("Mobile number"))
     plan_code = forms.CharField(label=_("Plan"), max_length=64)
     amount = forms.CharField(label=_("Amount (DA)"), max_length=16, required=False)
     ref = forms.CharField(widget=forms.HiddenInput, max_length=128)

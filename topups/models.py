@@ -51,6 +51,9 @@ class OrderStatus(models.TextChoices):
     # The API turned the order down (ERR_PHONE, ERR_STOCK, INSUFFICIENT_BALANCE, ...): nothing debited.
     REFUSED = "refused", _("Refused")
     CANCELLED = "cancelled", _("Cancelled")
+    # A delivered card the provider took back afterwards (a REFUND-ADSL in its ledger for an order
+    # we had fulfilled): a supervisor settles it from the reconciliation flag. No longer a sale.
+    TAKEN_BACK = "taken_back", _("Card taken back")
     # Reconciliation could not settle the order on its own: a person must look.
     ATTENTION = "attention", _("Needs attention")
 
@@ -69,7 +72,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.UNCERTAIN: frozenset({S.HANDLING, S.QUEUED, S.FULFILLED, S.REFUNDED, S.ATTENTION}),
     # ATTENTION -> CANCELLED: a supervisor closes an order proven never to have reached the API.
     S.ATTENTION: frozenset({S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.SENDING, S.CANCELLED}),
-    S.FULFILLED: frozenset(),
+    # FULFILLED -> TAKEN_BACK: a supervisor resolves the ledger's refund of a delivered card; no API
+    # answer moves a fulfilled order (the sync no longer follows it).
+    S.FULFILLED: frozenset({S.TAKEN_BACK}),
+    S.TAKEN_BACK: frozenset(),
     S.REFUNDED: frozenset(),
     S.REFUSED: frozenset(),
     S.CANCELLED: frozenset(),
@@ -77,8 +83,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 # The books' one rule for money handed back: the shop takes the customer's money when the order is
 # entered, so an order that ends without a card (refunded by the API, refused, or cancelled before
-# sending) means giving its price back. Every other order's price is a sale.
-HANDED_BACK_STATUSES = frozenset({S.REFUNDED, S.REFUSED, S.CANCELLED})
+# sending, or a card the provider took back) means giving its price back. Every other order's price
+# is a sale.
+HANDED_BACK_STATUSES = frozenset({S.REFUNDED, S.REFUSED, S.CANCELLED, S.TAKEN_BACK})
 # The API's answer to an order that failed (money back to the shop, or nothing debited).
 FAILED_STATUSES = frozenset({S.REFUNDED, S.REFUSED})
 MENU_PLAN_PREFIX = "GETMENU"
@@ -111,7 +118,13 @@ def failed_q() -> models.Q:
     """The orders that failed, for the failure rates (menu requests aside)."""
     return models.Q(status__in=FAILED_STATUSES) & not_menu()
 
-FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+# Handed back after the sale stood (a card the provider took back): the books keep the sale on the
+# day it was sold and take it out on the day it was taken back (``selectors_books.report``).
+REVERSED_LATER = frozenset({S.TAKEN_BACK})
+
+# Moves a person makes after the outcome is settled: they do not make the outcome any less final.
+AFTER_OUTCOME = frozenset({S.TAKEN_BACK})
+FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets - AFTER_OUTCOME)
 # Sent (or maybe sent) and not final: what the status sync follows.
 TRACKED_STATUSES = frozenset({S.UNKNOWN, S.HANDLING, S.QUEUED, S.UNCERTAIN, S.ATTENTION})
 
@@ -260,6 +273,9 @@ class Order(models.Model):
     number = models.CharField(_("line number"), max_length=16)
     value = models.DecimalField(_("value (DZD)"), max_digits=10, decimal_places=2)
     cost = models.DecimalField(_("cost (DZD)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    # The cost is what the API said it debited (a mobile answer's balance_amount, or the ledger row),
+    # not an estimate from the plan's multiplier: a later figure that differs is a flag, not a fix.
+    cost_confirmed = models.BooleanField(_("cost confirmed by the API"), default=False, editable=False)
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=S.NEW)
     api_status = models.CharField(_("API status"), max_length=32, blank=True)
     topup_id = models.CharField(_("top-up id"), max_length=32, blank=True, db_index=True)
@@ -299,6 +315,9 @@ class Order(models.Model):
     checks = models.PositiveIntegerField(default=0)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # When the API started answering NOT_FOUND for this order (cleared once it finds it): how long
+    # NOT_FOUND has lasted is one proof the close action may use (ONECLICKDZ_NOT_FOUND_CLOSE_HOURS).
+    not_found_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OrderQuerySet.as_manager()
 
@@ -350,6 +369,12 @@ class Order(models.Model):
     @property
     def status_label(self) -> str:
         return status_label(self.status, self.plan_code)
+
+    @property
+    def sold_below_cost(self) -> bool:
+        """A sale whose price turned out below what the API debited for it (the books' SOLD_BELOW_COST)."""
+        return (self.price is not None and self.cost is not None and self.price < self.cost
+                and self.status not in HANDED_BACK_STATUSES)
 
 
 class OrderEvent(models.Model):
@@ -513,6 +538,8 @@ class FlagKind(models.TextChoices):
     DEBIT_MISSING = "debit_missing", _("Order accepted with no debit")
     AMOUNT_DIFFERS = "amount_differs", _("Amount differs from the order's cost")
     REFUND_NOT_LOCAL = "refund_not_local", _("Refund with no refund on our side")
+    EXTRA_MOVEMENT = "extra_movement", _("Second debit or refund for one top-up")
+    REFUND_DIFFERS = "refund_differs", _("Refund amount differs from the debit")
     BALANCE_BREAK = "balance_break", _("Break in the balance chain")
     UNREADABLE = "unreadable", _("Ledger row we cannot read")
 
@@ -636,16 +663,11 @@ class TillStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
 
 
-class Till(models.Model):
-    """A cashier's cash session: opened with the cash in the drawer, the orders sold meanwhile are
-    attached to it, closed by counting the cash (``topups.services.tills``), approved by a
-    supervisor. The figures are stored when it is closed."""
+class CloseRecord(models.Model):
+    """What a close of a cash session recorded: the figures, who closed it and when (with the
+    cashier's explanation of a difference), and its approval (with the supervisor's note). Kept on
+    the session for its current close and on ``TillClose`` for each close a reopen undid."""
 
-    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("cashier"), on_delete=models.PROTECT,
-                                related_name="tills")
-    status = models.CharField(_("status"), max_length=8, choices=TillStatus.choices, default=TillStatus.OPEN)
-    opened_at = models.DateTimeField(_("opened at"), default=timezone.now, db_index=True)
-    opening_cash = models.DecimalField(_("opening cash (DZD)"), max_digits=12, decimal_places=2)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="+")
@@ -656,10 +678,39 @@ class Till(models.Model):
                                         blank=True)
     counted_cash = models.DecimalField(_("counted cash (DZD)"), max_digits=12, decimal_places=2, null=True,
                                        blank=True)
-    carried_over = models.JSONField(_("orders carried over"), default=list, blank=True)
+    close_note = models.TextField(_("explanation of the difference"), max_length=500, blank=True)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"), null=True,
                                     blank=True, on_delete=models.SET_NULL, related_name="+")
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    approval_note = models.TextField(_("approval note"), max_length=500, blank=True)
+
+    RECORD_FIELDS = ("closed_at", "closed_by_id", "sales", "handed_back", "expected_cash", "counted_cash",
+                     "close_note", "approved_by_id", "approved_at", "approval_note")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def difference(self):
+        if self.counted_cash is None or self.expected_cash is None:
+            return None
+        return self.counted_cash - self.expected_cash
+
+
+class Till(CloseRecord):
+    """A cashier's cash session: opened with the cash in the drawer, the orders sold meanwhile are
+    attached to it, closed by counting the cash (``topups.services.tills``), approved by a
+    supervisor. The figures are stored when it is closed."""
+
+    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("cashier"), on_delete=models.PROTECT,
+                                related_name="tills")
+    status = models.CharField(_("status"), max_length=8, choices=TillStatus.choices, default=TillStatus.OPEN)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now, db_index=True)
+    opening_cash = models.DecimalField(_("opening cash (DZD)"), max_digits=12, decimal_places=2)
+    carried_over = models.JSONField(_("orders carried over"), default=list, blank=True)
+    # Stored at the close with the other figures, per service: [{service, orders, sales, handed_back,
+    # handed_back_count}]; a closed session's pages and prints show these, never a live count.
+    by_service = models.JSONField(_("figures per service"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("cash session")
@@ -672,11 +723,53 @@ class Till(models.Model):
     def __str__(self) -> str:
         return f"{self.cashier} {timezone.localtime(self.opened_at):%Y-%m-%d %H:%M}"
 
-    @property
-    def difference(self):
-        if self.counted_cash is None or self.expected_cash is None:
-            return None
-        return self.counted_cash - self.expected_cash
+
+class TillClose(CloseRecord):
+    """An earlier close of a cash session that was reopened, and who reopened it. A reopen keeps
+    the close here rather than erasing it, so a recount never hides the first count
+    (``tills.reopen_till``)."""
+
+    till = models.ForeignKey(Till, verbose_name=_("cash session"), on_delete=models.CASCADE,
+                             related_name="earlier_closes")
+    reopened_at = models.DateTimeField(_("reopened at"))
+    reopened_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reopened by"), null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("earlier close")
+        verbose_name_plural = _("earlier closes")
+        ordering = ["closed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.till} {timezone.localtime(self.closed_at):%Y-%m-%d %H:%M}"
+
+
+class HandBack(models.Model):
+    """Money handed back for one order (refunded, refused, cancelled, card taken back), booked in the
+    cash session open when it was handed back: the order's own session while it is open, else the
+    session open at that moment (``topups.services.tills.book_hand_backs``). ``till`` empty: no
+    session was open; it is booked in its cashier's next one. One per order: the money goes back once.
+    """
+
+    order = models.OneToOneField(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="hand_back")
+    origin_till = models.ForeignKey(Till, verbose_name=_("session of the sale"), on_delete=models.PROTECT,
+                                    related_name="+")
+    till = models.ForeignKey(Till, verbose_name=_("cash session"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="hand_backs")
+    amount = models.DecimalField(_("amount (DZD)"), max_digits=10, decimal_places=2)
+    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices)
+    actor_label = models.CharField(_("by"), max_length=64)
+    created_at = models.DateTimeField(_("handed back at"), default=timezone.now, db_index=True)
+    booked_at = models.DateTimeField(_("booked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("money handed back")
+        verbose_name_plural = _("money handed back")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["till"], name="hand_back_till_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.order_id})"
 
 
 class CardInstructions(models.Model):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from functools import partial
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -22,7 +23,8 @@ from topups.oneclick import types as api_types
 # The API's own patterns, as the client checks them before any call.
 PATTERNS = {line_type: api_client.NUMBER_PATTERNS[api_types.LineType(line_type.value)] for line_type in LineType}
 EXAMPLES = {LineType.ADSL: "036362608", LineType.LTE: "213665983439"}
-_SEPARATORS = re.compile(r"[\s\-./()]+")
+# Separators people type, and the invisible direction marks a number copied from Arabic text carries.
+_SEPARATORS = re.compile(r"[\s\-./()\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 # Arabic-Indic (U+0660..) and Extended Arabic-Indic (U+06F0.., Persian keyboards) digits to 0-9.
 _ASCII_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
@@ -35,6 +37,32 @@ def ascii_digits(raw: str) -> str:
 def compact(raw: str) -> str:
     """``raw`` without separators (spaces, dashes, dots, slashes, brackets), digits in 0-9."""
     return _SEPARATORS.sub("", ascii_digits(raw))
+
+
+class TypedNumberField(forms.CharField):
+    """A line or mobile number as staff type it, in every form the counter accepts. Its text is
+    compacted (``compact``: separators gone, digits in 0-9) before any length rule, so
+    ``+213 790 45 53 95`` (17 characters) fits the 16 characters of ``Order.number``; the form then
+    normalises it for its service (``normalise_number``, ``normalise_mobile``). Every form that takes
+    a number uses this field: the counter's two tabs and the admin's add form."""
+
+    # The longest compact form of a valid number is 14 characters (00213 and 9 digits).
+    COMPACT_MAX = 16
+    # What the browser lets staff type, spaces and dashes included.
+    TYPED_MAX = 40
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", self.COMPACT_MAX)
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> str:
+        return compact(super().to_python(value))
+
+    def widget_attrs(self, widget) -> dict:
+        attrs = super().widget_attrs(widget)
+        if "maxlength" in attrs:
+            attrs["maxlength"] = str(self.TYPED_MAX)
+        return attrs
 
 
 def normalise_number(line_type: str, raw: str) -> str:

@@ -8,18 +8,24 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, F, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from topups.models import (
+    HANDED_BACK_STATUSES,
+    REVERSED_LATER,
+    HandBack,
     LineType,
     MobilePlan,
     Order,
+    OrderEvent,
     PriceRule,
     Product,
     Service,
     Till,
+    TillClose,
+    TillStatus,
     handed_back_q,
 )
 from topups.selectors import local_day_bounds
@@ -39,6 +45,7 @@ class ReportRow:
     cost: Decimal
     refunds: Decimal
     refund_count: int
+    below_cost_count: int = 0  # sales priced below what the API debited for them
 
     @property
     def profit(self) -> Decimal:
@@ -61,51 +68,86 @@ class Report:
     def total(self) -> ReportRow:
         return ReportRow((), "", sum(r.orders for r in self.rows), sum((r.revenue for r in self.rows), ZERO),
                          sum((r.cost for r in self.rows), ZERO), sum((r.refunds for r in self.rows), ZERO),
-                         sum(r.refund_count for r in self.rows))
+                         sum(r.refund_count for r in self.rows), sum(r.below_cost_count for r in self.rows))
+
+
+# The books' rule for a sale below cost, as Order.sold_below_cost says it of one order.
+SOLD_BELOW_COST = Q(price__lt=F("cost")) & ~Q(status__in=HANDED_BACK_STATUSES)
 
 
 def money_figures() -> dict:
-    """The money aggregates of a set of orders, for the reports and a till's close alike. A sale is
-    any order not handed back (``handed_back_q``: the books' one rule); its cost is what the API
-    debits (nothing for the orders handed back). A menu request (GETMENU) sells nothing: it is
-    not money handed back."""
-    back = handed_back_q()
-    sold = ~back
-    return {"orders": Count("pk"), "revenue": Sum("price", filter=sold),
-            "cost": Sum("cost", filter=sold), "refunds": Sum("price", filter=back),
-            "refund_count": Count("pk", filter=back)}
+    """The money aggregates of a set of orders, for the reports. A sale is any order not handed back
+    (``handed_back_q``: the books' one rule); its cost is what the API debits (nothing for the orders
+    handed back); a sale priced below it is counted (``SOLD_BELOW_COST``). A menu request (GETMENU)
+    sells nothing: it is not money handed back. A sale reversed later (a card taken back) leaves
+    the books on its own day (``_reversals``)."""
+    back = handed_back_q() & ~Q(status__in=REVERSED_LATER)
+    return {"orders": Count("pk"), "revenue": Sum("price", filter=~back), "costs": Sum("cost", filter=~back),
+            "refunds": Sum("price", filter=back), "refund_count": Count("pk", filter=back),
+            "below_cost": Count("pk", filter=SOLD_BELOW_COST)}
 
 
 def report(*, start: date, end: date, group: str = "day", below_cost: bool = False) -> Report:
     """Orders, revenue, cost, profit and refunds from ``start`` to ``end`` (local days, inclusive),
-    per ``group``: one aggregate query whatever the number of orders. ``below_cost``: only the sales
-    whose price was under what the API debited."""
+    per ``group``: two aggregate queries whatever the number of orders (the orders sold in the
+    range, and the sales reversed in it, see ``_reversals``). ``below_cost``: only the sales whose
+    price was under what the API debited (``SOLD_BELOW_COST``; no reversal is one)."""
     since, _e = local_day_bounds(start)
     _s, until = local_day_bounds(end)
     orders = Order.objects.filter(created_at__gte=since, created_at__lt=until).order_by()
     if below_cost:
-        orders = orders.filter(~handed_back_q(), price__lt=F("cost"))
-    if group == "day":
-        keys = ["day"]
-        orders = orders.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
-    elif group == "cashier":
-        keys = ["created_by__username"]
-    elif group == "product":
-        # A card is its type and value; a mobile top-up is its plan, whatever the amount typed.
-        keys = ["service", "line_type", "plan_code", "card_value"]
-        orders = orders.annotate(card_value=Case(When(service=Service.MOBILE, then=Value(None)), default=F("value"),
-                                                 output_field=DecimalField()))
-    elif group == "service":
-        keys = ["service"]
-    else:
-        group, keys = "line_type", ["line_type"]
+        orders = orders.filter(SOLD_BELOW_COST)
+    keys, orders = _grouped(orders, group, "")
+    group = group if group in GROUPS else "line_type"
     rows = orders.values(*keys).annotate(**money_figures()).order_by(*keys)
     result = Report(start, end, group)
+    by_key = {}
     for row in rows:
         key = tuple(row[k] for k in keys)
-        result.rows.append(ReportRow(key, _label(group, key), row["orders"], _money(row["revenue"]), _money(row["cost"]),
-                                     _money(row["refunds"]), row["refund_count"]))
+        by_key[key] = ReportRow(key, _label(group, key), row["orders"], _money(row["revenue"]), _money(row["costs"]),
+                                _money(row["refunds"]), row["refund_count"], row["below_cost"])
+    reversed_sales = {} if below_cost else _reversals(since, until, group)
+    for key, (count, price, cost) in reversed_sales.items():
+        row = by_key.setdefault(key, ReportRow(key, _label(group, key), 0, ZERO, ZERO, ZERO, 0))
+        row.revenue, row.cost = row.revenue - price, row.cost - cost
+        row.refunds, row.refund_count = row.refunds + price, row.refund_count + count
+    result.rows = list(by_key.values()) if not reversed_sales else [by_key[k] for k in sorted(by_key, key=_sort_key)]
     return result
+
+
+def _grouped(rows, group: str, prefix: str):
+    """The report's keys for ``group`` on ``rows`` (orders, or events with ``prefix`` "order__"),
+    annotated as needed: (the names of the key columns, the rows)."""
+    if group == "day":
+        moment = "created_at"  # the sale's day for an order, the reversal's day for an event
+        return ["day"], rows.annotate(day=TruncDate(moment, tzinfo=timezone.get_current_timezone()))
+    if group == "cashier":
+        return [prefix + "created_by__username"], rows
+    if group == "product":
+        # A card is its type and value; a mobile top-up is its plan, whatever the amount typed.
+        rows = rows.annotate(card_value=Case(When(**{prefix + "service": Service.MOBILE}, then=Value(None)),
+                                             default=F(prefix + "value"), output_field=DecimalField()))
+        return [prefix + "service", prefix + "line_type", prefix + "plan_code", "card_value"], rows
+    if group == "service":
+        return [prefix + "service"], rows
+    return [prefix + "line_type"], rows
+
+
+def _reversals(since, until, group: str) -> dict[tuple, tuple[int, Decimal, Decimal]]:
+    """The sales reversed from ``since`` to ``until`` (``REVERSED_LATER``: a card the provider took
+    back), by report key: {key: (count, price, cost)}. Such a sale stays in the books of the day it
+    was sold and leaves them the day it was reversed (the day of its move in the history)."""
+    events = OrderEvent.objects.filter(to_status__in=REVERSED_LATER, created_at__gte=since, created_at__lt=until,
+                                       order__status__in=REVERSED_LATER).order_by()
+    keys, events = _grouped(events, group, "order__")
+    rows = events.values(*keys).annotate(count=Count("order", distinct=True), price=Sum("order__price"),
+                                         cost=Sum("order__cost"))
+    return {tuple(r[k] for k in keys): (r["count"], _money(r["price"]), _money(r["cost"])) for r in rows}
+
+
+def _sort_key(key: tuple) -> tuple:
+    """The database's order of the report's rows (a blank last), for rows merged in Python."""
+    return tuple((value is None, value if value is not None else 0) for value in key)
 
 
 def _label(group: str, key: tuple) -> str:
@@ -176,7 +218,8 @@ def daily_chart(rows: list[ReportRow], *, start: date, end: date, rtl: bool = Fa
             labels.append(Bar(round(left + slot / 2, 1), height + 14, 0, 0, f"{day:%d/%m}", ZERO, "axis"))
         if row is None:
             continue
-        for j, (value, tone) in enumerate(((row.revenue, "revenue"), (max(row.profit, ZERO), "profit"))):
+        # A day whose sales were reversed (a card taken back) may end below zero: no bar below the axis.
+        for j, (value, tone) in enumerate(((max(row.revenue, ZERO), "revenue"), (max(row.profit, ZERO), "profit"))):
             h = float(value / top) * (height - 4)
             offset = (1 - j) if rtl else j
             bars.append(Bar(round(left + slot * (0.1 + 0.4 * offset), 1), round(height - h, 1),
@@ -192,7 +235,7 @@ def mix_chart(rows: list[ReportRow], *, rtl: bool = False, width: int = 720) -> 
     labels = 200  # the product names' column
     usable = width - labels
     for i, row in enumerate(rows):
-        w = float(row.revenue / top) * usable
+        w = float(max(row.revenue, ZERO) / top) * usable  # a product whose sales were reversed: no bar
         x = (usable - w) if rtl else labels
         bars.append(Bar(round(x, 1), i * (bar_height + 6), round(w, 1), bar_height, row.label, row.revenue, "mix"))
     return Chart(width, max(len(rows), 1) * (bar_height + 6), bars, top)
@@ -205,18 +248,50 @@ def recent_tills(limit: int = 100) -> list[Till]:
     return list(Till.objects.select_related("cashier", "approved_by").order_by("-opened_at", "-pk")[:limit])
 
 
+def earlier_closes(till: Till) -> list[TillClose]:
+    """The closes of a till undone by a reopen, oldest first, with who closed, approved and reopened."""
+    return list(till.earlier_closes.select_related("closed_by", "approved_by", "reopened_by"))
+
+
+def service_figures(till: Till) -> list[dict]:
+    """A till's figures per service now, as stored at its close: [{service, orders, sales (its orders'
+    prices), handed_back, handed_back_count (the entries booked in it, see tills)}], two queries."""
+    rows: dict[str, dict] = {}
+    for r in Order.objects.filter(till=till).order_by().values("service").annotate(orders=Count("pk"),
+                                                                                 sales=Sum("price")):
+        rows[r["service"]] = {"service": r["service"], "orders": r["orders"], "sales": str(_money(r["sales"])),
+                              "handed_back": "0.00", "handed_back_count": 0}
+    for r in HandBack.objects.filter(till=till).order_by().values("order__service").annotate(total=Sum("amount"),
+                                                                                           count=Count("pk")):
+        row = rows.setdefault(r["order__service"], {"service": r["order__service"], "orders": 0, "sales": "0.00"})
+        row.update(handed_back=str(_money(r["total"])), handed_back_count=r["count"])
+    return [rows[key] for key in sorted(rows)]
+
+
 def till_by_service(till: Till) -> list[ReportRow]:
-    """A till's orders, money taken and handed back per service (internet cards, mobile top-ups): one
-    aggregate query, the books' rule as for the close."""
-    rows = Order.objects.filter(till=till).order_by().values("service").annotate(**money_figures()).order_by("service")
-    return [ReportRow((r["service"],), _label("service", (r["service"],)), r["orders"], _money(r["revenue"]),
-                      _money(r["cost"]), _money(r["refunds"]), r["refund_count"]) for r in rows]
+    """A till's orders, money taken and handed back per service (internet cards, mobile top-ups): the
+    figures stored at its close for a closed session, else counted now (``service_figures``)."""
+    stored = till.by_service if till.status != TillStatus.OPEN and till.by_service else None
+    rows = stored if stored is not None else ([] if till.status != TillStatus.OPEN else service_figures(till))
+    result = []
+    for r in rows:
+        sales, back = Decimal(r["sales"]), Decimal(r["handed_back"])
+        result.append(ReportRow((r["service"],), _label("service", (r["service"],)), r["orders"], sales - back,
+                                ZERO, back, r["handed_back_count"]))
+    return result
 
 
 def till_orders(till: Till, limit: int = 500) -> list[Order]:
     return list(Order.objects.filter(till=till).order_by("created_at", "pk")
                 .only("ref", "service", "line_type", "plan_code", "value", "number", "status", "price",
                       "created_at")[:limit])
+
+
+def till_hand_backs(till: Till, limit: int = 500) -> list[HandBack]:
+    """The money handed back in a till, with the order and the session each was sold in."""
+    return list(HandBack.objects.filter(till=till).select_related("order", "origin_till")
+                .only("created_at", "amount", "status", "origin_till_id", "origin_till__opened_at", "order__ref",
+                      "order__id").order_by("created_at", "pk")[:limit])
 
 
 def price_list() -> list[tuple[Product, PriceRule | None, pricing.Quote]]:

@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from topups.oneclick import errors as api_errors
-from topups.services import account, catalog, dispatch, mobile, sending, sync
+from topups.services import account, catalog, dispatch, mobile, reconnect, sending, sync
 from topups.services.actors import Actor
 
 log = logging.getLogger("topups.tasks")
@@ -29,6 +29,8 @@ SWEEP_LOCK = "topups:sweeper"
 
 # Kept free at the end of a task's timeout: re-enqueueing what was left, closing connections.
 TASK_MARGIN_SECONDS = 3.0
+# How many times a send task sends again, at once, an order that a database blip sent back to NEW.
+DATABASE_RESENDS = 3
 
 
 def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | None = None) -> list[dict]:
@@ -52,7 +54,23 @@ def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | Non
         if index and time.monotonic() + worst > deadline:
             deferred.append(order_id)
             return None
-        return sending.send_order(order_id=order_id, actor=actor, deadline=deadline)
+        try:
+            report = sending.send_order(order_id=order_id, actor=actor, deadline=deadline)
+            # Stopped on a database blip before its POST, and back to NEW: sent again now, while
+            # the customer waits at the counter (the claim keeps it at most once).
+            for _again in range(DATABASE_RESENDS):
+                if report.outcome != "retry_now" or time.monotonic() + worst > deadline:
+                    break
+                report = sending.send_order(order_id=order_id, actor=actor, deadline=deadline)
+            return report
+        except reconnect.DATABASE_ERRORS as exc:
+            # The database stayed away longer than the retries: hand the order to a new task
+            # (its claim sends it if it is still NEW, and nothing if it is not).
+            log.warning("send of order %s stopped on the database (%s): handed to a new task", order_id,
+                        type(exc).__name__)
+            reconnect.drop_connection()
+            deferred.append(order_id)
+            return None
 
     threads = min(settings.ONECLICKDZ_SEND_THREADS, len(order_ids))
     if threads <= 1 or connection.in_atomic_block:
@@ -62,13 +80,13 @@ def send_orders(order_ids: list[int], actor_label: str, actor_user_id: int | Non
             try:
                 return send_one(index, order_id)
             finally:
-                connection.close()  # this thread's own connection
+                reconnect.drop_connection()  # this thread's own connection
 
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
             reports = list(pool.map(send_in_thread, range(len(order_ids)), order_ids))
     done = [r for r in reports if r is not None]
     if deferred:
-        log.info("send task out of time: %d orders handed to a new task", len(deferred))
+        log.info("send task out of time or database: %d orders handed to a new task", len(deferred))
         dispatch.enqueue_sends(sorted(deferred), Actor(actor_label, actor_user_id))
     if any(r.outcome in ("sent", "adopted") for r in done):
         # No balance call: the cached balance is debited as the API accepts each order (see
@@ -112,7 +130,17 @@ def sync_orders(sweep_seconds: float | None = None, cycle_seconds: float = CYCLE
         deadline = time.monotonic() + sweep_seconds
         while True:
             started = time.monotonic()
-            report = sync.sync_due_orders()
+            try:
+                report = sync.sync_due_orders()
+            except reconnect.DATABASE_ERRORS as exc:
+                # A database blip: the next cycle, on a new connection, picks up where this one
+                # stopped (every write of a cycle is conditional), instead of the chain ending.
+                log.warning("status sync cycle stopped on the database (%s); next cycle shortly", type(exc).__name__)
+                reconnect.drop_connection()
+                if deadline - time.monotonic() <= cycle_seconds:
+                    break
+                time.sleep(cycle_seconds)
+                continue
             totals["cycles"] += 1
             totals["checked"] += report.checked
             totals["changed"] += report.changed
@@ -171,5 +199,5 @@ def reconcile_ledger() -> dict:
     # The sync stops walking in time for the matching to fit in the task's timeout; it resumes.
     report = reconcile.run(max_seconds=max(settings.Q_CLUSTER["timeout"] / 2, 5))
     return {"pages": report.sync.pages, "complete": report.sync.complete, "skipped": report.sync.skipped,
-            "errors": report.sync.errors, "rows": report.match.rows, "flags": report.match.flags,
+            "faults": report.sync.faults, "progress": report.sync.progress(), "errors": report.sync.errors, "rows": report.match.rows, "flags": report.match.flags,
             "open_flags": report.open_flags}

@@ -260,51 +260,72 @@ def order_refresh(request, pk: int):
     return redirect("topups:order", pk=order.pk)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @login_required
 @permission_required("topups.view_order", raise_exception=True)
 def order_receipt(request, pk: int):
-    """A receipt for a thermal printer: ?width=58 or 80 (mm), in the customer's language (?lang=en,
-    fr or ar; the staff member's own by default)."""
+    """A receipt for a thermal printer, 58 or 80 mm wide (``width``), in the customer's language
+    (``lang``: en, fr or ar; the staff member's own by default). GET shows it and counts nothing
+    (the paper is hidden from the printer), so its language links are plain links; the Print button
+    POSTs here (CSRF-protected, with the width and the language), which counts and audits the print
+    and hands the paper to the printer."""
     order = _get_order(pk)
-    width = "58" if request.GET.get("width") == "58" else "80"
+    source = request.POST if request.method == "POST" else request.GET
+    width = "58" if source.get("width") == "58" else "80"
     languages = dict(settings.LANGUAGES)
-    language = request.GET.get("lang") if request.GET.get("lang") in languages else translation.get_language()
+    language = source.get("lang") if source.get("lang") in languages else translation.get_language()
     audit.show_order_codes(request, [order], via="receipt")
+    status = 200
     with translation.override(language):
+        if request.method == "POST":
+            try:
+                extras = receipts.printed(request, order)
+            except receipts.NotPrintable:
+                extras, status = receipts.preview(order), 403
+        else:
+            extras = receipts.preview(order)
         return render(request, "topups/receipt.html", {
             "order": order, "width": width, "shop_name": settings.SHOP_NAME, "printed_at": timezone.now(),
             "receipt_languages": [(code, translation.get_language_info(code)["name_local"]) for code in languages],
-            **receipts.printed(request, order),
-        })
+            "counted": request.method == "POST" and status == 200, **extras,
+        }, status=status)
 
 
 # Lists --------------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @login_required
 @permission_required("topups.view_order", raise_exception=True)
 def order_list(request):
+    """The orders list. Its filter form is a POST, so a search term (which may be a card code)
+    never travels in a URL, an access log or the browser's history; a card code that finds one
+    order lands on that order. A GET keeps working for links (a ref, a number, a status) but
+    never searches by code."""
     form, filters = _order_filters(request, via="orders list")
-    page = page_number(request.GET.get("page"))
+    if request.method == "POST" and len(filters.code_matches) == 1:
+        return redirect("topups:order", pk=filters.code_matches[0])
+    data = request.POST if request.method == "POST" else request.GET
+    page = page_number(data.get("page"))
     orders, has_next = selectors.order_page(filters, page)
     audit.show_order_codes(request, orders, via="orders list")
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "topups/order_list.html", {
         "form": form, "orders": orders, "page": page, "has_next": has_next, "query": query.urlencode(),
-        "can_export": request.user.has_perm("topups.export_order"),
+        "can_export": request.user.has_perm("topups.export_order"), "searched": request.method == "POST",
+        "carried": _filter_fields(form, data),
     })
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @login_required
 @permission_required("topups.export_order", raise_exception=True)
 def order_export(request):
     """The filtered orders as CSV, streamed in chunks so 100,000 rows never sit in memory, or as
-    XLSX (?format=xlsx) for Excel."""
-    file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    XLSX (format=xlsx) for Excel. The list's search posts its filters here (a term never in a URL)."""
+    data = request.POST if request.method == "POST" else request.GET
+    file_format = "xlsx" if data.get("format") == "xlsx" else "csv"
     _form, filters = _order_filters(request, via=f"orders.{file_format}")
     logged = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in vars(filters).items() if v}
     if filters.code_matches:  # the term is a card code: the audit trail keeps it masked
@@ -314,13 +335,19 @@ def order_export(request):
 
 
 def _order_filters(request, *, via: str) -> tuple[OrderFilterForm, selectors.OrderFilters]:
-    """The list's and the export's filters from the query string; a search term that is a card code
-    the user may see finds its order (audited)."""
-    form = OrderFilterForm(request.GET or None, staff_choices=selectors.staff_choices())
+    """The list's and the export's filters, from the POSTed form (or a link's query string); a
+    search term that is a card code the user may see finds its order (audited), on a POST only."""
+    data = request.POST if request.method == "POST" else request.GET
+    form = OrderFilterForm(data or None, staff_choices=selectors.staff_choices())
     filters = form.filters()
-    if filters.q.strip():
+    if filters.q.strip() and request.method == "POST":
         filters.code_matches = audit.find_by_code(request, filters.q, via=via)
     return form, filters
+
+
+def _filter_fields(form: OrderFilterForm, data) -> list[tuple[str, str]]:
+    """The filters as (name, value) pairs for the hidden fields of the pager and export forms."""
+    return [(name, value) for name in form.fields for value in data.getlist(name) if value]
 
 
 # Language -----------------------------------------------------------------------------------------

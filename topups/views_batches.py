@@ -95,7 +95,8 @@ def batch_detail(request, pk: int):
         "file_warnings": [problem_message(c, p) for c, p in batch.warnings],
     }
     if batch.status == BatchStatus.PREVIEWED:
-        context.update(rows=_shown_rows(batch.rows), blocked=batches.blocking_reasons(batch))
+        context.update(rows=_shown_rows(batch.rows), blocked=batches.blocking_reasons(batch),
+                       offer_stale_balance=request.session.get(_stale_key(pk), False))
     else:
         progress = selectors.batch_progress(batch)
         context.update(progress=progress, counts=_counts(progress), failures=_failures(progress),
@@ -109,7 +110,8 @@ def batch_detail(request, pk: int):
 def batch_confirm(request, pk: int):
     """Send the valid rows. A second confirmation (double click, reload) creates nothing more."""
     _get_batch(pk, with_rows=False)
-    result = batches.confirm_batch(batch_id=pk, actor=Actor.user(request.user))
+    result = batches.confirm_batch(batch_id=pk, actor=Actor.user(request.user),
+                                   accept_stale_balance=request.POST.get("accept_stale_balance") == "1")
     if result.already_confirmed:
         messages.info(request, _("This file was already confirmed: no order was created twice."))
     elif result.changed:
@@ -118,11 +120,18 @@ def batch_confirm(request, pk: int):
     elif result.blocked:
         for reason in result.blocked:
             messages.error(request, reason)
+        if result.stale_balance is not None:
+            # The next confirmation offers to decide on the figure left, its age named above.
+            request.session[_stale_key(pk)] = True
     else:
         messages.success(request, ngettext("%(count)d order created and queued for sending.",
                                            "%(count)d orders created and queued for sending.", result.created)
                          % {"count": result.created})
     return redirect("topups:batch", pk=pk)
+
+
+def _stale_key(pk: int) -> str:
+    return f"batch-stale-balance-{pk}"
 
 
 def _counts(progress: selectors.BatchProgress) -> list[dict]:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from topups import selectors_books as books
 from topups.csv_export import table_response
-from topups.forms_books import CloseTillForm, OpenTillForm, PriceRuleForm, ReportForm
+from topups.forms_books import ApproveTillForm, CloseTillForm, OpenTillForm, PriceRuleForm, ReportForm
 from topups.models import MobilePlan, Product, Till, TillStatus
 from topups.services import audit, pricing, tills
 from topups.services.actors import Actor
@@ -35,7 +35,7 @@ def _till(request, pk: int) -> Till:
 def _till_context(till: Till) -> dict:
     numbers = tills.figures(till) if till.status == TillStatus.OPEN else None
     return {"till": till, "figures": numbers, "orders": books.till_orders(till),
-            "by_service": books.till_by_service(till)}
+            "by_service": books.till_by_service(till), "hand_backs": books.till_hand_backs(till)}
 
 
 @require_http_methods(["GET", "POST"])
@@ -58,7 +58,7 @@ def my_till(request):
                 close_form = CloseTillForm(request.POST)
                 if close_form.is_valid():
                     closed = tills.close_till(till_id=till.pk, counted_cash=close_form.cleaned_data["counted_cash"],
-                                              actor=actor, request=request)
+                                              note=close_form.cleaned_data["note"], actor=actor, request=request)
                     messages.success(request, _("Cash session closed."))
                     return redirect("topups:till", pk=closed.pk)
         except (tills.TillError, ValidationError) as exc:
@@ -83,8 +83,10 @@ def till_list(request):
 def till_detail(request, pk: int):
     """One session: A4 page (printable), or ?paper=80 / 58 for the receipt printer."""
     till = _till(request, pk)
-    context = {**_till_context(till), "printed_at": timezone.now(),
-               "can_approve": request.user.has_perm("topups.approve_till")}
+    supervisor = request.user.has_perm("topups.approve_till")
+    own = supervisor and tills.decides_own(till, request.user.pk)
+    context = {**_till_context(till), "printed_at": timezone.now(), "earlier_closes": books.earlier_closes(till),
+               "can_approve": supervisor and not own, "decides_own": own, "approve_form": ApproveTillForm()}
     paper = request.GET.get("paper")
     if paper in ("58", "80"):
         return render(request, "books/till_receipt.html", {**context, "width": paper, "shop_name": settings.SHOP_NAME})
@@ -95,11 +97,17 @@ def till_detail(request, pk: int):
 @login_required
 @permission_required("topups.approve_till", raise_exception=True)
 def till_decide(request, pk: int, decision: str):
-    """A supervisor approves a closed session, or reopens it."""
+    """A supervisor approves a closed session (with an optional note), or reopens it; never one
+    they sold in or closed (the service refuses, the page says why)."""
     actor = Actor.user(request.user)
-    service = tills.approve_till if decision == "approve" else tills.reopen_till
     try:
-        service(till_id=pk, actor=actor, request=request)
+        if decision == "approve":
+            form = ApproveTillForm(request.POST)
+            if not form.is_valid():
+                raise tills.TillError(form.errors["note"][0])
+            tills.approve_till(till_id=pk, actor=actor, note=form.cleaned_data["note"], request=request)
+        else:
+            tills.reopen_till(till_id=pk, actor=actor, request=request)
     except tills.TillError as exc:
         messages.error(request, str(exc))
     else:

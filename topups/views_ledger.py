@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from topups.csv_export import Text, local_iso, table_response
+from topups.models import FlagKind, OrderStatus
 from topups.services import audit, reconcile
 from topups.services.actors import Actor
 
@@ -59,8 +60,8 @@ def ledger_day(request):
 @login_required
 @permission_required(PERMISSION, raise_exception=True)
 def ledger_resolve(request, pk: int):
-    """Close one open flag with a note (audited). Nothing else changes: fixing the books, if need
-    be, is a person's decision made elsewhere."""
+    """Close one open flag with a note (audited). Nothing else changes, but for the refund of a card
+    we show as delivered: the order then moves to *card taken back* (``reconcile.resolve_flag``)."""
     flag = reconcile.flag_detail(pk)
     if flag is None:
         raise Http404(_("No such flag."))
@@ -73,6 +74,9 @@ def ledger_resolve(request, pk: int):
                                   request=request)
     if done is None:
         messages.warning(request, _("This flag was already resolved."))
+    elif done.order is not None and done.order.status == OrderStatus.TAKEN_BACK and done.kind == FlagKind.REFUND_NOT_LOCAL:
+        messages.success(request, _("Flag resolved: the order %(ref)s is now Card taken back; hand the customer's "
+                                    "money back.") % {"ref": done.order.ref})
     else:
         messages.success(request, _("Flag resolved."))
     return redirect(back)

@@ -40,6 +40,9 @@ def test_search_by_what_the_customer_says(page, live_server, operator, shot):
         table = page.inner_text("main")
         other = adsl if order is lte else lte
         assert order.ref in table and other.ref not in table, term
+        # The search is a POST: the term (a card code above all) never lands in the address.
+        assert "?" not in page.url, page.url
+    assert page.url == f"{live_server.url}/orders/{lte.pk}/"  # a card code lands on its order
     shot(page, "orders-search-by-code")
 
 

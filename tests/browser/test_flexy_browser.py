@@ -54,7 +54,8 @@ def test_a_flexy_sale_from_the_counter_to_its_receipt(page, live_server, operato
     page.wait_for_selector("#amount-range:has-text('10,000')")
     page.fill("#id_amount", "1000")
     page.wait_for_selector("#quote-price")
-    # A cashier sees the price (the credit's face value), not what it costs the shop.
+    # A cashier sees the price (the credit's face value, never below the most the API may debit:
+    # the full 1000), not what it costs the shop.
     assert page.inner_text("#quote-price") == "1,000.00 DA" and page.locator("#quote-cost").count() == 0
     shot(page, "flexy-flexy_shop")
     with page.expect_navigation():
@@ -124,6 +125,7 @@ def test_a_flexy_sale_without_javascript(chromium, live_server, operator, flexy_
         page.fill("#id_amount", "500")
         with page.expect_navigation():
             page.click("#flexy-check")
+        # The face value, never below the full 500 (the most the API may debit); no cost for a cashier.
         assert page.inner_text("#quote-price") == "500.00 DA" and page.locator("#quote-cost").count() == 0
         shot(page, "flexy-counter-no-js")
         with page.expect_navigation():

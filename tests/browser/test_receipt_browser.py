@@ -65,6 +65,16 @@ def test_receipt_prints_within_the_paper(page, live_server, operator, language, 
     set_language(page, language)
     page.goto(f"{live_server.url}/orders/{order.pk}/receipt/?width={paper}")
     page.emulate_media(media="print")
+    # A look at the receipt prints no paper: only the Print button's POST counts and prints.
+    assert not page.is_visible(".paper") and page.is_visible("#not-counted")
+    page.emulate_media(media="screen")
+    # The counted page calls the print dialog itself: record the call (the PDF below is the print).
+    page.add_init_script("window.print = () => { window.printed = (window.printed || 0) + 1; };")
+    with page.expect_navigation():
+        page.click("#print-receipt")
+    page.wait_for_function("window.printed === 1")
+    assert Order.objects.get(pk=order.pk).receipt_prints == 1
+    page.emulate_media(media="print")
     # The content box in the print layout: as wide as the printable width, and nothing overflows it.
     metrics = page.evaluate("""() => {
         const paper = document.querySelector('.paper').getBoundingClientRect();
@@ -127,7 +137,7 @@ def test_a_masked_code_offers_no_receipt(page, live_server, operator, make_user,
     assert page.locator("a[href*=receipt]").count() == 0
     shot(page, "order-masked-code")
     page.goto(f"{live_server.url}/orders/{order.pk}/receipt/?width=58")
-    assert page.locator(".paper").count() == 0 and page.locator("[data-print]").count() == 0
+    assert page.locator(".paper").count() == 0 and page.locator("#print-receipt").count() == 0
     assert page.is_visible("#no-receipt")
     with translation.override("en"):
         assert CODE not in page.content()

@@ -785,14 +785,17 @@ class OneClickClient:
             ) from cause
         if envelope is None:
             if 200 <= status < 300:
-                raise BadResponse(f"{method} {path}: answer is not an API envelope", http_status=status)
+                raise BadResponse(f"{method} {path}: answer is not an API envelope", http_status=status,
+                                  details={"raw": response.text[:2000]})
             raise api_error(None, status)
         if not envelope.success or status >= 300:
             raise api_error(envelope, status)
         try:
             return parse(envelope)
         except BadResponse as exc:
+            # What the API sent stays with the error: a person may have to read it.
             exc.http_status, exc.request_id = status, envelope.request_id
+            exc.details = {**exc.details, "raw": envelope.data}
             if method != "GET":
                 raise OutcomeUnknown(
                     f"{method} {path}: unreadable success answer ({exc.message}); the request may have been processed",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -43,7 +44,7 @@ from topups.models import (
     new_ref,
 )
 from topups.notes import Note
-from topups.numbers import normalise_number
+from topups.numbers import compact, normalise_number
 from topups.oneclick import errors as api_errors
 from topups.selectors import recent_by_line, spendable_balance
 from topups.services import account as accounts
@@ -86,10 +87,13 @@ class Checked:
 def _looks_like_formula(column: str, text: str) -> bool:
     if not starts_like_formula(text):
         return False
-    # "+213 665…" and "-" alone are how people write numbers; anything else after + or - is suspect.
+    # "+213 665…" (Arabic-Indic digits too, as the counter reads them) and "-" alone are how people
+    # write numbers; anything else after + or - is suspect.
     if text.startswith(("+", "-")):
-        allowed = set("0123456789 .-/()") if column == "number" else set("0123456789 .,")
-        return any(c not in allowed for c in text[1:])
+        if column == "number":
+            rest = compact(text[1:])
+            return not (rest.isascii() and (rest.isdigit() or not rest))
+        return any(c not in set("0123456789 .,") for c in text[1:])
     return True
 
 
@@ -270,18 +274,45 @@ def _cost(row: dict) -> Decimal | None:
     return None if row["cost"] is None else Decimal(row["cost"])
 
 
-def freshen_balance() -> None:
+@dataclass(frozen=True)
+class StaleBalance:
+    """The balance could not be refreshed before a confirmation: the cached figure (None: never
+    fetched), its fetch time, and why the refresh failed."""
+
+    balance: Decimal | None
+    fetched_at: datetime | None
+    error: str
+
+
+def freshen_balance() -> StaleBalance | None:
     """Fetch the balance again when the cached one is older than two refresh periods, so a
-    confirmation never decides on an old figure. A failure leaves the cached one."""
+    confirmation never decides on an old figure. None when the figure is fresh; when it cannot be
+    refreshed, what is left (the cached figure and its age), for the confirmation to refuse or
+    name it."""
     account = current_account()
     max_age = timedelta(minutes=2 * settings.BALANCE_REFRESH_MINUTES)
     fetched = account.balance_fetched_at if account else None
     if fetched is not None and timezone.now() - fetched <= max_age:
-        return
+        return None
     try:
         accounts.refresh_account()
     except api_errors.OneClickError as exc:
         log.warning("balance not refreshed before a confirmation: %s", exc)
+        return StaleBalance(account.balance if account else None, fetched, exc.message[:200])
+    return None
+
+
+def stale_balance_reason(stale: StaleBalance) -> str:
+    """The sentence a confirmation on a balance that could not be refreshed shows: the figure and its age."""
+    if stale.balance is None or stale.fetched_at is None:
+        return _("The balance could not be fetched (%(error)s), so whether the account covers this file is not "
+                 "known. Tick “Send without a current balance” and confirm again to send anyway (the "
+                 "API refuses what the balance does not cover), or try again later.") % {"error": stale.error}
+    return _("The balance could not be refreshed (%(error)s): the last figure, %(balance)s DA, is %(age)s old. "
+             "Tick “Send without a current balance” and confirm again to decide on it, or try again "
+             "later.") % {
+        "error": stale.error, "age": timesince(stale.fetched_at),
+        "balance": number_format(stale.balance, decimal_pos=2, force_grouping=True)}
 
 
 def blocking_reasons(batch: Batch) -> list[str]:
@@ -333,24 +364,30 @@ class ConfirmResult:
     already_confirmed: bool = False
     changed: bool = False
     blocked: list[str] = field(default_factory=list)
+    stale_balance: StaleBalance | None = None
 
 
 def _signature(rows: list[dict]) -> list:
     return [(r["line"], r["number"], r["value"], r["cost"], r.get("price"), r["errors"], r["warnings"]) for r in rows]
 
 
-def confirm_batch(*, batch_id: int, actor: Actor) -> ConfirmResult:
+def confirm_batch(*, batch_id: int, actor: Actor, accept_stale_balance: bool = False) -> ConfirmResult:
     """Create the batch's valid orders and request their sending, exactly once.
 
     Returns with ``already_confirmed`` for a second confirmation (nothing created), ``changed``
     when the rows no longer check as they did in the preview (the new preview is stored, nothing
-    created), ``blocked`` when the preview itself forbids it (no valid row, balance too low).
+    created), ``blocked`` when the preview itself forbids it (no valid row, balance too low), or
+    when the balance could not be refreshed (``stale_balance``) and the supervisor did not accept
+    deciding on the figure left (``accept_stale_balance``, a confirmation naming its age).
     """
-    freshen_balance()
+    stale = freshen_balance()
     with transaction.atomic():
         batch = Batch.objects.select_for_update().get(pk=batch_id)
         if batch.status != BatchStatus.PREVIEWED:
             return ConfirmResult(batch, already_confirmed=True)
+        if stale is not None and not accept_stale_balance:
+            # The pre-check would decide on an old (or no) figure: the supervisor must say so.
+            return ConfirmResult(batch, blocked=[stale_balance_reason(stale)], stale_balance=stale)
         sources = [{**row["input"], "line": row["line"], "long": any(e[0] == "long" for e in row["errors"])}
                    for row in batch.rows]
         checked = check_rows(sources)

@@ -6,9 +6,12 @@ we walk can only push older rows onto the next page, so a row may be read twice 
 skipped. Rows are stored by their ledger id (unique, INSERT ... ON CONFLICT DO NOTHING), so a
 repeat, a second run or a second worker changes nothing. The walk's window and page are kept on
 the ``LedgerCursor`` row: a walk cut short (API unreachable, worker killed) resumes at its page.
-A complete walk moves the cursor to the newest row it saw; the next window starts
-``LEDGER_SYNC_OVERLAP_SECONDS`` before it, for rows the API writes late. A first run reads
-``LEDGER_BACKFILL_DAYS`` back.
+A walk that meets a passing fault (a connection reset, a 429, a 5xx, a cut-off answer, once the
+client's own GET retries are spent) pauses and reads the same page again, within the run, until the
+run's fault budget (``LEDGER_SYNC_FAULT_BUDGET`` failed calls) or its time (``max_seconds``) is spent;
+a refused key or a bad request ends the run at once. A complete walk moves the cursor to the newest
+row it saw; the next window starts ``LEDGER_SYNC_OVERLAP_SECONDS`` before it, for rows the API
+writes late. A first run reads ``LEDGER_BACKFILL_DAYS`` back.
 
 Queries per page: one INSERT for the rows, one UPDATE of the cursor (constant).
 """
@@ -36,6 +39,10 @@ PAGE_SIZE = 100
 # ``to`` of a walk, ahead of our clock: the API's clock may run ahead of ours.
 LOOKAHEAD = timedelta(days=2)
 SYNC_LOCK = "topups:ledger-sync"
+# Faults a walk reads the page again after: the answer did not come, or said "later".
+RESUMABLE = (api_errors.TransportError, api_errors.RateLimited, api_errors.ServerError, api_errors.BadResponse)
+# The longest pause between two reads of a page that failed (the pause doubles while faults follow).
+RESUME_PAUSE_MAX = 15.0
 
 
 @dataclass
@@ -46,7 +53,30 @@ class LedgerSyncReport:
     unreadable: int = 0
     complete: bool = False
     skipped: bool = False
+    # Passing faults met and read past (the page read again), and the error that ended the run.
+    faults: int = 0
     errors: list[str] = field(default_factory=list)
+    # How far an incomplete walk got: the page it resumes at, in its window.
+    page: int = 0
+    window: tuple[datetime, datetime] | None = None
+    stopped: str = ""  # "faults" (budget spent), "error" (not a passing fault), "time", "pages" or ""
+
+    def progress(self) -> str:
+        """How far the run got, for the command and the logs."""
+        if self.skipped:
+            return "another sync is running"
+        text = "complete" if self.complete else "incomplete"
+        if self.faults:
+            text += f"; {self.faults} passing fault(s) met, the page read again each time"
+        if not self.complete and self.window:
+            text += (f"; stopped at page {self.page} of the walk from {self.window[0].isoformat()} to "
+                     f"{self.window[1].isoformat()} ({STOP_REASONS.get(self.stopped, self.stopped)}), "
+                     "the next run resumes there")
+        return text
+
+
+STOP_REASONS = {"faults": "fault budget spent (LEDGER_SYNC_FAULT_BUDGET)", "error": "an error that is not passing",
+                "time": "the run's time spent", "pages": "the run's pages spent"}
 
 
 def cursor() -> LedgerCursor:
@@ -96,14 +126,25 @@ def _walk(report: LedgerSyncReport, *, backfill_days: int | None, max_pages: int
         state.save(update_fields=["covered_from", "walk_from", "walk_to", "walk_page", "walk_newest"])
     client = get_client()
     page, newest = state.walk_page, state.walk_newest
-    while (max_pages is None or report.pages < max_pages) and (deadline is None or time.monotonic() < deadline):
+    report.page, report.window, failing = page, (state.walk_from, state.walk_to), 0
+    while True:
+        if max_pages is not None and report.pages >= max_pages:
+            report.stopped = "pages"
+            return resumed
+        if deadline is not None and time.monotonic() >= deadline:
+            report.stopped = "time"
+            return resumed
         try:
             report.api_calls += 1
             result = client.transactions(page=page, page_size=PAGE_SIZE, from_=state.walk_from, to=state.walk_to)
         except api_errors.OneClickError as exc:
-            report.errors.append(str(exc))
             LedgerCursor.objects.filter(pk=state.pk).update(last_error=str(exc)[:255])
+            failing += 1
+            if _may_read_again(report, exc, failing, deadline):
+                continue
+            report.errors.append(str(exc))
             return resumed
+        failing = 0
         report.pages += 1
         # Oldest first, so ids follow the ledger's order within a page.
         rows = [_row(t, now) for t in reversed(result.items)] + [_unreadable_row(raw, now) for raw in result.unreadable]
@@ -122,11 +163,35 @@ def _walk(report: LedgerSyncReport, *, backfill_days: int | None, max_pages: int
             LedgerCursor.objects.filter(pk=state.pk).update(
                 last_time=last_time, walk_from=None, walk_to=None, walk_page=0, walk_newest=None,
                 synced_at=state.walk_to - LOOKAHEAD, last_error="")
-            report.complete = True
+            report.complete, report.stopped = True, ""
             return resumed
         page += 1
+        report.page = page
         LedgerCursor.objects.filter(pk=state.pk).update(walk_page=page, walk_newest=newest)
-    return resumed
+
+
+def _may_read_again(report: LedgerSyncReport, exc: Exception, failing: int, deadline: float | None) -> bool:
+    """After a failed read: pause, then read the same page again, if the fault is a passing one and
+    the run's budget allows (``LEDGER_SYNC_FAULT_BUDGET`` failed calls, and the run's deadline).
+    The pause is ``LEDGER_SYNC_RESUME_SECONDS``, doubled while faults follow, or the API's
+    ``retryAfter`` when it says one, at most RESUME_PAUSE_MAX. Sets ``report.stopped`` when not."""
+    if not isinstance(exc, RESUMABLE):
+        report.stopped = "error"
+        return False
+    if report.faults >= settings.LEDGER_SYNC_FAULT_BUDGET:
+        report.stopped = "faults"
+        return False
+    pause = settings.LEDGER_SYNC_RESUME_SECONDS * 2 ** (failing - 1)
+    retry_after = getattr(exc, "details", {}).get("retryAfter")
+    if isinstance(retry_after, int | float) and retry_after > 0:
+        pause = max(pause, float(retry_after))
+    pause = min(pause, RESUME_PAUSE_MAX)
+    if deadline is not None and time.monotonic() + pause >= deadline:
+        report.stopped = "time"
+        return False
+    report.faults += 1
+    time.sleep(pause)
+    return True
 
 
 def _row(t: Transaction, now: datetime) -> LedgerRow:

@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from topups import notes
-from topups.models import TRANSITIONS, ApiAccount, Order, OrderEvent, OrderStatus
+from topups.models import HANDED_BACK_STATUSES, TRANSITIONS, ApiAccount, Order, OrderEvent, OrderStatus
 from topups.services.actors import Actor
 
 log = logging.getLogger("topups.orders")
@@ -113,6 +113,7 @@ def apply_changes(changes: list[Change], actor: Actor, *, locked: dict[int, Orde
         OrderEvent.objects.bulk_create(events, batch_size=500)
         _follow_balance(sum((_balance_delta(e.from_status, e.to_status, applied[e.order_id]) for e in events),
                             Decimal(0)))
+        _book_hand_backs([applied[e.order_id] for e in events if _hands_back(e.from_status, e.to_status)], actor)
     return applied
 
 
@@ -138,6 +139,8 @@ def move(order: Order, to_status: str, actor: Actor, *, note: str = "", payload:
         for name, value in values.items():
             setattr(order, name, value)
         _follow_balance(_balance_delta(change.expected, change.to_status, order))
+        if _hands_back(change.expected, change.to_status):
+            _book_hand_backs([order], actor)
     return True
 
 
@@ -147,9 +150,23 @@ def _balance_delta(from_status: str, to_status: str, order: Order) -> Decimal:
     cost = order.cost if order.cost is not None else order.value
     if from_status in NOT_ACCEPTED and to_status in ACCEPTED:
         return -cost
-    if from_status in ACCEPTED and to_status == S.REFUNDED:
+    if from_status in ACCEPTED and to_status in (S.REFUNDED, S.TAKEN_BACK):  # the provider credits it back
         return cost
     return Decimal(0)
+
+
+def _hands_back(from_status: str | None, to_status: str | None) -> bool:
+    """A move that means giving the customer's money back (the books' HANDED_BACK_STATUSES)."""
+    return to_status in HANDED_BACK_STATUSES and from_status not in HANDED_BACK_STATUSES
+
+
+def _book_hand_backs(orders: list[Order], actor: Actor) -> None:
+    """Book the money these orders hand back in the cash session open now, in the move's transaction
+    (``tills.book_hand_backs``): every way an order is handed back goes through here."""
+    if orders:
+        from topups.services import tills  # tills reads the books, which read the orders: import when used
+
+        tills.book_hand_backs(orders, actor)
 
 
 def _follow_balance(delta: Decimal) -> None:

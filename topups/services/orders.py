@@ -14,15 +14,27 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from topups.models import MobilePlan, Order, OrderStatus, Product, Service
+from topups import notes
+from topups.models import (
+    LedgerCursor,
+    LedgerRow,
+    MobilePlan,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Product,
+    Service,
+)
 from topups.notes import Note
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
-from topups.services import audit, dispatch, lifecycle, mobile, planning, pricing, tills
+from topups.oneclick import mask_code
+from topups.services import audit, dispatch, lifecycle, mobile, planning, pricing, reconcile, tills
 from topups.services.account import get_client
 from topups.services.actors import Actor
 from topups.services.channels import channel_of
@@ -210,18 +222,36 @@ def cancel_orders(orders, *, actor: Actor) -> tuple[list[str], list[tuple[str, s
     return cancelled, skipped
 
 
-def close_never_sent(orders, *, actor: Actor) -> tuple[list[str], list[tuple[str, str]]]:
-    """Close (cancel) orders needing attention that provably never reached the API; return
-    (closed refs, (ref, why not) for the others).
+# The proofs the close action may use, stored with the closing event (its payload's "proof").
+PROOF_NOT_FOUND = "not_found"  # NOT_FOUND, and nothing in the order's life says the API may hold it
+PROOF_LEDGER = "ledger"  # NOT_FOUND, and the ledger read past the last attempt shows no debit that may be its
+PROOF_NOT_FOUND_WINDOW = "not_found_window"  # NOT_FOUND for ONECLICKDZ_NOT_FOUND_CLOSE_HOURS
+PROOF_REF_TAKEN = "ref_taken"  # the API holds a different order under our ref
+MAY_HOLD_WHY = {
+    planning.MAY_HOLD_DUPLICATED_REF: gettext_noop("it answered DUPLICATED_REF"),
+    planning.MAY_HOLD_UNCLEAR_POST: gettext_noop("a send had no clear answer"),
+}
 
-    Proof, asked of the API now by reference, well after the last attempt (past the resend delay
-    and the read replica's lag): check-ref answers NOT_FOUND, or it holds a *different* order under
-    our ref (the ref is unique account-wide, so ours was never accepted under it). An order the API
-    accepted (it has a top-up id) or holds is never closed: it is followed to its end instead.
+
+def close_never_sent(orders, *, actor: Actor) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Close (cancel) orders needing attention that provably never reached the API; return
+    ((ref, the proof used) of the closed ones, (ref, why not) for the others).
+
+    Asked of the API now by reference, well after the last attempt (past the resend delay and the
+    read replica's lag). An order the API accepted (it has a top-up id) or holds is never closed:
+    it is followed to its end instead. Proofs, one stored with the close (code and parameters):
+
+    - the API holds a *different* order under our ref (unique account-wide: ours was never accepted);
+    - check-ref NOT_FOUND, for an order nothing in whose life says the API may hold it;
+    - for one that the API may hold (``planning.api_may_hold``: DUPLICATED_REF, an unclear POST),
+      NOT_FOUND is not enough: the ledger must have been read past its last attempt and show no
+      debit that may be its, or NOT_FOUND must have lasted ``ONECLICKDZ_NOT_FOUND_CLOSE_HOURS``.
     """
     now = timezone.now()
     quiet = max(timedelta(seconds=settings.ONECLICKDZ_RESEND_AFTER_SECONDS), planning.LOOKUP_LAG)
-    closed: list[str] = []
+    orders = list(orders)
+    histories = _histories([o.pk for o in orders])
+    closed: list[tuple[str, str]] = []
     refused: list[tuple[str, str]] = []
     client = None
     for order in orders:
@@ -235,11 +265,18 @@ def close_never_sent(orders, *, actor: Actor) -> tuple[list[str], list[tuple[str
             refused.append((order.ref, _("its last attempt is too recent; try again in a few minutes")))
             continue
         client = client or get_client()
+        history = histories.get(order.pk, [])
         try:
             topup = channel_of(order).check_ref(client, order.ref)
         except api_errors.NotFound as exc:
-            proof = planning.error_payload(exc)
-            note = Note(gettext_noop("Closed: the API does not know this reference; nothing was charged."))
+            since = order.not_found_since or now
+            if order.not_found_since is None:
+                Order.objects.filter(pk=order.pk, not_found_since__isnull=True).update(not_found_since=now)
+            proof, why_not = _not_found_proof(order, history, since, now)
+            if proof is None:
+                refused.append((order.ref, why_not))
+                continue
+            proof["api"] = planning.error_payload(exc)
         except api_errors.OneClickError as exc:
             refused.append((order.ref, _("the API could not be asked: %(error)s") % {"error": exc.message}))
             continue
@@ -249,13 +286,128 @@ def close_never_sent(orders, *, actor: Actor) -> tuple[list[str], list[tuple[str
                 lifecycle.apply_changes([planning.change_from_topup(order, topup, now)], actor)
                 refused.append((order.ref, _("the API holds it (%(status)s)") % {"status": topup.status.value}))
                 continue
-            proof = {"api": planning.topup_payload(topup), "differences": differences}
-            note = Note(gettext_noop(
-                "Closed: the API holds a different order under this reference; ours was never accepted."))
+            proof = {"proof": PROOF_REF_TAKEN, "api": planning.topup_payload(topup), "differences": differences,
+                     "note": Note(gettext_noop("Closed: the API holds a different order under this reference; "
+                                               "ours was never accepted."))}
+        note = proof.pop("note")
         change = Change(order.pk, S.ATTENTION, S.CANCELLED, {"next_check_at": None, "send_requested_at": None},
                         note, proof, order.send_attempts)
         if lifecycle.apply_changes([change], actor):
-            closed.append(order.ref)
+            closed.append((order.ref, notes.render(str(note), note.msgid, note.params)))
         else:
             refused.append((order.ref, _("it changed meanwhile")))
     return closed, refused
+
+
+def _histories(order_ids: list[int]) -> dict[int, list[tuple]]:
+    """Each order's events as (to_status, payload, time), oldest first: one query."""
+    found: dict[int, list[tuple]] = {}
+    for order_id, to_status, payload, at in (OrderEvent.objects.filter(order_id__in=order_ids).order_by("pk")
+                                             .values_list("order_id", "to_status", "payload", "created_at")):
+        found.setdefault(order_id, []).append((to_status, payload, at))
+    return found
+
+
+def _not_found_proof(order: Order, history: list[tuple], since, now) -> tuple[dict | None, str]:
+    """What proves an order check-ref answers NOT_FOUND for never reached the API: (the proof,
+    with its note, for the closing event; None and why not)."""
+    may_hold = planning.api_may_hold(order, [(to_status, payload) for to_status, payload, _at in history])
+    if not may_hold:
+        return {"proof": PROOF_NOT_FOUND, "note": Note(gettext_noop(
+            "Closed: the API does not know this reference and no attempt can have reached it; nothing was "
+            "charged."))}, ""
+    window = timedelta(hours=settings.ONECLICKDZ_NOT_FOUND_CLOSE_HOURS)
+    if since + window <= now:
+        hours = int((now - since).total_seconds() // 3600)
+        return {"proof": PROOF_NOT_FOUND_WINDOW, "evidence": may_hold, "not_found_since": since.isoformat(),
+                "note": Note(gettext_noop("Closed: the API has answered NOT_FOUND for this reference for %(hours)d "
+                                          "hours; nothing was charged."), hours=hours)}, ""
+    attempts = [at for to_status, _payload, at in history if to_status == S.SENDING] + [order.sent_at or order.created_at]
+    ledger_proof, why_not = _ledger_shows_no_debit(order, min(attempts), max(attempts))
+    if ledger_proof is not None:
+        return {"proof": PROOF_LEDGER, "evidence": may_hold, "ledger": ledger_proof,
+                "note": Note(gettext_noop("Closed: the API does not know this reference and its ledger, read up "
+                                          "to %(synced)s, shows no debit that may be this order's; nothing was "
+                                          "charged."), synced=ledger_proof["synced_at"])}, ""
+    return None, _("the API may hold it (%(why)s) and %(why_not)s") % {"why": _(MAY_HOLD_WHY[may_hold]),
+                                                                       "why_not": why_not}
+
+
+def _ledger_shows_no_debit(order: Order, first_attempt, last_attempt) -> tuple[dict | None, str]:
+    """Whether the provider's ledger, read past the order's last attempt (plus its POST's timeouts
+    and ``LEDGER_GRACE_SECONDS``), holds no debit of its service between its first and last attempts
+    that may be its: every such debit belongs to another of our orders (its top-up id). A debit
+    we cannot tell (another tool's, no top-up id, a row we cannot read) may be this one."""
+    # The API debits while our POST waits for its answer (at most one connect and one read timeout
+    # after the attempt started); the grace covers rows it writes late and its clock running behind.
+    grace = timedelta(seconds=settings.LEDGER_GRACE_SECONDS + settings.ONECLICKDZ_CONNECT_TIMEOUT
+                      + settings.ONECLICKDZ_READ_TIMEOUT)
+    start = first_attempt - planning.LOOKUP_LAG
+    end = last_attempt + grace
+    synced_at = LedgerCursor.objects.filter(name="ledger").values_list("synced_at", flat=True).first()
+    if synced_at is None or synced_at < end:
+        return None, _("the ledger has not been read since its last attempt: synchronise it, then try again")
+    types = [name for name, meaning in reconcile.LEDGER_TYPES.items()
+             if meaning.role == reconcile.DEBIT and meaning.service == order.service]
+    rows = list(LedgerRow.objects.filter(time__gte=start, time__lte=end)
+                .filter(Q(type__in=types) | Q(raw__isnull=False)).values_list("api_id", "objid"))
+    ours = set(Order.objects.filter(topup_id__in=[objid for _id, objid in rows if objid]).exclude(pk=order.pk)
+               .values_list("topup_id", flat=True))
+    unexplained = [api_id for api_id, objid in rows if not objid or objid not in ours]
+    if unexplained:
+        return None, _("the ledger shows a debit that may be its (%(rows)s)") % {"rows": ", ".join(unexplained[:5])}
+    return {"synced_at": timezone.localtime(synced_at).strftime("%Y-%m-%d %H:%M"), "from": start.isoformat(),
+            "to": end.isoformat(), "debits_checked": len(rows)}, ""
+
+
+# Settling an order the API accepted that needs attention ------------------------------------------
+
+SETTLED_REFUNDED = "refunded"  # refunded by the provider's support
+SETTLED_FULFILLED = "fulfilled"  # fulfilled: the code (a card) given by the provider's support
+SETTLE_OUTCOMES = {SETTLED_REFUNDED: S.REFUNDED, SETTLED_FULFILLED: S.FULFILLED}
+
+
+class SettleError(ValueError):
+    """An order that cannot be settled as asked; the message is for the supervisor."""
+
+
+def settle_accepted(*, order_id: int, outcome: str, note: str, actor: Actor, card_code: str = "") -> Order:
+    """Settle an order needing attention that the API may hold (``planning.api_may_hold``: the
+    close action refuses it) with what the provider's support said: refunded, or fulfilled (an
+    internet card with the code entered). Through the status door, with the supervisor's note in
+    the history (card code masked) and an audit row; the order is final, its bulk file completes.
+    Raises SettleError, nothing written, for anything else."""
+    note = (note or "").strip()
+    card_code = "".join((card_code or "").split())
+    if outcome not in SETTLE_OUTCOMES:
+        raise SettleError(_("Choose how the provider settled it."))
+    if not note:
+        raise SettleError(_("Say what the provider's support said (a note is required)."))
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise SettleError(_("No such order."))
+    if order.status != S.ATTENTION:
+        raise SettleError(_("Only an order that needs attention can be settled."))
+    history = _histories([order.pk]).get(order.pk, [])
+    if not planning.api_may_hold(order, [(to_status, payload) for to_status, payload, _at in history]):
+        raise SettleError(_("Nothing says the API ever had this order: close it as never sent instead."))
+    fields = {"next_check_at": None, "send_requested_at": None}
+    payload = {"settled": outcome, "note": note[:500]}
+    if outcome == SETTLED_FULFILLED:
+        if not order.is_mobile:
+            if not card_code or len(card_code) > 64:
+                raise SettleError(_("Enter the card code the provider's support gave (up to 64 characters)."))
+            fields["card_code"] = card_code
+            payload["card_code"] = mask_code(card_code)
+        fields["processed_at"] = timezone.now()
+        message = Note(gettext_noop("Settled by a supervisor: fulfilled, as OneClickDZ support said. Note: %(note)s"),
+                       note=note[:150])
+    else:
+        message = Note(gettext_noop("Settled by a supervisor: refunded by OneClickDZ support. Note: %(note)s"),
+                       note=note[:150])
+    change = Change(order.pk, S.ATTENTION, SETTLE_OUTCOMES[outcome], fields, message, payload, order.send_attempts)
+    if not lifecycle.apply_changes([change], actor):
+        raise SettleError(_("The order changed meanwhile: look at it again."))
+    audit.record(actor=actor, action="settle", target=order.ref, detail={"outcome": outcome, "note": note[:500]})
+    log.info("order %s settled as %s by %s", order.ref, outcome, actor.label)
+    return Order.objects.get(pk=order.pk)

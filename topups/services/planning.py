@@ -95,18 +95,61 @@ def may_resend(order: Order, now: datetime) -> bool:
             and order.send_attempts < MAX_SEND_ATTEMPTS and (order.sent_at or now) + resend_delay() <= now)
 
 
-def differences(order: Order, topup: Topup) -> dict[str, tuple[str, str]]:
+# Why the API may hold an order we have no top-up id for (``api_may_hold``), as stored codes.
+MAY_HOLD_ACCEPTED = "accepted"
+MAY_HOLD_DUPLICATED_REF = "duplicated_ref"
+MAY_HOLD_UNCLEAR_POST = "unclear_post"
+ACCEPTED_STATUSES = frozenset({S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED})
+DUPLICATED_REF = api_errors.DuplicatedRef.default_code
+
+
+def api_may_hold(order: Order, history) -> str:
+    """The one rule for "the API may hold this order": why it may ("" when nothing in its life says
+    so). ``history``: its events as (to_status, payload) pairs, oldest first.
+
+    - an accepted answer: a top-up id, or any move to a state only the API gives;
+    - a DUPLICATED_REF answer: an earlier attempt reached the API under our ref;
+    - an unclear POST: any move to UNKNOWN (a send without a clear answer, a send cut short).
+    Such an order is never cancelled, refused or handed back on a NOT_FOUND alone.
+    """
+    if order.topup_id:
+        return MAY_HOLD_ACCEPTED
+    reason = ""
+    for to_status, payload in history:
+        if to_status in ACCEPTED_STATUSES:
+            return MAY_HOLD_ACCEPTED
+        if isinstance(payload, dict) and (payload.get("code") == DUPLICATED_REF or "duplicatedRef" in payload):
+            reason = MAY_HOLD_DUPLICATED_REF
+        elif to_status == S.UNKNOWN and not reason:
+            reason = MAY_HOLD_UNCLEAR_POST
+    return reason
+
+
+def differences(order: Order, topup: Topup, *, strict: bool = False) -> dict[str, tuple[str, str]]:
     """What differs between our order and the top-up the API holds under its ref or id:
-    {field: (ours, the API's)}. A field the answer leaves out is not compared."""
+    {field: (ours, the API's)}. A field the answer leaves out is not compared, unless ``strict``:
+    then a left-out type, plan, number or value (of those our order has) is a difference too. A
+    DUPLICATED_REF answer is read strictly: the ref is taken, and only a top-up that shows it is
+    ours (same line, same value) may be adopted with its code; so is any answer found by our ref
+    alone (see ``change_from_topup``)."""
     found = {}
+    missing = ""
     if topup.type is not None and topup.type.value != order.line_type:
         found["type"] = (order.line_type, topup.type.value)
+    elif strict and topup.type is None and order.line_type:
+        found["type"] = (order.line_type, missing)
     if topup.plan_code and topup.plan_code != order.plan_code:
         found["plan_code"] = (order.plan_code, topup.plan_code)
+    elif strict and not topup.plan_code and order.plan_code:
+        found["plan_code"] = (order.plan_code, missing)
     if topup.number and topup.number != order.number:
         found["number"] = (order.number, topup.number)
+    elif strict and not topup.number:
+        found["number"] = (order.number, missing)
     if topup.value is not None and topup.value != order.value:
         found["value"] = (str(order.value), str(topup.value))
+    elif strict and topup.value is None and order.value:
+        found["value"] = (str(order.value), missing)
     return found
 
 
@@ -114,8 +157,9 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
     """The change a top-up returned by the API makes to our order (the one function that turns
     an API payload into our row, as dj-stripe's ``_stripe_object_to_record``).
 
-    - Another order under our ref (type, number or value differ): ATTENTION, never adopted, its
-      card code never stored.
+    - Another order under our ref (type, number or value differ; for an order the API never gave
+      us a top-up id for, found by its ref alone as after a DUPLICATED_REF, also when the answer
+      leaves one out): ATTENTION, never adopted, its card code never stored.
     - PENDING/HANDLING → processing, QUEUED → queued, FULFILLED with its code → fulfilled (code,
       transaction number, processing time stored), REFUNDED → refunded.
     - FULFILLED without its code, or a status the docs do not list: followed as processing;
@@ -124,7 +168,8 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
       attention stays so until final.
     The history payload is the API's answer with the card code masked.
     """
-    found = differences(order, topup)
+    # Without a top-up id of ours, only the ref ties the answer to us: it must show the same line.
+    found = differences(order, topup, strict=not order.topup_id)
     if found:
         return _change_for_another_order(order, topup, now, found)
     to_status = API_TO_ORDER.get(topup.status)
@@ -154,6 +199,7 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
         "checks": order.checks + 1,
         "last_checked_at": now,
         "next_check_at": next_check_at(to_status, order.sent_at, now),
+        "not_found_since": None,
     }
     if order.is_mobile:
         fields.update(_mobile_fields(order, topup, now))
@@ -173,17 +219,27 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
 
 def _mobile_fields(order: Order, topup: Topup, now: datetime) -> dict:
     """What a mobile answer adds: the message for the customer and the suggested offers (kept once
-    given), the cost the API debited when ours was unknown (a plan without multiplier), the time."""
+    given), the cost (what the API says it debited, ``balance_amount``, replaces our estimate from
+    the plan's multiplier: see ``cost_from_api``), the time."""
     fields = {}
     if topup.refund_message:
         fields["refund_message"] = topup.refund_message
     if topup.suggested_offers:
         fields["suggested_offers"] = list(topup.suggested_offers)
-    if order.cost is None and topup.charged is not None:
-        fields["cost"] = topup.charged
+    fields.update(cost_from_api(order, topup.charged))
     if topup.status == TopupStatus.FULFILLED and order.processed_at is None:
         fields["processed_at"] = topup.processed_at or now
     return fields
+
+
+def cost_from_api(order: Order, debited) -> dict:
+    """The fields that make ``debited`` (what the API says it took for ``order``: a mobile answer's
+    ``balance_amount`` or its ledger debit) the order's cost. The cost is the API's figure whenever
+    it gives one; once confirmed, a different figure changes nothing here (reconciliation flags it).
+    A sale priced below that cost shows as such on the order and in the books (``sold_below_cost``)."""
+    if debited is None or order.cost_confirmed:
+        return {}
+    return {"cost": debited, "cost_confirmed": True}
 
 
 def _mobile_note(topup: Topup) -> str:
@@ -217,7 +273,7 @@ def change_not_found(order: Order, now: datetime) -> Change:
     """The API does not know the order (its top-up id or reference): wait for a lagging read
     replica, flag a top-up id the API forgot, give up after MAX_SEND_ATTEMPTS, or wait until a
     resend with the same reference is safe (the sync then enqueues it, see ``may_resend``)."""
-    fields = {"checks": order.checks + 1, "last_checked_at": now}
+    fields = {"checks": order.checks + 1, "last_checked_at": now, "not_found_since": order.not_found_since or now}
     if order.topup_id and now - (order.sent_at or now) < LOOKUP_LAG:
         # The API accepted it moments ago: its read side has not caught up yet. Ask again soon.
         fields["next_check_at"] = now + FAST_POLL
@@ -235,6 +291,27 @@ def change_not_found(order: Order, now: datetime) -> Change:
     return Change(order.pk, order.status, order.status, fields, attempt=order.send_attempts)
 
 
+# How long an order may stay in a status before a person must look (see ``change_from_topup``).
+AGE_LIMITS = {S.HANDLING: HANDLING_LIMIT, S.UNKNOWN: HANDLING_LIMIT, S.QUEUED: QUEUED_LIMIT,
+              S.UNCERTAIN: UNCERTAIN_LIMIT}
+
+
+def change_unreadable(order: Order, now: datetime, retry_at: datetime, problem: dict | None = None) -> Change:
+    """An answer about the order could not be read (``problem``), or it was not asked this cycle:
+    ask again at ``retry_at``. The age limits still apply to an unreadable answer: past the limit
+    of the order's status, the order needs attention, the unreadable answer kept in its history
+    for the supervisor."""
+    limit = AGE_LIMITS.get(order.status)
+    age = now - (order.sent_at or order.created_at)
+    if problem is not None and limit is not None and age > limit:
+        note = Note(gettext_noop("The API's answer about this order could not be read for %(hours)d hours: "
+                                 "contact OneClickDZ support."), hours=int(age.total_seconds() // 3600))
+        fields = {"checks": order.checks + 1, "last_checked_at": now, "next_check_at": now + ATTENTION_POLL}
+        return Change(order.pk, order.status, S.ATTENTION, fields, note, {"unreadable": problem},
+                      order.send_attempts)
+    return Change(order.pk, order.status, order.status, {"next_check_at": retry_at}, attempt=order.send_attempts)
+
+
 # History payloads ---------------------------------------------------------------------------------
 
 
@@ -249,6 +326,10 @@ def topup_payload(topup: Topup) -> dict:
 def error_payload(exc: Exception) -> dict:
     """An API error for the history: code, message, details, HTTP status, request id."""
     if isinstance(exc, api_errors.OneClickError):
-        return {"code": exc.code, "message": exc.message, "details": exc.details, "httpStatus": exc.http_status,
+        details = exc.details
+        raw = details.get("raw") if isinstance(details, dict) else None
+        if isinstance(raw, dict) and raw.get("card_code"):  # an unreadable answer may still carry a code
+            details = {**details, "raw": {**raw, "card_code": mask_code(str(raw["card_code"]))}}
+        return {"code": exc.code, "message": exc.message, "details": details, "httpStatus": exc.http_status,
                 "requestId": exc.request_id}
     return {"error": type(exc).__name__}

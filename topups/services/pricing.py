@@ -7,8 +7,10 @@ current cost every time, so they follow the catalog sync's cost changes; fixed p
 
 Flexy (mobile credit) is sold as shops sell it: the customer pays the credit's face value, plus the
 fee of the plan's own rule or else its operator's (the network: Mobilis, Djezzy, Ooredoo; a margin in DZD or a markup in percent of the
-amount), never the cards' default. Whatever the rule, the price never falls below what the API
-debits (amount x the plan's multiplier): ``quote_mobile`` raises it to the cost, whole dinars.
+amount), never the cards' default. Whatever the rule, the price never falls below the most the API
+may debit (``debit_ceiling``: the higher of amount x the plan's multiplier and the full amount, the two
+debits the API documents): ``quote_mobile`` raises it to that, whole dinars. The order's cost is then
+corrected to what the API debited (``planning.cost_from_api``).
 
 ``quote`` knows nothing of cards: it takes a cost and a rule, so another service (mobile top-ups,
 whose cost is amount x multiplier) prices the same way. The order form, the order page, the
@@ -107,20 +109,33 @@ class PriceBook:
         return self.operator_fees.get(operator)
 
     def quote_mobile(self, plan_code: str, amount, cost: Decimal | None, operator: str | None = None) -> Quote:
-        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` costing ``cost``: see the
-        module's docstring. A menu request (a GETMENU plan: the number only, amount 0) sells nothing."""
+        """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` whose cost is estimated at
+        ``cost`` (amount x multiplier): see the module's docstring; ``cost`` is kept as the estimate.
+        A menu request (a GETMENU plan: the number only, amount 0) sells nothing."""
         if not amount:
             return Quote(Decimal("0.00"), cost)
         return mobile_quote(cost=cost, amount=Decimal(amount), rule=self.mobile_rule_for(plan_code, operator))
 
 
+def debit_ceiling(amount, cost: Decimal | None) -> Decimal:
+    """The most the API may debit for a mobile top-up of ``amount`` estimated at ``cost``. The API
+    reference documents both: amount x the plan's multiplier (check-id's ``balance_amount`` 490 for
+    500) and the full amount (the response-format example debits 500 for 500); which one applies is
+    known only once the API answers. A price is never below the higher, so that no top-up is priced
+    below what the API may take for it."""
+    amount = Decimal(amount)
+    return amount if cost is None else max(amount, Decimal(cost))
+
+
 def mobile_quote(*, cost: Decimal | None, amount: Decimal, rule: PriceRule | None) -> Quote:
-    """Face value plus the rule's fee (on the amount, not the cost), then never below the cost."""
+    """Face value plus the rule's fee (on the amount, not the cost), then never below the most the
+    API may debit (``debit_ceiling``), raised to whole dinars (or the rule's rounding)."""
     price = amount if rule is None else quote(cost=None, face_value=amount, rule=rule).price
-    if cost is not None and price < cost:
+    floor = debit_ceiling(amount, cost)
+    if price < floor:
         step = Decimal(rule.rounding) if rule is not None and rule.rounding else Decimal(1)
-        price = (Decimal(cost) / step).to_integral_value(ROUND_CEILING) * step
-    return Quote(price.quantize(CENT), cost)
+        price = (floor / step).to_integral_value(ROUND_CEILING) * step
+    return Quote(price.quantize(CENT), cost, rule.allow_below_cost if rule is not None else False)
 
 
 def price_for(product: Product) -> Quote:
@@ -136,9 +151,10 @@ def quote_products(products) -> None:
         product.sale = book.quote(product)
 
 
-def below_cost_products(products=None) -> list[tuple[Product, Quote]]:
-    """The products on sale whose price is below their cost (the dashboard's flag)."""
-    book = PriceBook()
+def below_cost_products(products=None, *, book: PriceBook | None = None) -> list[tuple[Product, Quote]]:
+    """The products on sale whose price is below their cost (the dashboard's flag), priced by
+    ``book`` (default: the rules saved now)."""
+    book = book or PriceBook()
     products = Product.objects.filter(available=True) if products is None else products
     return [(p, q) for p in products if (q := book.quote(p)).below_cost]
 
@@ -162,9 +178,10 @@ def set_rule(*, line_type: str, value, mode: str, amount, rounding: int = 0, all
              plan_code: str = "", operator: str = "", actor: Actor, request=None) -> PriceRule:
     """Create or change the rule of one product (``line_type`` blank: the shop default), or the flexy
     fee of one plan (``plan_code``) or operator (``operator``), audited with its old and new terms.
-    A fixed price below the product's cost is refused unless ``allow_below_cost``; a flexy fee is a
-    margin or a markup (a fixed price would sell every amount at one price); bad input raises
-    ValidationError and changes nothing."""
+    A price below the cost of an item it applies to (the shop default: every card on sale without
+    its own rule; a flexy fee: its plans) is refused unless ``allow_below_cost`` (``_refuse_below_cost``);
+    a flexy fee is a margin or a markup (a fixed price would sell every amount at one price); bad
+    input raises ValidationError and changes nothing."""
     amount = parse_amount(amount)
     if mode not in PriceMode.values:
         raise ValidationError(_("Choose how the price is set."))
@@ -183,15 +200,59 @@ def set_rule(*, line_type: str, value, mode: str, amount, rounding: int = 0, all
         rule = rule or PriceRule(**target)
         rule.mode, rule.amount, rule.rounding = mode, amount, int(rounding)
         rule.allow_below_cost, rule.updated_by_id, rule.updated_at = allow_below_cost, actor.user_id, timezone.now()
-        if line_type and not allow_below_cost:
-            product = Product.objects.filter(line_type=line_type, value=value).first()
-            if product is not None and quote(cost=product.cost, face_value=value, rule=rule).below_cost:
-                raise ValidationError(_("This price is below the card's cost (%(cost)s DA): a supervisor must "
-                                        "allow selling it below cost.") % {"cost": product.cost})
+        _refuse_below_cost(rule)
         rule.save()
         audit.record(actor=actor, action="price_rule", target=str(rule) if not rule.is_default else "default",
                      detail={"before": before, "after": _terms(rule)}, request=request)
     return rule
+
+
+def _refuse_below_cost(rule: PriceRule) -> None:
+    """The one below-cost check of a rule being saved: a product's rule against that product's
+    cost; the shop-wide default against every card on sale that has no rule of its own (a fixed
+    default of 1.50 DA would otherwise be saved, and every such card refused at the counter); a
+    flexy fee against the plans it prices (their most expensive amount at their multiplier).
+    Raises ValidationError unless the rule allows selling below cost."""
+    if rule.allow_below_cost:
+        return
+    others = PriceRule.objects.exclude(line_type=rule.line_type, value=rule.value,
+                                       plan_code=rule.plan_code, operator=rule.operator)
+    book = PriceBook([*others, rule])
+    if rule.plan_code or rule.operator:
+        _refuse_mobile_below_cost(rule, book)
+        return
+    if rule.line_type:
+        products = Product.objects.filter(line_type=rule.line_type, value=rule.value)
+    else:
+        products = Product.objects.filter(available=True)
+    below = below_cost_products(products, book=book)
+    if not below:
+        return
+    product, _quote = below[0]
+    if rule.line_type:
+        raise ValidationError(_("This price is below the card's cost (%(cost)s DA): a supervisor must "
+                                "allow selling it below cost.") % {"cost": product.cost})
+    raise ValidationError(_("This price is below the cost of %(product)s (%(cost)s DA), which has no price of "
+                            "its own: a supervisor must allow selling below cost.")
+                          % {"product": product, "cost": product.cost})
+
+
+def _refuse_mobile_below_cost(rule: PriceRule, book: PriceBook) -> None:
+    """A flexy fee's part of the check: each plan it prices, at its largest amount and the cost the
+    API may debit for it (``quote_mobile`` floors the price there, so a fee passes unless the
+    pricing itself went wrong)."""
+    plans = MobilePlan.objects.filter(is_enabled=True)
+    plans = plans.filter(code=rule.plan_code) if rule.plan_code else plans
+    for plan in plans:
+        if book.mobile_rule_for(plan.code) is not rule:
+            continue
+        amount = plan.amount or plan.max_amount or plan.min_amount
+        if not amount:
+            continue
+        cost = (Decimal(amount) * plan.multiplier).quantize(CENT, ROUND_HALF_UP) if plan.multiplier is not None else None
+        if book.quote_mobile(plan.code, amount, cost).below_cost:
+            raise ValidationError(_("This price is below the card's cost (%(cost)s DA): a supervisor must "
+                                    "allow selling it below cost.") % {"cost": cost})
 
 
 def _terms(rule: PriceRule) -> dict:

@@ -37,8 +37,10 @@ from topups.models import (
     OrderEvent,
     OrderStatus,
 )
-from topups.services import audit, ledger, sync
+from topups.notes import Note
+from topups.services import audit, ledger, lifecycle, planning, sync
 from topups.services.actors import Actor
+from topups.services.lifecycle import Change
 
 S = OrderStatus
 DEBIT, REFUND = "debit", "refund"
@@ -73,13 +75,16 @@ MATCHED_SERVICES = frozenset({"internet", "mobile"})
 DEBIT_TYPES = [t for t, m in LEDGER_TYPES.items() if m.role == DEBIT and m.service in MATCHED_SERVICES]
 REFUND_TYPES = [t for t, m in LEDGER_TYPES.items() if m.role == REFUND and m.service in MATCHED_SERVICES]
 # Orders the API accepted (so the ledger must hold their debit).
-ACCEPTED = (S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION)
+ACCEPTED = (S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION, S.TAKEN_BACK)
 CHUNK = 1000
 # How far back "accepted with no debit" looks at each run (older orders were looked at already).
 NO_DEBIT_LOOKBACK = timedelta(days=3)
 # The longest an order may wait for its refund (queued 12-48 h, then a margin).
 REFUND_WITHIN = timedelta(days=7)
 CHAIN_LOCK = "topups:ledger-chain"
+# A ledger row judged once: an order's debit or refund, a second one is an extra movement.
+JUDGED = (LedgerState.MATCHED, LedgerState.FLAGGED)
+RECONCILE = Actor.task("reconcile")
 
 
 @dataclass
@@ -142,9 +147,11 @@ def match_ledger(*, now: datetime | None = None) -> MatchReport:
 def _match_chunk(chunk: list[LedgerRow], report: MatchReport, now: datetime) -> None:
     objids = {r.objid for r in chunk if r.objid}
     orders = {o.topup_id: o for o in Order.objects.filter(topup_id__in=objids)
-              .only("pk", "topup_id", "status", "cost", "ref")} if objids else {}
+              .only("pk", "topup_id", "status", "cost", "cost_confirmed", "ref", "service")} if objids else {}
+    judged = _judged_movements(objids, chunk)
     flags: list[LedgerFlag] = []
     refresh: list[int] = []
+    costs: list[Change] = []
     young = now - grace()
     for row in chunk:
         report.rows += 1
@@ -157,10 +164,15 @@ def _match_chunk(chunk: list[LedgerRow], report: MatchReport, now: datetime) -> 
             row.state = LedgerState.RECORDED
         elif meaning.service not in MATCHED_SERVICES:
             row.state = LedgerState.OTHER_SERVICE
+        elif row.objid and (row.objid, meaning.role) in judged:
+            _flag_extra(row, orders.get(row.objid), meaning.role, judged[(row.objid, meaning.role)], flags, report)
         elif meaning.role == DEBIT:
-            _match_debit(row, orders.get(row.objid), flags, report, young)
+            _match_debit(row, orders.get(row.objid), flags, costs, report, young)
         else:
-            _match_refund(row, orders.get(row.objid), flags, refresh, report, young)
+            _match_refund(row, orders.get(row.objid), judged.get((row.objid, DEBIT)), flags, refresh, report,
+                          young)
+        if row.objid and meaning is not None and meaning.role and row.raw is None and row.state in JUDGED:
+            judged.setdefault((row.objid, meaning.role), row.amount)
         if row.state == LedgerState.MATCHED:
             report.matched += 1
         elif row.state in (LedgerState.RECORDED, LedgerState.OTHER_SERVICE):
@@ -170,6 +182,8 @@ def _match_chunk(chunk: list[LedgerRow], report: MatchReport, now: datetime) -> 
     _save_matches(chunk)
     if flags:
         LedgerFlag.objects.bulk_create(flags, ignore_conflicts=True)
+    if costs:
+        lifecycle.apply_changes(costs, RECONCILE)
     if refresh:
         report.refreshes += sync.schedule_refresh(refresh)
 
@@ -189,10 +203,45 @@ def _save_matches(chunk: list[LedgerRow]) -> None:
         LedgerRow.objects.filter(pk__in=linked).update(order=Subquery(first))
 
 
-def _match_debit(row: LedgerRow, order: Order | None, flags: list, report: MatchReport, young: datetime) -> None:
+def _judged_movements(objids: set[str], chunk: list[LedgerRow]) -> dict[tuple[str, str], Decimal | None]:
+    """The debit and the refund already judged (matched or flagged) for each top-up of the chunk:
+    {(objid, DEBIT or REFUND): its amount}. An order has one of each at most: any other is extra."""
+    if not objids:
+        return {}
+    found: dict[tuple[str, str], Decimal | None] = {}
+    rows = (LedgerRow.objects.filter(objid__in=objids, type__in=DEBIT_TYPES + REFUND_TYPES, state__in=JUDGED,
+                                     raw__isnull=True).exclude(pk__in=[r.pk for r in chunk])
+            .order_by("pk").values_list("objid", "type", "amount"))
+    for objid, kind, amount in rows:
+        found.setdefault((objid, LEDGER_TYPES[kind].role), amount)
+    return found
+
+
+def _flag_extra(row: LedgerRow, order: Order | None, role: str, first, flags: list, report: MatchReport) -> None:
+    """A second debit (or refund) for a top-up that has one already: never matched, always flagged."""
+    row.order, row.state = order, LedgerState.FLAGGED
+    detail = (gettext_noop("A second debit for this top-up.") if role == DEBIT
+              else gettext_noop("A second refund for this top-up."))
+    flags.append(_flag(report, FlagKind.EXTRA_MOVEMENT, row.api_id, row.time, row=row,
+                       order_id=order.pk if order else None, expected=first, found=row.amount, detail=detail))
+
+
+def _match_debit(row: LedgerRow, order: Order | None, flags: list, costs: list, report: MatchReport,
+                 young: datetime) -> None:
     if order is not None:
         row.order = order
-        if order.cost is not None and row.amount is not None and row.amount != order.cost:
+        fix = planning.cost_from_api(order, row.amount) if order.is_mobile else {}
+        if fix:
+            # A mobile top-up's cost is what the API debited: the ledger row says it (the rule the
+            # API applies, full amount or multiplier, is not documented for sure).
+            row.state = LedgerState.MATCHED
+            if fix["cost"] != order.cost:
+                costs.append(Change(order.pk, None, fields=fix, record=True, note=Note(gettext_noop(
+                    "Cost set to what the API debited (ledger): %(cost)s DA instead of %(estimate)s DA."),
+                    cost=str(fix["cost"]), estimate=str(order.cost if order.cost is not None else "—"))))
+            else:
+                costs.append(Change(order.pk, None, fields=fix))
+        elif order.cost is not None and row.amount is not None and row.amount != order.cost:
             row.state = LedgerState.FLAGGED
             flags.append(_flag(report, FlagKind.AMOUNT_DIFFERS, row.api_id, row.time, row=row, order_id=order.pk,
                                expected=order.cost, found=row.amount))
@@ -206,10 +255,19 @@ def _match_debit(row: LedgerRow, order: Order | None, flags: list, report: Match
                            detail="" if row.objid else gettext_noop("The row names no top-up.")))
 
 
-def _match_refund(row: LedgerRow, order: Order | None, flags: list, refresh: list, report: MatchReport,
+def _match_refund(row: LedgerRow, order: Order | None, debited, flags: list, refresh: list, report: MatchReport,
                   young: datetime) -> None:
     if order is not None:
         row.order = order
+        # A refund gives back what was debited: the debit row's amount, else the order's cost.
+        expected = debited if debited is not None else order.cost
+        if expected is not None and row.amount is not None and row.amount != expected:
+            if order.status in TRACKED_STATUSES:
+                refresh.append(order.pk)
+            row.state = LedgerState.FLAGGED
+            flags.append(_flag(report, FlagKind.REFUND_DIFFERS, row.api_id, row.time, row=row, order_id=order.pk,
+                               expected=expected, found=row.amount))
+            return
         if order.status == S.REFUNDED:
             row.state = LedgerState.MATCHED
             return
@@ -379,7 +437,11 @@ def open_flags() -> int:
 
 
 def resolve_flag(*, flag_id: int, note: str, actor: Actor, request=None) -> LedgerFlag | None:
-    """Close an open flag with the supervisor's note, and an audit row. None if it was not open."""
+    """Close an open flag with the supervisor's note, and an audit row. None if it was not open.
+
+    A refund of an order we show as fulfilled (the provider took a delivered card back) also moves
+    the order to *card taken back* through the status door, in the same transaction: no longer a
+    sale, and its price is booked as handed back in the cash session open now (``tills``)."""
     note = note.strip()
     if not note:
         raise ValueError("a resolution needs a note")
@@ -389,9 +451,26 @@ def resolve_flag(*, flag_id: int, note: str, actor: Actor, request=None) -> Ledg
             return None
         flag.resolved_at, flag.resolved_by_id, flag.resolution = timezone.now(), actor.user_id, note
         flag.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+        taken_back = _take_back(flag, actor, note)
         audit.record(actor=actor, action="resolve_ledger_flag", target=flag.key,
-                     detail={"kind": flag.kind, "day": flag.day.isoformat(), "note": note[:500]}, request=request)
+                     detail={"kind": flag.kind, "day": flag.day.isoformat(), "note": note[:500],
+                             "taken_back": taken_back or None}, request=request)
     return flag
+
+
+def _take_back(flag: LedgerFlag, actor: Actor, note: str) -> str:
+    """The order a resolved refund flag says the provider took back after delivering it, moved to
+    TAKEN_BACK (its ref), or "" when the flag is not that."""
+    if flag.kind != FlagKind.REFUND_NOT_LOCAL or flag.order_id is None or flag.row_id is None:
+        return ""
+    order = Order.objects.select_for_update().filter(pk=flag.order_id, status=S.FULFILLED).first()
+    row = LedgerRow.objects.filter(pk=flag.row_id).only("type", "amount", "time").first()
+    if order is None or row is None or LEDGER_TYPES.get(row.type, Meaning(True)).role != REFUND:
+        return ""
+    moved = lifecycle.move(order, S.TAKEN_BACK, actor, note=Note(gettext_noop(
+        "The provider took the delivered card back (ledger refund of %(amount)s DA): %(note)s"),
+        amount=str(row.amount), note=note[:150]), payload={"ledger_row": flag.row_id, "flag": flag.pk})
+    return order.ref if moved else ""
 
 
 # The day's figures ----------------------------------------------------------------------------------
@@ -436,6 +515,9 @@ def day_summary(day: date) -> DaySummary:
                                          created_at__lt=end)
     our_refunds = Order.objects.filter(status=S.REFUNDED, sent_at__gte=start - REFUND_WITHIN, sent_at__lt=end).filter(
         Exists(refunded)).aggregate(total=Sum("cost"))["total"] or Decimal(0)
+    # A card taken back after delivery: its refund is the ledger's, on the day the provider made it.
+    our_refunds += LedgerRow.objects.filter(type__in=REFUND_TYPES, time__gte=start, time__lt=end,
+                                            order__status=S.TAKEN_BACK).aggregate(total=Sum("order__cost"))["total"] or 0
     other = Decimal(0)
     for entry in by_type:
         meaning = LEDGER_TYPES.get(entry["type"])

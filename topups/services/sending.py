@@ -7,6 +7,10 @@
    looked up by its reference (``sync``). Only when the API says NOT_FOUND, well after the failed
    attempt, is it claimed again (``planning.may_resend``) and sent with the same reference, which
    DUPLICATED_REF protects.
+4. A dropped database connection (a failover, a restart) is a pause: the claim and the outcome's
+   status write are tried again on a new connection (``reconnect.retrying``; each is conditional,
+   so never written twice), and an order whose send stopped on the database before the POST goes
+   back to NEW, to be sent again at once (outcome ``retry_now``).
 Every outcome is a status change through ``lifecycle``.
 """
 
@@ -29,7 +33,7 @@ from topups.models import Order, OrderEvent, OrderStatus, Product
 from topups.notes import Note
 from topups.oneclick import TopupStatus
 from topups.oneclick import errors as api_errors
-from topups.services import lifecycle, planning
+from topups.services import lifecycle, planning, reconnect
 from topups.services.account import get_client
 from topups.services.actors import Actor
 from topups.services.channels import channel_of
@@ -37,12 +41,14 @@ from topups.services.planning import error_payload
 
 log = logging.getLogger("topups.orders")
 S = OrderStatus
+# An order whose send stopped on the database (before its POST) is due again this soon.
+DATABASE_RETRY_DELAY = timedelta(seconds=2)
 
 
 @dataclass(frozen=True)
 class SendReport:
     ref: str
-    outcome: str  # sent | refused | unknown | retry | not_claimed | adopted | attention
+    outcome: str  # sent | refused | unknown | retry | retry_now | not_claimed | adopted | attention
     status: str
     message: str = ""
 
@@ -66,24 +72,29 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
     records what the API said. Returns what happened; never raises for an API problem.
     ``deadline`` (``time.monotonic()``) is when the calling task must be done.
     """
-    claimed = claim(order_id, actor)
+    # A claim cut by a dropped connection rolled back (or committed once): safe to try again.
+    claimed = reconnect.retrying(lambda: claim(order_id, actor), what=f"the claim of order {order_id}",
+                                 seconds=_database_budget(deadline))
     if claimed is None:
         order = Order.objects.filter(pk=order_id).only("ref", "status").first()
         ref, status = (order.ref, order.status) if order else (str(order_id), "")
         return SendReport(ref, "not_claimed", status, _("Not sent: the order is not waiting to be sent."))
-    attempt = _Attempt(*claimed, actor=actor)
+    attempt = _Attempt(*claimed, actor=actor, deadline=deadline)
     order, client, channel = attempt.order, get_client(), channel_of(attempt.order)
-    if attempt.first_send and channel.checks_line:
-        refusal = attempt.pre_send_checks(client)
-        if refusal is not None:
-            return refusal
+    try:
+        if attempt.first_send and channel.checks_line:
+            refusal = attempt.pre_send_checks(client)
+            if refusal is not None:
+                return refusal
+    except reconnect.DATABASE_ERRORS as exc:
+        return attempt.not_sent(exc)  # the database failed before the POST: nothing left for the API
     try:
         result = channel.send(client, order)
     except api_errors.DuplicatedRef as exc:
         # Our ref is already known: an earlier attempt did reach the API. Adopt that order.
         if deadline is not None and time.monotonic() + call_seconds() > deadline:
             return attempt.unknown(exc)  # no time left to look it up: the sync will
-        return attempt.adopt(note=str(exc))
+        return attempt.adopt(exc)
     except (*api_errors.ORDER_REFUSALS, api_errors.InvalidRequest) as exc:
         # InvalidRequest: the client refused the order before anything left the machine.
         return attempt.refuse(exc) if attempt.first_send else attempt.refused_on_resend(exc)
@@ -99,6 +110,14 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
                    next_check_at=planning.first_look(timezone.now()))
     log.info("order %s sent, topup id %s", order.ref, result.topup_id)
     return SendReport(order.ref, "sent", S.HANDLING)
+
+
+def _database_budget(deadline: float | None) -> float:
+    """How long a write may wait for the database to answer again: DB_RETRY_SECONDS, within the
+    calling task's deadline (a task killed meanwhile leaves its order to the lease, as always)."""
+    if deadline is None:
+        return settings.DB_RETRY_SECONDS
+    return max(0.0, min(settings.DB_RETRY_SECONDS, deadline - time.monotonic()))
 
 
 def claim(order_id: int, actor: Actor) -> tuple[Order, bool] | None:
@@ -136,10 +155,15 @@ class _Attempt:
     order: Order
     first_send: bool
     actor: Actor
+    deadline: float | None = None  # the calling task's (time.monotonic())
     checked: dict = field(default_factory=dict)
 
     def finish(self, to_status: str, note: str = "", payload: dict | None = None, **fields) -> None:
-        lifecycle.move(self.order, to_status, self.actor, note=note, payload=payload, **self.checked, **fields)
+        """Write the attempt's outcome; on a dropped connection, again on a new one (the move is
+        conditional on the status and attempt it was decided under: never written twice)."""
+        reconnect.retrying(lambda: lifecycle.move(self.order, to_status, self.actor, note=note, payload=payload,
+                                                  **self.checked, **fields),
+                           what=f"the outcome of order {self.order.ref}", seconds=_database_budget(self.deadline))
 
     def pre_send_checks(self, client) -> SendReport | None:
         """The cached catalog and the API's number check, before the first POST."""
@@ -195,33 +219,46 @@ class _Attempt:
         now = timezone.now()
         age = now - (self.order.send_requested_at or now)
         delay = min(max(age / 4, timedelta(seconds=15)), timedelta(minutes=10))
-        if isinstance(exc, (api_errors.AuthError, api_errors.ConfigurationError)):
+        database = reconnect.caused_by_database(exc)
+        if database:
+            # The database, not the API, failed (and answers again, since this is written): the
+            # sender sends it again at once; the sweeper, if that sender is lost, within seconds.
+            delay = DATABASE_RETRY_DELAY
+        elif isinstance(exc, (api_errors.AuthError, api_errors.ConfigurationError)):
             delay = timedelta(minutes=10)
         message = _describe_problem(exc)
         # Give back the attempt: this POST never reached the API.
         self.finish(S.NEW, message, error_payload(exc), next_check_at=now + delay,
                     send_attempts=max(self.order.send_attempts - 1, 0))
         log.warning("order %s not sent, will retry: %s", self.order.ref, exc)
-        return SendReport(self.order.ref, "retry", S.NEW, message)
+        return SendReport(self.order.ref, "retry_now" if database else "retry", S.NEW, message)
 
-    def unknown(self, exc: Exception) -> SendReport:
+    def unknown(self, exc: Exception, *, duplicated: api_errors.DuplicatedRef | None = None) -> SendReport:
+        """No clear answer: checked by reference. ``duplicated``: the API answered DUPLICATED_REF
+        before the lookup failed; kept in the history, it is evidence the API may hold the order
+        (``planning.api_may_hold``)."""
         note = _("No clear answer from the API; checking by reference. It will not be sent twice.")
-        self.finish(S.UNKNOWN, f"{note} ({type(exc).__name__})"[:255], error_payload(exc),
+        payload = error_payload(exc)
+        if duplicated is not None:
+            payload["duplicatedRef"] = error_payload(duplicated)
+        self.finish(S.UNKNOWN, f"{note} ({type(exc).__name__})"[:255], payload,
                     next_check_at=timezone.now() + timedelta(seconds=10))
         log.warning("order %s outcome unknown after send: %r", self.order.ref, exc)
         return SendReport(self.order.ref, "unknown", S.UNKNOWN, note)
 
-    def adopt(self, *, note: str) -> SendReport:
+    def adopt(self, duplicated: api_errors.DuplicatedRef) -> SendReport:
         """DUPLICATED_REF: look the order up by its ref and take its state (if it is ours)."""
         try:
             topup = channel_of(self.order).check_ref(get_client().single_try(), self.order.ref)
         except Exception as exc:
-            return self.unknown(exc)
+            return self.unknown(exc, duplicated=duplicated)
         change = planning.change_from_topup(self.order, topup, timezone.now())
         change.fields.update(self.checked)
-        lifecycle.apply_changes([change], self.actor)
+        reconnect.retrying(lambda: lifecycle.apply_changes([change], self.actor),
+                           what=f"the adoption of order {self.order.ref}",
+                           seconds=_database_budget(self.deadline))
         log.info("order %s already known to the API: adopted as %s", self.order.ref, change.to_status)
-        return SendReport(self.order.ref, "adopted", change.to_status, note)
+        return SendReport(self.order.ref, "adopted", change.to_status, str(duplicated))
 
 
 def checked_line(client, line_type: str, number: str) -> tuple[str, str]:
@@ -243,7 +280,12 @@ def number_check_key(line_type: str, number: str) -> str:
     return f"topups.number-check:{line_type}:{number}"
 
 
+DATABASE_LOST = gettext_noop("The database connection was lost before sending; the order is sent again at once.")
+
+
 def _describe_problem(exc: Exception) -> str:
+    if reconnect.caused_by_database(exc):
+        return Note(DATABASE_LOST)
     if isinstance(exc, api_errors.ConfigurationError):
         return _("No API key is configured.")
     if isinstance(exc, api_errors.AuthError):

@@ -62,7 +62,7 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
     if actor.user_id is not None:  # a person asked: the sync's own cycles are not audited
         audit.record_orders(actor=actor, action="refresh", refs=[o.ref for o in due])
     report.checked = len(due)
-    found, not_found, postponed, others = {}, set(), set(), []
+    found, not_found, postponed, others = {}, set(), {}, []
     for channel in CHANNELS.values():
         group = [o for o in due if channel_of(o) is channel]
         if not group:
@@ -74,7 +74,7 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
         group_found, group_not_found, group_postponed = _fetch_states(channel, group, report, companions, walk=walk)
         found.update(group_found)
         not_found |= group_not_found
-        postponed |= group_postponed
+        postponed.update(group_postponed)
         others += companions
     changes = [planning.change_from_topup(o, found[o.pk], now) for o in due if o.pk in found]
     # For the others, only what moves them (a new status), not a routine re-check of each.
@@ -82,8 +82,7 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
                 if c.moves]
     changes += [planning.change_not_found(o, now) for o in due if o.pk in not_found]
     retry_at = now + timedelta(seconds=30)
-    changes += [Change(o.pk, o.status, o.status, {"next_check_at": retry_at}, attempt=o.send_attempts)
-                for o in due if o.pk in postponed]
+    changes += [planning.change_unreadable(o, now, retry_at, postponed[o.pk]) for o in due if o.pk in postponed]
     applied = lifecycle.apply_changes(changes, actor)
     report.changed = sum(1 for c in changes if c.order_id in applied and c.moves)
     report.resends = [o.pk for o in due if o.pk in not_found and o.pk in applied and planning.may_resend(o, now)]
@@ -111,10 +110,10 @@ def _walk_start(due: list[Order]) -> datetime:
 
 
 def _fetch_states(channel: Channel, due: list[Order], report: SyncReport, others: list[Order] = (), *,
-                  walk: bool = False) -> tuple[dict[int, Topup], set[int], set[int]]:
+                  walk: bool = False) -> tuple[dict[int, Topup], set[int], dict[int, dict | None]]:
     """Ask the API about each due order of one channel: (found top-ups, ids it does not know, ids to
-    ask later). A list walk also fills in what it finds for ``others`` (no single check is made for
-    them)."""
+    ask later with the unreadable answer that postponed them, None when it was not asked). A list
+    walk also fills in what it finds for ``others`` (no single check is made for them)."""
     client = get_client()
     found: dict[int, Topup] = {}
     not_found: set[int] = set()
@@ -124,12 +123,12 @@ def _fetch_states(channel: Channel, due: list[Order], report: SyncReport, others
         except api_errors.OneClickError as exc:
             report.errors.append(str(exc))
             if isinstance(exc, (api_errors.AuthError, api_errors.ConfigurationError)):
-                return found, not_found, {o.pk for o in due if o.pk not in found}
+                return found, not_found, {o.pk: None for o in due if o.pk not in found}
     remaining = [o for o in due if o.pk not in found]
-    postponed: set[int] = set()
+    postponed: dict[int, dict | None] = {}
     for index, order in enumerate(remaining):
         if index >= MAX_SINGLE_CHECKS:
-            postponed.update(o.pk for o in remaining[index:])
+            postponed.update((o.pk, None) for o in remaining[index:])
             break
         try:
             report.api_calls += 1
@@ -139,12 +138,13 @@ def _fetch_states(channel: Channel, due: list[Order], report: SyncReport, others
             not_found.add(order.pk)
         except api_errors.BadResponse as exc:
             # This order's answer cannot be read: skip it (asked again later), the others go on.
+            # Past its age limit it needs attention, this answer kept (planning.change_unreadable).
             report.errors.append(f"{order.ref}: {exc}")
-            postponed.add(order.pk)
+            postponed[order.pk] = planning.error_payload(exc)
         except api_errors.OneClickError as exc:
             # The API is struggling or refuses us: stop calling for this cycle.
             report.errors.append(f"{order.ref}: {exc}")
-            postponed.update(o.pk for o in remaining[index:])
+            postponed.update((o.pk, None) for o in remaining[index:])
             break
     return found, not_found, postponed
 

@@ -17,7 +17,7 @@ S = OrderStatus
 
 # CSS class per status: what kind of outcome it is.
 STATUS_TONE = {
-    S.FULFILLED: "ok", S.REFUNDED: "bad", S.REFUSED: "bad", S.CANCELLED: "muted",
+    S.FULFILLED: "ok", S.REFUNDED: "bad", S.REFUSED: "bad", S.CANCELLED: "muted", S.TAKEN_BACK: "bad",
     S.QUEUED: "wait", S.ATTENTION: "warn", S.UNCERTAIN: "warn",
 }
 
@@ -53,6 +53,9 @@ def status_explanation(status: str, refusal_message: str = "", *, code_in_full: 
         }
     if status == S.CANCELLED:
         return _("Cancelled before it was sent; nothing was charged.")
+    if status == S.TAKEN_BACK:
+        return _("The provider took this top-up back after delivering it (its card no longer works) and credited "
+                 "our account. Hand the customer's money back.")
     if status == S.ATTENTION:
         return _("This order needs a supervisor's attention: its outcome could not be confirmed automatically. "
                  "Do not send it again.")

@@ -1,6 +1,7 @@
 """``python manage.py reconcile [--date YYYY-MM-DD] [--backfill-days N]``: the ledger sync, then
-matching (what the schedule runs), then the day's summary. Exits 1 while flags are open, 2 when the ledger
-could not be read (and no flag is open)."""
+matching (what the schedule runs), then the day's summary. The sync reads past passing faults within
+its budget (``LEDGER_SYNC_FAULT_BUDGET``) and says how far it got. Exits 1 while flags are open, 2 when
+the ledger could not be read to the end (and no flag is open)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             out("ledger sync: another sync is running; matching what is stored")
         else:
             out(f"ledger sync: {synced.pages} page(s), {synced.received} row(s) read, "
-                f"{synced.unreadable} unreadable, {'complete' if synced.complete else 'incomplete'}")
+                f"{synced.unreadable} unreadable, {synced.progress()}")
         for error in synced.errors:
             self.stderr.write(f"ledger sync error: {error}")
         out(f"matching: {matched.rows} row(s): {matched.matched} matched, {matched.recorded} recorded, "
