@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "topups.context_processors.api_key_state",
                 "topups.context_processors.ledger_flags",
+                "topups.context_processors.cost_visibility",
             ],
         },
     },

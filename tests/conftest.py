@@ -92,7 +92,7 @@ def default_language():
 @pytest.fixture
 def priced_shop(sim, settings, supervisor):
     """The books as in production: a cash session required to sell, the catalog synced from the
-    simulator, and a shop-wide price of cost + 20 DA."""
+    simulator, a shop-wide card price of cost + 20 DA, and a flexy fee of 12.50 DA on Djezzy."""
     from topups.models import PriceMode
     from topups.services import pricing
     from topups.services.actors import Actor
@@ -100,6 +100,8 @@ def priced_shop(sim, settings, supervisor):
     settings.TILL_REQUIRED = True
     assert catalog.sync_catalog().ok
     pricing.set_rule(line_type="", value=0, mode=PriceMode.MARGIN, amount="20", actor=Actor.user(supervisor))
+    pricing.set_rule(line_type="", value=0, operator="Djezzy", mode=PriceMode.MARGIN, amount="12.50",
+                     actor=Actor.user(supervisor))
     return sim
 
 
@@ -114,3 +116,11 @@ def counter(priced_shop, client, operator):
     tills.open_till(actor=Actor.user(operator), opening_cash="0")
     client.force_login(operator)
     return priced_shop
+
+
+def printed_text(html: str) -> str:
+    """A receipt's text without its markup: the card code is printed in groups of four (one element
+    each), so a test looks for the code in this, not in the HTML."""
+    import re
+
+    return re.sub(r"<[^>]+>", "", html)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from topups.models import AuditEvent, Order, OrderStatus, PriceMode, PriceRule, Product
 from topups.services import catalog, orders, pricing, sending, sync, tills
@@ -127,6 +128,59 @@ def test_the_snapshot_never_changes(synced, boss, operator, settings):
     tills.close_till(till_id=till.pk, counted_cash="0", actor=staff)
     assert Order.objects.get(pk=order.pk).status == S.REFUNDED
     assert Order.objects.values("price", "cost", "created_by", "till").get(pk=order.pk) == snapshot
+
+
+def fee(mode, amount, rounding=0, **target):
+    return PriceRule(mode=mode, amount=Decimal(amount), rounding=rounding, **target)
+
+
+@pytest.mark.parametrize(("amount", "cost", "rule", "price"), [
+    ("500", "480.00", None, "500.00"),  # face value, whatever the cost below it
+    ("300", "288.00", None, "300.00"),
+    ("1000", "1015.00", None, "1015.00"),  # the API debits more than the face value: never below it
+    ("1000", "1000.40", None, "1001.00"),  # raised to whole dinars
+    ("1000", "980.00", fee(PriceMode.MARGIN, "20"), "1020.00"),  # the fee is on the amount, not the cost
+    ("1000", "980.00", fee(PriceMode.MARKUP, "2", 5), "1020.00"),
+    ("1000", "1033.00", fee(PriceMode.MARGIN, "20", 5), "1035.00"),  # below cost: the cost, rounded up
+])
+def test_flexy_sells_at_face_value_plus_its_fee_never_below_cost(amount, cost, rule, price):
+    quote = pricing.mobile_quote(cost=Decimal(cost), amount=Decimal(amount), rule=rule)
+    assert quote.price == Decimal(price) and not quote.below_cost
+
+
+def test_a_flexy_fee_is_the_plans_then_its_networks_never_the_cards_default(boss):
+    pricing.set_rule(line_type="", value=0, mode=PriceMode.MARKUP, amount="2", rounding=5, actor=boss)
+    book = pricing.PriceBook()
+    # The issue's figures: "markup 2 %, round up to 5" made 500 DA of Mobilis credit 490 DA.
+    assert book.quote_mobile("PREPAID_MOBILIS", Decimal(500), Decimal(480), "Mobilis").price == Decimal(500)
+    pricing.set_rule(line_type="", value=0, operator="Mobilis", mode=PriceMode.MARGIN, amount="10", actor=boss)
+    pricing.set_rule(line_type="", value=0, plan_code="PIXX_500", mode=PriceMode.MARGIN, amount="5", actor=boss)
+    book = pricing.PriceBook()
+    assert book.quote_mobile("PREPAID_MOBILIS", Decimal(500), Decimal(480), "Mobilis").price == Decimal(510)
+    assert book.quote_mobile("PIXX_500", Decimal(500), Decimal(480), "Mobilis").price == Decimal(505)
+    assert book.quote_mobile("PREPAID_DJEZZY", Decimal(500), Decimal(480), "Djezzy").price == Decimal(500)
+    assert pricing.PriceBook().default.mode == PriceMode.MARKUP  # the cards' default is still the default
+
+
+def test_a_flexy_fee_cannot_be_a_fixed_price(boss):
+    with pytest.raises(ValidationError):
+        pricing.set_rule(line_type="", value=0, operator="Djezzy", mode=PriceMode.FIXED, amount="1000", actor=boss)
+    assert not PriceRule.objects.exists()
+
+
+def test_the_prices_page_lists_every_flexy_plan_with_cost_and_price(synced, client, supervisor):
+    from topups.models import MobilePlan
+    from topups.services import mobile
+
+    assert mobile.sync_plans().ok
+    client.force_login(supervisor)
+    page = client.get(reverse("topups:prices")).content.decode()
+    plans = [p for p in MobilePlan.objects.all() if not p.is_menu]
+    assert plans and all(f'data-plan="{p.code}"' in page for p in plans)
+    response = client.post(reverse("topups:prices"), {"product": "operator:Djezzy", "mode": PriceMode.MARGIN,
+                                              "amount": "15", "rounding": "0"})
+    assert response.status_code == 302
+    assert pricing.PriceBook().mobile_rule_for("PREPAID_DJEZZY").amount == Decimal(15)
 
 
 def test_a_shop_wide_fixed_price_below_a_cards_cost_is_refused(synced, boss, operator):

@@ -48,7 +48,7 @@ def test_bulk_rows_of_both_services_with_the_same_preview_rules(shop, supervisor
     assert rows[2]["valid"] and rows[2]["service"] == Service.INTERNET
     djezzy = rows[3]
     assert djezzy["valid"] and (djezzy["service"], djezzy["number"], djezzy["value"], djezzy["cost"],
-                                djezzy["price"]) == (Service.MOBILE, "0771234567", "1000", "992.50", "1020.00")
+                                djezzy["price"]) == (Service.MOBILE, "0771234567", "1000", "992.50", "1012.50")
     assert rows[4]["valid"] and rows[4]["value"] == "500" and rows[4]["cost"] == "485.00"  # a fixed plan
     errors = {line: " ".join(str(e) for e in rows[line]["errors"]) for line in rows}
     assert "is a Mobilis number" in errors[5]
@@ -89,7 +89,7 @@ def test_the_admin_adds_a_flexy_order_through_the_same_checks(shop, supervisor, 
     assert client.post(url, {**form, "number": "0771234567"}).status_code == 302
     order = Order.objects.get()
     assert (order.service, order.plan_code, order.number, order.price) == (
-        Service.MOBILE, "PREPAID_DJEZZY", "0771234567", Decimal("1020.00"))
+        Service.MOBILE, "PREPAID_DJEZZY", "0771234567", Decimal("1012.50"))
 
 
 def sold(user, till=None, **fields) -> Order:
@@ -122,7 +122,8 @@ def test_reports_and_the_close_split_per_service(shop, operator, supervisor, cli
     closed = tills.close_till(till_id=till.pk, counted_cash="2517.50", actor=Actor.user(operator))
     assert closed.expected_cash == Decimal("2517.50")  # 3,530 taken, 1,012.50 handed back
     receipt = client.get(reverse("topups:till", args=[till.pk]) + "?paper=80").content.decode()
-    assert 'id="till-by-service"' in receipt and "Mobile top-up (3)" in receipt
+    assert 'id="till-by-service"' in receipt and "Mobile top-up: taken (3 orders)" in receipt
+    assert "Mobile top-up: handed back" in receipt and " − " not in receipt
     client.force_login(supervisor)
     assert client.get(reverse("topups:reports") + "?group=service").status_code == 200
 

@@ -44,24 +44,37 @@ def test_the_operator_and_its_plans_as_typed(counter, client):
     assert Order.objects.count() == 0
 
 
-def test_cost_and_selling_price_before_sending(counter, client):
+def test_cost_and_selling_price_before_sending(counter, client, supervisor):
+    client.force_login(supervisor)  # the books' keeper sees the cost; a cashier the price only (below)
     answer = client.get(CHECK, {"number": "0771234567", "plan_code": "PREPAID_DJEZZY", "amount": "1000"}).json()
-    # 1000 x 0.9925 = 992.50 at most, or the full 1000 (both documented): priced on 1000, + 20 DA.
-    assert answer["ok"] and answer["cost"] == "992.50 DA" and answer["price"] == "1,020.00 DA"
+    # 1000 x 0.9925 = 992.50 at most, or the full 1000 (both documented): the face value plus
+    # Djezzy's 12.50 DA fee, never below the full amount.
+    assert answer["ok"] and answer["cost"] == "992.50 DA" and answer["price"] == "1,012.50 DA"
     assert answer["range"] == "100 DA to 10,000 DA"
     response = client.post(NEW, {"service": "mobile", "ref": form_ref(client), "number": "0771234567",
                                  "plan_code": "PREPAID_DJEZZY", "amount": "1000", "check": "1"})
     page = response.content.decode()
-    assert response.status_code == 200 and "992.50 DA" in page and "1,020.00 DA" in page
+    assert response.status_code == 200 and "992.50 DA" in page and "1,012.50 DA" in page
     assert Order.objects.count() == 0
 
 
-def test_a_fixed_plan_needs_no_amount(counter, client):
+def test_a_cashier_sees_the_price_not_the_cost(counter, client):
+    answer = client.get(CHECK, {"number": "0771234567", "plan_code": "PREPAID_DJEZZY", "amount": "1000"}).json()
+    assert answer["ok"] and answer["price"] == "1,012.50 DA" and "cost" not in answer
+    response = client.post(NEW, {"service": "mobile", "ref": form_ref(client), "number": "0771234567",
+                                 "plan_code": "PREPAID_DJEZZY", "amount": "1000", "check": "1"})
+    page = response.content.decode()
+    assert "1,012.50 DA" in page and "992.50" not in page and 'id="quote-cost"' not in page
+
+
+def test_a_fixed_plan_needs_no_amount(counter, client, supervisor):
+    client.force_login(supervisor)
     answer = client.get(CHECK, {"number": "0661234567", "plan_code": "PIXX_500"}).json()
     assert answer["ok"] and answer["amount"] == "500" and answer["cost"] == "485.00 DA"
 
 
-def test_a_plan_without_cost_is_allowed_and_says_so(counter, client):
+def test_a_plan_without_cost_is_allowed_and_says_so(counter, client, supervisor):
+    client.force_login(supervisor)
     answer = client.get(CHECK, {"number": "0661234567", "plan_code": "GROS_MOBILIS", "amount": "5000"}).json()
     assert answer["ok"] and answer["cost"] == ""
     assert "not known until the API answers" in answer["cost_unknown"]

@@ -30,7 +30,7 @@ from topups.models import (
     Service,
     Till,
 )
-from topups.services import ledger, lifecycle, mobile, orders, reconcile, sending, sync, tills
+from topups.services import ledger, lifecycle, mobile, orders, pricing, reconcile, sending, sync, tills
 from topups.services.actors import SYNC, Actor
 
 S = OrderStatus
@@ -84,8 +84,9 @@ def test_a_full_amount_debit_becomes_the_cost_and_the_price_is_never_below_it(sh
     shop.configure(mobile_debit="full")  # the response-format example: 1,000 DA debited for 1,000
     tills.open_till(actor=cashier, opening_cash="0")
     order = flexy(cashier)
-    # Priced on the most the API may debit (the full amount), + the shop's 20 DA.
-    assert (order.cost, order.price) == (Decimal("992.50"), Decimal("1020.00"))
+    # The face value plus Djezzy's 12.50 DA fee, never below the most the API may debit (the full amount).
+    assert (order.cost, order.price) == (Decimal("992.50"), Decimal("1012.50"))
+    assert order.price >= pricing.debit_ceiling(order.value, order.cost) == Decimal(1000)
     order = send_and_follow(order, cashier)
     assert order.status == S.FULFILLED and order.cost == Decimal("1000.00") and order.cost_confirmed
     assert not order.sold_below_cost
@@ -94,7 +95,7 @@ def test_a_full_amount_debit_becomes_the_cost_and_the_price_is_never_below_it(sh
     assert LedgerRow.objects.get(type="FLEXY").state == LedgerState.MATCHED
     row = books.report(start=timezone.localdate(), end=timezone.localdate(), group="service").rows[0]
     assert (row.revenue, row.cost, row.profit, row.below_cost_count) == (
-        Decimal("1020.00"), Decimal("1000.00"), Decimal("20.00"), 0)
+        Decimal("1012.50"), Decimal("1000.00"), Decimal("12.50"), 0)
 
 
 def test_a_debit_above_the_price_is_flagged_on_the_order_and_in_the_books(shop, cashier, client, supervisor):
@@ -111,7 +112,7 @@ def test_a_debit_above_the_price_is_flagged_on_the_order_and_in_the_books(shop, 
     assert OrderEvent.objects.filter(order=order, note_code__startswith="Cost set to what the API debited").exists()
     today = timezone.localdate()
     row = books.report(start=today, end=today, group="service").rows[0]
-    assert (row.cost, row.profit, row.below_cost_count) == (Decimal("1100.00"), Decimal("-80.00"), 1)
+    assert (row.cost, row.profit, row.below_cost_count) == (Decimal("1100.00"), Decimal("-87.50"), 1)
     client.force_login(supervisor)
     assert 'id="below-cost"' in client.get(reverse("topups:order", args=[order.pk])).content.decode()
     page = client.get(reverse("topups:reports"), {"group": "service"}).content.decode()
@@ -127,9 +128,9 @@ def test_money_handed_back_after_the_session_closed_is_booked_in_the_session_ope
     slow = send_and_follow(sell(cashier, "036362693"), cashier)  # 980 + 20: still processing at the close
     flexy_sale = send_and_follow(flexy(cashier), cashier)
     assert (slow.status, slow.price, flexy_sale.status) == (S.HANDLING, Decimal(1000), S.FULFILLED)
-    closed = tills.close_till(till_id=first.pk, counted_cash="2520", actor=cashier)
+    closed = tills.close_till(till_id=first.pk, counted_cash="2512.50", actor=cashier)
     assert (closed.sales, closed.handed_back, closed.expected_cash, closed.carried_over) == (
-        Decimal(2020), Decimal(0), Decimal(2520), [slow.ref])
+        Decimal("2012.50"), Decimal(0), Decimal("2512.50"), [slow.ref])
     second = tills.open_till(actor=cashier, opening_cash="300")
     shop.refund_topup(slow.ref)  # the API gives up on it the next morning
     sync.refresh_orders([Order.objects.get(pk=slow.pk)], actor=SYNC)
@@ -141,18 +142,18 @@ def test_money_handed_back_after_the_session_closed_is_booked_in_the_session_ope
     assert (now.sales, now.handed_back, now.expected_cash) == (Decimal(0), Decimal(1000), Decimal(-700))
     # The closed session keeps its figures, per service too, on its page and its print.
     first.refresh_from_db()
-    assert (first.handed_back, first.expected_cash) == (Decimal(0), Decimal(2520))
+    assert (first.handed_back, first.expected_cash) == (Decimal(0), Decimal("2512.50"))
     split = {row.key[0]: row for row in books.till_by_service(first)}
     assert split[Service.INTERNET].refunds == 0 and split[Service.INTERNET].taken == Decimal(1000)
     client.force_login(operator)
     page = client.get(reverse("topups:till", args=[first.pk])).content.decode()
     internet = re.search(r'<tr data-service="internet">(.*?)</tr>', page).group(1)
     assert re.findall(r'<td class="num">([^<]*)</td>', internet)[1:] == ["1,000.00 DA", "0.00 DA (0)"]
-    assert "2,520.00" in page and "till-hand-backs" not in page  # nothing was handed back in it
+    assert "2,512.50" in page and "till-hand-backs" not in page  # nothing was handed back in it
     later = client.get(reverse("topups:my_till")).content.decode()
     assert f'data-hand-back="{slow.ref}"' in later and reverse("topups:till", args=[first.pk]) in later
     receipt = client.get(reverse("topups:till", args=[first.pk]) + "?paper=80").content.decode()
-    assert "2,520.00" in receipt and "1,000.00" in receipt.split('id="till-by-service"', 1)[1]
+    assert "2,512.50" in receipt and "1,000.00" in receipt.split('id="till-by-service"', 1)[1]
     # Every session adds up to the dinar: sales minus money handed back, whichever session paid it.
     second = Till.objects.get(pk=second.pk)
     total = sum((tills.figures(t).expected_cash - t.opening_cash for t in (second,)), Decimal(0)) + (
@@ -160,7 +161,7 @@ def test_money_handed_back_after_the_session_closed_is_booked_in_the_session_ope
     sold = sum(o.price for o in Order.objects.all())
     handed_back = sum(o.price for o in Order.objects.filter(status__in=[S.REFUNDED, S.REFUSED, S.CANCELLED,
                                                                        S.TAKEN_BACK]))
-    assert total == sold - handed_back == Decimal(1020)
+    assert total == sold - handed_back == Decimal("1012.50")
 
 
 def test_money_handed_back_with_no_session_open_goes_to_the_cashiers_next_one(shop, cashier):

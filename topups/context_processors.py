@@ -1,4 +1,4 @@
-"""Template context shared by the admin's pages."""
+"""Template context shared by the admin's pages and the dashboard."""
 
 from __future__ import annotations
 
@@ -46,3 +46,12 @@ def ledger_flags(request) -> dict:
 
     return {"ledger_open_flags": lambda: sum(d["count"] for d in open_days()),
             "ledger_flag_day": lambda: open_days()[0]["day"] if open_days() else None}
+
+
+def cost_visibility(request) -> dict:
+    """``sees_costs``: whether the page may show purchase costs and the provider balance
+    (``roles.sees_costs``; cashiers see prices only)."""
+    from topups.roles import sees_costs
+
+    user = getattr(request, "user", None)
+    return {"sees_costs": bool(user and user.is_authenticated and sees_costs(user))}

@@ -22,18 +22,27 @@ class PriceRuleForm(forms.Form):
     rounding = forms.TypedChoiceField(label=_("Rounding"), choices=Rounding.choices, coerce=int, initial=0)
     allow_below_cost = forms.BooleanField(label=_("Allow selling below cost"), required=False)
 
-    def __init__(self, *args, products=(), **kwargs):
+    def __init__(self, *args, products=(), plans=(), **kwargs):
         super().__init__(*args, **kwargs)
+        operators = sorted({p.network for p in plans if p.network})
         self.fields["product"].choices = [("", _("Shop default (products without their own price)"))] + [
-            (f"{p.line_type}:{p.value}", str(p)) for p in products]
+            (f"{p.line_type}:{p.value}", str(p)) for p in products] + [
+            (f"operator:{name}", _("Flexy fee: every %(operator)s plan") % {"operator": name}) for name in operators] + [
+            (f"plan:{p.code}", _("Flexy fee: plan %(plan)s") % {"plan": p.code}) for p in plans if not p.is_menu]
         self.fields["product"].required = False
 
-    def clean_product(self) -> tuple[str, str]:
+    def clean_product(self) -> dict:
+        """The rule's target: {"line_type", "value"} for a card or the default, {"plan_code"} or
+        {"operator"} for a flexy fee."""
         raw = self.cleaned_data.get("product") or ""
-        line_type, _sep, value = raw.partition(":")
-        if line_type and line_type not in LineType.values:
+        kind, _sep, rest = raw.partition(":")
+        if kind == "plan":
+            return {"line_type": "", "value": "0", "plan_code": rest}
+        if kind == "operator":
+            return {"line_type": "", "value": "0", "operator": rest}
+        if kind and kind not in LineType.values:
             raise ValidationError(_("Choose a product from the list."))
-        return line_type, value or "0"
+        return {"line_type": kind, "value": rest or "0"}
 
 
 class OpenTillForm(forms.Form):

@@ -87,6 +87,37 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # sending, or a card the provider took back) means giving its price back. Every other order's price
 # is a sale.
 HANDED_BACK_STATUSES = frozenset({S.REFUNDED, S.REFUSED, S.CANCELLED, S.TAKEN_BACK})
+# The API's answer to an order that failed (money back to the shop, or nothing debited).
+FAILED_STATUSES = frozenset({S.REFUNDED, S.REFUSED})
+MENU_PLAN_PREFIX = "GETMENU"
+
+
+def is_menu_code(plan_code: str) -> bool:
+    """A GETMENU plan's code: the order asks the number's offers (the API answers them as a refund
+    of 0 DZD). It sells nothing, so it is neither a sale, nor money handed back, nor a failure."""
+    return (plan_code or "").upper().startswith(MENU_PLAN_PREFIX)
+
+
+def status_label(status: str, plan_code: str = "") -> str:
+    """The status as staff read it: a menu request the API answered reads "Offers received", not
+    "Refunded" (the API's way of answering it)."""
+    if is_menu_code(plan_code) and status in (S.REFUNDED, S.FULFILLED):
+        return str(_("Offers received"))
+    return str(OrderStatus(status).label)
+
+
+def not_menu() -> models.Q:
+    return ~models.Q(plan_code__istartswith=MENU_PLAN_PREFIX)
+
+
+def handed_back_q() -> models.Q:
+    """The orders whose price the shop hands back (the books' one rule), menu requests aside."""
+    return models.Q(status__in=HANDED_BACK_STATUSES) & not_menu()
+
+
+def failed_q() -> models.Q:
+    """The orders that failed, for the failure rates (menu requests aside)."""
+    return models.Q(status__in=FAILED_STATUSES) & not_menu()
 
 # Handed back after the sale stood (a card the provider took back): the books keep the sale on the
 # day it was sold and take it out on the day it was taken back (``selectors_books.report``).
@@ -228,7 +259,7 @@ class MobilePlan(models.Model):
     @property
     def is_menu(self) -> bool:
         """A GETMENU plan: sent with a number only, it answers the number's offers (suggested_offers)."""
-        return self.code.upper().startswith("GETMENU")
+        return is_menu_code(self.code)
 
 
 class Order(models.Model):
@@ -326,6 +357,19 @@ class Order(models.Model):
     @property
     def is_mobile(self) -> bool:
         return self.service == Service.MOBILE
+
+    @property
+    def is_menu(self) -> bool:
+        return is_menu_code(self.plan_code)
+
+    @property
+    def is_handed_back(self) -> bool:
+        """Its price is handed back to the customer (``handed_back_q`` for one order)."""
+        return self.status in HANDED_BACK_STATUSES and not self.is_menu
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.status, self.plan_code)
 
     @property
     def sold_below_cost(self) -> bool:
@@ -592,11 +636,14 @@ class Rounding(models.IntegerChoices):
 
 class PriceRule(models.Model):
     """How a product's selling price is set: one row per (line type, value), and one shop-wide
-    default (line type blank, value 0) for products without their own. Decided by
-    ``topups.services.pricing.quote``."""
+    default (line type blank, value 0) for cards without their own. A flexy fee is a row with a
+    ``plan_code`` or an ``operator`` (line type blank): a margin or markup on the credit's face value.
+    Decided by ``topups.services.pricing``."""
 
     line_type = models.CharField(_("line type"), max_length=8, choices=LineType.choices, blank=True)
     value = models.DecimalField(_("value (DZD)"), max_digits=10, decimal_places=2, default=0)
+    plan_code = models.CharField(_("mobile plan"), max_length=64, blank=True, default="")
+    operator = models.CharField(_("operator"), max_length=32, blank=True, default="")
     mode = models.CharField(_("mode"), max_length=8, choices=PriceMode.choices, default=PriceMode.MARKUP)
     amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2, default=0)
     rounding = models.PositiveSmallIntegerField(_("rounding"), choices=Rounding.choices, default=Rounding.NONE)
@@ -609,17 +656,26 @@ class PriceRule(models.Model):
         verbose_name = _("price rule")
         verbose_name_plural = _("price rules")
         ordering = ["line_type", "value"]
-        constraints = [models.UniqueConstraint(fields=["line_type", "value"], name="price_rule_unique")]
+        constraints = [models.UniqueConstraint(fields=["line_type", "value", "plan_code", "operator"],
+                                               name="price_rule_unique_target")]
         permissions = [("set_price", _("Can set selling prices")), ("view_books", _("Can see the shop's books"))]
 
     def __str__(self) -> str:
+        if self.plan_code:
+            return str(_("Flexy %(plan)s") % {"plan": self.plan_code})
+        if self.operator:
+            return str(_("Flexy %(operator)s") % {"operator": self.operator})
         if not self.line_type:
             return str(_("Shop default"))
         return f"{self.get_line_type_display()} {self.value:.0f} DA"
 
     @property
     def is_default(self) -> bool:
-        return not self.line_type
+        return not (self.line_type or self.plan_code or self.operator)
+
+    @property
+    def is_mobile(self) -> bool:
+        return bool(self.plan_code or self.operator)
 
 
 class TillStatus(models.TextChoices):

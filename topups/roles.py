@@ -13,6 +13,13 @@ SUPERVISOR_PERMS = OPERATOR_PERMS + [
     "axes.view_accessattempt", "axes.delete_accessattempt",
 ]
 ROLES = {"Operators": OPERATOR_PERMS, "Supervisors": SUPERVISOR_PERMS}
+# The shop's purchase costs and the provider balance are for those who keep the books, not for
+# cashiers (who see the prices they charge).
+SEES_COSTS_PERM = "topups.view_books"
+
+
+def sees_costs(user) -> bool:
+    return bool(user and user.has_perm(SEES_COSTS_PERM))
 
 
 def ensure_groups(group_model, permission_model) -> None:

@@ -18,7 +18,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from topups.keys import LABEL_PATTERN, file_ref
-from topups.models import FINAL_STATUSES, ApiAccount, Batch, Order, OrderStatus, Product, Service
+from topups.models import (
+    FINAL_STATUSES,
+    ApiAccount,
+    Batch,
+    Order,
+    OrderStatus,
+    Product,
+    Service,
+    failed_q,
+    handed_back_q,
+    not_menu,
+)
 from topups.oneclick import mask_code
 from topups.services.account import current_account, current_fingerprint, unreachable_since
 
@@ -138,9 +149,9 @@ def today_summary() -> DaySummary:
     start, end = local_day_bounds(timezone.localdate())
     row = Order.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
         count=Count("id"),
-        total_cost=Sum("cost", filter=Q(status=S.FULFILLED)),
-        fulfilled=Count("id", filter=Q(status=S.FULFILLED)),
-        failed=Count("id", filter=Q(status__in=[S.REFUNDED, S.REFUSED])),
+        total_cost=Sum("cost", filter=~handed_back_q()),  # as the reports count it
+        fulfilled=Count("id", filter=Q(status=S.FULFILLED) & not_menu()),
+        failed=Count("id", filter=failed_q()),
     )
     return DaySummary(row["count"], row["total_cost"] or Decimal("0"), row["fulfilled"], row["failed"])
 
@@ -183,9 +194,9 @@ def shop_overview(limit: int = 10) -> ShopOverview:
     per_cashier = (Order.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
                    .values("created_by__username").annotate(
                        count=Count("id"), fulfilled=Count("id", filter=Q(status=S.FULFILLED)),
-                       failed=Count("id", filter=Q(status__in=[S.REFUNDED, S.REFUSED])),
+                       failed=Count("id", filter=failed_q()),
                        pending=Count("id", filter=~Q(status__in=FINAL_STATUSES)),
-                       total_cost=Sum("cost", filter=Q(status=S.FULFILLED)))
+                       total_cost=Sum("cost", filter=~handed_back_q()))
                    .order_by("-count", "created_by__username"))
     cashiers = [CashierDay(row["created_by__username"] or "—", row["count"], row["fulfilled"], row["failed"],
                            row["pending"], row["total_cost"] or Decimal("0")) for row in per_cashier]

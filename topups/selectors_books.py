@@ -17,6 +17,7 @@ from topups.models import (
     REVERSED_LATER,
     HandBack,
     LineType,
+    MobilePlan,
     Order,
     OrderEvent,
     PriceRule,
@@ -25,9 +26,11 @@ from topups.models import (
     Till,
     TillClose,
     TillStatus,
+    handed_back_q,
 )
 from topups.selectors import local_day_bounds
 from topups.services import pricing
+from topups.services.mobile import cost_of
 
 GROUPS = ("day", "cashier", "product", "line_type", "service")
 ZERO = Decimal(0)
@@ -73,23 +76,27 @@ SOLD_BELOW_COST = Q(price__lt=F("cost")) & ~Q(status__in=HANDED_BACK_STATUSES)
 
 
 def money_figures() -> dict:
-    """The money aggregates of a set of orders, for the reports. A sale is
-    any order not handed back (HANDED_BACK_STATUSES: the books' one rule); its cost is what the API
-    debits (nothing for the orders handed back); a sale priced below it is counted (``SOLD_BELOW_COST``)."""
-    back = Q(status__in=HANDED_BACK_STATUSES - REVERSED_LATER)  # a reversed sale leaves on its own day
+    """The money aggregates of a set of orders, for the reports. A sale is any order not handed back
+    (``handed_back_q``: the books' one rule); its cost is what the API debits (nothing for the orders
+    handed back); a sale priced below it is counted (``SOLD_BELOW_COST``). A menu request (GETMENU)
+    sells nothing: it is not money handed back. A sale reversed later (a card taken back) leaves
+    the books on its own day (``_reversals``)."""
+    back = handed_back_q() & ~Q(status__in=REVERSED_LATER)
     return {"orders": Count("pk"), "revenue": Sum("price", filter=~back), "costs": Sum("cost", filter=~back),
             "refunds": Sum("price", filter=back), "refund_count": Count("pk", filter=back),
             "below_cost": Count("pk", filter=SOLD_BELOW_COST)}
 
 
-
-def report(*, start: date, end: date, group: str = "day") -> Report:
+def report(*, start: date, end: date, group: str = "day", below_cost: bool = False) -> Report:
     """Orders, revenue, cost, profit and refunds from ``start`` to ``end`` (local days, inclusive),
     per ``group``: two aggregate queries whatever the number of orders (the orders sold in the
-    range, and the sales reversed in it, see ``_reversals``)."""
+    range, and the sales reversed in it, see ``_reversals``). ``below_cost``: only the sales whose
+    price was under what the API debited (``SOLD_BELOW_COST``; no reversal is one)."""
     since, _e = local_day_bounds(start)
     _s, until = local_day_bounds(end)
     orders = Order.objects.filter(created_at__gte=since, created_at__lt=until).order_by()
+    if below_cost:
+        orders = orders.filter(SOLD_BELOW_COST)
     keys, orders = _grouped(orders, group, "")
     group = group if group in GROUPS else "line_type"
     rows = orders.values(*keys).annotate(**money_figures()).order_by(*keys)
@@ -99,7 +106,7 @@ def report(*, start: date, end: date, group: str = "day") -> Report:
         key = tuple(row[k] for k in keys)
         by_key[key] = ReportRow(key, _label(group, key), row["orders"], _money(row["revenue"]), _money(row["costs"]),
                                 _money(row["refunds"]), row["refund_count"], row["below_cost"])
-    reversed_sales = _reversals(since, until, group)
+    reversed_sales = {} if below_cost else _reversals(since, until, group)
     for key, (count, price, cost) in reversed_sales.items():
         row = by_key.setdefault(key, ReportRow(key, _label(group, key), 0, ZERO, ZERO, ZERO, 0))
         row.revenue, row.cost = row.revenue - price, row.cost - cost
@@ -301,4 +308,27 @@ def price_list() -> list[tuple[Product, PriceRule | None, pricing.Quote]]:
 
 
 def default_rule() -> PriceRule | None:
-    return PriceRule.objects.filter(line_type="").first()
+    return PriceRule.objects.filter(line_type="", plan_code="", operator="").first()
+
+
+def flexy_price_list(sample=Decimal(1000)) -> list[dict]:
+    """Every flexy plan (menu requests aside) with its fee rule, and the cost and price of one
+    top-up: the plan's fixed amount, or ``sample`` DZD kept within a dynamic plan's range."""
+    book = pricing.PriceBook()
+    rows = []
+    for plan in MobilePlan.objects.order_by("operator", "kind", "amount", "code"):
+        if plan.is_menu:
+            continue
+        amount = plan.amount if plan.kind == "fixed" else min(max(sample, plan.min_amount or sample),
+                                                               plan.max_amount or sample)
+        cost = None if amount is None else cost_of(plan, amount)
+        rows.append({"plan": plan, "amount": amount, "cost": cost,
+                     "rule": book.mobile_rule_for(plan.code, plan.network),
+                     "quote": book.quote_mobile(plan.code, amount, cost, plan.network) if amount else None})
+    return rows
+
+
+def sold_below_cost(*, start: date, end: date) -> list[ReportRow]:
+    """The products sold below their cost from ``start`` to ``end`` (the "Sold below cost" line of
+    the home page and the reports): empty when nothing was."""
+    return report(start=start, end=end, group="product", below_cost=True).rows

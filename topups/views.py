@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from topups import selectors, views_mobile
+from topups import selectors_books as books
 from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number
 from topups.keys import value_key, value_text
 from topups.models import (
@@ -34,6 +35,8 @@ from topups.models import (
     Order,
     OrderStatus,
     Service,
+    is_menu_code,
+    status_label,
 )
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
@@ -42,7 +45,7 @@ from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
 from topups.services.preferences import save_language
 from topups.services.sync import refresh_orders
-from topups.templatetags.dashboard import STATUS_TONE, is_menu_code, status_explanation
+from topups.templatetags.dashboard import status_explanation, status_tone
 from topups.throttling import NUMBER_CHECKS, TOO_MANY_CHECKS, checks_throttled
 
 log = logging.getLogger("topups.dashboard")
@@ -79,7 +82,8 @@ def home(request):
         "today": selectors.today_summary(),
         "recent": recent,
         "shop": shop,
-        "below_cost": pricing.below_cost_products() if request.user.has_perm("topups.set_price") else (),
+        "below_cost": (books.sold_below_cost(start=timezone.localdate(), end=timezone.localdate())
+                       if request.user.has_perm("topups.view_books") else ()),
         "now": timezone.now(),
     })
 
@@ -168,7 +172,7 @@ def order_detail(request, pk: int):
     order = _get_order(pk)
     audit.show_order_codes(request, [order], via="order page")
     return render(request, "topups/order_detail.html", {
-        "order": order, "handed_back": order.status in HANDED_BACK_STATUSES and bool(order.price),
+        "order": order, "handed_back": order.is_handed_back and bool(order.price),
         "events": selectors.order_events(order),
         "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
         "retry_query": _retry_query(order),
@@ -200,8 +204,8 @@ def _status_payload(row: dict, code: str) -> dict:
     return {
         "id": row["id"],
         "status": row["status"],
-        "label": str(S(row["status"]).label),
-        "tone": STATUS_TONE.get(row["status"], "run"),
+        "label": status_label(row["status"], row["plan_code"]),
+        "tone": status_tone(row["status"], row["plan_code"]),
         "explanation": status_explanation(row["status"], row["refusal_code"],
                                           mobile=row["service"] == Service.MOBILE, menu=is_menu_code(row["plan_code"])),
         "final": final,
@@ -264,25 +268,31 @@ def order_refresh(request, pk: int):
 @login_required
 @permission_required("topups.view_order", raise_exception=True)
 def order_receipt(request, pk: int):
-    """A receipt for a thermal printer, 58 or 80 mm wide (``width``). GET shows it and counts
-    nothing (the paper is hidden from the printer); the Print button POSTs here (CSRF-protected),
-    which counts and audits the print and hands the paper to the printer."""
+    """A receipt for a thermal printer, 58 or 80 mm wide (``width``), in the customer's language
+    (``lang``: en, fr or ar; the staff member's own by default). GET shows it and counts nothing
+    (the paper is hidden from the printer), so its language links are plain links; the Print button
+    POSTs here (CSRF-protected, with the width and the language), which counts and audits the print
+    and hands the paper to the printer."""
     order = _get_order(pk)
     source = request.POST if request.method == "POST" else request.GET
     width = "58" if source.get("width") == "58" else "80"
+    languages = dict(settings.LANGUAGES)
+    language = source.get("lang") if source.get("lang") in languages else translation.get_language()
     audit.show_order_codes(request, [order], via="receipt")
     status = 200
-    if request.method == "POST":
-        try:
-            extras = receipts.printed(request, order)
-        except receipts.NotPrintable:
-            extras, status = receipts.preview(order), 403
-    else:
-        extras = receipts.preview(order)
-    return render(request, "topups/receipt.html", {
-        "order": order, "width": width, "shop_name": settings.SHOP_NAME, "printed_at": timezone.now(),
-        "counted": request.method == "POST" and status == 200, **extras,
-    }, status=status)
+    with translation.override(language):
+        if request.method == "POST":
+            try:
+                extras = receipts.printed(request, order)
+            except receipts.NotPrintable:
+                extras, status = receipts.preview(order), 403
+        else:
+            extras = receipts.preview(order)
+        return render(request, "topups/receipt.html", {
+            "order": order, "width": width, "shop_name": settings.SHOP_NAME, "printed_at": timezone.now(),
+            "receipt_languages": [(code, translation.get_language_info(code)["name_local"]) for code in languages],
+            "counted": request.method == "POST" and status == 200, **extras,
+        }, status=status)
 
 
 # Lists --------------------------------------------------------------------------------------------

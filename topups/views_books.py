@@ -4,6 +4,7 @@ with their charts and exports. Thin: parse, call one service or selector, render
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from topups import selectors_books as books
 from topups.csv_export import table_response
 from topups.forms_books import ApproveTillForm, CloseTillForm, OpenTillForm, PriceRuleForm, ReportForm
-from topups.models import Product, Till, TillStatus
+from topups.models import MobilePlan, Product, Till, TillStatus
 from topups.services import audit, pricing, tills
 from topups.services.actors import Actor
 
@@ -88,7 +89,7 @@ def till_detail(request, pk: int):
                "can_approve": supervisor and not own, "decides_own": own, "approve_form": ApproveTillForm()}
     paper = request.GET.get("paper")
     if paper in ("58", "80"):
-        return render(request, "books/till_receipt.html", {**context, "width": paper})
+        return render(request, "books/till_receipt.html", {**context, "width": paper, "shop_name": settings.SHOP_NAME})
     return render(request, "books/till_detail.html", context)
 
 
@@ -122,14 +123,13 @@ def prices(request):
     """The price list: each product's cost, rule and price now (below cost flagged), and the form
     that sets one product's rule or the shop default."""
     products = list(Product.objects.all())
-    form = PriceRuleForm(request.POST or None, products=products)
+    form = PriceRuleForm(request.POST or None, products=products, plans=list(MobilePlan.objects.all()))
     status = 200
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
-            line_type, value = data["product"]
             try:
-                pricing.set_rule(line_type=line_type, value=value, mode=data["mode"], amount=data["amount"],
+                pricing.set_rule(**data["product"], mode=data["mode"], amount=data["amount"],
                                  rounding=data["rounding"], allow_below_cost=data["allow_below_cost"],
                                  actor=Actor.user(request.user), request=request)
             except ValidationError as exc:
@@ -139,6 +139,7 @@ def prices(request):
                 return redirect("topups:prices")
         status = 400
     return render(request, "books/prices.html", {"form": form, "rows": books.price_list(),
+                                                 "flexy_rows": books.flexy_price_list(),
                                                  "default": books.default_rule()}, status=status)
 
 
@@ -174,5 +175,5 @@ def reports(request):
     return render(request, "books/reports.html", {
         "form": form, "report": result, "query": query.urlencode(),
         "daily": books.daily_chart(daily.rows, start=data["start"], end=data["end"], rtl=rtl),
-        "mix": books.mix_chart(mix.rows, rtl=rtl), "below_cost": pricing.below_cost_products(),
+        "mix": books.mix_chart(mix.rows, rtl=rtl), "below_cost": books.sold_below_cost(start=data["start"], end=data["end"]),
     })

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from topups.forms_mobile import FlexyOrderForm
 from topups.keys import issue_ref, value_text
 from topups.models import OrderStatus, Service
+from topups.roles import sees_costs
 from topups.services import mobile, pricing, tills
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, create_order
@@ -147,10 +148,11 @@ def flexy_check(request):
     if form.is_valid():
         sale = sale_of(form.quote)
         answer.update(ok=True, number=form.cleaned_data["number"], amount=value_text(form.quote.amount),
-                      cost=dzd(form.quote.cost) if form.quote.cost is not None else "",
                       price=dzd(sale.price))
-        if form.quote.cost is None:
-            answer["cost_unknown"] = _("The cost is not known until the API answers.")
+        if sees_costs(request.user):  # a cashier sees the price only
+            answer["cost"] = dzd(form.quote.cost) if form.quote.cost is not None else ""
+            if form.quote.cost is None:
+                answer["cost_unknown"] = _("The cost is not known until the API answers.")
     else:
         problems = [str(e) for e in form.non_field_errors()]
         answer.update(ok=False, message=problems[0] if problems else "",

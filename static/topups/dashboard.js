@@ -96,7 +96,7 @@
       fRange.textContent = data.range || defaultRange;
       fQuote.textContent = ""; fQuote.className = "quote";
       if (data.ok) {
-        fQuote.appendChild(line(fQuote.dataset.costLabel, data.cost || data.cost_unknown, "quote-cost"));
+        if ("cost" in data) { fQuote.appendChild(line(fQuote.dataset.costLabel, data.cost || data.cost_unknown, "quote-cost")); }
         fQuote.appendChild(line(fQuote.dataset.priceLabel, data.price, "quote-price"));
       } else if (data.message || (data.errors && data.errors.amount)) {
         var text = data.message || data.errors.amount;

@@ -21,7 +21,8 @@ SUGGESTS_OFFERS = "0700000002"
 
 @pytest.fixture
 def flexy_shop(sim, supervisor):
-    """The plans cached from the simulator and a shop-wide price of cost + 20 DA."""
+    """The plans cached from the simulator and a shop-wide card price of cost + 20 DA (which flexy,
+    sold at the credit's face value, does not follow)."""
     assert catalog.sync_catalog().ok and mobile.sync_plans().ok
     pricing.set_rule(line_type="", value=0, mode=PriceMode.MARGIN, amount="20", actor=Actor.user(supervisor))
     return sim
@@ -53,7 +54,9 @@ def test_a_flexy_sale_from_the_counter_to_its_receipt(page, live_server, operato
     page.wait_for_selector("#amount-range:has-text('10,000')")
     page.fill("#id_amount", "1000")
     page.wait_for_selector("#quote-price")
-    assert page.inner_text("#quote-cost") == "992.50 DA" and page.inner_text("#quote-price") == "1,020.00 DA"
+    # A cashier sees the price (the credit's face value, never below the most the API may debit:
+    # the full 1000), not what it costs the shop.
+    assert page.inner_text("#quote-price") == "1,000.00 DA" and page.locator("#quote-cost").count() == 0
     shot(page, "flexy-flexy_shop")
     with page.expect_navigation():
         page.click("#flexy-order button[type=submit].primary")
@@ -122,7 +125,8 @@ def test_a_flexy_sale_without_javascript(chromium, live_server, operator, flexy_
         page.fill("#id_amount", "500")
         with page.expect_navigation():
             page.click("#flexy-check")
-        assert page.inner_text("#quote-cost") == "490.00 DA" and page.inner_text("#quote-price") == "520.00 DA"  # priced on the full 500, the most the API may debit
+        # The face value, never below the full 500 (the most the API may debit); no cost for a cashier.
+        assert page.inner_text("#quote-price") == "500.00 DA" and page.locator("#quote-cost").count() == 0
         shot(page, "flexy-counter-no-js")
         with page.expect_navigation():
             page.click("#flexy-order button[type=submit].primary")

@@ -5,6 +5,13 @@ rounded up to 5 or 10 DA. A product without its own rule takes the shop-wide def
 default either, the card sells at its face value. Margin and markup prices are computed from the
 current cost every time, so they follow the catalog sync's cost changes; fixed prices stay.
 
+Flexy (mobile credit) is sold as shops sell it: the customer pays the credit's face value, plus the
+fee of the plan's own rule or else its operator's (the network: Mobilis, Djezzy, Ooredoo; a margin in DZD or a markup in percent of the
+amount), never the cards' default. Whatever the rule, the price never falls below the most the API
+may debit (``debit_ceiling``: the higher of amount x the plan's multiplier and the full amount, the two
+debits the API documents): ``quote_mobile`` raises it to that, whole dinars. The order's cost is then
+corrected to what the API debited (``planning.cost_from_api``).
+
 ``quote`` knows nothing of cards: it takes a cost and a rule, so another service (mobile top-ups,
 whose cost is amount x multiplier) prices the same way. The order form, the order page, the
 dashboard's below-cost flag, the bulk preview and the receipt all go through it.
@@ -21,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from topups.inputs import parse_amount
-from topups.models import PriceMode, PriceRule, Product, Rounding
+from topups.models import NETWORK_OF_OPERATOR, MobilePlan, PriceMode, PriceRule, Product, Rounding
 from topups.services import audit
 from topups.services.actors import Actor
 
@@ -73,7 +80,10 @@ class PriceBook:
     def __init__(self, rules=None) -> None:
         rules = list(PriceRule.objects.all()) if rules is None else list(rules)
         self.default = next((r for r in rules if r.is_default), None)
-        self.rules = {(r.line_type, Decimal(r.value)): r for r in rules if not r.is_default}
+        self.rules = {(r.line_type, Decimal(r.value)): r for r in rules if r.line_type}
+        self.plan_fees = {r.plan_code: r for r in rules if r.plan_code}
+        self.operator_fees = {r.operator: r for r in rules if r.operator and not r.plan_code}
+        self._operators: dict[str, str] | None = None
 
     def rule_for(self, line_type: str, value) -> PriceRule | None:
         return self.rules.get((line_type, Decimal(value))) or self.default
@@ -84,33 +94,49 @@ class PriceBook:
     def quote_for(self, line_type: str, value, cost: Decimal | None) -> Quote:
         return quote(cost=cost, face_value=Decimal(value), rule=self.rule_for(line_type, value))
 
-    def mobile_rule_for(self, plan_code: str) -> PriceRule | None:
-        """The rule of a mobile plan: the shop default when it is a margin or a markup (on the cost,
-        amount x the plan's multiplier, or on the amount when the API gives no multiplier). A fixed
-        price would sell every amount at one price: it does not apply, the top-up sells at its amount."""
-        if self.default is None or self.default.mode == PriceMode.FIXED:
-            return None
-        return self.default
+    def operator_of(self, plan_code: str) -> str:
+        """The network a plan tops up (Mobilis for GMobilis, Pixx...): an operator's fee covers them all."""
+        if self._operators is None:
+            self._operators = {code: NETWORK_OF_OPERATOR.get(name, name)
+                               for code, name in MobilePlan.objects.values_list("code", "operator")}
+        return self._operators.get(plan_code, "")
 
-    def quote_mobile(self, plan_code: str, amount, cost: Decimal | None) -> Quote:
+    def mobile_rule_for(self, plan_code: str, operator: str | None = None) -> PriceRule | None:
+        """The fee rule of a mobile plan: its own, else its operator's, else none (face value). The
+        cards' shop default never applies: a markup on the cost would sell credit below its face value."""
+        if plan_code in self.plan_fees:
+            return self.plan_fees[plan_code]
+        operator = self.operator_of(plan_code) if operator is None else operator
+        return self.operator_fees.get(operator)
+
+    def quote_mobile(self, plan_code: str, amount, cost: Decimal | None, operator: str | None = None) -> Quote:
         """The price of a mobile top-up of ``amount`` DZD on ``plan_code`` whose cost is estimated at
-        ``cost`` (amount x multiplier): the shop's rule applied to the most the API may debit
-        (``debit_ceiling``), with ``cost`` kept as the estimate. A menu request (a GETMENU plan: the
-        number only, amount 0) sells nothing."""
+        ``cost`` (amount x multiplier): see the module's docstring; ``cost`` is kept as the estimate.
+        A menu request (a GETMENU plan: the number only, amount 0) sells nothing."""
         if not amount:
             return Quote(Decimal("0.00"), cost)
-        sold = quote(cost=debit_ceiling(amount, cost), face_value=Decimal(amount), rule=self.mobile_rule_for(plan_code))
-        return Quote(sold.price, cost, sold.allow_below_cost)
+        return mobile_quote(cost=cost, amount=Decimal(amount), rule=self.mobile_rule_for(plan_code, operator))
 
 
 def debit_ceiling(amount, cost: Decimal | None) -> Decimal:
     """The most the API may debit for a mobile top-up of ``amount`` estimated at ``cost``. The API
     reference documents both: amount x the plan's multiplier (check-id's ``balance_amount`` 490 for
     500) and the full amount (the response-format example debits 500 for 500); which one applies is
-    known only once the API answers. A price is computed from the higher, so that no top-up is priced
+    known only once the API answers. A price is never below the higher, so that no top-up is priced
     below what the API may take for it."""
     amount = Decimal(amount)
     return amount if cost is None else max(amount, Decimal(cost))
+
+
+def mobile_quote(*, cost: Decimal | None, amount: Decimal, rule: PriceRule | None) -> Quote:
+    """Face value plus the rule's fee (on the amount, not the cost), then never below the most the
+    API may debit (``debit_ceiling``), raised to whole dinars (or the rule's rounding)."""
+    price = amount if rule is None else quote(cost=None, face_value=amount, rule=rule).price
+    floor = debit_ceiling(amount, cost)
+    if price < floor:
+        step = Decimal(rule.rounding) if rule is not None and rule.rounding else Decimal(1)
+        price = (floor / step).to_integral_value(ROUND_CEILING) * step
+    return Quote(price.quantize(CENT), cost, rule.allow_below_cost if rule is not None else False)
 
 
 def price_for(product: Product) -> Quote:
@@ -135,25 +161,34 @@ def below_cost_products(products=None, *, book: PriceBook | None = None) -> list
 
 
 def set_rule(*, line_type: str, value, mode: str, amount, rounding: int = 0, allow_below_cost: bool = False,
-             actor: Actor, request=None) -> PriceRule:
-    """Create or change the rule of one product (``line_type`` blank: the shop default), audited
-    with its old and new terms. A price below the cost of a card it applies to (the shop default:
-    every card on sale without its own rule) is refused unless ``allow_below_cost``; bad input raises ValidationError and changes nothing."""
+             plan_code: str = "", operator: str = "", actor: Actor, request=None) -> PriceRule:
+    """Create or change the rule of one product (``line_type`` blank: the shop default), or the flexy
+    fee of one plan (``plan_code``) or operator (``operator``), audited with its old and new terms.
+    A price below the cost of an item it applies to (the shop default: every card on sale without
+    its own rule; a flexy fee: its plans) is refused unless ``allow_below_cost`` (``_refuse_below_cost``);
+    a flexy fee is a margin or a markup (a fixed price would sell every amount at one price); bad
+    input raises ValidationError and changes nothing."""
     amount = parse_amount(amount)
     if mode not in PriceMode.values:
         raise ValidationError(_("Choose how the price is set."))
     if int(rounding) not in Rounding.values:
         raise ValidationError(_("Choose a rounding."))
+    mobile = bool(plan_code or operator)
+    if mobile and mode == PriceMode.FIXED:
+        raise ValidationError(_("A flexy fee is a margin in DA or a markup in percent of the amount, not a fixed price."))
+    if mobile:
+        line_type, operator = "", "" if plan_code else operator
     value = Decimal(value) if line_type else Decimal(0)
+    target = {"line_type": line_type, "value": value, "plan_code": plan_code, "operator": operator}
     with transaction.atomic():
-        rule = PriceRule.objects.select_for_update().filter(line_type=line_type, value=value).first()
+        rule = PriceRule.objects.select_for_update().filter(**target).first()
         before = _terms(rule) if rule else None
-        rule = rule or PriceRule(line_type=line_type, value=value)
+        rule = rule or PriceRule(**target)
         rule.mode, rule.amount, rule.rounding = mode, amount, int(rounding)
         rule.allow_below_cost, rule.updated_by_id, rule.updated_at = allow_below_cost, actor.user_id, timezone.now()
         _refuse_below_cost(rule)
         rule.save()
-        audit.record(actor=actor, action="price_rule", target=str(rule) if line_type else "default",
+        audit.record(actor=actor, action="price_rule", target=str(rule) if not rule.is_default else "default",
                      detail={"before": before, "after": _terms(rule)}, request=request)
     return rule
 
@@ -161,12 +196,17 @@ def set_rule(*, line_type: str, value, mode: str, amount, rounding: int = 0, all
 def _refuse_below_cost(rule: PriceRule) -> None:
     """The one below-cost check of a rule being saved: a product's rule against that product's
     cost; the shop-wide default against every card on sale that has no rule of its own (a fixed
-    default of 1.50 DA would otherwise be saved, and every such card refused at the counter).
+    default of 1.50 DA would otherwise be saved, and every such card refused at the counter); a
+    flexy fee against the plans it prices (their most expensive amount at their multiplier).
     Raises ValidationError unless the rule allows selling below cost."""
     if rule.allow_below_cost:
         return
-    others = PriceRule.objects.exclude(line_type=rule.line_type, value=rule.value)
+    others = PriceRule.objects.exclude(line_type=rule.line_type, value=rule.value,
+                                       plan_code=rule.plan_code, operator=rule.operator)
     book = PriceBook([*others, rule])
+    if rule.plan_code or rule.operator:
+        _refuse_mobile_below_cost(rule, book)
+        return
     if rule.line_type:
         products = Product.objects.filter(line_type=rule.line_type, value=rule.value)
     else:
@@ -181,6 +221,24 @@ def _refuse_below_cost(rule: PriceRule) -> None:
     raise ValidationError(_("This price is below the cost of %(product)s (%(cost)s DA), which has no price of "
                             "its own: a supervisor must allow selling below cost.")
                           % {"product": product, "cost": product.cost})
+
+
+def _refuse_mobile_below_cost(rule: PriceRule, book: PriceBook) -> None:
+    """A flexy fee's part of the check: each plan it prices, at its largest amount and the cost the
+    API may debit for it (``quote_mobile`` floors the price there, so a fee passes unless the
+    pricing itself went wrong)."""
+    plans = MobilePlan.objects.filter(is_enabled=True)
+    plans = plans.filter(code=rule.plan_code) if rule.plan_code else plans
+    for plan in plans:
+        if book.mobile_rule_for(plan.code) is not rule:
+            continue
+        amount = plan.amount or plan.max_amount or plan.min_amount
+        if not amount:
+            continue
+        cost = (Decimal(amount) * plan.multiplier).quantize(CENT, ROUND_HALF_UP) if plan.multiplier is not None else None
+        if book.quote_mobile(plan.code, amount, cost).below_cost:
+            raise ValidationError(_("This price is below the card's cost (%(cost)s DA): a supervisor must "
+                                    "allow selling it below cost.") % {"cost": cost})
 
 
 def _terms(rule: PriceRule) -> dict:

@@ -1,19 +1,62 @@
 """Receipts: what a customer's paper carries beyond the order (the shop's details, the price paid,
-how to use the card in the receipt's language), and the count of prints. The first print is the
-original; every later one is marked DUPLICATE. Each print is counted on the order and audited with
-who printed it, by a POST only (a GET shows what the next print will be and changes nothing), and
-only when the receipt is printable for that person: a card code they may not see gives no paper,
-so it cannot use up the seller's original."""
+what happens next and how to use the card, in the receipt's language), and the count of prints.
+The first print is the original; every later one is marked DUPLICATE. Each print is counted on the
+order and audited with who printed it, by a POST only (a GET shows what the next print will be and
+changes nothing), and only when the receipt is printable for that person: a card code they may not
+see gives no paper, so it cannot use up the seller's original.
+
+What a receipt tells the customer is ours (``customer_message``), chosen by the order's state and
+translated when the receipt is printed; the API's own messages (``refund_message``, refusal
+reasons) are written for the shop and stay on the staff's screens."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import F
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from topups.models import CardInstructions, Order, OrderStatus
 from topups.services import audit
 from topups.services.actors import Actor
+
+S = OrderStatus
+PROCESSING = frozenset({S.NEW, S.SENDING, S.UNKNOWN, S.HANDLING})
+
+
+def customer_message(order: Order) -> str:
+    """The sentence a receipt prints for the customer: what the order's state means for them and,
+    when they paid and have nothing yet, what happens next and how they get their card or credit."""
+    status, mobile = order.status, order.is_mobile
+    if (order.plan_code or "").upper().startswith("GETMENU"):
+        return _("A request for the number's offers: nothing was charged.")
+    if status == S.FULFILLED:
+        return _("Done: the credit was sent to the number above.") if mobile else _("Done: your card is below.")
+    if status == S.QUEUED:
+        return _("Paid. Algérie Télécom is preparing your card: it takes 12 to 48 hours. Keep this receipt and "
+                 "come back to the shop with it to get your card code; you may call the shop first to ask "
+                 "whether it is ready.")
+    if status in PROCESSING:
+        if mobile:
+            return _("Paid. The credit is on its way to the number above. Keep this receipt: if it has not "
+                     "arrived within an hour, come back to the shop with it.")
+        return _("Paid. Your card is being prepared. Keep this receipt: if the code is not ready before you "
+                 "leave, come back to the shop with it to get your card code.")
+    if status == S.UNCERTAIN:
+        return _("Paid. The operator has not confirmed the top-up yet; it is settled within 24 hours. Keep "
+                 "this receipt: if the credit has not arrived by then, come back to the shop with it.")
+    if status == S.ATTENTION:
+        return _("Paid. The shop is checking your order. Keep this receipt and come back to the shop with "
+                 "it; you may call the shop first.")
+    if status == S.REFUNDED:
+        return _("The top-up could not be delivered. The shop hands you back what you paid.")
+    if status == S.REFUSED:
+        return _("The top-up was refused and nothing was sent. The shop hands you back what you paid.")
+    if status == S.CANCELLED:
+        return _("Cancelled before it was sent. The shop hands you back what you paid.")
+    if status == S.TAKEN_BACK:
+        return _("Cancelled: the provider took the top-up back after delivering it; its price is refunded.")
+    return ""
 
 
 class NotPrintable(Exception):
@@ -50,4 +93,4 @@ def _paper(order: Order) -> dict:
     instructions = (CardInstructions.objects.filter(line_type=order.line_type, language=language)
                     .values_list("text", flat=True).first())
     return {"shop_address": settings.SHOP_ADDRESS, "shop_phone": settings.SHOP_PHONE,
-            "instructions": instructions or ""}
+            "instructions": instructions or "", "customer_message": customer_message(order)}

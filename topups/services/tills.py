@@ -79,8 +79,8 @@ def book_hand_backs(orders: list[Order], actor: Actor) -> list[HandBack]:
     with a price, in the session open now (the order's own, else the actor's, else its cashier's;
     none: booked when that cashier opens the next one, see ``open_till``). The sessions are locked,
     so an entry never lands in a session being closed. An order handed back once is never booked
-    again (one entry per order)."""
-    due = [o for o in orders if o.till_id and o.price and o.status in HANDED_BACK_STATUSES]
+    again (one entry per order); a menu request (GETMENU, price 0) sold nothing and is never booked."""
+    due = [o for o in orders if o.till_id and o.price and o.status in HANDED_BACK_STATUSES and not o.is_menu]
     if not due:
         return []
     origins = {t.pk: t for t in Till.objects.filter(pk__in={o.till_id for o in due}).only("pk", "cashier_id", "status")}

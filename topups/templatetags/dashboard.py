@@ -10,7 +10,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from topups.models import OrderStatus
+from topups.models import OrderStatus, is_menu_code
 from topups.notes import actor_shown, ledger_type_shown, refusal_reason
 
 register = template.Library()
@@ -24,41 +24,35 @@ STATUS_TONE = {
 
 
 def status_explanation(status: str, refusal_code: str = "", *, code_in_full: bool = True,
-                       for_customer: bool = False, mobile: bool = False, menu: bool = False) -> str:
-    """What the status means for the shop and the customer, in one sentence.
+                       mobile: bool = False, menu: bool = False) -> str:
+    """What the status means for the shop's staff, in one sentence (a receipt's sentence for the
+    customer is ``services.receipts.customer_message``).
 
     ``code_in_full`` False (the code is masked for this user): no "give the customer the code", since
-    there is none to give. ``for_customer`` (a printed receipt): no instruction meant for the staff.
-    ``mobile``: a mobile top-up, credit sent to a number rather than a card code. ``menu``: a
+    there is none to give. ``mobile``: a mobile top-up, credit sent to a number rather than a card code. ``menu``: a
     request for the number's offers (a GETMENU plan), which sells nothing.
     """
     if menu and status in (S.FULFILLED, S.REFUNDED):
         return _("The number's offers are listed below: send the one the customer wants. Nothing was charged.")
     if mobile and status in (S.FULFILLED, S.UNCERTAIN):
-        return _mobile_explanation(status, for_customer)
+        return _mobile_explanation(status)
     if status in (S.NEW, S.SENDING, S.HANDLING, S.UNKNOWN):
         return _("The order is being processed. This page updates by itself; there is nothing to do.")
     if status == S.QUEUED:
         return _("Queued by Algérie Télécom: it will be processed within 12–48 h. This is not a failure; "
                  "the code will appear here once it is ready.")
     if status == S.FULFILLED:
-        if for_customer:
-            return _("Done: the card was delivered.")
         if not code_in_full:
             return _("Done: the card was delivered. Only the staff member who sold it or a supervisor "
                      "can see its code and print the receipt.")
         return _("Done: the card was delivered. Give the customer the code below.")
     if status == S.REFUNDED:
-        if for_customer:
-            return _("Failed: the top-up could not be delivered and its cost is refunded.")
         return _("Failed: the cost was refunded to our account. Refund the customer.")
     if status == S.REFUSED:
         return _("Refused, nothing was charged: %(reason)s") % {"reason": refusal_reason(refusal_code)}
     if status == S.CANCELLED:
         return _("Cancelled before it was sent; nothing was charged.")
     if status == S.TAKEN_BACK:
-        if for_customer:
-            return _("Cancelled: the provider took the top-up back after delivering it; its price is refunded.")
         return _("The provider took this top-up back after delivering it (its card no longer works) and credited "
                  "our account. Hand the customer's money back.")
     if status == S.ATTENTION:
@@ -67,26 +61,19 @@ def status_explanation(status: str, refusal_code: str = "", *, code_in_full: boo
     return ""
 
 
-def _mobile_explanation(status: str, for_customer: bool) -> str:
+def _mobile_explanation(status: str) -> str:
     if status == S.FULFILLED:
         return _("Done: the credit was sent to the number.")
-    if for_customer:
-        return _("Being checked with the operator: the outcome will be known within 24 hours.")
     return _("Outcome not known yet — do not refund. The operator's answer was lost; the provider settles it "
              "within 1–24 h and this page follows it.")
 
 
 @register.simple_tag
-def explain_status(order, for_customer: bool = False) -> str:
+def explain_status(order) -> str:
     """``status_explanation`` for an order whose codes went through ``audit.show_order_codes``."""
-    return status_explanation(order.status, order.refusal_code, for_customer=for_customer,
+    return status_explanation(order.status, order.refusal_code,
                               code_in_full=getattr(order, "code_in_full", True), mobile=order.is_mobile,
                               menu=is_menu_code(order.plan_code))
-
-
-def is_menu_code(plan_code: str) -> bool:
-    """A GETMENU plan's code: the order asks the number's offers (see MobilePlan.is_menu)."""
-    return (plan_code or "").upper().startswith("GETMENU")
 
 
 register.filter("actor_shown", actor_shown)
@@ -95,7 +82,10 @@ register.filter("ledger_type_shown", ledger_type_shown)
 
 
 @register.filter
-def status_tone(status: str) -> str:
+def status_tone(status: str, plan_code: str = "") -> str:
+    """The status badge's colour; a menu request answered (its offers received) is no failure."""
+    if is_menu_code(plan_code) and status in (S.REFUNDED, S.FULFILLED):
+        return "ok"
     return STATUS_TONE.get(status, "run")
 
 
@@ -114,6 +104,16 @@ def keep_together(text: str, part: str):
     ref reads the same in Arabic."""
     text, escaped = str(conditional_escape(text)), str(conditional_escape(part))
     return mark_safe(text.replace(escaped, str(format_html('<bdi class="nowrap" dir="ltr">{}</bdi>', part)), 1))
+
+
+@register.filter
+def code_groups(code: str) -> list[str]:
+    """A card code in groups of four for reading aloud and typing ("1234 5678 9012"); a masked or
+    spaced code keeps its own pieces. The receipt prints each group unbroken."""
+    code = str(code or "")
+    if " " in code or not code.isalnum():
+        return code.split() or [code]
+    return [code[i:i + 4] for i in range(0, len(code), 4)]
 
 
 @register.filter
