@@ -211,8 +211,9 @@ class OrderAddForm(forms.ModelForm):
             self.add_error(getattr(exc, "field", None), str(exc))
         else:
             data["number"], data["value"] = checked.number, checked.amount
-            if pricing.PriceBook().quote_mobile(checked.plan.code, checked.amount, checked.cost).refused:
-                self.add_error("value", _("This top-up's price is below its cost: a supervisor must allow it first."))
+            sale = pricing.PriceBook().quote_mobile(checked.plan.code, checked.amount, checked.cost)
+            if refusal := sale.refusal(service=Service.MOBILE):
+                self.add_error("value", refusal)
         self._check_till()
         return data
 
@@ -234,10 +235,8 @@ class OrderAddForm(forms.ModelForm):
         # The books' rules, as at the counter: a cash session to sell, no price below cost.
         product = (Product.objects.filter(line_type=line_type, value=value).first()
                    if line_type and value is not None and not self.errors.get("value") else None)
-        if product is not None and pricing.price_for(product).refused:
-            self.add_error("value", _("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
-                                      "must allow it first.") % {"price": pricing.price_for(product).price,
-                                                                 "cost": product.cost})
+        if product is not None and (refusal := pricing.price_for(product).refusal(service=Service.INTERNET)):
+            self.add_error("value", refusal)
         self._check_till()
         return data
 

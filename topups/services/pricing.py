@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from topups.inputs import parse_amount
-from topups.models import NETWORK_OF_OPERATOR, MobilePlan, PriceMode, PriceRule, Product, Rounding
+from topups.models import NETWORK_OF_OPERATOR, MobilePlan, PriceMode, PriceRule, Product, Rounding, Service
 from topups.services import audit
 from topups.services.actors import Actor
 
@@ -55,6 +55,20 @@ class Quote:
     @property
     def profit(self) -> Decimal | None:
         return None if self.cost is None else self.price - self.cost
+
+    def refusal(self, *, service: str) -> str | None:
+        """Why a sale at this price may not go ahead (below cost without a supervisor's leave), or
+        None: the one rule of every way an order is made, the counter, the admin's form and a bulk file."""
+        return below_cost_message(service=service, price=self.price, cost=self.cost) if self.refused else None
+
+
+def below_cost_message(*, service: str, price, cost) -> str:
+    """The sentence refusing a sale below its cost (``Quote.refusal``; a bulk file's row words it again
+    from its stored price and cost when read)."""
+    if service == Service.MOBILE:
+        return _("This top-up's price is below its cost: a supervisor must allow it first.")
+    return _("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
+             "must allow it first.") % {"price": price, "cost": cost}
 
 
 def quote(*, cost: Decimal | None, face_value: Decimal, rule: PriceRule | None) -> Quote:
