@@ -114,8 +114,9 @@ def number_candidates(raw: str) -> list[str]:
     return candidates
 
 
-# Mobile numbers (the API's MSSIDN): 0, then 5 (Ooredoo), 6 (Mobilis) or 7 (Djezzy), then 8 digits.
-MSSIDN = re.compile(r"^0[567][0-9]{8}$")
+# Mobile numbers (the API's MSSIDN): 0, then 5 (Ooredoo), 6 (Mobilis) or 7 (Djezzy), then 8 digits;
+# the client's pattern, as it checks it before any call.
+MSSIDN = api_client.MSSIDN_PATTERN
 MOBILE_EXAMPLE = "0661234567"
 OPERATOR_BY_PREFIX = {"5": "Ooredoo", "6": "Mobilis", "7": "Djezzy"}
 
