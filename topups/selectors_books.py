@@ -12,6 +12,7 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from topups.days import day_bounds
 from topups.models import (
     HANDED_BACK_STATUSES,
     REVERSED_LATER,
@@ -28,7 +29,6 @@ from topups.models import (
     TillStatus,
     handed_back_q,
 )
-from topups.selectors import local_day_bounds
 from topups.services import pricing
 from topups.services.mobile import cost_of
 
@@ -92,8 +92,8 @@ def report(*, start: date, end: date, group: str = "day", below_cost: bool = Fal
     per ``group``: two aggregate queries whatever the number of orders (the orders sold in the
     range, and the sales reversed in it, see ``_reversals``). ``below_cost``: only the sales whose
     price was under what the API debited (``SOLD_BELOW_COST``; no reversal is one)."""
-    since, _e = local_day_bounds(start)
-    _s, until = local_day_bounds(end)
+    since, _e = day_bounds(start)
+    _s, until = day_bounds(end)
     orders = Order.objects.filter(created_at__gte=since, created_at__lt=until).order_by()
     if below_cost:
         orders = orders.filter(SOLD_BELOW_COST)
