@@ -98,10 +98,19 @@ def is_menu_code(plan_code: str) -> bool:
     return (plan_code or "").upper().startswith(MENU_PLAN_PREFIX)
 
 
+# The statuses in which the API has answered a menu request with the number's offers.
+MENU_ANSWERED = frozenset({S.REFUNDED, S.FULFILLED})
+
+
+def menu_answered(status: str, plan_code: str) -> bool:
+    """A menu request (GETMENU) the API answered: its offers received, no failure and no sale."""
+    return is_menu_code(plan_code) and status in MENU_ANSWERED
+
+
 def status_label(status: str, plan_code: str = "") -> str:
     """The status as staff read it: a menu request the API answered reads "Offers received", not
     "Refunded" (the API's way of answering it)."""
-    if is_menu_code(plan_code) and status in (S.REFUNDED, S.FULFILLED):
+    if menu_answered(status, plan_code):
         return str(_("Offers received"))
     return str(OrderStatus(status).label)
 
