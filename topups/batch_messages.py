@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from topups.models import LineType
 from topups.notes import render
 from topups.numbers import normalise_mobile, normalise_number
-from topups.services.pricing import below_cost_message
+from topups.prices import below_cost_message
 
 
 def problem_message(code: str, params: dict) -> str:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Count, DecimalField, Min, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -31,8 +32,7 @@ from topups.models import (
     handed_back_q,
     not_menu,
 )
-from topups.oneclick import mask_code
-from topups.services.account import current_account, current_fingerprint, unreachable_since
+from topups.oneclick import key_fingerprint, mask_code
 
 S = OrderStatus
 
@@ -41,6 +41,31 @@ LIST_FIELDS = (
     "id", "ref", "service", "line_type", "plan_code", "number", "value", "cost", "status", "topup_id", "num_trans",
     "card_code", "created_at", "processed_at", "created_by_id", "created_by__username",
 )
+
+
+# The API account ---------------------------------------------------------------------------------
+# Reads of the configured key's row and of the API's reachability; services.account writes them.
+UNREACHABLE = "topups.api-unreachable"
+
+
+def current_fingerprint() -> str:
+    return key_fingerprint(settings.ONECLICKDZ_API_KEY) if settings.ONECLICKDZ_API_KEY else ""
+
+
+def current_account() -> ApiAccount | None:
+    """The row for the configured key, if any call has been made with it."""
+    fingerprint = current_fingerprint()
+    if not fingerprint:
+        return None
+    return ApiAccount.objects.filter(key_fingerprint=fingerprint).first()
+
+
+def unreachable_since() -> dict | None:
+    """The record of the configured API not answering (url, since, last, cause), or None."""
+    record = cache.get(UNREACHABLE)
+    if record and record.get("url") == (settings.ONECLICKDZ_API_URL or "").strip().rstrip("/"):
+        return record
+    return None
 
 
 # Permissions on codes ---------------------------------------------------------------------------
