@@ -1,5 +1,13 @@
-"""The rows the dashboard keeps: Product (the cached catalog), Order and its OrderEvent history,
-ApiAccount (balance and key state), Batch (an uploaded bulk file), AuditEvent, StaffProfile.
+"""The rows the dashboard keeps:
+
+- the API's catalog, cached: Product (internet cards) and MobilePlan (flexy plans);
+- Order and its OrderEvent history;
+- ApiAccount (balance and key state), StaffProfile (a staff member's language), AuditEvent;
+- Batch (an uploaded bulk file);
+- the provider's ledger: LedgerRow, LedgerFlag (a difference a supervisor resolves), LedgerCursor;
+- the books: PriceRule, Till (a cash session) and TillClose (a close a reopen undid), both on the
+  abstract CloseRecord, HandBack (money handed back for an order), CardInstructions (a receipt's
+  instructions per line type).
 
 The order's allowed status moves are declared once, in ``TRANSITIONS``; services move orders only
 through ``topups.services.lifecycle``, which checks that table and writes an ``OrderEvent`` for
