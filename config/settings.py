@@ -247,7 +247,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "topups.views.login_locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 # Behind our own proxy every request comes from the proxy's address: use the one it forwards.
-AXES_CLIENT_IP_CALLABLE = "topups.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "topups.http.client_ip"
 
 # OneClickDZ API. The default URL is the bundled simulator (make run starts it).
 ONECLICKDZ_API_URL = env("ONECLICKDZ_API_URL", default=SIMULATOR_URL)

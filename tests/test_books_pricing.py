@@ -199,3 +199,14 @@ def test_a_shop_wide_fixed_price_below_a_cards_cost_is_refused(synced, boss, ope
     # With a supervisor's leave, it is saved (and flagged on the dashboard).
     pricing.set_rule(line_type="", value=0, mode=PriceMode.FIXED, amount="1.50", allow_below_cost=True, actor=boss)
     assert PriceRule.objects.get(line_type="").amount == Decimal("1.50")
+
+
+def test_one_sentence_refuses_a_sale_below_cost_for_each_service():
+    """The counter, the admin's add form and a bulk file's preview all word the refusal from Quote.refusal."""
+    below = pricing.Quote(Decimal("990.00"), Decimal("995.00"))
+    assert below.refusal(service="internet") == ("This card's price (990.00 DA) is below its cost (995.00 DA): "
+                                                 "a supervisor must allow it first.")
+    assert below.refusal(service="mobile") == "This top-up's price is below its cost: a supervisor must allow it first."
+    allowed = pricing.Quote(Decimal("990.00"), Decimal("995.00"), allow_below_cost=True)
+    assert allowed.refusal(service="internet") is None
+    assert pricing.Quote(Decimal("1000.00"), Decimal("995.00")).refusal(service="internet") is None

@@ -18,7 +18,7 @@ from topups.models import Order, OrderEvent, OrderStatus
 from topups.services import catalog, orders, sending
 from topups.services.actors import Actor
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_concurrent_senders_send_each_order_once(sim, operator):

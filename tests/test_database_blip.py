@@ -33,12 +33,6 @@ SENT = {S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED}
 BLIP_LIMIT = 15.0
 
 
-@pytest.fixture(autouse=True)
-def postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…); run by the second pass of .ci/run")
-
-
 def terminate_app_connections() -> int:
     """What a failover does to the app: every connection to the database but this test's own is
     dropped. Returns how many were."""

@@ -13,7 +13,7 @@ from django.db import connection
 from topups.models import LedgerFlag, LedgerRow, LedgerState
 from topups.services import catalog, ledger, reconcile
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def in_threads(count: int, work) -> list[BaseException]:

@@ -166,3 +166,19 @@ def test_the_orders_search_finds_a_mobile_number_in_any_typed_form(sim, staff, t
     order, _created = orders.create_order(service="mobile", plan_code="PREPAID_DJEZZY", number="0778037340",
                                           value=Decimal(1000), actor=staff)
     assert list(Order.objects.filter(search_q(typed))) == [order]
+
+
+@pytest.mark.parametrize(("status", "plan_code", "answered"), [
+    ("fulfilled", "GETMENU_DJEZZY", True), ("refunded", "getmenu_mobilis", True), ("refused", "GETMENU_DJEZZY", False),
+    ("refunded", "PREPAID_DJEZZY", False), ("fulfilled", "", False),
+])
+def test_a_menu_request_answered_reads_offers_received_with_no_failure_colour(status, plan_code, answered):
+    """One GETMENU rule (models.is_menu_code) behind the label, the badge's colour and the receipt."""
+    from topups.models import Order, status_label
+    from topups.services.receipts import customer_message
+    from topups.templatetags.dashboard import status_tone
+
+    assert (status_label(status, plan_code) == "Offers received") is answered
+    assert (status_tone(status, plan_code) == "ok") is (answered or status == "fulfilled")
+    order = Order(service="mobile", plan_code=plan_code, status=status, number="0661234567")
+    assert (customer_message(order) == "A request for the number's offers: nothing was charged.") is plan_code.upper().startswith("GETMENU")

@@ -279,8 +279,6 @@ def test_money_handed_back_never_lands_in_a_session_being_closed(operator, monke
     """A refund booked while the session it would go to is being closed waits for the close (the
     session's row lock), then finds it closed: it goes to the cashier's next session, never into a
     closed session whose figures are already stored without it."""
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks: PostgreSQL (DATABASE_URL=postgres://…)")
     actor = Actor.user(operator)
     first = tills.open_till(actor=actor, opening_cash="0")
     order = Order.objects.create(line_type="ADSL", number="036362600", value=Decimal(1000), cost=Decimal(980),

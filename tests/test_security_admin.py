@@ -192,3 +192,27 @@ def test_django_q_schedules_and_tasks_are_read_only_even_for_a_superuser(make_us
     assert Schedule.objects.get(pk=schedule.pk).func == "topups.tasks.refresh_balance"
     page = client.get(reverse("admin:django_q_schedule_changelist"))
     assert page.status_code == 200 and "balance" in page.content.decode()
+
+
+def test_rows_written_by_the_code_are_never_added_changed_or_deleted_in_the_admin(make_user, rf):
+    """Order history, mobile plans, bulk files, the audit trail, prices, tills, the ledger and django-q2's
+    tasks: even a superuser only views them (a bulk file is added through the dashboard's upload)."""
+    from django.contrib import admin
+
+    from topups.admin import OrderAdmin, OrderEventInline
+    from topups.models import AuditEvent, Batch, LedgerFlag, LedgerRow, MobilePlan, PriceRule, Till
+
+    request = rf.get("/admin/")
+    request.user = make_user("root", is_superuser=True, is_staff=True)
+    inline = OrderEventInline(Order, admin.site)
+    # Django lets an inline row be deleted when can_delete and has_delete_permission both say so.
+    assert not (inline.has_add_permission(request, None) or inline.has_change_permission(request)
+                or (inline.can_delete and inline.has_delete_permission(request)))
+    for model in (MobilePlan, Batch, AuditEvent, PriceRule, Till, LedgerRow, LedgerFlag):
+        model_admin = admin.site._registry[model]
+        assert not model_admin.has_change_permission(request) and not model_admin.has_delete_permission(request)
+        assert model_admin.has_add_permission(request) is (model is Batch), model
+        assert model_admin.has_view_permission(request), model
+    assert isinstance(admin.site._registry[Order], OrderAdmin)
+    assert admin.site._registry[MobilePlan].get_actions(request) == {}
+    assert "send_selected" in admin.site._registry[Order].get_actions(request)

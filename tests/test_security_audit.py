@@ -155,7 +155,7 @@ def test_audit_rows_record_the_client_address_by_the_login_throttle_rule(operato
                                                                          expected):
     """Behind the documented proxy every request comes from the proxy: the row must carry the
     forwarded address, as the login throttle does."""
-    from topups.middleware import client_ip
+    from topups.http import client_ip
 
     settings.BEHIND_PROXY = behind_proxy
     order = place(operator)

@@ -123,3 +123,34 @@ def test_the_search_finds_every_form(operator, typed):
                                created_by=operator)
     found = set(Order.objects.filter(search_q(typed)))
     assert found == ({mobile} if typed in MOBILE_AS_TYPED else {lte})
+
+
+@pytest.mark.parametrize(("typed", "adsl", "lte", "mobile", "operator"), [
+    ("036362608", "036362608", None, None, ""),
+    ("+213 36 36 26 08", "036362608", None, None, ""),
+    ("213665983439", None, "213665983439", "0665983439", "Mobilis"),
+    ("00213665983439", None, "213665983439", "0665983439", "Mobilis"),
+    ("0665983439", None, "213665983439", "0665983439", "Mobilis"),
+    ("665983439", None, "213665983439", "0665983439", "Mobilis"),
+    ("2137", None, None, None, "Djezzy"),  # being typed: a bare 213 is the country code at any length
+    ("0213665983", None, "213213665983", None, ""),  # the trunk 0 first: 213 is then the line's own digits
+])
+def test_the_three_number_rules_strip_the_same_prefixes_with_their_own_bare_213_rule(typed, adsl, lte, mobile,
+                                                                                   operator):
+    """00213, 213 and the trunk 0 come off in one place (numbers.national_digits); a bare 213 counts as
+    the country code past 10 digits for a line, at exactly 12 for a mobile number, always while typing."""
+    from django.core.exceptions import ValidationError
+
+    from topups.forms_mobile import typed_operator
+    from topups.numbers import normalise_mobile, normalise_number
+
+    def outcome(normalise, raw):
+        try:
+            return normalise(raw)
+        except ValidationError:
+            return None
+
+    assert outcome(lambda raw: normalise_number("ADSL", raw), typed) == adsl
+    assert outcome(lambda raw: normalise_number("4G", raw), typed) == lte
+    assert outcome(normalise_mobile, typed) == mobile
+    assert typed_operator(typed) == operator

@@ -20,6 +20,7 @@ from topups import (
     admin_readonly,  # registers django-q2's admin read-only; its mixin serves the books too
     selectors,
 )
+from topups.admin_readonly import NoEditMixin
 from topups.models import (
     TRACKED_STATUSES,
     ApiAccount,
@@ -57,10 +58,9 @@ def status_badge(order: Order) -> str:
     return format_html('<span class="status-badge {}">{}</span>', order.status, order.get_status_display())
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(NoEditMixin, admin.TabularInline):
     model = OrderEvent
     extra = 0
-    can_delete = False
     fields = ("created_at", "from_status", "to_status", "by", "note_shown")
     readonly_fields = fields
     ordering = ("created_at", "id")
@@ -72,12 +72,6 @@ class OrderEventInline(admin.TabularInline):
     @admin.display(description=_("note"))
     def note_shown(self, obj: OrderEvent) -> str:
         return obj.note_shown
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.action(description=_("Send selected orders"), permissions=["send"])
@@ -211,8 +205,9 @@ class OrderAddForm(forms.ModelForm):
             self.add_error(getattr(exc, "field", None), str(exc))
         else:
             data["number"], data["value"] = checked.number, checked.amount
-            if pricing.PriceBook().quote_mobile(checked.plan.code, checked.amount, checked.cost).refused:
-                self.add_error("value", _("This top-up's price is below its cost: a supervisor must allow it first."))
+            sale = pricing.PriceBook().quote_mobile(checked.plan.code, checked.amount, checked.cost)
+            if refusal := sale.refusal(service=Service.MOBILE):
+                self.add_error("value", refusal)
         self._check_till()
         return data
 
@@ -234,10 +229,8 @@ class OrderAddForm(forms.ModelForm):
         # The books' rules, as at the counter: a cash session to sell, no price below cost.
         product = (Product.objects.filter(line_type=line_type, value=value).first()
                    if line_type and value is not None and not self.errors.get("value") else None)
-        if product is not None and pricing.price_for(product).refused:
-            self.add_error("value", _("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
-                                      "must allow it first.") % {"price": pricing.price_for(product).price,
-                                                                 "cost": product.cost})
+        if product is not None and (refusal := pricing.price_for(product).refusal(service=Service.INTERNET)):
+            self.add_error("value", refusal)
         self._check_till()
         return data
 
@@ -449,7 +442,7 @@ class ProductAdmin(RefreshButton, SensitiveLookupsRefused, admin.ModelAdmin):
 
 
 @admin.register(MobilePlan)
-class MobilePlanAdmin(RefreshButton, admin.ModelAdmin):
+class MobilePlanAdmin(NoEditMixin, RefreshButton, admin.ModelAdmin):
     """The cached mobile plans, read-only (they come from the API, daily and on first use)."""
 
     list_display = ("code", "name", "operator", "kind", "amount", "min_amount", "max_amount", "multiplier",
@@ -461,15 +454,6 @@ class MobilePlanAdmin(RefreshButton, admin.ModelAdmin):
     synced_field = "plans_synced_at"
     refresh_label = _("Refresh mobile plans now")
     refresh_button_id = "refresh-plans"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def refresh(self, request) -> None:
         report = mobile.sync_plans()
@@ -502,7 +486,7 @@ def export_orders_csv(request, queryset: QuerySet[Order], file_format: str = "cs
 
 
 @admin.register(Batch)
-class BatchAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
+class BatchAdmin(NoEditMixin, SensitiveLookupsRefused, admin.ModelAdmin):
     """Uploaded files, read only. Adding one goes through the dashboard's upload and preview."""
 
     list_display = ("file_name", "created_by", "created_at", "status", "row_count", "valid_count", "total_cost",
@@ -530,15 +514,9 @@ class BatchAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         return redirect("topups:batch_new")
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
+class AuditEventAdmin(NoEditMixin, SensitiveLookupsRefused, admin.ModelAdmin):
     """The audit trail, read-only: rows are written by the code that does the action, never by hand."""
 
     list_display = ("created_at", "by", "action", "target", "ip_address")
@@ -553,15 +531,6 @@ class AuditEventAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     @admin.display(description=_("by"), ordering="actor_label")
     def by(self, obj: AuditEvent) -> str:
         return actor_shown(obj.actor_label)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 from topups import admin_ledger  # noqa: E402, F401 (registers the ledger's pages)
 

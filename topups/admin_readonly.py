@@ -11,10 +11,9 @@ from django_q import admin as q_admin
 from django_q.models import Failure, OrmQ, Schedule, Success
 
 
-class ReadOnlyAdminMixin:
-    """View only: no add, change or delete, hence no actions (resubmit_task re-runs a task)."""
-
-    actions = None
+class NoEditMixin:
+    """View only: no add, change or delete. For a model admin or an inline; actions and buttons that
+    call a service (a refresh) stay. Override one ``has_*`` after it to allow that one."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -24,6 +23,12 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdminMixin(NoEditMixin):
+    """View only, and no actions either (django-q2's resubmit_task re-runs a task)."""
+
+    actions = None
 
 
 READ_ONLY = {Schedule: q_admin.ScheduleAdmin, Success: q_admin.TaskAdmin, Failure: q_admin.FailAdmin}

@@ -10,9 +10,10 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from topups.models import LineType, Service
+from topups.models import LineType
 from topups.notes import render
 from topups.numbers import normalise_mobile, normalise_number
+from topups.prices import below_cost_message
 
 
 def problem_message(code: str, params: dict) -> str:
@@ -39,11 +40,8 @@ def problem_message(code: str, params: dict) -> str:
         return _("Malformed mobile number \"%(value)s\".") % params
     if code == "mobile_refused":  # the counter's own check (services.mobile), stored as its message and parameters
         return render(params["message"], params.get("code", ""), params.get("params"))
-    if code == "below_cost":  # the counter's sentences (services.orders.create_order, the admin's add form)
-        if params.get("service") == Service.MOBILE:
-            return _("This top-up's price is below its cost: a supervisor must allow it first.")
-        return _("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
-                 "must allow it first.") % params
+    if code == "below_cost":  # the counter's sentence (Quote.refusal)
+        return below_cost_message(service=params.get("service", ""), price=params.get("price"), cost=params.get("cost"))
     if code == "cost_unknown":
         return _("The API does not give the cost of the plan %(plan)s: the total counts its face value.") % params
     if code == "bad_value":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from topups.services.account import current_account
+from topups.selectors import current_account
 
 
 def _key_problem() -> str:

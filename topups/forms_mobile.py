@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from topups.forms import confirm_same_line
 from topups.inputs import MAX_AMOUNT_TEXT
 from topups.keys import issue_ref, issued_ref
-from topups.numbers import OPERATOR_BY_PREFIX, TypedNumberField, compact
+from topups.numbers import OPERATOR_BY_PREFIX, TypedNumberField, compact, national_digits
 from topups.services import mobile
 
 
@@ -18,10 +18,8 @@ def typed_operator(raw: str) -> str:
     """The operator of a number as far as it is typed (``066``, ``+213 7``, ``٠٥``): Ooredoo,
     Mobilis or Djezzy from the digit after the trunk 0 or the country code, "" before that digit."""
     digits = compact(raw or "").lstrip("+")
-    for prefix in ("00213", "213", "0"):
-        if digits.startswith(prefix):
-            digits = digits[len(prefix):]
-            break
+    national = national_digits(digits)
+    digits = digits if national is None else national
     return OPERATOR_BY_PREFIX.get(digits[:1], "") if digits.isdigit() else ""
 
 

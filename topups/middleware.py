@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-from django.conf import settings
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
@@ -24,16 +23,6 @@ class UserLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
-
-
-def client_ip(request) -> str | None:
-    """The client's address. Behind our own proxy (BEHIND_PROXY), the last X-Forwarded-For entry:
-    the one the proxy added, which a client cannot forge."""
-    if settings.BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR")
 
 
 # How stale the session's expiry may get before a request pushes it back: saving on every request

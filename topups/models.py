@@ -1,5 +1,13 @@
-"""The rows the dashboard keeps: Product (the cached catalog), Order and its OrderEvent history,
-ApiAccount (balance and key state), Batch (an uploaded bulk file), AuditEvent, StaffProfile.
+"""The rows the dashboard keeps:
+
+- the API's catalog, cached: Product (internet cards) and MobilePlan (flexy plans);
+- Order and its OrderEvent history;
+- ApiAccount (balance and key state), StaffProfile (a staff member's language), AuditEvent;
+- Batch (an uploaded bulk file);
+- the provider's ledger: LedgerRow, LedgerFlag (a difference a supervisor resolves), LedgerCursor;
+- the books: PriceRule, Till (a cash session) and TillClose (a close a reopen undid), both on the
+  abstract CloseRecord, HandBack (money handed back for an order), CardInstructions (a receipt's
+  instructions per line type).
 
 The order's allowed status moves are declared once, in ``TRANSITIONS``; services move orders only
 through ``topups.services.lifecycle``, which checks that table and writes an ``OrderEvent`` for
@@ -98,10 +106,19 @@ def is_menu_code(plan_code: str) -> bool:
     return (plan_code or "").upper().startswith(MENU_PLAN_PREFIX)
 
 
+# The statuses in which the API has answered a menu request with the number's offers.
+MENU_ANSWERED = frozenset({S.REFUNDED, S.FULFILLED})
+
+
+def menu_answered(status: str, plan_code: str) -> bool:
+    """A menu request (GETMENU) the API answered: its offers received, no failure and no sale."""
+    return is_menu_code(plan_code) and status in MENU_ANSWERED
+
+
 def status_label(status: str, plan_code: str = "") -> str:
     """The status as staff read it: a menu request the API answered reads "Offers received", not
     "Refunded" (the API's way of answering it)."""
-    if is_menu_code(plan_code) and status in (S.REFUNDED, S.FULFILLED):
+    if menu_answered(status, plan_code):
         return str(_("Offers received"))
     return str(OrderStatus(status).label)
 

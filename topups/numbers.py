@@ -10,6 +10,7 @@ search alike.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import partial
 
 from django import forms
@@ -37,6 +38,21 @@ def ascii_digits(raw: str) -> str:
 def compact(raw: str) -> str:
     """``raw`` without separators (spaces, dashes, dots, slashes, brackets), digits in 0-9."""
     return _SEPARATORS.sub("", ascii_digits(raw))
+
+
+def national_digits(digits: str, *, bare_country_code: Callable[[str], bool] = lambda digits: True) -> str | None:
+    """The national part of ``digits`` (a number without separators): what follows the first of
+    ``00213``, ``213`` or the trunk ``0`` it starts with, or None when it starts with none of them.
+    A bare ``213`` is the country code only when ``bare_country_code(digits)`` says so, for the rule
+    differs: a 4G line's own digits start with 213 (longer than 10 digits: the code), a mobile
+    number with it is 12 digits, and a number still being typed strips it at any length."""
+    if digits.startswith("00213"):
+        return digits[5:]
+    if digits.startswith("213") and bare_country_code(digits):
+        return digits[3:]
+    if digits.startswith("0"):
+        return digits[1:]
+    return None
 
 
 class TypedNumberField(forms.CharField):
@@ -73,13 +89,9 @@ def normalise_number(line_type: str, raw: str) -> str:
         digits = "00" + digits[1:]
     if not digits.isdigit():
         raise ValidationError(_expected(line_type), code="invalid_number")
-    national = digits
-    if digits.startswith("00213"):
-        national = digits[5:]
-    elif digits.startswith("213") and len(digits) > 10:
-        national = digits[3:]
-    elif digits.startswith("0"):
-        national = digits[1:]
+    national = national_digits(digits, bare_country_code=lambda d: len(d) > 10)
+    if national is None:
+        national = digits
     if line_type == LineType.ADSL:
         candidate = "0" + national
     else:
@@ -102,8 +114,9 @@ def number_candidates(raw: str) -> list[str]:
     return candidates
 
 
-# Mobile numbers (the API's MSSIDN): 0, then 5 (Ooredoo), 6 (Mobilis) or 7 (Djezzy), then 8 digits.
-MSSIDN = re.compile(r"^0[567][0-9]{8}$")
+# Mobile numbers (the API's MSSIDN): 0, then 5 (Ooredoo), 6 (Mobilis) or 7 (Djezzy), then 8 digits;
+# the client's pattern, as it checks it before any call.
+MSSIDN = api_client.MSSIDN_PATTERN
 MOBILE_EXAMPLE = "0661234567"
 OPERATOR_BY_PREFIX = {"5": "Ooredoo", "6": "Mobilis", "7": "Djezzy"}
 
@@ -116,10 +129,9 @@ def normalise_mobile(raw: str) -> str:
         digits = "00" + digits[1:]
     if not digits.isdigit():
         raise ValidationError(_expected_mobile(), code="invalid_mobile")
-    if digits.startswith("00213"):
-        digits = "0" + digits[5:]
-    elif digits.startswith("213") and len(digits) == 12:
-        digits = "0" + digits[3:]
+    national = national_digits(digits, bare_country_code=lambda d: len(d) == 12)
+    if national is not None:
+        digits = "0" + national
     elif len(digits) == 9 and digits[0] in OPERATOR_BY_PREFIX:
         digits = "0" + digits
     if not MSSIDN.match(digits):

@@ -7,16 +7,18 @@ schedules keep fresh, so a slow or refusing API never slows a page down.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Count, DecimalField, Min, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from topups.days import day_bounds
 from topups.keys import LABEL_PATTERN, file_ref
 from topups.models import (
     FINAL_STATUSES,
@@ -30,8 +32,7 @@ from topups.models import (
     handed_back_q,
     not_menu,
 )
-from topups.oneclick import mask_code
-from topups.services.account import current_account, current_fingerprint, unreachable_since
+from topups.oneclick import key_fingerprint, mask_code
 
 S = OrderStatus
 
@@ -40,6 +41,31 @@ LIST_FIELDS = (
     "id", "ref", "service", "line_type", "plan_code", "number", "value", "cost", "status", "topup_id", "num_trans",
     "card_code", "created_at", "processed_at", "created_by_id", "created_by__username",
 )
+
+
+# The API account ---------------------------------------------------------------------------------
+# Reads of the configured key's row and of the API's reachability; services.account writes them.
+UNREACHABLE = "topups.api-unreachable"
+
+
+def current_fingerprint() -> str:
+    return key_fingerprint(settings.ONECLICKDZ_API_KEY) if settings.ONECLICKDZ_API_KEY else ""
+
+
+def current_account() -> ApiAccount | None:
+    """The row for the configured key, if any call has been made with it."""
+    fingerprint = current_fingerprint()
+    if not fingerprint:
+        return None
+    return ApiAccount.objects.filter(key_fingerprint=fingerprint).first()
+
+
+def unreachable_since() -> dict | None:
+    """The record of the configured API not answering (url, since, last, cause), or None."""
+    record = cache.get(UNREACHABLE)
+    if record and record.get("url") == (settings.ONECLICKDZ_API_URL or "").strip().rstrip("/"):
+        return record
+    return None
 
 
 # Permissions on codes ---------------------------------------------------------------------------
@@ -139,14 +165,9 @@ class DaySummary:
         return round(100 * self.fulfilled / settled) if settled else None
 
 
-def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    return start, start + timedelta(days=1)
-
-
 def today_summary() -> DaySummary:
     """Today's orders in the shop's time zone, in one aggregate query."""
-    start, end = local_day_bounds(timezone.localdate())
+    start, end = day_bounds(timezone.localdate())
     row = Order.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
         count=Count("id"),
         total_cost=Sum("cost", filter=~handed_back_q()),  # as the reports count it
@@ -190,7 +211,7 @@ def shop_overview(limit: int = 10) -> ShopOverview:
         oldest_queued=Min("created_at", filter=Q(status=S.QUEUED)))
     attention = list(Order.objects.filter(status=S.ATTENTION).select_related("created_by").only(*LIST_FIELDS)
                      .order_by("created_at", "id")[:limit])
-    start, end = local_day_bounds(timezone.localdate())
+    start, end = day_bounds(timezone.localdate())
     per_cashier = (Order.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
                    .values("created_by__username").annotate(
                        count=Count("id"), fulfilled=Count("id", filter=Q(status=S.FULFILLED)),
@@ -321,9 +342,9 @@ def filtered_orders(filters: OrderFilters) -> QuerySet[Order]:
     elif filters.line_type:
         qs = qs.filter(line_type=filters.line_type)
     if filters.date_from:
-        qs = qs.filter(created_at__gte=local_day_bounds(filters.date_from)[0])
+        qs = qs.filter(created_at__gte=day_bounds(filters.date_from)[0])
     if filters.date_to:
-        qs = qs.filter(created_at__lt=local_day_bounds(filters.date_to)[1])
+        qs = qs.filter(created_at__lt=day_bounds(filters.date_to)[1])
     if filters.staff:
         qs = qs.filter(created_by_id=filters.staff)
     if filters.q.strip():

@@ -12,6 +12,8 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from topups import prices
+from topups.days import day_bounds
 from topups.models import (
     HANDED_BACK_STATUSES,
     REVERSED_LATER,
@@ -28,9 +30,7 @@ from topups.models import (
     TillStatus,
     handed_back_q,
 )
-from topups.selectors import local_day_bounds
-from topups.services import pricing
-from topups.services.mobile import cost_of
+from topups.prices import cost_of
 
 GROUPS = ("day", "cashier", "product", "line_type", "service")
 ZERO = Decimal(0)
@@ -92,8 +92,8 @@ def report(*, start: date, end: date, group: str = "day", below_cost: bool = Fal
     per ``group``: two aggregate queries whatever the number of orders (the orders sold in the
     range, and the sales reversed in it, see ``_reversals``). ``below_cost``: only the sales whose
     price was under what the API debited (``SOLD_BELOW_COST``; no reversal is one)."""
-    since, _e = local_day_bounds(start)
-    _s, until = local_day_bounds(end)
+    since, _e = day_bounds(start)
+    _s, until = day_bounds(end)
     orders = Order.objects.filter(created_at__gte=since, created_at__lt=until).order_by()
     if below_cost:
         orders = orders.filter(SOLD_BELOW_COST)
@@ -301,9 +301,9 @@ def till_hand_backs(till: Till, limit: int = 500) -> list[HandBack]:
                       "order__id").order_by("created_at", "pk")[:limit])
 
 
-def price_list() -> list[tuple[Product, PriceRule | None, pricing.Quote]]:
+def price_list() -> list[tuple[Product, PriceRule | None, prices.Quote]]:
     """Every product with its own rule (or none: the default applies) and its price now."""
-    book = pricing.PriceBook()
+    book = prices.PriceBook()
     return [(p, book.rules.get((p.line_type, Decimal(p.value))), book.quote(p)) for p in Product.objects.all()]
 
 
@@ -314,7 +314,7 @@ def default_rule() -> PriceRule | None:
 def flexy_price_list(sample=Decimal(1000)) -> list[dict]:
     """Every flexy plan (menu requests aside) with its fee rule, and the cost and price of one
     top-up: the plan's fixed amount, or ``sample`` DZD kept within a dynamic plan's range."""
-    book = pricing.PriceBook()
+    book = prices.PriceBook()
     rows = []
     for plan in MobilePlan.objects.order_by("operator", "kind", "amount", "code"):
         if plan.is_menu:

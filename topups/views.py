@@ -93,7 +93,7 @@ def home(request):
 
 def _new_order_context(form: NewOrderForm, **extra) -> dict:
     pricing.quote_products(form.products)  # the price the customer pays, beside each value
-    extra.setdefault("no_till", tills.till_required() and tills.open_till_of(form.user.pk) is None)
+    extra.setdefault("no_till", tills.session_missing(form.user.pk))
     return {"service": Service.INTERNET, "form": form, "products": form.products, "line_types": LineType.choices,
             "out_of_stock": selectors.out_of_stock_products(),
             "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", **extra}

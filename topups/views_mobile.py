@@ -65,7 +65,7 @@ def _context(form: FlexyOrderForm, **extra) -> dict:
     sale = sale_of(form.quote) if form.quote is not None else None
     for plan in form.plans:
         plan.range_label = plan_range(plan)
-    extra.setdefault("no_till", tills.till_required() and tills.open_till_of(form.user.pk) is None)
+    extra.setdefault("no_till", tills.session_missing(form.user.pk))
     return {"service": Service.MOBILE, "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", "form": form, "plan_groups": plan_groups(form.plans), "operator": operator,
             "quote": form.quote, "sale": sale, "quote_range": plan_range(form.quote.plan) if form.quote else "",
             **extra}

@@ -13,7 +13,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from topups.models import ApiAccount
-from topups.oneclick import OneClickClient, key_fingerprint
+from topups.oneclick import OneClickClient
+from topups.selectors import (  # noqa: F401 (reads of the account, said account.X by callers too)
+    UNREACHABLE,
+    current_account,
+    current_fingerprint,
+    unreachable_since,
+)
 
 log = logging.getLogger("topups.account")
 KEY_WORKS, KEY_PROBE = "topups.api-key-works", "topups.api-key-probe"
@@ -61,7 +67,6 @@ class DatabaseKeyGuard:
         cache.delete(f"{KEY_PROBE}:{fingerprint}")
 
 
-UNREACHABLE = "topups.api-unreachable"
 REACHED_RECHECK_SECONDS = 30.0
 
 
@@ -91,14 +96,6 @@ class CacheReachability:
         cache.set(UNREACHABLE, {**record, "cause": cause, "last": now}, timeout=None)
         with self._lock:
             self._next_clear = 0.0
-
-
-def unreachable_since() -> dict | None:
-    """The record of the configured API not answering (url, since, last, cause), or None."""
-    record = cache.get(UNREACHABLE)
-    if record and record.get("url") == (settings.ONECLICKDZ_API_URL or "").strip().rstrip("/"):
-        return record
-    return None
 
 
 @lru_cache(maxsize=4)
@@ -133,18 +130,6 @@ def reset_client() -> None:
     """Forget the clients made so far: the next call builds one from the current settings
     (after the URL or key changed in a test or a benchmark)."""
     _client.cache_clear()
-
-
-def current_fingerprint() -> str:
-    return key_fingerprint(settings.ONECLICKDZ_API_KEY) if settings.ONECLICKDZ_API_KEY else ""
-
-
-def current_account() -> ApiAccount | None:
-    """The row for the configured key, if any call has been made with it."""
-    fingerprint = current_fingerprint()
-    if not fingerprint:
-        return None
-    return ApiAccount.objects.filter(key_fingerprint=fingerprint).first()
 
 
 def _account_row() -> ApiAccount:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from topups.middleware import client_ip
+from topups.http import client_ip
 from topups.models import AuditEvent
 from topups.services.actors import Actor
 

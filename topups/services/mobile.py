@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,6 +28,7 @@ from topups.models import NETWORK_OF_OPERATOR, ApiAccount, MobilePlan, PlanKind
 from topups.notes import Note, render_note
 from topups.numbers import OPERATOR_BY_PREFIX, normalise_mobile
 from topups.oneclick import errors as api_errors
+from topups.prices import cost_of
 from topups.services.account import current_fingerprint, get_client
 
 log = logging.getLogger("topups.mobile")
@@ -158,13 +159,6 @@ class MobileQuote:
     @property
     def operator(self) -> str:
         return self.plan.network
-
-
-def cost_of(plan: MobilePlan, amount: Decimal) -> Decimal | None:
-    """amount × the plan's multiplier, to the cent; None when the API gives no multiplier."""
-    if plan.multiplier is None:
-        return None
-    return (Decimal(amount) * plan.multiplier).quantize(CENT, ROUND_HALF_UP)
 
 
 def check_mobile(plan_code: str, number: str, amount=None, *, plan: MobilePlan | None = None) -> MobileQuote:

@@ -136,9 +136,8 @@ def create_order(
         order, price = _internet_order(line_type, number, value, products)
     else:
         raise OrderInputError(_("Unknown service %(service)s.") % {"service": service})
-    if price.refused:
-        raise OrderInputError(_("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
-                                "must allow it first.") % {"price": order.price, "cost": order.cost})
+    if refusal := price.refusal(service=order.service):
+        raise OrderInputError(refusal)
     now = timezone.now()
     # The books' snapshot (price, cost, seller, till): written here, never updated afterwards.
     order.created_by_id, order.note, order.created_at = actor.user_id, note, now

@@ -28,7 +28,7 @@ def customer_message(order: Order) -> str:
     """The sentence a receipt prints for the customer: what the order's state means for them and,
     when they paid and have nothing yet, what happens next and how they get their card or credit."""
     status, mobile = order.status, order.is_mobile
-    if (order.plan_code or "").upper().startswith("GETMENU"):
+    if order.is_menu:
         return _("A request for the number's offers: nothing was charged.")
     if status == S.FULFILLED:
         return _("Done: the credit was sent to the number above.") if mobile else _("Done: your card is below.")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -27,6 +27,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from topups.days import day_bounds, shop_day
 from topups.models import (
     TRACKED_STATUSES,
     FlagKind,
@@ -100,16 +101,6 @@ class MatchReport:
 
 def grace() -> timedelta:
     return timedelta(seconds=settings.LEDGER_GRACE_SECONDS)
-
-
-def shop_day(moment: datetime) -> date:
-    return timezone.localtime(moment).date()
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    zone = timezone.get_current_timezone()
-    start = datetime.combine(day, time.min, tzinfo=zone)
-    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
 
 
 def _flag(report: MatchReport, kind: str, key: str, moment: datetime, *, row: LedgerRow | None = None,

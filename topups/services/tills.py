@@ -107,8 +107,12 @@ def till_required() -> bool:
     return settings.TILL_REQUIRED
 
 
-def open_till_of(user_id: int | None) -> Till | None:
-    return Till.objects.filter(cashier_id=user_id, status=T.OPEN).first() if user_id else None
+def open_till_of(user_id: int | None, *, lock: bool = False) -> Till | None:
+    """The user's open till, if any; with ``lock``, locked until the caller's transaction ends."""
+    if not user_id:
+        return None
+    query = Till.objects.select_for_update() if lock else Till.objects
+    return query.filter(cashier_id=user_id, status=T.OPEN).first()
 
 
 def open_till(*, actor: Actor, opening_cash, request=None) -> Till:
@@ -142,7 +146,7 @@ def attach(actor: Actor) -> Till | None:
     closed: the lock waits for the close, which leaves no open till)."""
     if actor.user_id is None:
         return None
-    till = Till.objects.select_for_update().filter(cashier_id=actor.user_id, status=T.OPEN).first()
+    till = open_till_of(actor.user_id, lock=True)
     if till is None and till_required():
         raise TillError(str(NO_SESSION))
     return till

@@ -10,7 +10,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from topups.models import OrderStatus, is_menu_code
+from topups.models import MENU_ANSWERED, OrderStatus, is_menu_code, menu_answered
 from topups.notes import actor_shown, ledger_type_shown, refusal_reason
 
 register = template.Library()
@@ -32,7 +32,7 @@ def status_explanation(status: str, refusal_code: str = "", *, code_in_full: boo
     there is none to give. ``mobile``: a mobile top-up, credit sent to a number rather than a card code. ``menu``: a
     request for the number's offers (a GETMENU plan), which sells nothing.
     """
-    if menu and status in (S.FULFILLED, S.REFUNDED):
+    if menu and status in MENU_ANSWERED:
         return _("The number's offers are listed below: send the one the customer wants. Nothing was charged.")
     if mobile and status in (S.FULFILLED, S.UNCERTAIN):
         return _mobile_explanation(status)
@@ -84,7 +84,7 @@ register.filter("ledger_type_shown", ledger_type_shown)
 @register.filter
 def status_tone(status: str, plan_code: str = "") -> str:
     """The status badge's colour; a menu request answered (its offers received) is no failure."""
-    if is_menu_code(plan_code) and status in (S.REFUNDED, S.FULFILLED):
+    if menu_answered(status, plan_code):
         return "ok"
     return STATUS_TONE.get(status, "run")
 

@@ -17,6 +17,8 @@ from typing import Any
 from . import lifecycle
 from .wire import iso
 
+# The provider's own rule, kept apart from the client's (topups.oneclick.client.MSSIDN_PATTERN) on
+# purpose: the simulator plays the API, and a client that drifted from it must be caught.
 MSSIDN_PATTERN = r"^0[567][0-9]{8}$"
 NETWORK_PREFIX = {"Ooredoo": "05", "Mobilis": "06", "Djezzy": "07"}
 NETWORK_OF_OPERATOR = {"GMobilis": "Mobilis", "Pixx": "Mobilis", "Sama": "Mobilis"}
