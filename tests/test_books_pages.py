@@ -276,6 +276,19 @@ def test_a_receipt_print_is_counted_only_by_a_post_of_someone_who_may_print_it(s
     assert AuditEvent.objects.get(action="receipt_print").actor_id == operator.pk
 
 
+def test_the_close_receipt_prints_the_cashiers_explanation_and_the_approval_note(client, shop, operator,
+                                                                                   supervisor):
+    till = tills.open_till(actor=Actor.user(operator), opening_cash="100")
+    tills.close_till(till_id=till.pk, counted_cash="90", note="10 DA given as change twice",
+                     actor=Actor.user(operator))
+    client.force_login(operator)
+    receipt = client.get(reverse("topups:till", args=[till.pk]) + "?paper=58").content.decode()
+    assert 'id="till-close-note"' in receipt and "10 DA given as change twice" in receipt
+    tills.approve_till(till_id=till.pk, actor=Actor.user(supervisor), note="seen with the cashier")
+    receipt = client.get(reverse("topups:till", args=[till.pk]) + "?paper=80").content.decode()
+    assert "10 DA given as change twice" in receipt and "seen with the cashier" in receipt
+
+
 def test_the_session_page_shows_notes_and_earlier_closes_and_refuses_ones_own(client, shop, operator, supervisor,
                                                                              make_user):
     client.force_login(operator)
