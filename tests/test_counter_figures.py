@@ -81,3 +81,23 @@ def test_a_menu_request_reads_offers_received_in_a_calm_colour(operator, client)
     assert (status["label"], status["tone"]) == ("Offers received", "ok")
     page = client.get(reverse("topups:order", args=[menu.pk])).content.decode()
     assert '<span class="status ok" data-status>Offers received</span>' in page and 'id="price-charged"' not in page
+
+
+def test_a_cashier_reads_no_cost_in_the_history_of_a_flexy_top_up(operator, supervisor, client):
+    """The ledger sets a flexy top-up's cost to what the API debited, with a history note naming both
+    costs: a supervisor reads it on the order page, the cashier who sold it does not."""
+    from topups.notes import COST_SET, Note
+    from topups.services.lifecycle import Change
+    from topups.services.reconcile import RECONCILE
+
+    order = sale(operator, S.FULFILLED, service=Service.MOBILE, line_type="", plan_code="PREPAID_MOBILIS",
+                 number="0661234567", value=Decimal(3999), cost=Decimal("3839.04"), price=Decimal(3999))
+    note = Note(COST_SET, cost="3999.00", estimate="3839.04")
+    lifecycle.apply_changes([Change(order.pk, None, fields={"cost": Decimal(3999)}, record=True, note=note)],
+                            RECONCILE)
+    url = reverse("topups:order", args=[order.pk])
+    client.force_login(operator)
+    page = client.get(url).content.decode()
+    assert "3839" not in page and "3999.00" not in page and "3 999,00" not in page
+    client.force_login(supervisor)
+    assert "3839.04" in client.get(url).content.decode()

@@ -59,6 +59,12 @@ def render(text: str, code: str, params: dict | None) -> str:
         return text
 
 
+# A note naming what the shop paid for an order: read by those who see costs only (cashiers see
+# the prices they charge, ``roles.sees_costs``).
+COST_SET = gettext_noop("Cost set to what the API debited (ledger): %(cost)s DA instead of %(estimate)s DA.")
+COST_NOTES = frozenset({COST_SET})
+
+
 # Who caused a change (``Actor.label``): a username, "task:<name>", or "<username> via task:<name>"
 # (several "via" when a task started another). The task names are ours; the words are the reader's.
 TASKS = {

@@ -38,8 +38,10 @@ from topups.models import (
     is_menu_code,
     status_label,
 )
+from topups.notes import COST_NOTES
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
+from topups.roles import sees_costs
 from topups.services import audit, catalog, pricing, receipts, tills
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
@@ -173,7 +175,9 @@ def order_detail(request, pk: int):
     audit.show_order_codes(request, [order], via="order page")
     return render(request, "topups/order_detail.html", {
         "order": order, "handed_back": order.is_handed_back and bool(order.price),
-        "events": selectors.order_events(order),
+        # A cashier reads no cost, also in the history (the ledger's cost corrections name it).
+        "events": [event for event in selectors.order_events(order)
+                   if sees_costs(request.user) or event.note_code not in COST_NOTES],
         "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
         "retry_query": _retry_query(order),
         "offers": views_mobile.offers_of(order, request.user)

@@ -37,7 +37,7 @@ from topups.models import (
     OrderEvent,
     OrderStatus,
 )
-from topups.notes import Note
+from topups.notes import COST_SET, Note
 from topups.services import audit, ledger, lifecycle, planning, sync
 from topups.services.actors import Actor
 from topups.services.lifecycle import Change
@@ -236,9 +236,8 @@ def _match_debit(row: LedgerRow, order: Order | None, flags: list, costs: list, 
             # API applies, full amount or multiplier, is not documented for sure).
             row.state = LedgerState.MATCHED
             if fix["cost"] != order.cost:
-                costs.append(Change(order.pk, None, fields=fix, record=True, note=Note(gettext_noop(
-                    "Cost set to what the API debited (ledger): %(cost)s DA instead of %(estimate)s DA."),
-                    cost=str(fix["cost"]), estimate=str(order.cost if order.cost is not None else "—"))))
+                costs.append(Change(order.pk, None, fields=fix, record=True, note=Note(
+                    COST_SET, cost=str(fix["cost"]), estimate=str(order.cost if order.cost is not None else "—"))))
             else:
                 costs.append(Change(order.pk, None, fields=fix))
         elif order.cost is not None and row.amount is not None and row.amount != order.cost:
