@@ -199,3 +199,21 @@ def test_a_shop_wide_fixed_price_below_a_cards_cost_is_refused(synced, boss, ope
     # With a supervisor's leave, it is saved (and flagged on the dashboard).
     pricing.set_rule(line_type="", value=0, mode=PriceMode.FIXED, amount="1.50", allow_below_cost=True, actor=boss)
     assert PriceRule.objects.get(line_type="").amount == Decimal("1.50")
+
+
+def test_the_prices_page_writes_a_flexy_fee_as_the_cards_rules(synced, client, supervisor):
+    """A flexy fee reads as what it is, a fee on the face value (not "over cost"), in percent or in
+    dinars as the cards' rules are written (not "2.00")."""
+    import re
+
+    from topups.services import mobile
+
+    assert mobile.sync_plans().ok
+    boss = Actor.user(supervisor)
+    pricing.set_rule(line_type="", value=0, operator="Djezzy", mode=PriceMode.MARKUP, amount="2", actor=boss)
+    pricing.set_rule(line_type="", value=0, operator="Mobilis", mode=PriceMode.MARGIN, amount="15", actor=boss)
+    client.force_login(supervisor)
+    page = client.get(reverse("topups:prices")).content.decode()
+    flexy = page[page.index('id="flexy-prices"'):]
+    rules = re.findall(r"<td>Flexy (\w+): ([^<]*)</td>", flexy)
+    assert ("Djezzy", "face value + 2 %") in rules and ("Mobilis", "face value + 15.00 DA") in rules
