@@ -83,10 +83,11 @@ def test_a_menu_request_reads_offers_received_in_a_calm_colour(operator, client)
     assert '<span class="status ok" data-status>Offers received</span>' in page and 'id="price-charged"' not in page
 
 
-def test_a_cashier_reads_no_cost_in_the_history_of_a_flexy_top_up(operator, supervisor, client):
+def test_a_cashier_reads_no_cost_in_an_orders_history(operator, supervisor, client):
     """The ledger sets a flexy top-up's cost to what the API debited, with a history note naming both
-    costs: a supervisor reads it on the order page, the cashier who sold it does not."""
-    from topups.notes import COST_SET, Note
+    costs, and a card the provider took back names its refund (the card's cost): a supervisor reads
+    them on the order page, the cashier who sold it reads the move but no cost."""
+    from topups.notes import COST_SET, TAKEN_BACK_NOTE, Note
     from topups.services.lifecycle import Change
     from topups.services.reconcile import RECONCILE
 
@@ -101,3 +102,11 @@ def test_a_cashier_reads_no_cost_in_the_history_of_a_flexy_top_up(operator, supe
     assert "3839" not in page and "3999.00" not in page and "3 999,00" not in page
     client.force_login(supervisor)
     assert "3839.04" in client.get(url).content.decode()
+    card = sale(operator, S.FULFILLED, cost=Decimal("987.65"))
+    assert lifecycle.move(card, S.TAKEN_BACK, Actor.user(supervisor),
+                          note=Note(TAKEN_BACK_NOTE, amount="987.65", note="refund seen in the ledger"))
+    url = reverse("topups:order", args=[card.pk])
+    assert "987.65" in client.get(url).content.decode()
+    client.force_login(operator)
+    page = client.get(url).content.decode()
+    assert "987" not in page and "<strong>Card taken back</strong>" in page

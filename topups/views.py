@@ -175,15 +175,30 @@ def order_detail(request, pk: int):
     audit.show_order_codes(request, [order], via="order page")
     return render(request, "topups/order_detail.html", {
         "order": order, "handed_back": order.is_handed_back and bool(order.price),
-        # A cashier reads no cost, also in the history (the ledger's cost corrections name it).
-        "events": [event for event in selectors.order_events(order)
-                   if sees_costs(request.user) or event.note_code not in COST_NOTES],
+        "events": _events_shown(order, request.user),
         "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
         "retry_query": _retry_query(order),
         "offers": views_mobile.offers_of(order, request.user)
         if order.is_mobile and order.status in HANDED_BACK_STATUSES and request.user.has_perm("topups.send_order")
         else [],
     })
+
+
+def _events_shown(order: Order, user) -> list:
+    """The order's history for ``user``: a cashier reads no cost, so a note naming one (the ledger's
+    cost correction, the provider's refund of a card taken back) is left out, and so is an event
+    that only carried such a note; a status move stays."""
+    events = selectors.order_events(order)
+    if sees_costs(user):
+        return events
+    shown = []
+    for event in events:
+        if event.note_code in COST_NOTES:
+            if event.from_status == event.to_status:
+                continue
+            event.note = ""
+        shown.append(event)
+    return shown
 
 
 def _retry_query(order: Order) -> str:
