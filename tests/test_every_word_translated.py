@@ -22,7 +22,17 @@ import pytest
 
 from topups.models import AuditAction, Batch, HandBack, Order, OrderEvent, OrderStatus, Till, TillClose
 from topups.notes import TAKEN_BACK_NOTE, Note
-from topups.services import audit, batches, lifecycle, mobile, order_edits, orders, preferences, reconcile, tills
+from topups.services import (
+    audit,
+    batches,
+    lifecycle,
+    mobile,
+    order_edits,
+    orders,
+    preferences,
+    reconcile,
+    tills,
+)
 from topups.services.actors import SYNC, Actor
 from topups.services.sending import DATABASE_LOST
 
