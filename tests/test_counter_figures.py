@@ -110,3 +110,21 @@ def test_a_cashier_reads_no_cost_in_an_orders_history(operator, supervisor, clie
     client.force_login(operator)
     page = client.get(url).content.decode()
     assert "987" not in page and "<strong>Card taken back</strong>" in page
+
+
+def test_a_card_taken_back_today_but_sold_earlier_leaves_todays_cost_on_the_home_page_as_in_the_report(
+        operator, supervisor):
+    """A sale reversed later leaves the books on the day it is reversed (the report); the home page's
+    cost of the day and each cashier's say the same."""
+    from datetime import timedelta
+
+    sale(operator, S.FULFILLED)
+    earlier = sale(operator, S.FULFILLED, cost=Decimal(490), value=Decimal(500), price=Decimal(500))
+    Order.objects.filter(pk=earlier.pk).update(created_at=timezone.now() - timedelta(days=2))
+    earlier.refresh_from_db()
+    lifecycle.move(earlier, S.TAKEN_BACK, Actor.user(supervisor))
+    today = timezone.localdate()
+    report = books.report(start=today, end=today)
+    assert report.total.cost == Decimal(490)  # 980 sold today, 490 taken back today
+    assert selectors.today_summary().total_cost == report.total.cost
+    assert selectors.shop_overview().cashiers[0].total_cost == report.total.cost
