@@ -137,8 +137,9 @@ def create_order(
     else:
         raise OrderInputError(_("Unknown service %(service)s.") % {"service": service})
     if price.refused:
-        raise OrderInputError(_("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
-                                "must allow it first.") % {"price": order.price, "cost": order.cost})
+        # Told at the counter, to cashiers too: the price, never the shop's cost.
+        raise OrderInputError(_("This card's price (%(price)s DA) is below its cost: a supervisor must allow it "
+                                "first.") % {"price": order.price})
     now = timezone.now()
     # The books' snapshot (price, cost, seller, till): written here, never updated afterwards.
     order.created_by_id, order.note, order.created_at = actor.user_id, note, now
