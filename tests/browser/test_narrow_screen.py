@@ -106,6 +106,11 @@ def test_no_page_is_wider_than_a_phone(chromium, live_server, shop_day, operator
         if role == "supervisor":
             page.goto(live_server.url + f"/batches/{shop_day['batch']}/")
             shot(page, f"narrow-batch-{language}")
+        if role == "operator":  # a cashier's day on a phone: the counter, an order, the closed session
+            for name, path in (("counter", "/orders/new/"), ("counter-flexy", "/orders/new/?service=mobile"),
+                               ("order", "/orders/{order}/"), ("till", "/tills/{till}/")):
+                page.goto(live_server.url + path.format(**ids))
+                shot(page, f"narrow-{name}-operator-{language}")
     finally:
         context.close()
 
