@@ -128,3 +128,13 @@ def test_a_card_taken_back_today_but_sold_earlier_leaves_todays_cost_on_the_home
     assert report.total.cost == Decimal(490)  # 980 sold today, 490 taken back today
     assert selectors.today_summary().total_cost == report.total.cost
     assert selectors.shop_overview().cashiers[0].total_cost == report.total.cost
+
+
+def test_a_menu_request_answered_as_fulfilled_is_no_cashiers_sale(operator):
+    """The home page's success rate and each cashier's fulfilled count leave a menu request aside,
+    whichever of its two answers (refunded, fulfilled) the API gave."""
+    menu = menu_request(operator)
+    Order.objects.filter(pk=menu.pk).update(status=S.FULFILLED)
+    sale(operator, S.FULFILLED)
+    assert selectors.today_summary().fulfilled == 1
+    assert selectors.shop_overview().cashiers[0].fulfilled == 1

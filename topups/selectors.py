@@ -215,7 +215,8 @@ def shop_overview(limit: int = 10) -> ShopOverview:
     orders, sold, cost = _day_costs(start, end)
     per_cashier = (orders.order_by()
                    .values("created_by__username").annotate(
-                       count=Count("id", filter=sold), fulfilled=Count("id", filter=sold & Q(status=S.FULFILLED)),
+                       count=Count("id", filter=sold),
+                       fulfilled=Count("id", filter=sold & Q(status=S.FULFILLED) & not_menu()),
                        failed=Count("id", filter=sold & failed_q()),
                        pending=Count("id", filter=sold & ~Q(status__in=FINAL_STATUSES)), **cost)
                    .order_by("-count", "created_by__username"))
