@@ -64,6 +64,7 @@ def shop_day(priced_shop, operator, supervisor, make_user):
     tills.close_till(till_id=till.pk, counted_cash="1000", actor=Actor.user(operator),
                      note="Recounted with the supervisor: the 50 DA were in the second drawer")
     tills.approve_till(till_id=till.pk, actor=Actor.user(supervisor), note="Recount checked")
+    tills.open_till(actor=Actor.user(operator), opening_cash="0")  # the cashier's page shows the close form
     batch = batches.preview_batch(file_name="friday-orders.csv", actor=Actor.user(supervisor),
                                   data=b"type,number,value,ref,note\n"
                                   b"ADSL,036362601,1000,R1,a long note for the shop's accountant\n")
