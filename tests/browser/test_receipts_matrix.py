@@ -1,7 +1,7 @@
 """Every receipt the counter prints, in every language, on both paper rolls, printed to PDF by
 Chromium and measured: no text box wider than the printable width (48 / 72 mm), no value
 (number, id, date, plan code, amount) broken over two lines, one page. Kinds: a card delivered
-(with the card's instructions), queued, processing, refunded and refused, a card the provider took
+(with the card's instructions), queued, processing, needing attention, refunded and refused, a card the provider took
 back, a card settled with the provider's support; a flexy top-up sent, uncertain and refunded; a
 reprint (DUPLICATE); and a closed cash session with both services and the cashier's explanation."""
 
@@ -87,6 +87,7 @@ def counter_day(operator, settings):
         "card": order_of(operator, till, S.FULFILLED, **tx),
         "queued": order_of(operator, till, S.QUEUED),
         "processing": order_of(operator, till, S.HANDLING),
+        "attention": order_of(operator, till, S.ATTENTION),
         "refunded": order_of(operator, till, S.REFUNDED, refund_message="تمت إعادة المبلغ إلى رصيدك"),
         "refused": order_of(operator, till, S.REFUSED, refusal_code="ERR_PHONE",
                             refusal_message="Invalid phone number for ADSL service"),
