@@ -289,6 +289,18 @@ def test_the_close_receipt_prints_the_cashiers_explanation_and_the_approval_note
     assert "10 DA given as change twice" in receipt and "seen with the cashier" in receipt
 
 
+def test_a_carried_over_reference_never_breaks_on_the_session_page(client, shop, operator):
+    """A reference is a value: "OC-261206-…" wrapped at its hyphen (as it was in Arabic on a phone)
+    reads as two orders."""
+    till = tills.open_till(actor=Actor.user(operator), opening_cash="0")
+    order, _ = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000),
+                                   actor=Actor.user(operator), send=False)
+    tills.close_till(till_id=till.pk, counted_cash="1000", actor=Actor.user(operator))
+    client.force_login(operator)
+    page = client.get(reverse("topups:till", args=[till.pk])).content.decode()
+    assert f'<span class="nowrap">{order.ref}</span>' in page
+
+
 def test_the_session_page_shows_notes_and_earlier_closes_and_refuses_ones_own(client, shop, operator, supervisor,
                                                                              make_user):
     client.force_login(operator)
