@@ -232,8 +232,8 @@ def test_a_bulk_row_priced_below_its_cost_is_refused_as_at_the_counter(shop, sup
     batch = batches.preview_batch(file_name="x.csv", data=content, actor=boss)
     assert [row["valid"] for row in batch.rows] == [True, False]
     assert [code for code, _params in batch.rows[1]["errors"]] == ["below_cost"]
-    assert problem_message(*batch.rows[1]["errors"][0]) == ("This card's price (400.00 DA) is below its cost "
-                                                            "(490.00 DA): a supervisor must allow it first.")
+    assert problem_message(*batch.rows[1]["errors"][0]) == ("This card's price (400.00 DA) is below its cost: "
+                                                            "a supervisor must allow it first.")
     assert batches.confirm_batch(batch_id=batch.pk, actor=boss).created == 1
     assert list(Order.objects.values_list("price", flat=True)) == [Decimal(1000)]
     # Once a supervisor allows it, the row goes through.
@@ -274,6 +274,31 @@ def test_a_receipt_print_is_counted_only_by_a_post_of_someone_who_may_print_it(s
     assert "DUPLICATE" not in printed and "123456789012" in text(printed)  # the code, in groups of four
     assert Order.objects.get(pk=order.pk).receipt_prints == 1
     assert AuditEvent.objects.get(action="receipt_print").actor_id == operator.pk
+
+
+def test_the_close_receipt_prints_the_cashiers_explanation_and_the_approval_note(client, shop, operator,
+                                                                                   supervisor):
+    till = tills.open_till(actor=Actor.user(operator), opening_cash="100")
+    tills.close_till(till_id=till.pk, counted_cash="90", note="10 DA given as change twice",
+                     actor=Actor.user(operator))
+    client.force_login(operator)
+    receipt = client.get(reverse("topups:till", args=[till.pk]) + "?paper=58").content.decode()
+    assert 'id="till-close-note"' in receipt and "10 DA given as change twice" in receipt
+    tills.approve_till(till_id=till.pk, actor=Actor.user(supervisor), note="seen with the cashier")
+    receipt = client.get(reverse("topups:till", args=[till.pk]) + "?paper=80").content.decode()
+    assert "10 DA given as change twice" in receipt and "seen with the cashier" in receipt
+
+
+def test_a_carried_over_reference_never_breaks_on_the_session_page(client, shop, operator):
+    """A reference is a value: "OC-261206-…" wrapped at its hyphen (as it was in Arabic on a phone)
+    reads as two orders."""
+    till = tills.open_till(actor=Actor.user(operator), opening_cash="0")
+    order, _ = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000),
+                                   actor=Actor.user(operator), send=False)
+    tills.close_till(till_id=till.pk, counted_cash="1000", actor=Actor.user(operator))
+    client.force_login(operator)
+    page = client.get(reverse("topups:till", args=[till.pk])).content.decode()
+    assert f'<span class="nowrap">{order.ref}</span>' in page
 
 
 def test_the_session_page_shows_notes_and_earlier_closes_and_refuses_ones_own(client, shop, operator, supervisor,

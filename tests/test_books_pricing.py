@@ -99,8 +99,9 @@ def test_below_cost_refused_at_order_entry_unless_allowed(synced, boss, operator
     synced.set_cost("ADSL", 1000, "995")
     catalog.sync_catalog()
     staff = Actor.user(operator)
-    with pytest.raises(orders.OrderInputError, match="below its cost"):
+    with pytest.raises(orders.OrderInputError, match="below its cost") as refused:
         orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000), actor=staff)
+    assert "995" not in str(refused.value)  # told at the counter, to a cashier who sees no costs
     assert not Order.objects.exists()
     pricing.set_rule(line_type="ADSL", value=1000, mode=PriceMode.FIXED, amount="990", allow_below_cost=True,
                      actor=boss)
@@ -204,9 +205,27 @@ def test_a_shop_wide_fixed_price_below_a_cards_cost_is_refused(synced, boss, ope
 def test_one_sentence_refuses_a_sale_below_cost_for_each_service():
     """The counter, the admin's add form and a bulk file's preview all word the refusal from Quote.refusal."""
     below = pricing.Quote(Decimal("990.00"), Decimal("995.00"))
-    assert below.refusal(service="internet") == ("This card's price (990.00 DA) is below its cost (995.00 DA): "
+    assert below.refusal(service="internet") == ("This card's price (990.00 DA) is below its cost: "
                                                  "a supervisor must allow it first.")
     assert below.refusal(service="mobile") == "This top-up's price is below its cost: a supervisor must allow it first."
     allowed = pricing.Quote(Decimal("990.00"), Decimal("995.00"), allow_below_cost=True)
     assert allowed.refusal(service="internet") is None
     assert pricing.Quote(Decimal("1000.00"), Decimal("995.00")).refusal(service="internet") is None
+
+
+def test_the_prices_page_writes_a_flexy_fee_as_the_cards_rules(synced, client, supervisor):
+    """A flexy fee reads as what it is, a fee on the face value (not "over cost"), in percent or in
+    dinars as the cards' rules are written (not "2.00")."""
+    import re
+
+    from topups.services import mobile
+
+    assert mobile.sync_plans().ok
+    boss = Actor.user(supervisor)
+    pricing.set_rule(line_type="", value=0, operator="Djezzy", mode=PriceMode.MARKUP, amount="2", actor=boss)
+    pricing.set_rule(line_type="", value=0, operator="Mobilis", mode=PriceMode.MARGIN, amount="15", actor=boss)
+    client.force_login(supervisor)
+    page = client.get(reverse("topups:prices")).content.decode()
+    flexy = page[page.index('id="flexy-prices"'):]
+    rules = re.findall(r"<td>Flexy (\w+): ([^<]*)</td>", flexy)
+    assert ("Djezzy", "face value + 2 %") in rules and ("Mobilis", "face value + 15.00 DA") in rules

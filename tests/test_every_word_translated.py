@@ -20,9 +20,21 @@ from pathlib import Path
 
 import pytest
 
-from topups.models import AuditAction, Batch, Order, OrderStatus, Till
-from topups.services import audit, batches, mobile, order_edits, orders, preferences, reconcile, tills
-from topups.services.actors import Actor
+from topups.models import AuditAction, Batch, HandBack, Order, OrderEvent, OrderStatus, Till, TillClose
+from topups.notes import TAKEN_BACK_NOTE, Note
+from topups.services import (
+    audit,
+    batches,
+    lifecycle,
+    mobile,
+    order_edits,
+    orders,
+    preferences,
+    reconcile,
+    tills,
+)
+from topups.services.actors import SYNC, Actor
+from topups.services.sending import DATABASE_LOST
 
 pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.ledger_fixtures"]
@@ -136,8 +148,32 @@ def shop_day(books, sell, staff, operator, supervisor, priced_shop):
     reconcile.run(backfill_days=1)
     for action in AuditAction.values:
         audit.record(actor=Actor.task("sync"), action=action, target="OC-1")
-    tills.close_till(till_id=till.pk, counted_cash="900", actor=staff)
-    return {"orders": [fulfilled.pk, refused.pk, refunded.pk, flexy.pk], "batch": batch.pk, "till": till.pk}
+    # The money path's stored notes: a card taken back (booked as money handed back), an order
+    # settled with the provider's support, one sent again after the database was lost, one whose
+    # answer could not be read (needs attention, with the settle page), an approval and a reopen.
+    taken_back = sell(staff, "036362610")
+    lifecycle.move(taken_back, S.TAKEN_BACK, Actor.user(supervisor),
+                   note=Note(TAKEN_BACK_NOTE, amount="980.00", note="ticket 4411"))
+    settled, _ = orders.create_order(line_type="ADSL", number="036362611", value=Decimal(1000), actor=staff)
+    lifecycle.move(settled, S.SENDING, staff)
+    lifecycle.move(settled, S.ATTENTION, SYNC, note=Note(
+        "The API's answer about this order could not be read for %(hours)d hours: contact OneClickDZ support.",
+        hours=26))
+    lifecycle.move(settled, S.REFUNDED, Actor.user(supervisor), note=Note(
+        "Settled by a supervisor: refunded by OneClickDZ support. Note: %(note)s", note="ticket 4412"))
+    retried, _ = orders.create_order(line_type="ADSL", number="036362612", value=Decimal(1000), actor=staff)
+    lifecycle.move(retried, S.SENDING, staff)
+    lifecycle.move(retried, S.NEW, staff, note=Note(DATABASE_LOST))
+    lifecycle.move(retried, S.SENDING, staff)
+    lifecycle.move(retried, S.ATTENTION, SYNC, note=Note(
+        "The API's answer about this order could not be read for %(hours)d hours: contact OneClickDZ support.",
+        hours=49))
+    tills.close_till(till_id=till.pk, counted_cash="900", actor=staff, note="billet de 100 DA rendu deux fois")
+    tills.approve_till(till_id=till.pk, actor=Actor.user(supervisor), note="vu avec la caissière")
+    tills.reopen_till(till_id=till.pk, actor=Actor.user(supervisor))
+    tills.close_till(till_id=till.pk, counted_cash="900", actor=staff, note="recompté : 100 DA manquent")
+    return {"orders": [fulfilled.pk, refused.pk, refunded.pk, flexy.pk, taken_back.pk, settled.pk, retried.pk],
+            "batch": batch.pk, "till": till.pk, "attention": retried.pk}
 
 
 def pages(day) -> list[str]:
@@ -154,6 +190,9 @@ def pages(day) -> list[str]:
         "/admin/topups/auditevent/", "/admin/topups/ledgerrow/", "/admin/topups/cardinstructions/",
         "/admin/topups/till/", "/admin/topups/ledgerflag/", "/admin/topups/batch/", "/admin/topups/mobileplan/",
         "/admin/topups/product/", "/admin/topups/pricerule/", "/admin/topups/auditevent/?action=till_open",
+        f"/admin/topups/order/{day['attention']}/settle/", f"/admin/topups/order/{day['orders'][4]}/change/",
+        f"/orders/{day['orders'][4]}/receipt/?width=58",
+        f"/orders/{day['orders'][5]}/receipt/?width=58",
     ]
 
 
@@ -173,6 +212,12 @@ def test_no_english_sentence_left(client, supervisor, shop_day, language):
         found = english_in(page_texts(response, language))
         if found:
             left[path] = found[:6]
+    # The orders list's search is a POST form (a term never travels in an address): its answers too.
+    for search in ({"q": "0363626", "status": S.TAKEN_BACK}, {"q": "zz", "date_from": "1900-01-01"}):
+        response = client.post("/orders/", search)
+        found = english_in(page_texts(response, language))
+        if found:
+            left[f"POST /orders/ {search}"] = found[:6]
     assert left == {}, "\n".join(f"{path}: {found}" for path, found in left.items())
 
 
@@ -180,7 +225,10 @@ def test_the_day_holds_every_kind_of_message(shop_day):
     """The fixture is what the test above claims to read: refused, refunded, mobile, an edit, bulk
     problems of each kind, a ledger row and a close."""
     statuses = set(Order.objects.values_list("status", flat=True))
-    assert {S.FULFILLED, S.REFUSED, S.REFUNDED} <= statuses
+    assert {S.FULFILLED, S.REFUSED, S.REFUNDED, S.TAKEN_BACK, S.ATTENTION} <= statuses
+    codes = set(OrderEvent.objects.values_list("note_code", flat=True))
+    assert {TAKEN_BACK_NOTE, DATABASE_LOST} <= codes and any(c.startswith("Settled by") for c in codes)
+    assert HandBack.objects.filter(status=S.TAKEN_BACK).exists() and TillClose.objects.exists()
     problems = {code for row in Batch.objects.get().rows for code, _params in row["errors"]}
     assert {"bad_ref", "unknown_value", "mobile_refused", "formula"} <= problems
     assert Till.objects.get().status == "closed"

@@ -59,6 +59,13 @@ def render(text: str, code: str, params: dict | None) -> str:
         return text
 
 
+# A note naming what the shop paid for an order: read by those who see costs only (cashiers see
+# the prices they charge, ``roles.sees_costs``).
+COST_SET = gettext_noop("Cost set to what the API debited (ledger): %(cost)s DA instead of %(estimate)s DA.")
+TAKEN_BACK_NOTE = gettext_noop("The provider took the delivered card back (ledger refund of %(amount)s DA): %(note)s")
+COST_NOTES = frozenset({COST_SET, TAKEN_BACK_NOTE})
+
+
 # Who caused a change (``Actor.label``): a username, "task:<name>", or "<username> via task:<name>"
 # (several "via" when a task started another). The task names are ours; the words are the reader's.
 TASKS = {

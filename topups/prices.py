@@ -47,8 +47,9 @@ def below_cost_message(*, service: str, price, cost) -> str:
     from its stored price and cost when read)."""
     if service == Service.MOBILE:
         return _("This top-up's price is below its cost: a supervisor must allow it first.")
-    return _("This card's price (%(price)s DA) is below its cost (%(cost)s DA): a supervisor "
-             "must allow it first.") % {"price": price, "cost": cost}
+    # Told at the counter, to cashiers too: the price, never the shop's cost.
+    return _("This card's price (%(price)s DA) is below its cost: a supervisor must allow it first.") % {
+        "price": price}
 
 
 def quote(*, cost: Decimal | None, face_value: Decimal, rule: PriceRule | None) -> Quote:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, DecimalField, Min, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,9 +22,11 @@ from topups.days import day_bounds
 from topups.keys import LABEL_PATTERN, file_ref
 from topups.models import (
     FINAL_STATUSES,
+    REVERSED_LATER,
     ApiAccount,
     Batch,
     Order,
+    OrderEvent,
     OrderStatus,
     Product,
     Service,
@@ -165,16 +167,35 @@ class DaySummary:
         return round(100 * self.fulfilled / settled) if settled else None
 
 
+def _day_costs(start: datetime, end: datetime) -> tuple[QuerySet, Q, dict]:
+    """The orders whose cost counts on the day from ``start`` to ``end`` as the reports count it: the
+    day's sales (``sold``), and the sales of earlier days reversed that day (a card taken back leaves
+    the books on the day it is taken back, ``selectors_books._reversals``); and the aggregate of
+    that cost (a reversed sale's cost taken off)."""
+    sold = Q(created_at__gte=start, created_at__lt=end)
+    reversed_then = Exists(OrderEvent.objects.filter(order=OuterRef("pk"), to_status__in=REVERSED_LATER,
+                                                     created_at__gte=start, created_at__lt=end))
+    earlier = Q(created_at__lt=start, status__in=REVERSED_LATER) & reversed_then
+    orders = Order.objects.filter(sold | earlier)
+    cost = {"sold_cost": Sum("cost", filter=sold & ~handed_back_q()), "reversed_cost": Sum("cost", filter=~sold)}
+    return orders, sold, cost
+
+
+def _net_cost(row: dict) -> Decimal:
+    return (row["sold_cost"] or Decimal(0)) - (row["reversed_cost"] or Decimal(0))
+
+
 def today_summary() -> DaySummary:
-    """Today's orders in the shop's time zone, in one aggregate query."""
+    """Today's orders in the shop's time zone, in one aggregate query; the cost as the reports count it."""
     start, end = day_bounds(timezone.localdate())
-    row = Order.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
-        count=Count("id"),
-        total_cost=Sum("cost", filter=~handed_back_q()),  # as the reports count it
-        fulfilled=Count("id", filter=Q(status=S.FULFILLED) & not_menu()),
-        failed=Count("id", filter=failed_q()),
+    orders, sold, cost = _day_costs(start, end)
+    row = orders.aggregate(
+        count=Count("id", filter=sold),
+        fulfilled=Count("id", filter=sold & Q(status=S.FULFILLED) & not_menu()),
+        failed=Count("id", filter=sold & failed_q()),
+        **cost,
     )
-    return DaySummary(row["count"], row["total_cost"] or Decimal("0"), row["fulfilled"], row["failed"])
+    return DaySummary(row["count"], _net_cost(row), row["fulfilled"], row["failed"])
 
 
 def recent_orders(user, limit: int = 10) -> list[Order]:
@@ -212,15 +233,16 @@ def shop_overview(limit: int = 10) -> ShopOverview:
     attention = list(Order.objects.filter(status=S.ATTENTION).select_related("created_by").only(*LIST_FIELDS)
                      .order_by("created_at", "id")[:limit])
     start, end = day_bounds(timezone.localdate())
-    per_cashier = (Order.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
+    orders, sold, cost = _day_costs(start, end)
+    per_cashier = (orders.order_by()
                    .values("created_by__username").annotate(
-                       count=Count("id"), fulfilled=Count("id", filter=Q(status=S.FULFILLED)),
-                       failed=Count("id", filter=failed_q()),
-                       pending=Count("id", filter=~Q(status__in=FINAL_STATUSES)),
-                       total_cost=Sum("cost", filter=~handed_back_q()))
+                       count=Count("id", filter=sold),
+                       fulfilled=Count("id", filter=sold & Q(status=S.FULFILLED) & not_menu()),
+                       failed=Count("id", filter=sold & failed_q()),
+                       pending=Count("id", filter=sold & ~Q(status__in=FINAL_STATUSES)), **cost)
                    .order_by("-count", "created_by__username"))
     cashiers = [CashierDay(row["created_by__username"] or "—", row["count"], row["fulfilled"], row["failed"],
-                           row["pending"], row["total_cost"] or Decimal("0")) for row in per_cashier]
+                           row["pending"], _net_cost(row)) for row in per_cashier]
     return ShopOverview(attention, counts["attention"], counts["queued"], counts["oldest_queued"], cashiers)
 
 

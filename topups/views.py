@@ -38,8 +38,10 @@ from topups.models import (
     is_menu_code,
     status_label,
 )
+from topups.notes import COST_NOTES
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
+from topups.roles import sees_costs
 from topups.services import audit, catalog, pricing, receipts, tills
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
@@ -173,13 +175,30 @@ def order_detail(request, pk: int):
     audit.show_order_codes(request, [order], via="order page")
     return render(request, "topups/order_detail.html", {
         "order": order, "handed_back": order.is_handed_back and bool(order.price),
-        "events": selectors.order_events(order),
+        "events": _events_shown(order, request.user),
         "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
         "retry_query": _retry_query(order),
         "offers": views_mobile.offers_of(order, request.user)
         if order.is_mobile and order.status in HANDED_BACK_STATUSES and request.user.has_perm("topups.send_order")
         else [],
     })
+
+
+def _events_shown(order: Order, user) -> list:
+    """The order's history for ``user``: a cashier reads no cost, so a note naming one (the ledger's
+    cost correction, the provider's refund of a card taken back) is left out, and so is an event
+    that only carried such a note; a status move stays."""
+    events = selectors.order_events(order)
+    if sees_costs(user):
+        return events
+    shown = []
+    for event in events:
+        if event.note_code in COST_NOTES:
+            if event.from_status == event.to_status:
+                continue
+            event.note = ""
+        shown.append(event)
+    return shown
 
 
 def _retry_query(order: Order) -> str:

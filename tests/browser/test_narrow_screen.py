@@ -18,10 +18,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 PHONE = {"width": 360, "height": 740}
 
 # The pages each role opens from the menu (and one of each detail page).
-OPERATOR_PAGES = ["/", "/orders/new/", "/orders/new/?service=mobile", "/orders/", "/orders/{order}/", "/till/"]
+OPERATOR_PAGES = ["/", "/orders/new/", "/orders/new/?service=mobile", "/orders/", "/orders/{order}/", "/till/",
+                  "/tills/{till}/"]
 SUPERVISOR_PAGES = [*OPERATOR_PAGES, "/batches/", "/batches/new/", "/batches/{batch}/", "/ledger/", "/tills/",
-                    "/tills/{till}/", "/prices/", "/reports/", "/admin/", "/admin/topups/order/",
-                    "/admin/topups/order/{order}/change/", "/admin/topups/order/add/"]
+                    "/prices/", "/reports/", "/admin/", "/admin/topups/order/",
+                    "/admin/topups/order/{order}/change/", "/admin/topups/order/add/",
+                    "/admin/topups/order/{order}/settle/"]
 
 # What makes a page wider than the screen, with the element that sticks out (for the failure message).
 OVERFLOW = """() => {
@@ -53,7 +55,16 @@ def shop_day(priced_shop, operator, supervisor, make_user):
     order, _ = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000),
                                    actor=Actor.user(operator), send=False)
     till = Till.objects.get()
-    tills.close_till(till_id=till.pk, counted_cash="1000", actor=Actor.user(operator))
+    tills.close_till(till_id=till.pk, counted_cash="950", actor=Actor.user(operator),
+                     note="50 DA given back to a customer by hand before the refund came through")
+    # Reopened, closed again with its explanation and approved with a note: the till page lists
+    # the earlier close with both notes beside its figures.
+    tills.approve_till(till_id=till.pk, actor=Actor.user(supervisor), note="Checked with the drawer's log")
+    tills.reopen_till(till_id=till.pk, actor=Actor.user(owner))
+    tills.close_till(till_id=till.pk, counted_cash="1000", actor=Actor.user(operator),
+                     note="Recounted with the supervisor: the 50 DA were in the second drawer")
+    tills.approve_till(till_id=till.pk, actor=Actor.user(supervisor), note="Recount checked")
+    tills.open_till(actor=Actor.user(operator), opening_cash="0")  # the cashier's page shows the close form
     batch = batches.preview_batch(file_name="friday-orders.csv", actor=Actor.user(supervisor),
                                   data=b"type,number,value,ref,note\n"
                                   b"ADSL,036362601,1000,R1,a long note for the shop's accountant\n")
@@ -96,6 +107,11 @@ def test_no_page_is_wider_than_a_phone(chromium, live_server, shop_day, operator
         if role == "supervisor":
             page.goto(live_server.url + f"/batches/{shop_day['batch']}/")
             shot(page, f"narrow-batch-{language}")
+        if role == "operator":  # a cashier's day on a phone: the counter, an order, the closed session
+            for name, path in (("counter", "/orders/new/"), ("counter-flexy", "/orders/new/?service=mobile"),
+                               ("order", "/orders/{order}/"), ("till", "/tills/{till}/")):
+                page.goto(live_server.url + path.format(**ids))
+                shot(page, f"narrow-{name}-operator-{language}")
     finally:
         context.close()
 

@@ -1,8 +1,9 @@
 """Every receipt the counter prints, in every language, on both paper rolls, printed to PDF by
 Chromium and measured: no text box wider than the printable width (48 / 72 mm), no value
 (number, id, date, plan code, amount) broken over two lines, one page. Kinds: a card delivered
-(with the card's instructions), queued, processing, refunded and refused; a flexy top-up sent,
-uncertain and refunded; a reprint (DUPLICATE); and a closed cash session with both services."""
+(with the card's instructions), queued, processing, needing attention, refunded and refused, a card the provider took
+back, a card settled with the provider's support; a flexy top-up sent, uncertain and refunded; a
+reprint (DUPLICATE); and a closed cash session with both services and the cashier's explanation."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 CODE = "123456789012"
 # The API's Arabic notes to the shop ("do not refund the customer"): never on a customer's paper.
 API_NOTE = "لا تعيدوا المبلغ للزبون"
+CLOSE_NOTE = "Deux clients remboursés en espèces avant la réponse de l'API"
 INSTRUCTIONS = {
     "en": "Dial *600* then the 12-digit code, or top up from the Algérie Télécom customer area.",
     "fr": "Composez *600* puis le code à 12 chiffres, ou rechargez depuis l'espace client d'Algérie Télécom.",
@@ -64,8 +66,8 @@ def order_of(user, till, status, service=Service.INTERNET, **extra) -> Order:
     if service == Service.MOBILE:
         fields = {"service": Service.MOBILE, "plan_code": "PREPAID_MOBILIS", "number": "0661234567",
                   "value": Decimal(3999), "cost": Decimal("3839.04")}
-    if status == S.FULFILLED and service == Service.INTERNET:
-        extra["card_code"] = CODE
+    if status in (S.FULFILLED, S.TAKEN_BACK) and service == Service.INTERNET:
+        extra.setdefault("card_code", CODE)
     return Order.objects.create(**fields, price=fields["value"], status=status, created_by=user, till=till,
                                 processed_at=now, **extra)
 
@@ -85,15 +87,20 @@ def counter_day(operator, settings):
         "card": order_of(operator, till, S.FULFILLED, **tx),
         "queued": order_of(operator, till, S.QUEUED),
         "processing": order_of(operator, till, S.HANDLING),
+        "attention": order_of(operator, till, S.ATTENTION),
         "refunded": order_of(operator, till, S.REFUNDED, refund_message="تمت إعادة المبلغ إلى رصيدك"),
         "refused": order_of(operator, till, S.REFUSED, refusal_code="ERR_PHONE",
                             refusal_message="Invalid phone number for ADSL service"),
+        # Taken back by the provider: its code is void and never printed.
+        "taken-back": order_of(operator, till, S.TAKEN_BACK, **tx),
+        # Settled with OneClickDZ support: the code support gave, no transaction id.
+        "settled": order_of(operator, till, S.FULFILLED, card_code="9876 5432 1098"),
         "flexy": order_of(operator, till, S.FULFILLED, Service.MOBILE, **topup),
         "flexy-uncertain": order_of(operator, till, S.UNCERTAIN, Service.MOBILE, refund_message=API_NOTE, **topup),
         "flexy-refunded": order_of(operator, till, S.REFUNDED, Service.MOBILE, refund_message=API_NOTE),
     }
     Order.objects.filter(pk=kinds["card"].pk).update(receipt_prints=1)  # its next print is a DUPLICATE
-    closed = tills.close_till(till_id=till.pk, counted_cash="4530", actor=Actor.user(operator))
+    closed = tills.close_till(till_id=till.pk, counted_cash="4530", actor=Actor.user(operator), note=CLOSE_NOTE)
     return kinds, closed
 
 
@@ -127,6 +134,10 @@ def test_every_receipt_prints_whole_on_one_page(page, live_server, counter_day, 
             found.append(["glyphs outside the printable width", first_x, last_x])
         if API_NOTE in "".join(texts) or API_NOTE in page.inner_text(".paper"):
             found.append(["the API's note to the shop is printed"])
+        if kind == "taken-back" and CODE[:4] in page.inner_text(".paper"):
+            found.append(["a card taken back prints its code"])
+        if kind == "close" and CLOSE_NOTE not in page.inner_text(".paper"):
+            found.append(["the close receipt leaves out the cashier's explanation"])
         page.emulate_media(media="screen")
         shot(page, f"receipt-{kind}-{paper}mm-{language}")
         if found:

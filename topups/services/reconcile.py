@@ -38,7 +38,7 @@ from topups.models import (
     OrderEvent,
     OrderStatus,
 )
-from topups.notes import Note
+from topups.notes import COST_SET, TAKEN_BACK_NOTE, Note
 from topups.services import audit, ledger, lifecycle, planning, sync
 from topups.services.actors import Actor
 from topups.services.lifecycle import Change
@@ -227,9 +227,8 @@ def _match_debit(row: LedgerRow, order: Order | None, flags: list, costs: list, 
             # API applies, full amount or multiplier, is not documented for sure).
             row.state = LedgerState.MATCHED
             if fix["cost"] != order.cost:
-                costs.append(Change(order.pk, None, fields=fix, record=True, note=Note(gettext_noop(
-                    "Cost set to what the API debited (ledger): %(cost)s DA instead of %(estimate)s DA."),
-                    cost=str(fix["cost"]), estimate=str(order.cost if order.cost is not None else "—"))))
+                costs.append(Change(order.pk, None, fields=fix, record=True, note=Note(
+                    COST_SET, cost=str(fix["cost"]), estimate=str(order.cost if order.cost is not None else "—"))))
             else:
                 costs.append(Change(order.pk, None, fields=fix))
         elif order.cost is not None and row.amount is not None and row.amount != order.cost:
@@ -468,9 +467,8 @@ def _take_back(flag: LedgerFlag, actor: Actor, note: str) -> str:
     row = LedgerRow.objects.filter(pk=flag.row_id).only("type", "amount", "time").first()
     if order is None or row is None or LEDGER_TYPES.get(row.type, Meaning(True)).role != REFUND:
         return ""
-    moved = lifecycle.move(order, S.TAKEN_BACK, actor, note=Note(gettext_noop(
-        "The provider took the delivered card back (ledger refund of %(amount)s DA): %(note)s"),
-        amount=str(row.amount), note=note[:150]), payload={"ledger_row": flag.row_id, "flag": flag.pk})
+    moved = lifecycle.move(order, S.TAKEN_BACK, actor, note=Note(TAKEN_BACK_NOTE, amount=str(row.amount), note=note[:150]),
+                           payload={"ledger_row": flag.row_id, "flag": flag.pk})
     return order.ref if moved else ""
 
 
