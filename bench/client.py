@@ -29,7 +29,7 @@ on_path()
 import requests  # noqa: E402
 
 from topups.oneclick import MemoryKeyGuard, OneClickClient  # noqa: E402
-from topups.oneclick.simulator.testing import serve_in_thread  # noqa: E402
+from topups.simulator.testing import serve_in_thread  # noqa: E402
 
 KEY = "bench-key-0000-0000"
 TIMEOUT = (5.0, 20.0)

@@ -97,7 +97,7 @@ def staff_user(username: str = "bench", *, group: str | None = None, superuser: 
 
 
 def point_app_at(server) -> None:
-    """Send the app's API calls to a running simulator (topups.oneclick.simulator.testing)."""
+    """Send the app's API calls to a running simulator (topups.simulator.testing)."""
     from django.conf import settings
 
     from topups.services import account
@@ -113,7 +113,7 @@ def app_on_simulator(key: str | None = None):
     the machine's description."""
     from django.conf import settings
 
-    from topups.oneclick.simulator.testing import serve_in_thread
+    from topups.simulator.testing import serve_in_thread
 
     migrate()
     staff_user(superuser=True)

@@ -28,8 +28,8 @@ from django.test.utils import CaptureQueriesContext, setup_test_environment  # n
 from django.utils import timezone  # noqa: E402
 
 from topups.models import LedgerCursor, LedgerFlag, LedgerRow, Order, OrderStatus  # noqa: E402
-from topups.oneclick.simulator.testing import serve_in_thread  # noqa: E402
 from topups.services import ledger, reconcile  # noqa: E402
+from topups.simulator.testing import serve_in_thread  # noqa: E402
 
 KEY = "bench-key"
 DEBIT_SHARE, REFUND_SHARE = 0.6, 0.1  # the rest: deposits, transfers, mobile top-ups, unknown types

@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="sample the gunicorn workers with py-spy")
     args = parser.parse_args(argv)
 
-    from topups.oneclick.simulator.testing import serve_in_thread
+    from topups.simulator.testing import serve_in_thread
 
     log_dir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     recreate_database(args.database_url)

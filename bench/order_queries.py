@@ -20,9 +20,9 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
-from topups.oneclick.simulator.testing import serve_in_thread  # noqa: E402
 from topups.services import catalog  # noqa: E402
 from topups.services.account import refresh_account  # noqa: E402
+from topups.simulator.testing import serve_in_thread  # noqa: E402
 
 NUMBERS = ["036362600", "036362601", "036362602", "036362603", "036362604", "036362605"]
 

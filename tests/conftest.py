@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 
-from topups.oneclick.simulator.testing import serve_in_thread
 from topups.services import account, catalog
+from topups.simulator.testing import serve_in_thread
 
 TEST_KEY = "test-key-0000"
 (Path(__file__).resolve().parent.parent / "test-artifacts").mkdir(exist_ok=True)
@@ -62,7 +62,7 @@ def synced(sim):
 def tls_front(simulator_server, settings, monkeypatch):
     """The simulator behind a TLS front that can spoil an answer after the simulator processed it,
     for this process and the clusters a test starts alike (REQUESTS_CA_BUNDLE)."""
-    from topups.oneclick.simulator.tlsfront import tls_front as start_front
+    from topups.simulator.tlsfront import tls_front as start_front
 
     with start_front(simulator_server.host, simulator_server.port) as front:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", front.ca_file)

@@ -193,8 +193,8 @@ def supervise_like_staff(sim, actor: Actor):
     simulator's own state of the ref. Returns the round callback and what it did."""
     from django.test import override_settings
 
-    from topups.oneclick.simulator.wire import ApiFailure
     from topups.services import ledger
+    from topups.simulator.wire import ApiFailure
 
     done: dict[str, list] = {"closed": [], "settled": [], "passes": []}
 

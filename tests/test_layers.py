@@ -1,7 +1,8 @@
 """Lower layers never import higher ones: a service never imports a view, a form, the admin, a
-template tag or the middleware, and a selector (a read) never imports a service. The imports are
-read from the source with ``ast``, lazy ones inside functions included, so an edge is refused the
-day it is written, not when someone draws the graph again."""
+template tag or the middleware, a selector (a read) never imports a service, and the API client
+(topups/oneclick/) and its simulator (topups/simulator/) stand apart: no Django, nothing of the app,
+not each other. The imports are read from the source with ``ast``, lazy ones inside functions
+included, so an edge is refused the day it is written, not when someone draws the graph again."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ TOPUPS = Path(__file__).resolve().parent.parent / "topups"
 
 WEB = re.compile(r"^topups\.(views\w*|forms\w*|admin\w*|middleware|templatetags)(\.|$)")
 SERVICES = re.compile(r"^topups\.services(\.|$)")
+OUTSIDE_CLIENT = re.compile(r"^(django|topups(?!\.oneclick(\.|$)))(\.|$)")
+OUTSIDE_SIMULATOR = re.compile(r"^(django|topups(?!\.simulator(\.|$)))(\.|$)")
 
 
 def module_name(path: Path) -> str:
@@ -65,6 +68,27 @@ def test_services_never_import_the_web_layer():
 def test_selectors_never_import_services():
     assert selectors_modules()
     assert offenders(selectors_modules(), SERVICES) == []
+
+
+@pytest.mark.parametrize(("package", "outside"), [("oneclick", OUTSIDE_CLIENT), ("simulator", OUTSIDE_SIMULATOR)])
+def test_the_client_and_the_simulator_import_only_themselves(package, outside):
+    modules = sorted((TOPUPS / package).rglob("*.py"))
+    assert modules
+    assert offenders(modules, outside) == []
+
+
+@pytest.mark.parametrize(("name", "outside", "edge"), [
+    ("django.conf", OUTSIDE_CLIENT, True),
+    ("topups.models", OUTSIDE_CLIENT, True),
+    ("topups.simulator.testing", OUTSIDE_CLIENT, True),
+    ("topups.oneclicker", OUTSIDE_CLIENT, True),
+    ("topups.oneclick.errors", OUTSIDE_CLIENT, False),
+    ("topups.oneclick.errors", OUTSIDE_SIMULATOR, True),
+    ("topups.simulator", OUTSIDE_SIMULATOR, False),
+    ("requests", OUTSIDE_CLIENT, False),
+])
+def test_what_lies_outside_the_client_and_the_simulator(name, outside, edge):
+    assert bool(outside.match(name)) is edge
 
 
 @pytest.mark.parametrize(("source", "module", "edge"), [

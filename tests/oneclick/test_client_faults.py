@@ -383,8 +383,8 @@ def test_every_call_has_an_explicit_timeout():
 
 @pytest.fixture
 def tls_api(monkeypatch):
-    from topups.oneclick.simulator.testing import serve_in_thread
-    from topups.oneclick.simulator.tlsfront import tls_front
+    from topups.simulator.testing import serve_in_thread
+    from topups.simulator.tlsfront import tls_front
 
     with serve_in_thread(keys={"k-tls": None}) as api, tls_front(api.host, api.port) as front:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", front.ca_file)  # requests prefers it to session.verify

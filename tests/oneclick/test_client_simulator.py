@@ -30,7 +30,7 @@ from topups.oneclick import (
 )
 from topups.oneclick.errors import BadResponse
 
-testing = pytest.importorskip("topups.oneclick.simulator.testing")
+testing = pytest.importorskip("topups.simulator.testing")
 
 KEYS = {
     "k": {"type": "SANDBOX", "scope": "READ-WRITE", "allowed_ips": []},

@@ -1,6 +1,6 @@
 """OneClickDZ API v3 client (no Django here): ``OneClickClient``, its typed results and errors."""
 
-from .client import DEFAULT_KEY_GUARD, KeyGuard, MemoryKeyGuard, OneClickClient, Reachability, key_fingerprint
+from .client import OneClickClient, Reachability
 from .errors import (
     ERROR_CODES,
     ORDER_REFUSALS,
@@ -28,6 +28,7 @@ from .errors import (
     TransportError,
     ValidationFailed,
 )
+from .keyguard import DEFAULT_KEY_GUARD, KeyGuard, MemoryKeyGuard, key_fingerprint
 from .types import (
     AccountInfo,
     Balance,

@@ -30,27 +30,20 @@ documented error envelope                        its ApiError        its ApiErro
 (GET rows are what is left after the retries.) ``OutcomeUnknown`` means "the order may exist":
 look it up with ``check_ref`` rather than sending it again.
 
-**Key guard.** The API blocks the caller's IP after 5 failed key attempts, so after an
-authentication failure (missing/invalid key, IP blocked) the client records the key's fingerprint
-in a ``KeyGuard`` and refuses, without network, every further authenticated call with that key
-(``KeyRefused``) until the key changes or the guard is cleared. The default guard lives in process
-memory and is shared by all clients of the process; pass a shared (database) guard to cover
-several processes. A key not yet known to work is probed by one call at a time: the guard's probe
-lock lets one caller through while the others wait for its answer (then call, or raise
-``KeyRefused``), or give up with ``KeyBeingChecked`` (nothing sent) when it does not come in time.
-So a wrong key costs one failed call however many workers send at once.
+**Key guard** (``keyguard.py``). Every authenticated call asks the client's ``KeyGuard`` first:
+a key the API refused once is refused again without network (``KeyRefused``), and a key not yet
+known to work is tried by one call at a time, so a wrong key costs one failed call however many
+workers send at once.
 
 The key itself never appears in logs, exception messages or reprs; only its fingerprint does.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import re
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -69,11 +62,19 @@ from .errors import (
     BadResponse,
     ConfigurationError,
     InvalidRequest,
-    KeyBeingChecked,
-    KeyRefused,
     OneClickError,
     OutcomeUnknown,
     TransportError,
+)
+from .keyguard import (
+    DEFAULT_KEY_GUARD,
+    KeyGuard,
+    await_probe,
+    check_key,
+    end_probe,
+    key_fingerprint,
+    record_refusal,
+    record_works,
 )
 from .parsing import (
     Envelope,
@@ -117,94 +118,7 @@ MAX_PAGE_SIZE = 100
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-# Key guard ------------------------------------------------------------------------------------
-
-
-def key_fingerprint(api_key: str) -> str:
-    """A short, stable, non-reversible name for a key (first 16 hex digits of its SHA-256)."""
-    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
-
-
-@runtime_checkable
-class KeyGuard(Protocol):
-    """Remembers keys the API refused, by fingerprint, so no process keeps burning attempts."""
-
-    def refused_reason(self, fingerprint: str) -> str | None:
-        """Why this key was refused, or None when it may be used."""
-        ...
-
-    def refuse(self, fingerprint: str, reason: str) -> None:
-        """Record that the API refused this key."""
-        ...
-
-    def clear(self, fingerprint: str) -> None:
-        """Allow this key again (an operator fixed the key or the IP whitelist)."""
-        ...
-
-    def key_works(self, fingerprint: str) -> bool:
-        """Whether the API has accepted this key since it was last refused."""
-        ...
-
-    def mark_works(self, fingerprint: str) -> None:
-        """Record that the API accepted this key."""
-        ...
-
-    def try_probe(self, fingerprint: str, seconds: float) -> bool:
-        """Take the probe lock for this key (at most ``seconds``), shared by every caller the
-        guard covers; False when another caller holds it."""
-        ...
-
-    def end_probe(self, fingerprint: str) -> None:
-        """Release the probe lock."""
-        ...
-
-
-class MemoryKeyGuard:
-    """A ``KeyGuard`` in process memory (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._refused: dict[str, str] = {}
-        self._works: set[str] = set()
-        self._probes: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def refused_reason(self, fingerprint: str) -> str | None:
-        return self._refused.get(fingerprint)
-
-    def refuse(self, fingerprint: str, reason: str) -> None:
-        with self._lock:
-            self._refused[fingerprint] = reason
-            self._works.discard(fingerprint)
-
-    def clear(self, fingerprint: str) -> None:
-        with self._lock:
-            self._refused.pop(fingerprint, None)
-
-    def key_works(self, fingerprint: str) -> bool:
-        return fingerprint in self._works
-
-    def mark_works(self, fingerprint: str) -> None:
-        with self._lock:
-            self._works.add(fingerprint)
-
-    def try_probe(self, fingerprint: str, seconds: float) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            if self._probes.get(fingerprint, 0.0) > now:
-                return False
-            self._probes[fingerprint] = now + seconds
-            return True
-
-    def end_probe(self, fingerprint: str) -> None:
-        with self._lock:
-            self._probes.pop(fingerprint, None)
-
-    def __repr__(self) -> str:
-        return f"MemoryKeyGuard(refused={sorted(self._refused)!r})"
-
-
-#: The guard clients use when none is given: shared by every client of the process.
-DEFAULT_KEY_GUARD = MemoryKeyGuard()
+# Reachability ---------------------------------------------------------------------------------
 
 
 @runtime_checkable
@@ -641,17 +555,7 @@ class OneClickClient:
             return self._plain_headers
         if not self._api_key:
             raise ConfigurationError("No OneClickDZ API key is configured")
-        try:
-            reason = self.key_guard.refused_reason(self.fingerprint)
-        except Exception as exc:
-            # Fail closed, and say "not sent": we cannot tell whether this key may be used.
-            raise ConfigurationError(f"Key guard unavailable ({type(exc).__name__}); no call made") from exc
-        if reason:
-            raise KeyRefused(
-                f"The API refused key {self.fingerprint} earlier ({reason}); "
-                "no call is made with it until the key changes or the refusal is cleared",
-                details={"fingerprint": self.fingerprint, "reason": reason},
-            )
+        check_key(self.key_guard, self.fingerprint)
         return self._key_headers
 
     def _url(self, path: str) -> str:
@@ -671,62 +575,21 @@ class OneClickClient:
     ) -> T:
         url = self._url(path)
         headers = self._headers(auth)
-        probing = auth and self._await_probe()
+        probing = auth and await_probe(self.key_guard, self.fingerprint, wait=sum(self.timeout))
         try:
             result = self._send(method, path, url, parse, params=params, body=body, headers=headers, auth=auth)
         except ApiError as exc:
             # Any answer of the API but an authentication failure means it accepted the key.
             if probing and not isinstance(exc, AuthError):
-                self._mark_works()
+                record_works(self.key_guard, self.fingerprint)
             raise
         else:
             if probing:
-                self._mark_works()
+                record_works(self.key_guard, self.fingerprint)
             return result
         finally:
             if probing:
-                self._end_probe()
-
-    def _await_probe(self) -> bool:
-        """True when this call is the one probing a key not yet known to work (it holds the
-        guard's probe lock); False when the key is known to work. Waits while another caller
-        probes, then raises ``KeyRefused`` if the API refused the key, ``KeyBeingChecked`` if no
-        answer came within one call's time."""
-        guard, fingerprint = self.key_guard, self.fingerprint
-        if not hasattr(guard, "try_probe"):
-            return False  # a guard without a probe lock: every caller calls
-        wait = self.timeout[0] + self.timeout[1]
-        deadline = time.monotonic() + wait
-        try:
-            while not guard.key_works(fingerprint):
-                if guard.try_probe(fingerprint, wait + 5.0):
-                    # The previous prober may have finished between our last look and the lock.
-                    try:
-                        self._headers(True)
-                        if not guard.key_works(fingerprint):
-                            return True
-                    except BaseException:
-                        guard.end_probe(fingerprint)
-                        raise
-                    guard.end_probe(fingerprint)
-                    return False
-                if time.monotonic() > deadline:
-                    raise KeyBeingChecked(
-                        f"Key {fingerprint} is being tried by another call; no call made",
-                        details={"fingerprint": fingerprint})
-                time.sleep(0.05)
-                self._headers(True)  # raises KeyRefused once the probe was refused
-        except OneClickError:
-            raise
-        except Exception as exc:
-            raise ConfigurationError(f"Key guard unavailable ({type(exc).__name__}); no call made") from exc
-        return False
-
-    def _mark_works(self) -> None:
-        try:
-            self.key_guard.mark_works(self.fingerprint)
-        except Exception:
-            logger.exception("Could not record that key %s works", self.fingerprint)
+                end_probe(self.key_guard, self.fingerprint)
 
     def _tell_reachability(self, reached: bool, cause: str = "") -> None:
         if self.reachability is None:
@@ -738,12 +601,6 @@ class OneClickClient:
                 self.reachability.unreachable(self.base_url, cause)
         except Exception:  # the API's answer (or its absence) matters more than the record of it
             logger.exception("Could not record whether %s answered", self.base_url)
-
-    def _end_probe(self) -> None:
-        try:
-            self.key_guard.end_probe(self.fingerprint)
-        except Exception:
-            logger.exception("Could not release the probe lock of key %s", self.fingerprint)
 
     def _send(self, method: str, path: str, url: str, parse: Callable[[Envelope], T], *,
               params: dict[str, Any] | None, body: dict[str, Any] | None, headers: dict[str, str], auth: bool) -> T:
@@ -770,16 +627,7 @@ class OneClickClient:
             return self._result(method, path, response, parse)
         except AuthError as exc:
             if auth:
-                reason = f"{exc.code} (HTTP {exc.http_status}): {exc.message}"
-                try:
-                    self.key_guard.refuse(self.fingerprint, reason)
-                except Exception:  # the API's answer matters more than the guard's failure
-                    logger.exception("Could not record the refusal of key %s", self.fingerprint)
-                logger.warning(
-                    "OneClickDZ refused key %s: %s; further calls with it are blocked",
-                    self.fingerprint,
-                    reason,
-                )
+                record_refusal(self.key_guard, self.fingerprint, f"{exc.code} (HTTP {exc.http_status}): {exc.message}")
             raise
 
     def _transport_error(self, method: str, path: str, exc: requests.RequestException) -> OneClickError:
@@ -848,10 +696,7 @@ def _parse_topup_envelope(envelope: Envelope) -> Topup:
 
 
 __all__ = [
-    "DEFAULT_KEY_GUARD",
-    "KeyGuard",
-    "MemoryKeyGuard",
     "OneClickClient",
+    "Reachability",
     "build_retry",
-    "key_fingerprint",
 ]

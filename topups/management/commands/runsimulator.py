@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from topups.oneclick.simulator import DEMO_KEY, Simulator, make_server
+from topups.simulator import DEMO_KEY, Simulator, make_server
 
 
 class Command(BaseCommand):

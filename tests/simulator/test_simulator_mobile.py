@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from topups.oneclick.simulator.testing import serve_in_thread
+from topups.simulator.testing import serve_in_thread
 
 KEY = "mobile-test-key"
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from topups.oneclick.simulator import serve_in_thread
+from topups.simulator import serve_in_thread
 
 KEY = "sim-test-key-0001"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -47,7 +47,7 @@ def serve_in_thread(simulator: Simulator | None = None, host: str = "127.0.0.1",
     server = make_server(simulator, host, port)
     # A short poll interval keeps stop() fast; the cost is a wake-up every 50 ms while idle.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name=f"oneclick-simulator-{server.server_address[1]}", daemon=True)
+                              name=f"api-simulator-{server.server_address[1]}", daemon=True)
     thread.start()
     try:
         yield RunningSimulator(simulator, server, host, server.server_address[1])

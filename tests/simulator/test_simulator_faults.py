@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from topups.oneclick.simulator import serve_in_thread
+from topups.simulator import serve_in_thread
 
 KEY = "sim-test-key-0002"
 SEND = {"type": "ADSL", "number": "036362608", "value": 500}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from topups.oneclick.simulator import DEMO_KEY, Simulator, serve_in_thread
+from topups.simulator import DEMO_KEY, Simulator, serve_in_thread
 
 
 @pytest.fixture
