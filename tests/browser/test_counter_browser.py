@@ -68,7 +68,7 @@ def test_a_second_top_up_of_the_same_line_warns_and_asks(page, live_server, oper
         page.keyboard.press("Enter")
     page.wait_for_selector("#same-line")
     assert Order.objects.count() == 1
-    # A deliberate confirmation sends exactly one more (resubmitting it: tests/test_same_line.py).
+    # A deliberate confirmation sends exactly one more (resubmitting it: tests/counter/test_same_line.py).
     with page.expect_navigation():
         page.click("#confirm-same-line")
     page.wait_for_url(lambda url: "/orders/new/" not in url)
