@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tests.factories import MobileOrderFactory, OrderFactory
 from topups.models import MobilePlan, Order, OrderStatus, PriceMode, Service
 from topups.services import catalog, mobile, pricing
 from topups.services.actors import Actor
@@ -60,10 +61,10 @@ def test_flexy_sells_at_face_value_and_every_plan_is_on_the_price_list(page, liv
 
 
 def paid(operator, status, service=Service.INTERNET, **extra) -> Order:
-    fields = ({"service": Service.MOBILE, "plan_code": "PREPAID_DJEZZY", "number": "0771234567"}
-              if service == Service.MOBILE else {"line_type": "ADSL", "number": "036362608"})
-    fields = {**fields, "value": Decimal(1000), "cost": Decimal(980), "price": Decimal(1000), **extra}
-    return Order.objects.create(**fields, status=status, created_by=operator, processed_at=timezone.now())
+    factory, number = ((MobileOrderFactory, "0771234567") if service == Service.MOBILE
+                       else (OrderFactory, "036362608"))
+    fields = {"number": number, "cost": Decimal(980), "price": Decimal(1000), **extra}
+    return factory(**fields, status=status, created_by=operator, processed_at=timezone.now())
 
 
 @pytest.mark.parametrize(("kind", "status", "service", "note", "words"), [

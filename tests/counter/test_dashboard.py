@@ -14,9 +14,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.conftest import printed_text
+from tests.factories import place
 from topups.csv_export import safe_cell
 from topups.models import ApiAccount, Order, OrderStatus
-from topups.services import orders, sending, sync
+from topups.services import sending, sync
 from topups.services.account import current_fingerprint
 from topups.services.actors import Actor
 
@@ -34,12 +35,6 @@ def op_client(client, operator):
 def sup_client(client, supervisor):
     client.force_login(supervisor)
     return client
-
-
-def place(user, number="036362600", value=1000, line_type="ADSL", **kwargs) -> Order:
-    order, _ = orders.create_order(line_type=line_type, number=number, value=Decimal(value),
-                                   actor=Actor.user(user), **kwargs)
-    return order
 
 
 def form_ref(client) -> str:

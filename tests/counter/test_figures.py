@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.factories import OrderFactory
 from topups import selectors
 from topups import selectors_books as books
 from topups.models import HandBack, Order, OrderStatus, Service, status_label
@@ -21,10 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 def sale(user, status, till=None, **extra) -> Order:
-    fields = {"line_type": "ADSL", "number": "036362608", "value": Decimal(1000), "cost": Decimal(980),
-              "price": Decimal(1000)}
-    fields.update(extra)
-    return Order.objects.create(**fields, status=status, created_by=user, till=till)
+    fields = {"number": "036362608", "cost": Decimal(980), "price": Decimal(1000), **extra}
+    return OrderFactory(**fields, status=status, created_by=user, till=till)
 
 
 def menu_request(user, till=None) -> Order:

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from tests.factories import MobileOrderFactory, OrderFactory
 from tests.flexy_fixtures import NEW, send
 from topups.forms import NewOrderForm
 from topups.models import Order, OrderStatus, Service
@@ -116,10 +117,9 @@ def test_the_bulk_file_still_refuses_a_formula_in_the_number(counter, supervisor
 
 @pytest.mark.parametrize("typed", [*MOBILE_AS_TYPED, *LTE_AS_TYPED])
 def test_the_search_finds_every_form(operator, typed):
-    mobile = Order.objects.create(service=Service.MOBILE, plan_code="PREPAID_DJEZZY", number=MOBILE,
-                                  value=Decimal(1000), status=OrderStatus.FULFILLED, created_by=operator)
-    lte = Order.objects.create(line_type="4G", number=LTE, value=Decimal(1500), status=OrderStatus.FULFILLED,
-                               created_by=operator)
+    mobile = MobileOrderFactory(number=MOBILE, status=OrderStatus.FULFILLED, created_by=operator)
+    lte = OrderFactory(line_type="4G", number=LTE, value=Decimal(1500), status=OrderStatus.FULFILLED,
+                       created_by=operator)
     found = set(Order.objects.filter(search_q(typed)))
     assert found == ({mobile} if typed in MOBILE_AS_TYPED else {lte})
 

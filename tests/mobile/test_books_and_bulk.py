@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.factories import MobileOrderFactory, OrderFactory
 from topups import selectors_books as books
 from topups.models import ApiAccount, Batch, Order, OrderStatus, Service
 from topups.services import batches, lifecycle, mobile, tills
@@ -93,9 +94,8 @@ def test_the_admin_adds_a_flexy_order_through_the_same_checks(shop, supervisor, 
 
 
 def sold(user, till=None, **fields) -> Order:
-    return Order.objects.create(**{"service": Service.MOBILE, "plan_code": "PREPAID_DJEZZY", "number": "0771234567",
-                                   "value": Decimal(1000), "cost": Decimal("992.50"), "price": Decimal("1012.50"),
-                                   "status": S.FULFILLED, "created_by": user, "till": till, **fields})
+    return MobileOrderFactory(**{"cost": Decimal("992.50"), "price": Decimal("1012.50"), "status": S.FULFILLED,
+                                 "created_by": user, "till": till, **fields})
 
 
 def test_reports_and_the_close_split_per_service(shop, operator, supervisor, client):
@@ -104,8 +104,7 @@ def test_reports_and_the_close_split_per_service(shop, operator, supervisor, cli
     lifecycle.move(sold(operator, till, status=S.HANDLING), S.REFUNDED, SYNC)  # handed back through the door
     sold(operator, till, plan_code="PIXX_500", number="0661234567", value=Decimal(500), cost=Decimal(485),
          price=Decimal(505))
-    Order.objects.create(line_type="ADSL", number="036362600", value=Decimal(1000), cost=Decimal(980),
-                         price=Decimal(1000), status=S.FULFILLED, created_by=operator, till=till)
+    OrderFactory(cost=Decimal(980), price=Decimal(1000), status=S.FULFILLED, created_by=operator, till=till)
     today = timezone.localdate()
     by_service = {row.key[0]: row for row in books.report(start=today, end=today, group="service").rows}
     mobile_row, internet_row = by_service[Service.MOBILE], by_service[Service.INTERNET]
@@ -149,7 +148,7 @@ def test_bulk_results_name_the_plan(shop, supervisor, client):
 
 def test_the_orders_list_finds_and_filters_mobile_top_ups(shop, supervisor, client):
     flexy = sold(supervisor)
-    card = Order.objects.create(line_type="ADSL", number="036362600", value=Decimal(1000), created_by=supervisor)
+    card = OrderFactory(created_by=supervisor)
     client.force_login(supervisor)
     for term in ("0771234567", "+213 771 23 45 67", "٠٧٧١٢٣٤٥٦٧"):
         orders = client.get(reverse("topups:orders"), {"q": term}).context["orders"]

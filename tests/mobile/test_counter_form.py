@@ -5,10 +5,9 @@ confirmation, the uncertain outcome, and a suggested offer sent with one click."
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
+from tests.factories import MobileOrderFactory
 from tests.flexy_fixtures import CHECK, NEW, errors_of, form_ref, send
 from topups.models import Order, OrderStatus, Service
 from topups.services import mobile
@@ -121,8 +120,7 @@ def test_internet_orders_keep_working(counter, client):
 
 
 def test_a_second_top_up_of_the_same_number_and_amount_asks_first(counter, client, operator):
-    earlier = Order.objects.create(service=Service.MOBILE, plan_code="PREPAID_DJEZZY", number="0771234567",
-                                   value=Decimal(1000), status=S.FULFILLED, created_by=operator)
+    earlier = MobileOrderFactory(status=S.FULFILLED, created_by=operator)
     ref = form_ref(client)
     data = {"service": "mobile", "ref": ref, "number": "+213771234567", "plan_code": "PREPAID_DJEZZY",
             "amount": "1000"}

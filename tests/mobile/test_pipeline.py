@@ -10,7 +10,8 @@ import pytest
 import requests
 from django.utils import timezone
 
-from topups.models import Order, OrderEvent, OrderStatus
+from tests import factories
+from topups.models import Order, OrderEvent, OrderStatus, Service
 from topups.services import account, orders, sending, sync
 from topups.services.actors import SYNC, Actor
 
@@ -23,11 +24,8 @@ def staff(operator):
     return Actor.user(operator)
 
 
-def place(staff, number="0778037340", plan="PREPAID_DJEZZY", amount=1000, **kwargs) -> Order:
-    order, created = orders.create_order(service="mobile", plan_code=plan, number=number,
-                                         value=None if amount is None else Decimal(amount), actor=staff, **kwargs)
-    assert created
-    return order
+def place(staff, number=None, **fields) -> Order:
+    return factories.place(staff, number, service=Service.MOBILE, **fields)
 
 
 def send(order, staff) -> sending.SendReport:
@@ -59,7 +57,7 @@ def test_a_fulfilled_mobile_top_up(sim, staff):
 
 
 def test_refunded_with_the_message_for_the_customer(sim, staff):
-    order = place(staff, number="0600000001", plan="PREPAID_MOBILIS")
+    order = place(staff, number="0600000001", plan_code="PREPAID_MOBILIS")
     send(order, staff)
     sim.advance(5)
     order = refresh(order)
@@ -68,7 +66,7 @@ def test_refunded_with_the_message_for_the_customer(sim, staff):
 
 
 def test_refunded_with_suggested_offers(sim, staff):
-    order = place(staff, number="0600000002", plan="PREPAID_MOBILIS")
+    order = place(staff, number="0600000002", plan_code="PREPAID_MOBILIS")
     send(order, staff)
     sim.advance(5)
     order = refresh(order)
@@ -121,7 +119,7 @@ def test_uncertain_for_48_hours_needs_attention(sim, staff):
 
 
 def test_a_getmenu_request_answers_the_numbers_offers(sim, staff):
-    order = place(staff, number="0551234567", plan="GETMENU_Ooredoo", amount=None)
+    order = place(staff, number="0551234567", plan_code="GETMENU_Ooredoo", value=None)
     assert (order.value, order.cost) == (Decimal(0), Decimal(0))
     send(order, staff)
     sim.advance(5)
@@ -131,7 +129,7 @@ def test_a_getmenu_request_answers_the_numbers_offers(sim, staff):
 
 
 def test_a_plan_without_cost_takes_the_cost_the_api_debited(sim, staff):
-    order = place(staff, number="0661234567", plan="GROS_MOBILIS", amount=6000)
+    order = place(staff, number="0661234567", plan_code="GROS_MOBILIS", value=6000)
     assert order.cost is None
     send(order, staff)
     sim.advance(5)

@@ -10,10 +10,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tests.factories import place
 from topups.models import TRACKED_STATUSES, Order, OrderEvent, OrderStatus
 from topups.oneclick import LineType as ApiLineType
 from topups.oneclick import Topup, TopupStatus
-from topups.services import lifecycle, orders, planning
+from topups.services import lifecycle, planning
 from topups.services.actors import SYNC, Actor
 from topups.services.lifecycle import Change, IllegalTransition
 
@@ -23,11 +24,6 @@ S = OrderStatus
 @pytest.fixture
 def staff(operator):
     return Actor.user(operator)
-
-
-def place(staff, number: str) -> Order:
-    order, _created = orders.create_order(line_type="ADSL", number=number, value=Decimal(1000), actor=staff)
-    return order
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ import requests
 from django.conf import settings as settings_module
 from django.utils import timezone
 
+from tests.factories import place
 from topups.models import HANDED_BACK_STATUSES, LedgerRow, Order, OrderEvent, OrderStatus, Product
 from topups.services import account, dispatch, lifecycle, orders, planning, sending, sync
 from topups.services.actors import SYNC, Actor
@@ -21,13 +22,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff(operator):
     return Actor.user(operator)
-
-
-def place(staff, number="036362600", value=1000, line_type="ADSL", **kwargs) -> Order:
-    order, created = orders.create_order(line_type=line_type, number=number, value=Decimal(value), actor=staff,
-                                         **kwargs)
-    assert created
-    return order
 
 
 def send(order, staff) -> sending.SendReport:

@@ -4,35 +4,27 @@ it (audited)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories import place
 from topups.models import AuditEvent, Order, OrderStatus
 from topups.numbers import normalise_number
-from topups.services import orders
-from topups.services.actors import Actor
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
 CODE = "918273645501"
 
 
-def place(user, number, line_type="4G", value=1500, code="", num_trans="") -> Order:
-    order, _ = orders.create_order(line_type=line_type, number=number, value=Decimal(value), actor=Actor.user(user))
-    if code:
-        Order.objects.filter(pk=order.pk).update(status=S.FULFILLED, card_code=code, num_trans=num_trans)
-    return Order.objects.get(pk=order.pk)
-
-
 @pytest.fixture
 def shop(operator, make_user):
-    lte = place(operator, "213665983439", code=CODE, num_trans="TX-2026-004471")
+    lte = place(operator, "213665983439", line_type="4G", value=1500, status=S.FULFILLED, card_code=CODE,
+                num_trans="TX-2026-004471")
     adsl = place(operator, "036362608", line_type="ADSL", value=1000)
-    other = place(make_user("owner", "Operators"), "213770112233", code="555544443333", num_trans="TX-2026-009999")
+    other = place(make_user("owner", "Operators"), "213770112233", line_type="4G", value=1500, status=S.FULFILLED,
+                  card_code="555544443333", num_trans="TX-2026-009999")
     return {"lte": lte, "adsl": adsl, "other": other}
 
 

@@ -5,15 +5,14 @@ one list page answers the orders accepted together."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from tests.factories import place
 from topups import tasks
 from topups.models import Order, OrderStatus
-from topups.services import catalog, orders, planning, sending, sync
+from topups.services import catalog, planning, sending, sync
 from topups.services.actors import Actor
 
 S = OrderStatus
@@ -27,7 +26,7 @@ def staff(sim, operator):
 
 
 def place_and_send(staff, number: str) -> Order:
-    order, _ = orders.create_order(line_type="ADSL", number=number, value=Decimal(1000), actor=staff)
+    order = place(staff, number)
     assert sending.send_order(order_id=order.pk, actor=staff).outcome == "sent"
     return Order.objects.get(pk=order.pk)
 

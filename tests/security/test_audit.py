@@ -4,7 +4,6 @@ page, the admin), polling writes no row per poll, and responses carrying codes a
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -12,17 +11,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.factories import place
 from topups.models import AuditEvent, Order, OrderStatus
-from topups.services import orders
-from topups.services.actors import Actor
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
 CODE = "987654321098"
-
-
-def place(user, number="036362600") -> Order:
-    return orders.create_order(line_type="ADSL", number=number, value=Decimal(1000), actor=Actor.user(user))[0]
 
 
 def fulfil(order: Order, code: str = CODE) -> None:

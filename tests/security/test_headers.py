@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from decimal import Decimal
 from pathlib import Path
 
 import django
@@ -14,9 +13,8 @@ from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 
-from topups.models import Batch, Order, OrderStatus
-from topups.services import orders
-from topups.services.actors import Actor
+from tests.factories import place
+from topups.models import Batch, OrderStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +22,6 @@ pytestmark = pytest.mark.django_db
 PRODUCTION = {
     "DEBUG": False, "SECURE_SSL_REDIRECT": True, "SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True,
 }
-
-
-def place(user) -> Order:
-    order, _ = orders.create_order(line_type="ADSL", number="036362600", value=Decimal(1000), actor=Actor.user(user))
-    Order.objects.filter(pk=order.pk).update(status=OrderStatus.FULFILLED, card_code="123456789012",
-                                             num_trans="T-1")
-    return order
 
 
 @override_settings(**PRODUCTION)
@@ -103,7 +94,7 @@ def inline_problems(html: str) -> list[str]:
 
 @pytest.fixture
 def pages(client, supervisor, operator):
-    order = place(operator)
+    order = place(operator, status=OrderStatus.FULFILLED, card_code="123456789012", num_trans="T-1")
     batch = Batch.objects.create(file_name="orders.csv", created_by=supervisor)
     client.force_login(supervisor)
     return client, order, batch

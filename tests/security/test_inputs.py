@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from tests.factories import ProductFactory
 from tests.flexy_fixtures import CHECK, errors_of, send
 from topups import inputs
 from topups.models import AuditEvent, Batch, LedgerFlag, LedgerRow, Order, PriceRule, Product, Till
@@ -215,7 +216,7 @@ def test_a_268_byte_file_does_not_become_megabytes_of_stored_rows(sim, sup):
 
 
 def test_an_integer_in_lookup_with_values_no_column_holds_matches_nothing(sim, supervisor):
-    product = Product.objects.create(line_type="ADSL", value=Decimal(500), cost=Decimal(490))
+    product = ProductFactory()
     assert list(Product.objects.filter(pk__in=["99999999999999999999", "²", 10**30])) == []
     assert list(Product.objects.filter(pk__in=[str(product.pk), "²", 10**30])) == [product]
 
@@ -228,7 +229,7 @@ def root(client, make_user):
 
 @pytest.mark.parametrize("selected", ["99999999999999999999", "²"])
 def test_an_admin_action_on_a_selection_that_is_no_row_acts_on_nothing(sim, root, selected):
-    Product.objects.create(line_type="ADSL", value=Decimal(500), cost=Decimal(490))
+    ProductFactory()
     response = root.post(reverse("admin:topups_product_changelist"),
                          {"action": "delete_selected", "_selected_action": [selected], "post": "yes"})
     assert response.status_code in (200, 302)

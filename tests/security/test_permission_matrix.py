@@ -24,6 +24,7 @@ from django.test import RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, path, reverse
 from django.utils import timezone
 
+from tests.factories import ProductFactory
 from topups.models import (
     ApiAccount,
     AuditEvent,
@@ -33,7 +34,6 @@ from topups.models import (
     MobilePlan,
     Order,
     PriceRule,
-    Product,
     Till,
 )
 from topups.services import orders
@@ -352,7 +352,7 @@ def objects(sim, users, make_user):
         "django_q.failure": Task.objects.create(id="b" * 32, success=False, **task).pk,
         "django_q.ormq": OrmQ.objects.create(key="matrix", payload="x").pk if "orm" in settings.Q_CLUSTER else None,
         "topups.order": order.pk,
-        "topups.product": Product.objects.create(line_type="ADSL", value=Decimal(500), cost=Decimal(490)).pk,
+        "topups.product": ProductFactory().pk,
         "topups.apiaccount": ApiAccount.objects.get_or_create(key_fingerprint="f" * 16)[0].pk,
         "topups.mobileplan": MobilePlan.objects.create(code="PREPAID_DJEZZY", kind="dynamic").pk,
         "topups.batch": Batch.objects.create(file_name="admin.csv", created_by=owner).pk,
