@@ -10,15 +10,9 @@ from django.core.exceptions import ValidationError
 
 from topups.models import ApiAccount, MobilePlan, Order, OrderStatus, Service
 from topups.services import mobile, orders
-from topups.services.actors import Actor
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff(operator):
-    return Actor.user(operator)
 
 
 @pytest.mark.parametrize("raw", ["0661234567", "+213 661 23 45 67", "00213661234567", "213661234567",

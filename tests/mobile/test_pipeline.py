@@ -7,21 +7,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import requests
 from django.utils import timezone
 
 from tests import factories
 from topups.models import Order, OrderEvent, OrderStatus, Service
-from topups.services import account, orders, sending, sync
-from topups.services.actors import SYNC, Actor
+from topups.services import orders, sending, sync
+from topups.services.actors import SYNC
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff(operator):
-    return Actor.user(operator)
 
 
 def place(staff, number=None, **fields) -> Order:
@@ -154,62 +148,9 @@ def test_insufficient_balance(sim, staff):
     assert order.status == S.REFUSED and order.refusal_code == "INSUFFICIENT_BALANCE"
 
 
-def test_a_timeout_after_accept_is_reconciled_by_ref_without_a_second_debit(sim, staff, settings):
-    settings.ONECLICKDZ_READ_TIMEOUT = 0.5
-    account.reset_client()
-    sim.inject_fault("mobile-send", "timeout_after_accept", count=1, hang_seconds=3)
-    order = place(staff)
-    report = send(order, staff)
-    order.refresh_from_db()
-    assert report.outcome == "unknown" and order.status == S.UNKNOWN and order.topup_id == ""
-    order = refresh(order)  # found by its ref at /mobile/check-ref
-    assert order.status == S.HANDLING and order.topup_id
-    sim.advance(5)
-    assert refresh(order).status == S.FULFILLED
-    stats = sim.stats()
-    assert stats["refs"][order.ref] == {"orders": 1, "attempts": 1}
-    assert stats["total_debited"] == Decimal("992.50")
-
-
-def test_500_before_accept_is_sent_again_with_the_same_ref_once_safe(sim, staff, settings):
-    sim.inject_fault("mobile-send", "error_500_before", count=1)
-    order = place(staff)
-    assert send(order, staff).outcome == "unknown"
-    order = refresh(order)
-    assert order.status == S.UNKNOWN and sim.stats()["refs"][order.ref]["orders"] == 0
-    settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
-    refresh(order)
-    order.refresh_from_db()
-    assert order.status == S.HANDLING and order.send_attempts == 2
-    assert sim.stats()["refs"][order.ref] == {"orders": 1, "attempts": 2}
-
-
-def test_duplicated_ref_adopts_the_existing_mobile_top_up(sim, simulator_server, staff):
-    answer = requests.post(f"{simulator_server.url}/mobile/send", headers={"X-Access-Token": "test-key-0000"},
-                           json={"plan_code": "PREPAID_DJEZZY", "MSSIDN": "0778037340", "amount": 1000,
-                                 "ref": "OC-ADOPT-M"}, timeout=5)
-    assert answer.json()["success"]
-    order = place(staff, ref="OC-ADOPT-M")
-    report = send(order, staff)
-    order.refresh_from_db()
-    assert report.outcome == "adopted" and order.topup_id == answer.json()["data"]["topupId"]
-    assert sim.stats()["total_debited"] == Decimal("992.50")
-
-
-def test_another_top_up_under_our_ref_is_never_adopted(sim, simulator_server, staff):
-    requests.post(f"{simulator_server.url}/mobile/send", headers={"X-Access-Token": "test-key-0000"},
-                  json={"plan_code": "PREPAID_DJEZZY", "MSSIDN": "0778037341", "amount": 500, "ref": "OC-OTHER-M"},
-                  timeout=5)
-    order = place(staff, ref="OC-OTHER-M")
-    send(order, staff)
-    order.refresh_from_db()
-    assert order.status == S.ATTENTION
-
-
 def test_a_mixed_cycle_walks_each_services_list(sim, staff, synced):
     mobiles = [place(staff, number=f"07780373{i:02d}") for i in range(6)]
-    cards = [orders.create_order(line_type="ADSL", number=f"0363626{i:02d}", value=Decimal(1000), actor=staff)[0]
-             for i in range(6)]
+    cards = [factories.place(staff, f"0363626{i:02d}") for i in range(6)]
     for order in [*mobiles, *cards]:
         send(order, staff)
     sim.advance(5)

@@ -15,15 +15,10 @@ from topups.models import TRACKED_STATUSES, Order, OrderEvent, OrderStatus
 from topups.oneclick import LineType as ApiLineType
 from topups.oneclick import Topup, TopupStatus
 from topups.services import lifecycle, planning
-from topups.services.actors import SYNC, Actor
+from topups.services.actors import SYNC
 from topups.services.lifecycle import Change, IllegalTransition
 
 S = OrderStatus
-
-
-@pytest.fixture
-def staff(operator):
-    return Actor.user(operator)
 
 
 @pytest.mark.django_db

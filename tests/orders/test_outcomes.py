@@ -13,15 +13,10 @@ from django.utils import timezone
 from tests.factories import place
 from topups.models import HANDED_BACK_STATUSES, LedgerRow, Order, OrderEvent, OrderStatus, Product
 from topups.services import account, dispatch, lifecycle, orders, planning, sending, sync
-from topups.services.actors import SYNC, Actor
+from topups.services.actors import SYNC
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff(operator):
-    return Actor.user(operator)
 
 
 def send(order, staff) -> sending.SendReport:
@@ -128,51 +123,6 @@ def test_unknown_value_is_refused_by_validation(synced, staff):
     send(order, staff)
     order.refresh_from_db()
     assert order.status == S.REFUSED and order.refusal_code == "ERR_VALIDATION"
-
-
-def test_duplicated_ref_adopts_the_existing_order(synced, simulator_server, staff):
-    # Someone (an earlier attempt) already placed this ref at the API.
-    answer = requests.post(f"{simulator_server.url}/internet/send", headers={"X-Access-Token": "test-key-0000"},
-                           json={"type": "ADSL", "number": "036362600", "value": 1000, "ref": "OC-ADOPT-1"}, timeout=5)
-    assert answer.json()["success"]
-    order = place(staff, ref="OC-ADOPT-1")
-    report = send(order, staff)
-    order.refresh_from_db()
-    assert report.outcome == "adopted"
-    assert order.status == S.HANDLING and order.topup_id == answer.json()["data"]["topupId"]
-    stats = synced.stats()
-    assert stats["refs"]["OC-ADOPT-1"] == {"orders": 1, "attempts": 2}
-    assert stats["total_debited"] == Decimal("980")
-
-
-def test_read_timeout_after_accept_is_reconciled_without_second_debit(synced, staff, settings):
-    settings.ONECLICKDZ_READ_TIMEOUT = 0.5
-    account.reset_client()
-    synced.inject_fault("send", "timeout_after_accept", count=1, hang_seconds=3)
-    order = place(staff)
-    report = send(order, staff)
-    order.refresh_from_db()
-    assert report.outcome == "unknown" and order.status == S.UNKNOWN and order.topup_id == ""
-    order = refresh(order)  # found by its ref
-    assert order.status == S.HANDLING and order.topup_id
-    synced.advance(5)
-    assert refresh(order).status == S.FULFILLED
-    stats = synced.stats()
-    assert stats["refs"][order.ref] == {"orders": 1, "attempts": 1}
-    assert stats["total_debited"] == Decimal("980")
-
-
-def test_500_before_accept_is_sent_again_with_the_same_ref_once_safe(synced, staff, settings):
-    synced.inject_fault("send", "error_500_before", count=1)
-    order = place(staff)
-    assert send(order, staff).outcome == "unknown"
-    order = refresh(order)  # NOT_FOUND, but too early to resend
-    assert order.status == S.UNKNOWN and synced.stats()["refs"][order.ref]["orders"] == 0
-    settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
-    refresh(order)  # NOT_FOUND and safe now: resent inline (tasks run synchronously in tests)
-    order.refresh_from_db()
-    assert order.status == S.HANDLING and order.send_attempts == 2
-    assert synced.stats()["refs"][order.ref] == {"orders": 1, "attempts": 2}
 
 
 def test_transport_error_puts_the_order_back_to_wait(sim, staff, settings):
@@ -298,21 +248,6 @@ def assert_charged_is_not_hidden(sim, order, staff, *, debited: bool) -> None:
         assert shown not in NOT_CHARGED, f"{order.ref} shown {shown} but the API debited {debit}"
 
 
-def test_tls_error_after_the_post_left_is_checked_by_ref_not_sent_again(synced, tls_front, staff):
-    tls_front.faults.inject("broken_record", path="/v3/internet/send")
-    order = place(staff)
-    report = send(order, staff)
-    order.refresh_from_db()
-    assert report.outcome == "unknown" and order.status == S.UNKNOWN
-    assert synced.stats()["refs"][order.ref] == {"orders": 1, "attempts": 1}  # the API debited it
-    cancelled, _skipped = orders.cancel_orders(Order.objects.filter(pk=order.pk), actor=staff)
-    assert cancelled == []
-    order = refresh(order)
-    assert order.status == S.HANDLING and order.topup_id
-    assert_charged_is_not_hidden(synced, order, staff, debited=True)
-    assert synced.stats()["refs"][order.ref] == {"orders": 1, "attempts": 1}
-
-
 @pytest.mark.parametrize("fault", ["rate_limit", "reset_connect", "auth"])
 def test_resend_that_meets_a_not_sent_failure_stays_checking(synced, staff, settings, fault):
     lose_the_answer(synced, settings)
@@ -378,14 +313,6 @@ def send_under_a_strangers_ref(synced, staff, ref: str) -> Order:
     order = refresh(order)
     assert order.status == S.ATTENTION and order.card_code == ""
     return order
-
-
-def test_duplicated_ref_held_by_a_strangers_order_is_never_adopted(synced, simulator_server, staff):
-    post_as_another_tool(simulator_server, "OC-CSV-7")
-    order = send_under_a_strangers_ref(synced, staff, "OC-CSV-7")
-    event = OrderEvent.objects.get(order=order, to_status=S.ATTENTION)
-    assert event.payload["ours"]["number"] == "036362600" and event.payload["api"]["number"] == "036362611"
-    assert set(event.payload["differences"]) == {"number"}
 
 
 @pytest.mark.parametrize(("left_out", "number", "value"), [
