@@ -9,7 +9,7 @@ sweeper chain follows them. Measured, in one run:
 - the longest time any tracked order stayed overdue (sampled every 0.2 s): the longest gap
   between sync cycles while work was due;
 - API calls per order over its whole life (until every order is final), fault-free, then with
-  the chaos test's fault mix (tests/test_chaos.py) on every order endpoint.
+  the chaos test's fault mix (tests/cluster/test_chaos.py) on every order endpoint.
 
 The cluster reuses a number check as production does (ONECLICKDZ_NUMBER_CHECK_REUSE_SECONDS).
 
@@ -34,8 +34,8 @@ from django.db import connection  # noqa: E402
 from django.db.models import Min  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from tests.cluster.test_chaos import CHECK_FAULTS, LOOKUP_FAULTS, READ_FAULTS, SEND_FAULTS  # noqa: E402
 from tests.processes import database_url, start_qcluster, stop_group  # noqa: E402
-from tests.test_chaos import CHECK_FAULTS, LOOKUP_FAULTS, READ_FAULTS, SEND_FAULTS  # noqa: E402
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, Order, OrderEvent, OrderStatus  # noqa: E402
 from topups.services import account, catalog, orders  # noqa: E402
 from topups.services.actors import Actor  # noqa: E402

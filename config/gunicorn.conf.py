@@ -4,7 +4,7 @@
 The access log carries each request's path without its query string, and no Referer: both can hold
 what a person typed (a search term, which may be a card code), and access logs are kept, shipped and
 read far more widely than the audit trail. The orders search is a POST, so its term is in no URL;
-this is the second lock, for a hand-typed or an old bookmarked ``?q=``. ``tests/test_access_log.py``
+this is the second lock, for a hand-typed or an old bookmarked ``?q=``. ``tests/project/test_access_log.py``
 runs gunicorn with this file and searches by code.
 """
 

@@ -217,7 +217,7 @@ X_FRAME_OPTIONS = "DENY"
 # at all. Templates keep behaviour in static/topups/*.js and looks in *.css.
 # The one inline block Django's admin 5.2 still writes is the <style> of admin/change_list.html on
 # a changelist without actions (e.g. the read-only audit trail); it is allowed by its hash alone
-# rather than with 'unsafe-inline'. tests/test_security_headers.py fails if Django changes that block.
+# rather than with 'unsafe-inline'. tests/security/test_headers.py fails if Django changes that block.
 ADMIN_CHANGELIST_STYLE_HASH = "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

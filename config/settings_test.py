@@ -44,8 +44,8 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Login throttling off by default: client.login() passes no request, which django-axes requires.
-# tests/test_security_login.py turns it on for the throttling tests.
+# tests/security/test_login.py turns it on for the throttling tests.
 AXES_ENABLED = False
-# Orders without a cash session in the tests that are not about the books (tests/test_books_*.py
+# Orders without a cash session in the tests that are not about the books (tests/books/
 # turn it on, as in production).
 TILL_REQUIRED = env.bool("TILL_REQUIRED", default=False)  # noqa: F405

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 
 from topups.services import account, catalog
+from topups.services.actors import Actor
 from topups.simulator.testing import serve_in_thread
 
 TEST_KEY = "test-key-0000"
@@ -86,6 +87,12 @@ def make_user(db, django_user_model):
 @pytest.fixture
 def operator(make_user):
     return make_user("olga", "Operators")
+
+
+@pytest.fixture
+def staff(operator):
+    """The operator as the actor of a service call."""
+    return Actor.user(operator)
 
 
 @pytest.fixture

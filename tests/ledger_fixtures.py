@@ -10,7 +10,7 @@ from django.core.cache import cache
 
 from topups.models import Order
 from topups.services import catalog, ledger, orders, reconcile, sending, sync
-from topups.services.actors import SYNC, Actor
+from topups.services.actors import SYNC
 
 
 @pytest.fixture
@@ -24,11 +24,6 @@ def books(sim, settings):
     yield sim
     cache.delete(ledger.SYNC_LOCK)
     cache.delete(reconcile.CHAIN_LOCK)
-
-
-@pytest.fixture
-def staff(operator):
-    return Actor.user(operator)
 
 
 def sell_order(staff, number: str, value: int = 1000, line_type: str = "ADSL") -> Order:

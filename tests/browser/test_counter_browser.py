@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from tests.factories import place
 from topups.models import Order, OrderStatus
-from topups.services import lifecycle, orders
+from topups.services import lifecycle
 from topups.services.actors import Actor
 
 from .test_dashboard_browser import log_in
@@ -19,15 +20,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 CODE = "918273645501"
 
 
-def place(user, number, line_type="4G", value=1500, **fields) -> Order:
-    order, _ = orders.create_order(line_type=line_type, number=number, value=Decimal(value), actor=Actor.user(user))
-    if fields:
-        Order.objects.filter(pk=order.pk).update(**fields)
-    return Order.objects.get(pk=order.pk)
-
-
 def test_search_by_what_the_customer_says(page, live_server, operator, shot):
-    lte = place(operator, "213665983439", status=S.FULFILLED, card_code=CODE, num_trans="TX-2026-004471")
+    lte = place(operator, "213665983439", line_type="4G", value=1500, status=S.FULFILLED, card_code=CODE,
+                num_trans="TX-2026-004471")
     adsl = place(operator, "036362608", line_type="ADSL", value=1000)
     log_in(page, live_server)
     for term, order in [("0665983439", lte), ("+213665983439", lte), ("0665 98 34 39", lte),
@@ -68,7 +63,7 @@ def test_a_second_top_up_of_the_same_line_warns_and_asks(page, live_server, oper
         page.keyboard.press("Enter")
     page.wait_for_selector("#same-line")
     assert Order.objects.count() == 1
-    # A deliberate confirmation sends exactly one more (resubmitting it: tests/test_same_line.py).
+    # A deliberate confirmation sends exactly one more (resubmitting it: tests/counter/test_same_line.py).
     with page.expect_navigation():
         page.click("#confirm-same-line")
     page.wait_for_url(lambda url: "/orders/new/" not in url)
@@ -116,7 +111,8 @@ def boxes_overlap(page, selector) -> list:
 
 @pytest.mark.parametrize("width,height", [(1366, 800), (390, 844)])
 def test_the_order_page_grid_never_overlaps(page, live_server, operator, width, height, shot):
-    order = place(operator, "213665983439", status=S.FULFILLED, card_code=CODE, num_trans="TX-2026-004471",
+    order = place(operator, "213665983439", line_type="4G", value=1500, status=S.FULFILLED, card_code=CODE,
+                  num_trans="TX-2026-004471",
                   topup_id="6a1f0c2e9b7d4e3f8a5c1b0d", ncli="11034*****", offre="FTTc-b_10M'")
     page.set_viewport_size({"width": width, "height": height})
     log_in(page, live_server)
@@ -130,7 +126,7 @@ def test_the_order_page_grid_never_overlaps(page, live_server, operator, width, 
 
 
 def test_the_orders_list_on_a_phone_shows_status_and_code(page, live_server, operator, shot):
-    order = place(operator, "213665983439", status=S.FULFILLED, card_code=CODE)
+    order = place(operator, "213665983439", line_type="4G", value=1500, status=S.FULFILLED, card_code=CODE)
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, live_server)
     for language in ("en", "ar"):
@@ -168,7 +164,8 @@ def test_arabic_pages_read_right_to_left(page, live_server, operator, shot):
 
 def test_admin_order_list_columns_fit_beside_the_filters_at_1366(page, live_server, supervisor, shot):
     for n in range(3):
-        place(supervisor, f"21366598343{n}", status=S.FULFILLED, num_trans=f"TX-2026-00447{n}", cost=Decimal("1470.00"))
+        place(supervisor, f"21366598343{n}", line_type="4G", value=1500, status=S.FULFILLED, num_trans=f"TX-2026-00447{n}",
+              cost=Decimal("1470.00"))
     log_in(page, live_server, "sam", "pw-sam")
     page.goto(live_server.url + "/admin/topups/order/")
     page.wait_for_selector("#result_list")

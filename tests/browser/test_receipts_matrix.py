@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tests.factories import MobileOrderFactory, OrderFactory
 from topups.models import CardInstructions, Order, OrderStatus, Service
 from topups.services import tills
 from topups.services.actors import Actor
@@ -68,8 +69,9 @@ def order_of(user, till, status, service=Service.INTERNET, **extra) -> Order:
                   "value": Decimal(3999), "cost": Decimal("3839.04")}
     if status in (S.FULFILLED, S.TAKEN_BACK) and service == Service.INTERNET:
         extra.setdefault("card_code", CODE)
-    return Order.objects.create(**fields, price=fields["value"], status=status, created_by=user, till=till,
-                                processed_at=now, **extra)
+    factory = MobileOrderFactory if service == Service.MOBILE else OrderFactory
+    return factory(**fields, price=fields["value"], status=status, created_by=user, till=till, processed_at=now,
+                   **extra)
 
 
 @pytest.fixture
