@@ -122,7 +122,7 @@ def test_a_send_cut_by_the_database_before_its_post_is_sent_again_at_once(sim, o
     assert report["outcome"] == "sent" and order.status == S.HANDLING and time.monotonic() - started < 5
     assert len(checks) == 2 and sim.stats()["refs"][order.ref] == {"orders": 1, "attempts": 1}
     moves = list(order.events.order_by("pk").values_list("to_status", "note_code"))[1:]
-    assert moves == [(S.SENDING, ""), (S.NEW, sending.DATABASE_LOST), (S.SENDING, ""), (S.HANDLING, "")], moves
+    assert moves == [(S.SENDING, ""), (S.NEW, sending.DATABASE_LOST), (S.SENDING, ""), (S.HANDLING, "Accepted by the API")], moves
 
 
 def test_the_sweeper_carries_on_after_a_dropped_connection(sim, operator, monkeypatch):
