@@ -46,13 +46,13 @@ def test_a_thousand_rows_reach_a_final_status(sim, qcluster, supervisor, client)
     confirmed = time.monotonic()
 
     status_url = reverse("topups:batch_status", args=[batch.pk])
-    while time.monotonic() - started < 60:
+    while time.monotonic() - started < 180:  # a deadline for reaching final, not a speed measure
         status = client.get(status_url).json()
         if status["done"]:
             break
         time.sleep(1)
     remaining = Order.objects.exclude(status__in=FINAL_STATUSES).values_list("status", flat=True)
-    assert status["done"], (list(remaining)[:20], (ROOT / "test-artifacts/qcluster.log").read_text()[-3000:])
+    assert status["done"], (list(remaining)[:20], (ROOT / "test-artifacts/qcluster-0.log").read_text()[-3000:])
     counts = {c["status"]: c["count"] for c in status["counts"]}
     assert counts["refused"] == 10 and counts["refunded"] == 10 and counts["fulfilled"] == ROWS - 20
     assert all(f["reason"] for f in status["failures"])
