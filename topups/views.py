@@ -24,7 +24,6 @@ from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from topups import selectors, views_mobile
-from topups import selectors_books as books
 from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number
 from topups.keys import value_key, value_text
 from topups.models import (
@@ -42,6 +41,7 @@ from topups.notes import COST_NOTES
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
 from topups.roles import sees_costs
+from topups.selectors import books
 from topups.services import audit, catalog, pricing, receipts, tills
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
