@@ -77,8 +77,8 @@ MIDDLEWARE = [
     "topups.middleware.UserLanguageMiddleware",
     "topups.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # A date out of bounds in an admin list's query is dropped with a message (topups/admin_dates.py).
-    "topups.admin_dates.AdminDateLookupsMiddleware",
+    # A date out of bounds in an admin list's query is dropped with a message (topups/admin/dates.py).
+    "topups.admin.dates.AdminDateLookupsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",

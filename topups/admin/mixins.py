@@ -1,14 +1,15 @@
-"""Other apps' admin pages, tightened: django-q2's schedules, tasks and queue are read-only
-(a schedule names any importable function, so editing one runs code as the service user;
-schedules come from topups/schedules.py and migrations only), and supervisors may see and delete
-django-axes' lockouts to unlock a colleague (the permissions come with the Supervisors group)."""
+"""What several model admins share: view-only pages, a refusal of filters on sensitive fields, and the
+Refresh now button of what comes from the API."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
-from django_q import admin as q_admin
-from django_q.models import Failure, OrmQ, Schedule, Success
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path, reverse
+
+from topups.services import account
 
 
 class NoEditMixin:
@@ -31,11 +32,57 @@ class ReadOnlyAdminMixin(NoEditMixin):
     actions = None
 
 
-READ_ONLY = {Schedule: q_admin.ScheduleAdmin, Success: q_admin.TaskAdmin, Failure: q_admin.FailAdmin}
-if "orm" in settings.Q_CLUSTER:
-    READ_ONLY[OrmQ] = q_admin.QueueAdmin
+# Fields whose values must not leak through a changelist filter (?card_code__startswith=1 recovers
+# a masked code digit by digit): no lookup on them, on any model, through any relation.
+SENSITIVE_LOOKUP_FIELDS = frozenset({"card_code", "card_code_digest"})
 
-for model, base in READ_ONLY.items():
-    if admin.site.is_registered(model):
-        admin.site.unregister(model)
-    admin.site.register(model, type(f"ReadOnly{base.__name__}", (ReadOnlyAdminMixin, base), {}))
+
+class SensitiveLookupsRefused:
+    """ModelAdmin mixin: a URL lookup that touches a sensitive field is refused (400)."""
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        if SENSITIVE_LOOKUP_FIELDS & set(lookup.split("__")):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
+class RefreshButton:
+    """A *Refresh now* button on the list of what comes from the API (the catalog, the mobile
+    plans), with the time of the last refresh: POST only, for holders of ``topups.sync_catalog``.
+    A button rather than an action: the refresh works on the whole list, even an empty one."""
+
+    change_list_template = "admin/topups/refresh_change_list.html"
+    synced_field = ""  # the ApiAccount field holding the last refresh
+    refresh_label = ""
+    refresh_button_id = ""
+
+    def refresh(self, request) -> None:
+        raise NotImplementedError
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_refresh"
+        return [path("refresh/", self.admin_site.admin_view(self.refresh_view), name=name), *super().get_urls()]
+
+    def refresh_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("topups.sync_catalog"):
+            raise PermissionDenied
+        self.refresh(request)  # an API problem is reported in a message, not raised
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+
+    def changelist_view(self, request, extra_context=None):
+        row = account.current_account()
+        extra_context = {
+            **(extra_context or {}),
+            "synced_at": getattr(row, self.synced_field) if row else None,
+            "can_sync_catalog": request.user.has_perm("topups.sync_catalog"),
+            "refresh_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_refresh"),
+            "refresh_label": self.refresh_label,
+            "refresh_button_id": self.refresh_button_id,
+        }
+        return super().changelist_view(request, extra_context)
+
+
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass

@@ -1,56 +1,36 @@
-"""The supervisors' admin: orders with their history, bulk send and refresh, the catalog."""
+"""The orders in the admin: their list with its status badge, the history inline, the add form with the
+dashboard's checks, and the settle page for an order support has settled."""
 
 from __future__ import annotations
-
-from collections import Counter
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from topups import (
-    admin_readonly,  # registers django-q2's admin read-only; its mixin serves the books too
-    selectors,
+from topups import selectors
+from topups.admin.actions import (
+    cancel_selected,
+    close_never_sent_selected,
+    export_orders_csv,
+    refresh_selected,
+    send_selected,
 )
-from topups.admin_readonly import NoEditMixin
-from topups.models import (
-    TRACKED_STATUSES,
-    ApiAccount,
-    AuditEvent,
-    Batch,
-    BatchStatus,
-    CardInstructions,
-    MobilePlan,
-    Order,
-    OrderEvent,
-    OrderStatus,
-    PriceRule,
-    Product,
-    Service,
-    Till,
-)
+from topups.admin.mixins import NoEditMixin, SensitiveLookupsRefused
+from topups.models import Order, OrderEvent, OrderStatus, Product, Service
 from topups.notes import actor_shown
 from topups.numbers import TypedNumberField, normalise_number
 from topups.oneclick import mask_code
-from topups.order_export import export_orders
-from topups.services import account, audit, catalog, mobile, order_edits, orders, pricing, sync, tills
+from topups.services import audit, mobile, order_edits, orders, pricing, tills
 from topups.services.actors import Actor
 
 S = OrderStatus
 
-admin.site.site_header = _("OneClickDZ top-ups")
-admin.site.site_title = _("OneClickDZ top-ups")
-admin.site.index_title = _("Supervision")
-# Refreshing more than this many orders at once is handed to the sync instead of done inline.
-INLINE_REFRESH_LIMIT = 20
 
 
 def status_badge(order: Order) -> str:
@@ -74,62 +54,6 @@ class OrderEventInline(NoEditMixin, admin.TabularInline):
         return obj.note_shown
 
 
-@admin.action(description=_("Send selected orders"), permissions=["send"])
-def send_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
-    report = orders.request_send(queryset, actor=Actor.user(request.user))
-    if report.queued:
-        modeladmin.message_user(request, ngettext(
-            "%(count)d order queued for sending.", "%(count)d orders queued for sending.", len(report.queued)
-        ) % {"count": len(report.queued)}, messages.SUCCESS)
-    _report_skipped(modeladmin, request, report.skipped, _("not waiting to be sent"))
-
-
-@admin.action(description=_("Cancel selected unsent orders"), permissions=["send"])
-def cancel_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
-    cancelled, skipped = orders.cancel_orders(queryset, actor=Actor.user(request.user))
-    if cancelled:
-        modeladmin.message_user(request, ngettext(
-            "%(count)d order cancelled.", "%(count)d orders cancelled.", len(cancelled)
-        ) % {"count": len(cancelled)}, messages.SUCCESS)
-    _report_skipped(modeladmin, request, skipped, _("already sent or final"))
-
-
-@admin.action(description=_("Refresh status"), permissions=["refresh"])
-def refresh_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
-    selected = list(queryset)
-    tracked = [o for o in selected if o.status in TRACKED_STATUSES]
-    skipped = [(o.ref, o.status) for o in selected if o.status not in TRACKED_STATUSES]
-    if len(tracked) > INLINE_REFRESH_LIMIT:
-        count = sync.schedule_refresh([o.pk for o in tracked])
-        modeladmin.message_user(request, _("%(count)d orders will be refreshed by the status sync within a minute.")
-                                % {"count": count}, messages.SUCCESS)
-    elif tracked:
-        report = sync.refresh_orders(tracked, actor=Actor.user(request.user))
-        now_status = selectors.status_counts([o.pk for o in tracked])
-        summary = ", ".join(f"{S(status).label}: {count}" for status, count in sorted(now_status.items()))
-        modeladmin.message_user(request, ngettext("Refreshed %(count)d order (%(summary)s).",
-                                                  "Refreshed %(count)d orders (%(summary)s).", len(tracked))
-                                % {"count": len(tracked), "summary": summary}, messages.SUCCESS)
-        for error in report.errors:
-            modeladmin.message_user(request, _("API problem: %(error)s") % {"error": error}, messages.WARNING)
-    _report_skipped(modeladmin, request, skipped, _("not sent yet or already final"))
-
-
-@admin.action(description=_("Close orders that never reached the API"), permissions=["refresh"])
-def close_never_sent_selected(modeladmin, request, queryset: QuerySet[Order]) -> None:
-    closed, refused = orders.close_never_sent(list(queryset), actor=Actor.user(request.user))
-    if closed:
-        modeladmin.message_user(request, ngettext(
-            "%(count)d order closed: the API never had it.", "%(count)d orders closed: the API never had them.",
-            len(closed)) % {"count": len(closed)}, messages.SUCCESS)
-    for ref, proof in closed:
-        modeladmin.message_user(request, _("%(ref)s closed. %(proof)s") % {"ref": ref, "proof": proof},
-                                messages.INFO)
-    for ref, reason in refused:
-        modeladmin.message_user(request, _("%(ref)s not closed: %(reason)s.") % {"ref": ref, "reason": reason},
-                                messages.WARNING)
-
-
 class SettleForm(forms.Form):
     """How the provider's support settled an accepted order that needs attention."""
 
@@ -140,35 +64,6 @@ class SettleForm(forms.Form):
     card_code = forms.CharField(label=_("card code"), required=False, max_length=64)
     note = forms.CharField(label=_("note"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
                            help_text=_("What support said, their ticket number: kept in the order's history."))
-
-
-def _report_skipped(modeladmin, request, skipped, reason) -> None:
-    if not skipped:
-        return
-    by_status = Counter(status for _ref, status in skipped)
-    detail = ", ".join(f"{S(status).label}: {count}" for status, count in sorted(by_status.items()))
-    refs = ", ".join(ref for ref, _status in skipped[:10]) + ("…" if len(skipped) > 10 else "")
-    modeladmin.message_user(
-        request,
-        ngettext("%(count)d order left unchanged, %(reason)s (%(detail)s): %(refs)s",
-                 "%(count)d orders left unchanged, %(reason)s (%(detail)s): %(refs)s", len(skipped))
-        % {"count": len(skipped), "reason": reason, "detail": detail, "refs": refs},
-        messages.WARNING,
-    )
-
-
-# Fields whose values must not leak through a changelist filter (?card_code__startswith=1 recovers
-# a masked code digit by digit): no lookup on them, on any model, through any relation.
-SENSITIVE_LOOKUP_FIELDS = frozenset({"card_code", "card_code_digest"})
-
-
-class SensitiveLookupsRefused:
-    """ModelAdmin mixin: a URL lookup that touches a sensitive field is refused (400)."""
-
-    def lookup_allowed(self, lookup, value, request=None) -> bool:
-        if SENSITIVE_LOOKUP_FIELDS & set(lookup.split("__")):
-            return False
-        return super().lookup_allowed(lookup, value, request)
 
 
 class OrderAddForm(forms.ModelForm):
@@ -377,184 +272,3 @@ class OrderAdmin(SensitiveLookupsRefused, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Orders are the shop's money trail: never deleted, at most cancelled before sending.
         return False
-
-
-class RefreshButton:
-    """A *Refresh now* button on the list of what comes from the API (the catalog, the mobile
-    plans), with the time of the last refresh: POST only, for holders of ``topups.sync_catalog``.
-    A button rather than an action: the refresh works on the whole list, even an empty one."""
-
-    change_list_template = "admin/topups/refresh_change_list.html"
-    synced_field = ""  # the ApiAccount field holding the last refresh
-    refresh_label = ""
-    refresh_button_id = ""
-
-    def refresh(self, request) -> None:
-        raise NotImplementedError
-
-    def get_urls(self):
-        name = f"{self.opts.app_label}_{self.opts.model_name}_refresh"
-        return [path("refresh/", self.admin_site.admin_view(self.refresh_view), name=name), *super().get_urls()]
-
-    def refresh_view(self, request):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not request.user.has_perm("topups.sync_catalog"):
-            raise PermissionDenied
-        self.refresh(request)  # an API problem is reported in a message, not raised
-        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
-
-    def changelist_view(self, request, extra_context=None):
-        row = account.current_account()
-        extra_context = {
-            **(extra_context or {}),
-            "synced_at": getattr(row, self.synced_field) if row else None,
-            "can_sync_catalog": request.user.has_perm("topups.sync_catalog"),
-            "refresh_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_refresh"),
-            "refresh_label": self.refresh_label,
-            "refresh_button_id": self.refresh_button_id,
-        }
-        return super().changelist_view(request, extra_context)
-
-
-@admin.register(Product)
-class ProductAdmin(RefreshButton, SensitiveLookupsRefused, admin.ModelAdmin):
-    list_display = ("__str__", "line_type", "value", "cost", "available", "last_seen_at")
-    list_filter = ("line_type", "available")
-    readonly_fields = ("line_type", "value", "cost", "available", "last_seen_at")
-    synced_field = "catalog_synced_at"
-    refresh_label = _("Refresh catalog now")
-    refresh_button_id = "refresh-catalog"
-
-    def has_add_permission(self, request) -> bool:
-        return False  # the catalog comes from the API
-
-    def refresh(self, request) -> None:
-        report = catalog.sync_catalog()  # an API problem is reported per line type, not raised
-        self.message_user(
-            request,
-            _("Catalog refreshed: %(created)d new, %(updated)d updated, %(gone)d no longer listed.")
-            % {"created": report.created, "updated": report.updated, "gone": report.disappeared},
-            messages.SUCCESS if report.ok else messages.WARNING,
-        )
-        for line_type, error in report.failed.items():
-            self.message_user(request, _("%(type)s: %(error)s") % {"type": line_type, "error": error}, messages.ERROR)
-
-
-@admin.register(MobilePlan)
-class MobilePlanAdmin(NoEditMixin, RefreshButton, admin.ModelAdmin):
-    """The cached mobile plans, read-only (they come from the API, daily and on first use)."""
-
-    list_display = ("code", "name", "operator", "kind", "amount", "min_amount", "max_amount", "multiplier",
-                    "is_enabled", "fetched_at")
-    list_filter = ("operator", "kind", "is_enabled")
-    search_fields = ("code", "name")
-    readonly_fields = ("code", "name", "operator", "kind", "amount", "min_amount", "max_amount", "multiplier",
-                       "is_enabled", "fetched_at")
-    synced_field = "plans_synced_at"
-    refresh_label = _("Refresh mobile plans now")
-    refresh_button_id = "refresh-plans"
-
-    def refresh(self, request) -> None:
-        report = mobile.sync_plans()
-        if report.ok:
-            self.message_user(request, _("Mobile plans refreshed: %(created)d new, %(updated)d updated, %(gone)d no "
-                                         "longer listed.") % {"created": report.created, "updated": report.updated,
-                                                              "gone": report.removed}, messages.SUCCESS)
-        else:
-            self.message_user(request, _("Mobile plans not refreshed: %(error)s") % {"error": report.failed},
-                              messages.ERROR)
-
-
-@admin.register(ApiAccount)
-class ApiAccountAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "key_type", "balance", "balance_fetched_at", "catalog_synced_at", "refused_reason")
-    readonly_fields = [f.name for f in ApiAccount._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-
-# Bulk files ---------------------------------------------------------------------------------------
-
-
-def export_orders_csv(request, queryset: QuerySet[Order], file_format: str = "csv"):
-    """The selected orders as CSV (or XLSX), oldest first (formula-like cells neutralised, codes
-    masked unless allowed, audited)."""
-    return export_orders(request, queryset.order_by("created_at", "id"), via="admin export",
-                         target="admin: selected orders", file_format=file_format)
-
-
-@admin.register(Batch)
-class BatchAdmin(NoEditMixin, SensitiveLookupsRefused, admin.ModelAdmin):
-    """Uploaded files, read only. Adding one goes through the dashboard's upload and preview."""
-
-    list_display = ("file_name", "created_by", "created_at", "status", "row_count", "valid_count", "total_cost",
-                    "orders_link")
-    list_filter = ("status", "created_at", "created_by")
-    list_select_related = ("created_by",)
-    search_fields = ("file_name",)
-    exclude = ("rows", "warnings")
-    readonly_fields = ("file_name", "status", "encoding", "row_count", "valid_count", "total_cost", "balance",
-                       "created_by", "created_at", "confirmed_by", "confirmed_at", "orders_link")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).defer("rows", "warnings")
-
-    @admin.display(description=_("orders"))
-    def orders_link(self, obj: Batch) -> str:
-        if obj.status != BatchStatus.CONFIRMED:
-            return "—"
-        url = reverse("admin:topups_order_changelist") + f"?batch__id__exact={obj.pk}"
-        return format_html('<a href="{}">{}</a>', url, _("See the orders"))
-
-    def has_add_permission(self, request) -> bool:
-        return request.user.has_perm("topups.bulk_order")
-
-    def add_view(self, request, form_url="", extra_context=None):
-        return redirect("topups:batch_new")
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(NoEditMixin, SensitiveLookupsRefused, admin.ModelAdmin):
-    """The audit trail, read-only: rows are written by the code that does the action, never by hand."""
-
-    list_display = ("created_at", "by", "action", "target", "ip_address")
-    list_filter = ("action", ("actor", admin.RelatedOnlyFieldListFilter), "created_at")
-    search_fields = ("=target", "actor_label")
-    date_hierarchy = "created_at"
-    list_per_page = 100
-    show_full_result_count = False
-    readonly_fields = ("created_at", "action", "actor", "by", "target", "detail", "ip_address")
-    fields = readonly_fields
-
-    @admin.display(description=_("by"), ordering="actor_label")
-    def by(self, obj: AuditEvent) -> str:
-        return actor_shown(obj.actor_label)
-
-from topups import admin_ledger  # noqa: E402, F401 (registers the ledger's pages)
-
-# The books ----------------------------------------------------------------------------------------
-# Prices are set and sessions closed on the dashboard (audited services); the admin shows them.
-
-
-class ReadOnlyAdmin(admin_readonly.ReadOnlyAdminMixin, admin.ModelAdmin):
-    pass
-
-
-@admin.register(PriceRule)
-class PriceRuleAdmin(ReadOnlyAdmin):
-    list_display = ("__str__", "mode", "amount", "rounding", "allow_below_cost", "updated_by", "updated_at")
-
-
-@admin.register(Till)
-class TillAdmin(ReadOnlyAdmin):
-    list_display = ("__str__", "cashier", "status", "opening_cash", "expected_cash", "counted_cash", "closed_at",
-                    "approved_by")
-    list_filter = ("status", "cashier")
-    list_select_related = ("cashier", "approved_by")
-
-
-@admin.register(CardInstructions)
-class CardInstructionsAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "text")
