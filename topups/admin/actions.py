@@ -94,8 +94,6 @@ def _report_skipped(modeladmin, request, skipped, reason) -> None:
     )
 
 
-
-
 def export_orders_csv(request, queryset: QuerySet[Order], file_format: str = "csv"):
     """The selected orders as CSV (or XLSX), oldest first (formula-like cells neutralised, codes
     masked unless allowed, audited)."""

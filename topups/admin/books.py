@@ -8,9 +8,6 @@ from django.contrib import admin
 from topups.admin.mixins import ReadOnlyAdmin
 from topups.models import CardInstructions, PriceRule, Till
 
-# The books ----------------------------------------------------------------------------------------
-# Prices are set and sessions closed on the dashboard (audited services); the admin shows them.
-
 
 @admin.register(PriceRule)
 class PriceRuleAdmin(ReadOnlyAdmin):

@@ -32,7 +32,6 @@ from topups.services.actors import Actor
 S = OrderStatus
 
 
-
 def status_badge(order: Order) -> str:
     # A class, not a style attribute: the CSP allows no inline style. Colours in static/topups/admin.css.
     return format_html('<span class="status-badge {}">{}</span>', order.status, order.get_status_display())

@@ -19,7 +19,6 @@ from topups.oneclick import key_fingerprint
 S = OrderStatus
 
 
-
 # The API account ---------------------------------------------------------------------------------
 # Reads of the configured key's row and of the API's reachability; services.account writes them.
 UNREACHABLE = "topups.api-unreachable"
@@ -63,7 +62,7 @@ def is_on_sale(line_type: str, value) -> bool:
     return Product.objects.filter(line_type=line_type, value=value, available=True).exists()
 
 
-# Home -------------------------------------------------------------------------------------------
+# The account as the home page shows it ---------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,6 @@ from topups.models import FINAL_STATUSES, Batch, OrderStatus
 S = OrderStatus
 
 
-# Bulk files ------------------------------------------------------------------------------------
-
-
 def recent_batches(limit: int = 100) -> list[Batch]:
     """The uploaded files, newest first, without their rows (one query)."""
     return list(Batch.objects.select_related("created_by").defer("rows", "warnings")[:limit])

@@ -5,8 +5,6 @@ from __future__ import annotations
 from topups.models import Order
 from topups.oneclick import mask_code
 
-# Permissions on codes ---------------------------------------------------------------------------
-
 
 def _may_see_code(user, created_by_id: int | None) -> bool:
     own = created_by_id is not None and created_by_id == user.pk

@@ -11,8 +11,6 @@ from topups import selectors
 from topups.selectors import books
 from topups.services import audit, catalog
 
-# Home ---------------------------------------------------------------------------------------------
-
 
 @require_GET
 @login_required
