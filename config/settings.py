@@ -77,8 +77,8 @@ MIDDLEWARE = [
     "topups.middleware.UserLanguageMiddleware",
     "topups.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # A date out of bounds in an admin list's query is dropped with a message (topups/admin_dates.py).
-    "topups.admin_dates.AdminDateLookupsMiddleware",
+    # A date out of bounds in an admin list's query is dropped with a message (topups/admin/dates.py).
+    "topups.admin.dates.AdminDateLookupsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -244,7 +244,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_HANDLER = "topups.throttling.AccountAwareHandler"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "topups.views.login_locked_out"
+AXES_LOCKOUT_CALLABLE = "topups.views.account.login_locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 # Behind our own proxy every request comes from the proxy's address: use the one it forwards.
 AXES_CLIENT_IP_CALLABLE = "topups.http.client_ip"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from topups.views import set_language
+from topups.views.account import set_language
 
 urlpatterns = [
     # Saves the choice on the user's account as well as in the cookie.

@@ -137,7 +137,7 @@ def failed_q() -> models.Q:
     return models.Q(status__in=FAILED_STATUSES) & not_menu()
 
 # Handed back after the sale stood (a card the provider took back): the books keep the sale on the
-# day it was sold and take it out on the day it was taken back (``selectors_books.report``).
+# day it was sold and take it out on the day it was taken back (``selectors.books.report``).
 REVERSED_LATER = frozenset({S.TAKEN_BACK})
 
 # Moves a person makes after the outcome is settled: they do not make the outcome any less final.

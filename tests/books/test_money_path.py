@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import OrderFactory
-from topups import selectors_books as books
 from topups.models import (
     FlagKind,
     HandBack,
@@ -31,6 +30,7 @@ from topups.models import (
     Service,
     Till,
 )
+from topups.selectors import books
 from topups.services import ledger, lifecycle, mobile, orders, pricing, reconcile, sending, sync, tills
 from topups.services.actors import SYNC, Actor
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from tests.factories import OrderFactory
 from topups import selectors
-from topups import selectors_books as books
 from topups.models import HandBack, Order, OrderStatus, Service, status_label
+from topups.selectors import books
 from topups.services import lifecycle, tills
 from topups.services.actors import SYNC, Actor
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from tests.factories import MobileOrderFactory, OrderFactory
 from tests.flexy_fixtures import NEW, send
-from topups.forms import NewOrderForm
+from topups.forms.orders import NewOrderForm
 from topups.models import Order, OrderStatus, Service
 from topups.numbers import TypedNumberField
 from topups.selectors import search_q
@@ -140,7 +140,7 @@ def test_the_three_number_rules_strip_the_same_prefixes_with_their_own_bare_213_
     the country code past 10 digits for a line, at exactly 12 for a mobile number, always while typing."""
     from django.core.exceptions import ValidationError
 
-    from topups.forms_mobile import typed_operator
+    from topups.forms.mobile import typed_operator
     from topups.numbers import normalise_mobile, normalise_number
 
     def outcome(normalise, raw):

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import MobileOrderFactory, OrderFactory
-from topups import selectors_books as books
 from topups.models import ApiAccount, Batch, Order, OrderStatus, Service
+from topups.selectors import books
 from topups.services import batches, lifecycle, mobile, tills
 from topups.services.account import current_fingerprint
 from topups.services.actors import SYNC, Actor

@@ -93,7 +93,7 @@ def test_unknown_error_is_uncertain_never_refunded_then_resolves(sim, staff, num
 def handed_back_in_the_books(order) -> Decimal:
     """What the day's report (by service) shows as handed back for this, the day's only order; its
     sales figure is the rest."""
-    from topups.selectors_books import report
+    from topups.selectors.books import report
 
     today = timezone.localdate()
     (row,) = report(start=today, end=today, group="service").rows

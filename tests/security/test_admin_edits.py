@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from topups.admin import OrderAdmin
+from topups.admin.orders import OrderAdmin
 from topups.models import AuditEvent, Order, OrderEvent, OrderStatus
 from topups.oneclick import mask_code
 from topups.services import catalog, orders, sending, sync
@@ -199,7 +199,7 @@ def test_rows_written_by_the_code_are_never_added_changed_or_deleted_in_the_admi
     tasks: even a superuser only views them (a bulk file is added through the dashboard's upload)."""
     from django.contrib import admin
 
-    from topups.admin import OrderAdmin, OrderEventInline
+    from topups.admin.orders import OrderAdmin, OrderEventInline
     from topups.models import AuditEvent, Batch, LedgerFlag, LedgerRow, MobilePlan, PriceRule, Till
 
     request = rf.get("/admin/")

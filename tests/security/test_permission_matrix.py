@@ -86,7 +86,7 @@ DASHBOARD: dict[str, Case] = {
     "topups:order_refresh": Case("post", roles(LOGIN, 403, 302, 302), kwargs={"pk": "order"},
                                  note="someone else's order: only topups.refresh_order"),
     "topups:order_receipt": Case("get", ALL_STAFF, kwargs={"pk": "order"}),
-    # Bulk orders (topups/views_batches.py): Supervisors only.
+    # Bulk orders (topups/views/batches.py): Supervisors only.
     "topups:batches": Case("get", BULK),
     "topups:batch_new": Case("get", BULK),
     "topups:batch_template": Case("get", BULK),
@@ -94,7 +94,7 @@ DASHBOARD: dict[str, Case] = {
     "topups:batch_confirm": Case("post", roles(LOGIN, 403, 302, 302), kwargs={"pk": "batch"}),
     "topups:batch_status": Case("get", BULK, kwargs={"pk": "batch"}),
     "topups:batch_results": Case("get", BULK, kwargs={"pk": "batch"}),
-    # Reconciliation with the provider's ledger (topups/views_ledger.py): topups.reconcile_ledger.
+    # Reconciliation with the provider's ledger (topups/views/ledger.py): topups.reconcile_ledger.
     "topups:ledger": Case("get", STAFF_ONLY),
     "topups:ledger_export": Case("get", STAFF_ONLY),
     "topups:ledger_resolve": Case("post", roles(LOGIN, 403, 302, 302), kwargs={"pk": "ledger_flag"},

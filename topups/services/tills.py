@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy
 
 from topups.inputs import parse_amount
 from topups.models import FINAL_STATUSES, HANDED_BACK_STATUSES, HandBack, Order, Till, TillClose, TillStatus
-from topups.selectors_books import service_figures
+from topups.selectors.books import service_figures
 from topups.services import audit
 from topups.services.actors import Actor
 

@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from topups.forms import confirm_same_line
+from topups.forms.orders import confirm_same_line
 from topups.inputs import MAX_AMOUNT_TEXT
 from topups.keys import issue_ref, issued_ref
 from topups.numbers import OPERATOR_BY_PREFIX, TypedNumberField, compact, national_digits

@@ -1,9 +1,8 @@
-"""The staff dashboard: thin views that parse input, call one service or selector, and render.
-
-Every view needs a login and a permission; the order's own rules (who sees a card code, who may
-refresh an order) live in ``topups.selectors`` so the pages, the JSON endpoints and the CSV export
-apply the same ones.
-"""
+"""The counter's internet orders and the order pages: the new-order form and its line check, one order with
+its live status, refresh and receipt, and the filtered list with its export. Thin: each view parses
+input, calls one service or selector, and renders; who sees a card code and who may refresh an order is
+decided in topups.selectors.visibility, so the pages, the JSON endpoints and the CSV export apply the
+same rules."""
 
 from __future__ import annotations
 
@@ -14,18 +13,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import Http404, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from topups import selectors, views_mobile
-from topups import selectors_books as books
-from topups.forms import NewOrderForm, OrderFilterForm, order_ids, page_number
+from topups import selectors
+from topups.forms.orders import NewOrderForm, OrderFilterForm, order_ids, page_number
 from topups.keys import value_key, value_text
 from topups.models import (
     FINAL_STATUSES,
@@ -45,10 +42,10 @@ from topups.roles import sees_costs
 from topups.services import audit, catalog, pricing, receipts, tills
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, check_line, create_order
-from topups.services.preferences import save_language
 from topups.services.sync import refresh_orders
 from topups.templatetags.dashboard import status_explanation, status_tone
 from topups.throttling import NUMBER_CHECKS, TOO_MANY_CHECKS, checks_throttled
+from topups.views import mobile as mobile_views
 
 log = logging.getLogger("topups.dashboard")
 S = OrderStatus
@@ -63,31 +60,6 @@ def _get_order(pk: int) -> Order:
 
 def _when(value) -> str:
     return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
-
-
-# Home ---------------------------------------------------------------------------------------------
-
-
-@require_GET
-@login_required
-@permission_required("topups.view_order", raise_exception=True)
-def home(request):
-    """Balance, catalog freshness, today's figures and the user's recent orders: cached rows (fetched
-    first when missing or stale, see ``catalog.ensure_fresh``). Supervisors (who follow everyone's
-    orders) see the shop: what needs them, the queue, each cashier's day and the shop's latest orders."""
-    catalog.ensure_fresh()
-    shop = selectors.shop_overview() if request.user.has_perm("topups.refresh_order") else None
-    recent = selectors.shop_recent_orders() if shop else selectors.recent_orders(request.user)
-    audit.show_order_codes(request, recent, via="home page")
-    return render(request, "topups/home.html", {
-        "state": selectors.account_state(),
-        "today": selectors.today_summary(),
-        "recent": recent,
-        "shop": shop,
-        "below_cost": (books.sold_below_cost(start=timezone.localdate(), end=timezone.localdate())
-                       if request.user.has_perm("topups.view_books") else ()),
-        "now": timezone.now(),
-    })
 
 
 # New order ----------------------------------------------------------------------------------------
@@ -106,9 +78,9 @@ def _new_order_context(form: NewOrderForm, **extra) -> dict:
 @permission_required(["topups.add_order", "topups.send_order"], raise_exception=True)
 def new_order(request):
     """Create and send one order: an internet card, or mobile credit (``service=mobile``, see
-    ``views_mobile``). The hidden ref makes a repeated submission return the same order."""
+    ``views.mobile``). The hidden ref makes a repeated submission return the same order."""
     if (request.POST if request.method == "POST" else request.GET).get("service") == Service.MOBILE:
-        return views_mobile.new_flexy_order(request)
+        return mobile_views.new_flexy_order(request)
     catalog.ensure_fresh()
     products = selectors.available_products()
     if request.method == "GET":
@@ -126,7 +98,7 @@ def new_order(request):
         order, created = create_order(line_type=data["line_type"], number=data["number"], value=data["amount"],
                                       actor=actor, ref=data["ref"], send=True, products=products)
     except (OrderInputError, ValidationError) as exc:
-        views_mobile.add_order_error(form, exc)
+        mobile_views.add_order_error(form, exc)
         return render(request, "topups/new_order.html", _new_order_context(form), status=400)
     if created:  # sent inline when tasks run inline: show a refusal at once
         order.refresh_from_db(fields=["status", "refusal_message", "refusal_code"])
@@ -178,7 +150,7 @@ def order_detail(request, pk: int):
         "events": _events_shown(order, request.user),
         "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
         "retry_query": _retry_query(order),
-        "offers": views_mobile.offers_of(order, request.user)
+        "offers": mobile_views.offers_of(order, request.user)
         if order.is_mobile and order.status in HANDED_BACK_STATUSES and request.user.has_perm("topups.send_order")
         else [],
     })
@@ -372,41 +344,3 @@ def _order_filters(request, *, via: str) -> tuple[OrderFilterForm, selectors.Ord
 def _filter_fields(form: OrderFilterForm, data) -> list[tuple[str, str]]:
     """The filters as (name, value) pairs for the hidden fields of the pager and export forms."""
     return [(name, value) for name in form.fields for value in data.getlist(name) if value]
-
-
-# Language -----------------------------------------------------------------------------------------
-
-
-@require_POST
-def set_language(request):
-    """Django's set_language, and for a logged-in user the choice is saved on the account, so it
-    follows them to another browser (and the admin uses it too)."""
-    response = i18n_views.set_language(request)
-    if request.user.is_authenticated:
-        save_language(user=request.user, language=request.POST.get("language", ""), session=request.session)
-    return response
-
-
-# Login throttling ---------------------------------------------------------------------------------
-
-
-def login_locked_out(request, original_response=None, credentials=None):
-    """django-axes' lockout response (settings.AXES_LOCKOUT_CALLABLE): the login page again, with
-    the reason, for the dashboard's login and the admin's alike. 429 tells scripts to back off."""
-    from django.contrib.auth.forms import AuthenticationForm
-
-    from topups.throttling import account_locked
-
-    username = (credentials or {}).get("username") or request.POST.get("username", "")
-    form = AuthenticationForm(request, initial={"username": username})
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    return render(request, "registration/login.html", {
-        "form": form, "locked_out": True, "lockout_minutes": minutes, "account_locked": account_locked(username),
-        "next": request.POST.get("next") or request.GET.get("next", ""),
-    }, status=settings.AXES_HTTP_RESPONSE_CODE)
-
-
-@require_GET
-def healthz(request):
-    """Liveness for a load balancer or a service manager: the process answers, nothing read."""
-    return HttpResponse("ok", content_type="text/plain")

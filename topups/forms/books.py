@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from topups.inputs import AmountField, DayField
 from topups.models import LineType, PriceMode, Rounding
-from topups.selectors_books import default_range
+from topups.selectors.books import default_range
 
 
 class PriceRuleForm(forms.Form):

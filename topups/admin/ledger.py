@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from topups.admin_readonly import ReadOnlyAdminMixin
+from topups.admin.mixins import ReadOnlyAdminMixin
 from topups.models import LedgerFlag, LedgerRow
 from topups.notes import ledger_operation_shown, ledger_type_shown
 

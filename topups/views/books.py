@@ -15,10 +15,10 @@ from django.utils.translation import get_language_bidi
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from topups import selectors_books as books
 from topups.csv_export import table_response
-from topups.forms_books import ApproveTillForm, CloseTillForm, OpenTillForm, PriceRuleForm, ReportForm
+from topups.forms.books import ApproveTillForm, CloseTillForm, OpenTillForm, PriceRuleForm, ReportForm
 from topups.models import MobilePlan, Product, Till, TillStatus
+from topups.selectors import books
 from topups.services import audit, pricing, tills
 from topups.services.actors import Actor
 

@@ -1,4 +1,5 @@
-"""Forms of the staff dashboard: parse and check input, nothing else (services do the work)."""
+"""Forms of the counter's internet orders and of the orders list: parse and check input, nothing else
+(services do the work)."""
 
 from __future__ import annotations
 

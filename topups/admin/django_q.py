@@ -10,26 +10,7 @@ from django.contrib import admin
 from django_q import admin as q_admin
 from django_q.models import Failure, OrmQ, Schedule, Success
 
-
-class NoEditMixin:
-    """View only: no add, change or delete. For a model admin or an inline; actions and buttons that
-    call a service (a refresh) stay. Override one ``has_*`` after it to allow that one."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ReadOnlyAdminMixin(NoEditMixin):
-    """View only, and no actions either (django-q2's resubmit_task re-runs a task)."""
-
-    actions = None
-
+from topups.admin.mixins import ReadOnlyAdminMixin
 
 READ_ONLY = {Schedule: q_admin.ScheduleAdmin, Success: q_admin.TaskAdmin, Failure: q_admin.FailAdmin}
 if "orm" in settings.Q_CLUSTER:

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from topups.forms_mobile import FlexyOrderForm
+from topups.forms.mobile import FlexyOrderForm
 from topups.keys import issue_ref, value_text
 from topups.models import OrderStatus, Service
 from topups.roles import sees_costs
