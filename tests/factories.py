@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from factory.django import DjangoModelFactory
 
-from topups.models import Order, Product, Service
-from topups.services import orders
-from topups.services.actors import Actor
+from topups.models import Order, OrderEvent, Product, Service
+from topups.services import orders, sync
+from topups.services.actors import SYNC, Actor
 
 # What an order of each service needs when a test does not say: a line and a value the
 # simulator's catalog sells (internet), a number and a plan it tops up (mobile).
@@ -74,3 +74,13 @@ class ProductFactory(DjangoModelFactory):
     value = Decimal(500)
     cost = Decimal(490)
 
+
+def refresh(order, now=None) -> Order:
+    """The order after one status check by the sync, read again from the database."""
+    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC, now=now)
+    return Order.objects.get(pk=order.pk)
+
+
+def history(order) -> list[tuple[str, str]]:
+    """The order's moves, (from, to), oldest first."""
+    return list(OrderEvent.objects.filter(order=order).values_list("from_status", "to_status"))

@@ -47,3 +47,4 @@ def test_a_throttled_plan_check_says_so(page, live_server, operator, shop, setti
     page.wait_for_selector("#flexy-operator:has-text('Djezzy')")
     page.select_option("#id_plan_code", "PREPAID_DJEZZY")
     page.wait_for_selector(f"#flexy-quote.bad:has-text('{TOO_MANY}')")
+    assert TOO_MANY in page.inner_text("#flexy-quote")

@@ -71,7 +71,7 @@ def test_knobs_over_http(sell, books, staff, simulator_server):
     control = simulator_server.control_url
     order = sell(staff, "036362600")
     hidden = requests.post(control + "/ledger/hide", json={"ref": order.ref, "type": "ADSL"}, timeout=5).json()
-    assert hidden["data"]["hidden"] == [order.topup_id] or len(hidden["data"]["hidden"]) == 1
+    assert len(hidden["data"]["hidden"]) == 1  # the order's one ADSL row (by its row id)
     assert order.topup_id not in {t.objid for t in api_client(simulator_server).iter_transactions()}
     elsewhere = requests.post(control + "/ledger/elsewhere", json={"value": 500}, timeout=5).json()["data"]
     assert elsewhere["cost"] == 490

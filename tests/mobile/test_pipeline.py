@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from tests import factories
+from tests.factories import history, refresh
 from topups.models import Order, OrderEvent, OrderStatus, Service
 from topups.services import orders, sending, sync
 from topups.services.actors import SYNC
@@ -24,15 +25,6 @@ def place(staff, number=None, **fields) -> Order:
 
 def send(order, staff) -> sending.SendReport:
     return sending.send_order(order_id=order.pk, actor=staff)
-
-
-def refresh(order, now=None) -> Order:
-    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC, now=now)
-    return Order.objects.get(pk=order.pk)
-
-
-def history(order) -> list[tuple[str, str]]:
-    return list(OrderEvent.objects.filter(order=order).values_list("from_status", "to_status"))
 
 
 def test_a_fulfilled_mobile_top_up(sim, staff):

@@ -10,7 +10,7 @@ import requests
 from django.conf import settings as settings_module
 from django.utils import timezone
 
-from tests.factories import place
+from tests.factories import history, place, refresh
 from topups.models import HANDED_BACK_STATUSES, LedgerRow, Order, OrderEvent, OrderStatus, Product
 from topups.services import account, dispatch, lifecycle, orders, planning, sending, sync
 from topups.services.actors import SYNC
@@ -21,15 +21,6 @@ pytestmark = pytest.mark.django_db
 
 def send(order, staff) -> sending.SendReport:
     return sending.send_order(order_id=order.pk, actor=staff)
-
-
-def refresh(order) -> Order:
-    sync.refresh_orders([Order.objects.get(pk=order.pk)], actor=SYNC)
-    return Order.objects.get(pk=order.pk)
-
-
-def history(order) -> list[tuple[str, str]]:
-    return list(OrderEvent.objects.filter(order=order).values_list("from_status", "to_status"))
 
 
 def test_fulfilled_order_stores_card_code_and_history(synced, staff):
