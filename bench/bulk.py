@@ -29,8 +29,9 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from topups.lines.internet import catalog  # noqa: E402
 from topups.models import ApiAccount, Batch, Order, OrderStatus  # noqa: E402
-from topups.services import batches, catalog  # noqa: E402
+from topups.services import batches  # noqa: E402
 from topups.services.account import current_fingerprint  # noqa: E402
 from topups.services.actors import Actor  # noqa: E402
 

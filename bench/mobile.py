@@ -32,8 +32,10 @@ setup("bench-mobile")
 
 from django.utils import timezone  # noqa: E402
 
-from topups.models import Order, OrderStatus, Service  # noqa: E402
-from topups.services import account, catalog, mobile, orders  # noqa: E402
+from topups.lines.internet import catalog  # noqa: E402
+from topups.lines.mobile import plans as mobile  # noqa: E402
+from topups.models import Order, OrderStatus  # noqa: E402
+from topups.services import account, orders  # noqa: E402
 from topups.services.actors import Actor  # noqa: E402
 
 S = OrderStatus
@@ -57,7 +59,7 @@ def bench_sync(server) -> dict:
             plan, prefix, amount = MOBILE_PLANS[index % 3]
             number = mobile_number(prefix, index)
             result = client.send_mobile(plan_code=plan, number=number, amount=amount, ref=ref)
-            rows.append(Order(ref=ref, service=Service.MOBILE, plan_code=plan, number=number, value=Decimal(amount),
+            rows.append(Order(ref=ref, service="mobile", plan_code=plan, number=number, value=Decimal(amount),
                               status=S.HANDLING, topup_id=result.topup_id, sent_at=now, next_check_at=now))
         else:
             result = client.send_topup(line_type="ADSL", number=f"0363{index:05d}"[:7] + f"{index % 90:02d}",

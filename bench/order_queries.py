@@ -20,7 +20,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
-from topups.services import catalog  # noqa: E402
+from topups.lines.internet import catalog  # noqa: E402
 from topups.services.account import refresh_account  # noqa: E402
 from topups.simulator.testing import serve_in_thread  # noqa: E402
 

@@ -38,8 +38,9 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from topups.lines.internet import catalog  # noqa: E402
 from topups.models import Order, OrderStatus  # noqa: E402
-from topups.services import account, catalog, orders, sync  # noqa: E402
+from topups.services import account, orders, sync  # noqa: E402
 from topups.services.actors import Actor  # noqa: E402
 
 S = OrderStatus

@@ -36,8 +36,9 @@ from django.utils import timezone  # noqa: E402
 
 from tests.cluster.test_chaos import CHECK_FAULTS, LOOKUP_FAULTS, READ_FAULTS, SEND_FAULTS  # noqa: E402
 from tests.processes import database_url, start_qcluster, stop_group  # noqa: E402
+from topups.lines.internet import catalog  # noqa: E402
 from topups.models import FINAL_STATUSES, TRACKED_STATUSES, Order, OrderEvent, OrderStatus  # noqa: E402
-from topups.services import account, catalog, orders  # noqa: E402
+from topups.services import account, orders  # noqa: E402
 from topups.services.actors import Actor  # noqa: E402
 from topups.simulator.testing import serve_in_thread  # noqa: E402
 

@@ -91,8 +91,13 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
+            # A product line's templates live in its package (topups.lines.loader).
+            "loaders": [("django.template.loaders.cached.Loader", [
+                "django.template.loaders.filesystem.Loader",
+                "django.template.loaders.app_directories.Loader",
+                "topups.lines.loader.Loader",
+            ])],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
@@ -302,6 +307,9 @@ TILL_REQUIRED = env.bool("TILL_REQUIRED", default=True)
 LOW_BALANCE_THRESHOLD = Decimal(env("LOW_BALANCE_THRESHOLD", default="5000"))
 # A top-up of a line and value already topped up within this many hours asks for confirmation
 # (the counter) or is flagged (a bulk file's preview).
+# The product lines the shop sells, each a package that registers itself (topups.lines); the counter
+# shows their tabs in this order.
+TOPUPS_PRODUCT_LINES = ["topups.lines.internet", "topups.lines.mobile"]
 SAME_LINE_WARNING_HOURS = env.float("SAME_LINE_WARNING_HOURS", default=24)
 
 # Background schedule periods (minutes).

@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 
-from topups.services import account, catalog
+from topups.lines.internet import catalog
+from topups.services import account
 from topups.services.actors import Actor
 from topups.simulator.testing import serve_in_thread
 
@@ -130,7 +131,8 @@ def priced_shop(sim, settings, supervisor):
 def counter(priced_shop, client, operator):
     """A cashier at the counter selling mobile top-ups: the shop as in production (priced_shop), the
     mobile plans cached from the simulator, a cash session open, logged in."""
-    from topups.services import mobile, tills
+    from topups.lines.mobile import plans as mobile
+    from topups.services import tills
     from topups.services.actors import Actor
 
     assert mobile.sync_plans().ok

@@ -8,15 +8,15 @@ from decimal import Decimal
 
 from factory.django import DjangoModelFactory
 
-from topups.models import Order, OrderEvent, Product, Service
+from topups.models import Order, OrderEvent, Product
 from topups.services import orders, sync
 from topups.services.actors import SYNC, Actor
 
 # What an order of each service needs when a test does not say: a line and a value the
 # simulator's catalog sells (internet), a number and a plan it tops up (mobile).
 ORDER_DEFAULTS = {
-    Service.INTERNET: {"number": "036362600", "line_type": "ADSL", "value": 1000},
-    Service.MOBILE: {"number": "0778037340", "plan_code": "PREPAID_DJEZZY", "value": 1000},
+    "internet": {"number": "036362600", "line_type": "ADSL", "value": 1000},
+    "mobile": {"number": "0778037340", "plan_code": "PREPAID_DJEZZY", "value": 1000},
 }
 
 # The arguments of orders.create_order; any other keyword given to ``place`` is written on the
@@ -24,7 +24,7 @@ ORDER_DEFAULTS = {
 CREATE_ARGUMENTS = {"line_type", "plan_code", "ref", "note", "send", "products", "plan"}
 
 
-def place(who, number: str | None = None, *, service: str = Service.INTERNET, **fields) -> Order:
+def place(who, number: str | None = None, *, service: str = "internet", **fields) -> Order:
     """A new order from ``who`` (a user or an Actor) through ``orders.create_order``.
 
     ``value`` may be an int, a string or None (a plan priced by the API); keywords that are not
@@ -58,7 +58,7 @@ class OrderFactory(DjangoModelFactory):
 class MobileOrderFactory(OrderFactory):
     """A mobile top-up's order row (Djezzy prepaid), written without the services."""
 
-    service = Service.MOBILE
+    service = "mobile"
     line_type = ""
     plan_code = "PREPAID_DJEZZY"
     number = "0771234567"

@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
+from topups.lines.internet import catalog
 from topups.models import Order
-from topups.services import catalog, ledger, orders, reconcile, sending, sync
+from topups.services import ledger, orders, reconcile, sending, sync
 from topups.services.actors import SYNC
 
 

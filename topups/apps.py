@@ -10,6 +10,12 @@ class TopupsConfig(AppConfig):
     verbose_name = _("Top-ups")
 
     def ready(self) -> None:
+        from importlib import import_module
+
+        from django.conf import settings
+
+        for package in settings.TOPUPS_PRODUCT_LINES:  # each registers its line (topups.lines)
+            import_module(package)
         from topups import (
             checks,  # noqa: F401 (registers the system checks)
             lookups,  # noqa: F401 (registers the bounded integer "in")

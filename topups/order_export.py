@@ -15,9 +15,9 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from topups import selectors
+from topups import lines, selectors
 from topups.csv_export import Text, local_iso, table_response
-from topups.models import Order, OrderStatus, Service
+from topups.models import Order, OrderStatus
 from topups.notes import refusal_reason
 from topups.services import audit
 from topups.services.actors import Actor
@@ -26,7 +26,7 @@ from topups.services.actors import Actor
 COLUMNS: dict[str, tuple[str, Callable[[dict, str], object]]] = {
     "ref": (_("Reference"), lambda o, code: Text(o["ref"] or "")),
     "created_at": (_("Created at"), lambda o, code: local_iso(o["created_at"])),
-    "service": (_("Service"), lambda o, code: str(Service(o["service"]).label) if o["service"] else ""),
+    "service": (_("Service"), lambda o, code: _line_label(o["service"])),
     "line_type": (_("Type"), lambda o, code: o["line_type"]),
     "plan_code": (_("Plan"), lambda o, code: o["plan_code"]),
     "number": (_("Number"), lambda o, code: Text(o["number"] or "")),
@@ -47,6 +47,11 @@ ORDERS_CSV = ("ref", "created_at", "line_type", "number", "value", "cost", "stat
               "num_trans", "card_code", "processed_at", "staff", "service", "plan_code", "note")
 # What a bulk file's results say of each row's order, after the row's own cells.
 BATCH_RESULT_COLUMNS = ("ref", "status_label", "reason", "num_trans", "card_code")
+
+
+def _line_label(code: str) -> str:
+    line = lines.find(code) if code else None
+    return str(line.label) if line else code
 
 
 def headers(columns) -> list[str]:

@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from django.utils.translation import gettext as _
-
-from topups.models import NETWORK_OF_OPERATOR, MobilePlan, PriceMode, PriceRule, Product, Service
+from topups.models import NETWORK_OF_OPERATOR, MobilePlan, PriceMode, PriceRule, Product
 
 CENT = Decimal("0.01")
 
@@ -45,11 +43,10 @@ class Quote:
 def below_cost_message(*, service: str, price, cost) -> str:
     """The sentence refusing a sale below its cost (``Quote.refusal``; a bulk file's row words it again
     from its stored price and cost when read)."""
-    if service == Service.MOBILE:
-        return _("This top-up's price is below its cost: a supervisor must allow it first.")
-    # Told at the counter, to cashiers too: the price, never the shop's cost.
-    return _("This card's price (%(price)s DA) is below its cost: a supervisor must allow it first.") % {
-        "price": price}
+    from topups import lines
+
+    line = lines.find(service) or next(lines.all_lines())  # each line words it (a card names its price)
+    return line.below_cost_message(price)
 
 
 def quote(*, cost: Decimal | None, face_value: Decimal, rule: PriceRule | None) -> Quote:

@@ -12,8 +12,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from topups.lines.internet import catalog
+from topups.lines.mobile import plans as mobile
 from topups.oneclick import errors as api_errors
-from topups.services import account, catalog, dispatch, mobile, reconnect, sending, sync
+from topups.services import account, dispatch, reconnect, sending, sync
 from topups.services.actors import Actor
 
 log = logging.getLogger("topups.tasks")

@@ -4,14 +4,15 @@ settings.LOGIN_URL and LOGOUT_REDIRECT_URL use; the pages are under the "topups"
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from topups.views import account, batches, books, home, ledger, mobile, orders
+from topups import lines
+from topups.views import account, batches, books, home, ledger, orders
 
 dashboard = [
     path("", home.home, name="home"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/new/", orders.new_order, name="new_order"),
-    path("orders/check-number.json", orders.check_number, name="check_number"),
-    path("orders/flexy-check.json", mobile.flexy_check, name="flexy_check"),
+    path("orders/new/<slug:line>/", orders.new_order, name="new_order_line"),
+    *(pattern for line in lines.all_lines() for pattern in line.urls()),  # each line's own checks
     path("orders/status.json", orders.order_statuses, name="order_statuses"),
     path("orders/export.csv", orders.order_export, name="order_export"),
     path("orders/<int:pk>/", orders.order_detail, name="order"),

@@ -8,8 +8,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from topups.lines.internet import catalog
 from topups.models import Order, OrderStatus, Product
-from topups.services import catalog, orders, sending
+from topups.services import orders, sending
 from topups.services.actors import Actor
 
 S = OrderStatus

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from topups.csv_import import MAX_ROWS, CsvImportError, parse_csv
 from topups.keys import file_ref
+from topups.lines.internet import catalog
 from topups.models import ApiAccount, Batch, BatchStatus, Order, OrderEvent, OrderStatus, Product
-from topups.services import batches, catalog, orders, sync
+from topups.services import batches, orders, sync
 from topups.services.account import current_fingerprint
 from topups.services.actors import Actor
 

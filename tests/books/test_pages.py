@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from topups.lines.internet import catalog
 from topups.models import (
     AuditEvent,
     CardInstructions,
@@ -25,7 +26,7 @@ from topups.models import (
     Till,
     TillStatus,
 )
-from topups.services import catalog, orders, pricing, tills
+from topups.services import orders, pricing, tills
 from topups.services.actors import Actor
 
 S = OrderStatus

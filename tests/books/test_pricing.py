@@ -9,8 +9,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from topups.lines.internet import catalog
 from topups.models import AuditEvent, Order, OrderStatus, PriceMode, PriceRule, Product
-from topups.services import catalog, orders, pricing, sending, sync, tills
+from topups.services import orders, pricing, sending, sync, tills
 from topups.services.actors import SYNC, Actor
 
 S = OrderStatus
@@ -170,8 +171,8 @@ def test_a_flexy_fee_cannot_be_a_fixed_price(boss):
 
 
 def test_the_prices_page_lists_every_flexy_plan_with_cost_and_price(synced, client, supervisor):
+    from topups.lines.mobile import plans as mobile
     from topups.models import MobilePlan
-    from topups.services import mobile
 
     assert mobile.sync_plans().ok
     client.force_login(supervisor)
@@ -218,7 +219,7 @@ def test_the_prices_page_writes_a_flexy_fee_as_the_cards_rules(synced, client, s
     dinars as the cards' rules are written (not "2.00")."""
     import re
 
-    from topups.services import mobile
+    from topups.lines.mobile import plans as mobile
 
     assert mobile.sync_plans().ok
     boss = Actor.user(supervisor)

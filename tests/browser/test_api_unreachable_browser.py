@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.processes import free_port
-from topups.services import account, catalog, tills
+from topups.lines.internet import catalog
+from topups.services import account, tills
 from topups.services.actors import Actor
 
 from .pages import log_in

@@ -42,7 +42,7 @@ def test_search_by_what_the_customer_says(page, live_server, operator, shot):
 
 
 def test_a_second_top_up_of_the_same_line_warns_and_asks(page, live_server, operator, sim, shot):
-    from topups.services import catalog
+    from topups.lines.internet import catalog
 
     assert catalog.sync_catalog().ok
     log_in(page, live_server)
@@ -71,7 +71,7 @@ def test_a_second_top_up_of_the_same_line_warns_and_asks(page, live_server, oper
 
 
 def test_send_is_disabled_after_a_failed_check(page, live_server, operator, sim, shot):
-    from topups.services import catalog
+    from topups.lines.internet import catalog
 
     assert catalog.sync_catalog().ok
     log_in(page, live_server)

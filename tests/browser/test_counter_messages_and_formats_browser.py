@@ -9,8 +9,9 @@ import re
 
 import pytest
 
+from topups.lines.mobile import plans as mobile
 from topups.models import PriceMode
-from topups.services import mobile, preferences, pricing
+from topups.services import preferences, pricing
 from topups.services.actors import Actor
 
 from .pages import log_in, submit_card_order

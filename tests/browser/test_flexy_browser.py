@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from topups.models import Order, OrderStatus, PriceMode, Service
-from topups.services import catalog, mobile, pricing, sync
+from topups.lines.internet import catalog
+from topups.lines.mobile import plans as mobile
+from topups.models import Order, OrderStatus, PriceMode
+from topups.services import pricing, sync
 from topups.services.actors import SYNC, Actor
 
 from .test_dashboard_browser import log_in
@@ -61,7 +63,7 @@ def test_a_flexy_sale_from_the_counter_to_its_receipt(page, live_server, operato
     with page.expect_navigation():
         page.click("#flexy-order button[type=submit].primary")
     order = Order.objects.get()
-    assert (order.service, order.number, order.plan_code) == (Service.MOBILE, "0771234567", "PREPAID_DJEZZY")
+    assert (order.service, order.number, order.plan_code) == ("mobile", "0771234567", "PREPAID_DJEZZY")
     assert settle(flexy_shop, order).status == S.FULFILLED
     page.wait_for_selector("#flexy-confirmation", timeout=15_000)  # the page follows the order by itself
     assert order.topup_id in page.inner_text("#flexy-confirmation")

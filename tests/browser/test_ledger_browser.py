@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
+from topups.lines.internet import catalog
 from topups.models import AuditEvent, LedgerFlag
-from topups.services import catalog, ledger, reconcile
+from topups.services import ledger, reconcile
 
 from .pages import log_in
 

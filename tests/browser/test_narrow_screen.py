@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from topups.lines.mobile import plans as mobile
 from topups.models import Till
-from topups.services import batches, mobile, orders, preferences, tills
+from topups.services import batches, orders, preferences, tills
 from topups.services.actors import Actor
 
 from .pages import log_in

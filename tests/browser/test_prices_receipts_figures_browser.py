@@ -11,8 +11,10 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import MobileOrderFactory, OrderFactory
-from topups.models import MobilePlan, Order, OrderStatus, PriceMode, Service
-from topups.services import catalog, mobile, pricing
+from topups.lines.internet import catalog
+from topups.lines.mobile import plans as mobile
+from topups.models import MobilePlan, Order, OrderStatus, PriceMode
+from topups.services import pricing
 from topups.services.actors import Actor
 
 from .test_dashboard_browser import log_in
@@ -60,18 +62,18 @@ def test_flexy_sells_at_face_value_and_every_plan_is_on_the_price_list(page, liv
     shot(page, "prices-flexy")
 
 
-def paid(operator, status, service=Service.INTERNET, **extra) -> Order:
-    factory, number = ((MobileOrderFactory, "0771234567") if service == Service.MOBILE
+def paid(operator, status, service="internet", **extra) -> Order:
+    factory, number = ((MobileOrderFactory, "0771234567") if service == "mobile"
                        else (OrderFactory, "036362608"))
     fields = {"number": number, "cost": Decimal(980), "price": Decimal(1000), **extra}
     return factory(**fields, status=status, created_by=operator, processed_at=timezone.now())
 
 
 @pytest.mark.parametrize(("kind", "status", "service", "note", "words"), [
-    ("queued", S.QUEUED, Service.INTERNET, "", "revenez avec au magasin"),
-    ("uncertain", S.UNCERTAIN, Service.MOBILE, DO_NOT_REFUND, "L'opérateur n'a pas encore confirmé"),
-    ("refunded", S.REFUNDED, Service.MOBILE, RETURNED_TO_BALANCE, "Le magasin vous rend ce que vous avez payé"),
-    ("refused", S.REFUSED, Service.INTERNET, "", "Le magasin vous rend ce que vous avez payé"),
+    ("queued", S.QUEUED, "internet", "", "revenez avec au magasin"),
+    ("uncertain", S.UNCERTAIN, "mobile", DO_NOT_REFUND, "L'opérateur n'a pas encore confirmé"),
+    ("refunded", S.REFUNDED, "mobile", RETURNED_TO_BALANCE, "Le magasin vous rend ce que vous avez payé"),
+    ("refused", S.REFUSED, "internet", "", "Le magasin vous rend ce que vous avez payé"),
 ])
 def test_every_paid_state_prints_a_receipt_in_the_customers_language(page, live_server, operator, kind, status,
                                                                       service, note, words, shot):
@@ -108,7 +110,7 @@ def test_the_days_figures_agree_and_a_cashier_sees_no_cost(page, live_server, op
     paid(operator, S.FULFILLED)
     paid(operator, S.QUEUED)
     paid(operator, S.REFUNDED)
-    menu = paid(operator, S.REFUNDED, Service.MOBILE, plan_code="GETMENU_Mobilis", value=Decimal(0),
+    menu = paid(operator, S.REFUNDED, "mobile", plan_code="GETMENU_Mobilis", value=Decimal(0),
                 cost=Decimal(0), price=Decimal(0))
     log_in(page, live_server, "sam", "pw-sam")
     home_cost = page.inner_text("#today-cost")

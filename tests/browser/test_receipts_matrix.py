@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import MobileOrderFactory, OrderFactory
-from topups.models import CardInstructions, Order, OrderStatus, Service
+from topups.models import CardInstructions, Order, OrderStatus
 from topups.services import tills
 from topups.services.actors import Actor
 
@@ -61,15 +61,15 @@ MEASURE = """() => {
 }"""
 
 
-def order_of(user, till, status, service=Service.INTERNET, **extra) -> Order:
+def order_of(user, till, status, service="internet", **extra) -> Order:
     now = timezone.now()
     fields = {"line_type": "ADSL", "number": "036362608", "value": Decimal(1000), "cost": Decimal(980)}
-    if service == Service.MOBILE:
-        fields = {"service": Service.MOBILE, "plan_code": "PREPAID_MOBILIS", "number": "0661234567",
+    if service == "mobile":
+        fields = {"service": "mobile", "plan_code": "PREPAID_MOBILIS", "number": "0661234567",
                   "value": Decimal(3999), "cost": Decimal("3839.04")}
-    if status in (S.FULFILLED, S.TAKEN_BACK) and service == Service.INTERNET:
+    if status in (S.FULFILLED, S.TAKEN_BACK) and service == "internet":
         extra.setdefault("card_code", CODE)
-    factory = MobileOrderFactory if service == Service.MOBILE else OrderFactory
+    factory = MobileOrderFactory if service == "mobile" else OrderFactory
     return factory(**fields, price=fields["value"], status=status, created_by=user, till=till, processed_at=now,
                    **extra)
 
@@ -97,9 +97,9 @@ def counter_day(operator, settings):
         "taken-back": order_of(operator, till, S.TAKEN_BACK, **tx),
         # Settled with OneClickDZ support: the code support gave, no transaction id.
         "settled": order_of(operator, till, S.FULFILLED, card_code="9876 5432 1098"),
-        "flexy": order_of(operator, till, S.FULFILLED, Service.MOBILE, **topup),
-        "flexy-uncertain": order_of(operator, till, S.UNCERTAIN, Service.MOBILE, refund_message=API_NOTE, **topup),
-        "flexy-refunded": order_of(operator, till, S.REFUNDED, Service.MOBILE, refund_message=API_NOTE),
+        "flexy": order_of(operator, till, S.FULFILLED, "mobile", **topup),
+        "flexy-uncertain": order_of(operator, till, S.UNCERTAIN, "mobile", refund_message=API_NOTE, **topup),
+        "flexy-refunded": order_of(operator, till, S.REFUNDED, "mobile", refund_message=API_NOTE),
     }
     Order.objects.filter(pk=kinds["card"].pk).update(receipt_prints=1)  # its next print is a DUPLICATE
     closed = tills.close_till(till_id=till.pk, counted_cash="4530", actor=Actor.user(operator), note=CLOSE_NOTE)

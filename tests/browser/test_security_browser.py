@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 
 from tests.browser.pages import log_in
+from topups.lines.internet import catalog
 from topups.models import AuditEvent, Order, OrderStatus
-from topups.services import catalog, orders, sending, sync
+from topups.services import orders, sending, sync
 from topups.services.actors import SYNC, Actor
 
 S = OrderStatus

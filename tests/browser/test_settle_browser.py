@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from topups.lines.internet import catalog
 from topups.models import Order, OrderEvent, OrderStatus
-from topups.services import catalog, orders, planning, sending, sync
+from topups.services import orders, planning, sending, sync
 from topups.services.actors import SYNC, Actor
 
 from .pages import log_in

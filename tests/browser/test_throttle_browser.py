@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from topups.services import catalog, mobile
+from topups.lines.internet import catalog
+from topups.lines.mobile import plans as mobile
 
 from .test_dashboard_browser import log_in
 from .test_flexy_browser import open_flexy

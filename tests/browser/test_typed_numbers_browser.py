@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from topups.models import Order, Service
-from topups.services import catalog, mobile, tills
+from topups.lines.internet import catalog
+from topups.lines.mobile import plans as mobile
+from topups.models import Order
+from topups.services import tills
 from topups.services.actors import Actor
 
 from .pages import log_in
@@ -29,4 +31,4 @@ def test_the_admin_adds_a_flexy_order_typed_with_spaces_and_country_code(page, l
         page.click("input[name=_save]")
     assert "/admin/topups/order/add/" not in page.url, page.inner_text("body")[:2000]
     order = Order.objects.get()
-    assert (order.service, order.plan_code, order.number) == (Service.MOBILE, "PREPAID_DJEZZY", "0790455395")
+    assert (order.service, order.plan_code, order.number) == ("mobile", "PREPAID_DJEZZY", "0790455395")

@@ -12,8 +12,9 @@ from django.db import connection
 from django.urls import reverse
 
 from tests import processes
+from topups.lines.internet import catalog
 from topups.models import OrderStatus
-from topups.services import catalog, orders
+from topups.services import orders
 from topups.services.actors import Actor
 
 ROOT = Path(__file__).resolve().parents[2]

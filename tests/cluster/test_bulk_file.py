@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 
 from tests.cluster.test_admin_send import ROOT, qcluster  # noqa: F401  (the fixture)
+from topups.lines.internet import catalog
 from topups.models import FINAL_STATUSES, ApiAccount, Batch, Order, OrderStatus
-from topups.services import catalog
 from topups.services.account import current_fingerprint
 
 S = OrderStatus

@@ -39,8 +39,10 @@ from django.db.models import F, Sum
 
 from tests import processes
 from tests.cluster.test_admin_send import database_url
+from topups.lines.internet import catalog
+from topups.lines.mobile import plans as mobile
 from topups.models import FINAL_STATUSES, HANDED_BACK_STATUSES, Order, OrderEvent, OrderStatus
-from topups.services import catalog, mobile, orders, reconcile, sync, tills
+from topups.services import orders, reconcile, sync, tills
 from topups.services.actors import Actor
 from topups.tasks import SWEEP_LOCK
 
@@ -454,7 +456,7 @@ def assert_ledger_reconciles(sim) -> None:
         print("cursor", vars(reconcile.ledger.cursor()), "stored", LedgerRow.objects.count(), "API", len(ledger))
     assert flags == [], flags[:20]
     assert LedgerRow.objects.count() == len(ledger)
-    order_rows = LedgerRow.objects.filter(type__in=[*reconcile.DEBIT_TYPES, *reconcile.REFUND_TYPES])
+    order_rows = LedgerRow.objects.filter(type__in=[*reconcile.debit_types(), *reconcile.refund_types()])
     order_types = ("ADSL", "REFUND-ADSL", "FLEXY", "REFUND-FLEXY")
     assert order_rows.count() == sum(1 for row in ledger if row["type"] in order_types) > 0
     assert order_rows.filter(type="FLEXY").exists() and order_rows.filter(type="REFUND-FLEXY").exists()

@@ -15,8 +15,9 @@ import pytest
 from tests import processes
 from tests.cluster.test_chaos import FAST_TIMINGS, describe, qclusters
 from tests.processes import wait_for
+from topups.lines.internet import catalog
 from topups.models import FINAL_STATUSES, Order, OrderEvent, OrderStatus
-from topups.services import catalog, orders, sync
+from topups.services import orders, sync
 from topups.services.actors import Actor
 
 S = OrderStatus

@@ -22,8 +22,9 @@ from bench.load import free_port, gunicorn_command
 from tests import processes
 from tests.processes import wait_for
 from topups import tasks
+from topups.lines.internet import catalog
 from topups.models import Order, OrderStatus
-from topups.services import catalog, orders, sending, sync
+from topups.services import orders, sending, sync
 from topups.services.actors import Actor
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.cluster, pytest.mark.slow]

@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.flexy_fixtures import CHECK, NEW, form_ref
+from topups.lines.internet import catalog
 from topups.models import Order
-from topups.services import catalog
 
 pytestmark = pytest.mark.django_db
 NUMBER_CHECK = reverse("topups:check_number")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tests.factories import OrderFactory
 from topups import selectors
-from topups.models import HandBack, Order, OrderStatus, Service, status_label
+from topups.models import HandBack, Order, OrderStatus, status_label
 from topups.selectors import books
 from topups.services import lifecycle, tills
 from topups.services.actors import SYNC, Actor
@@ -28,7 +28,7 @@ def sale(user, status, till=None, **extra) -> Order:
 
 def menu_request(user, till=None) -> Order:
     """What the API makes of a GETMENU request: "refunded", 0 DZD, with the number's offers."""
-    return sale(user, S.REFUNDED, till, service=Service.MOBILE, line_type="", plan_code="GETMENU_Mobilis",
+    return sale(user, S.REFUNDED, till, service="mobile", line_type="", plan_code="GETMENU_Mobilis",
                 number="0661234567", value=Decimal(0), cost=Decimal(0), price=Decimal(0))
 
 
@@ -90,7 +90,7 @@ def test_a_cashier_reads_no_cost_in_an_orders_history(operator, supervisor, clie
     from topups.services.lifecycle import Change
     from topups.services.reconcile import RECONCILE
 
-    order = sale(operator, S.FULFILLED, service=Service.MOBILE, line_type="", plan_code="PREPAID_MOBILIS",
+    order = sale(operator, S.FULFILLED, service="mobile", line_type="", plan_code="PREPAID_MOBILIS",
                  number="0661234567", value=Decimal(3999), cost=Decimal("3839.04"), price=Decimal(3999))
     note = Note(COST_SET, cost="3999.00", estimate="3839.04")
     lifecycle.apply_changes([Change(order.pk, None, fields={"cost": Decimal(3999)}, record=True, note=note)],

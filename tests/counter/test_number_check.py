@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from topups.lines.internet import catalog
 from topups.oneclick import errors as api_errors
-from topups.services import catalog
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.counter.test_dashboard import form_ref, post_order
+from topups.lines.internet import catalog
 from topups.models import Order, OrderStatus
-from topups.services import catalog
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus

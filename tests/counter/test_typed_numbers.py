@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from tests.factories import MobileOrderFactory, OrderFactory
 from tests.flexy_fixtures import NEW, send
-from topups.forms.orders import NewOrderForm
-from topups.models import Order, OrderStatus, Service
+from topups.lines.internet.forms import NewOrderForm
+from topups.models import Order, OrderStatus
 from topups.numbers import TypedNumberField
 from topups.selectors import search_q
 from topups.services import batches, tills
@@ -72,7 +72,7 @@ def test_the_counters_flexy_tab_takes_every_form(counter, client, typed):
     response = send(client, typed, "PREPAID_DJEZZY", "1000")
     assert response.status_code == 302
     order = Order.objects.get()
-    assert (order.service, order.number) == (Service.MOBILE, MOBILE)
+    assert (order.service, order.number) == ("mobile", MOBILE)
 
 
 @pytest.mark.parametrize("typed", LTE_AS_TYPED)
@@ -140,7 +140,7 @@ def test_the_three_number_rules_strip_the_same_prefixes_with_their_own_bare_213_
     the country code past 10 digits for a line, at exactly 12 for a mobile number, always while typing."""
     from django.core.exceptions import ValidationError
 
-    from topups.forms.mobile import typed_operator
+    from topups.lines.mobile.forms import typed_operator
     from topups.numbers import normalise_mobile, normalise_number
 
     def outcome(normalise, raw):

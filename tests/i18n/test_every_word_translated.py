@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from topups.lines.mobile import plans as mobile
 from topups.models import AuditAction, Batch, HandBack, Order, OrderEvent, OrderStatus, Till, TillClose
 from topups.notes import TAKEN_BACK_NOTE, Note
 from topups.services import (
     audit,
     batches,
     lifecycle,
-    mobile,
     order_edits,
     orders,
     preferences,

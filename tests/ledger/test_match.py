@@ -242,7 +242,8 @@ def test_the_schedule_runs_the_sync_then_the_matching(books, sell, staff):
 
 
 def test_mobile_top_ups_are_matched_like_cards(sell, books, staff):
-    from topups.services import mobile, orders, sending
+    from topups.lines.mobile import plans as mobile
+    from topups.services import orders, sending
 
     books.configure(mobile_pending_for=0, mobile_unknown_for=0)
     sell(staff, "036362600", 1000)

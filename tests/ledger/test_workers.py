@@ -10,8 +10,9 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
+from topups.lines.internet import catalog
 from topups.models import LedgerFlag, LedgerRow, LedgerState
-from topups.services import catalog, ledger, reconcile
+from topups.services import ledger, reconcile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from topups.models import ApiAccount, MobilePlan, Order, OrderStatus, Service
-from topups.services import mobile, orders
+from topups.lines.mobile import plans as mobile
+from topups.models import ApiAccount, MobilePlan, Order, OrderStatus
+from topups.services import orders
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db
@@ -125,7 +126,7 @@ def test_a_plan_that_vanished_since_the_form_was_rendered_is_refused(sim, staff)
 
 
 def test_create_order_makes_a_mobile_order(sim, staff):
-    order, created = orders.create_order(service=Service.MOBILE, plan_code="PREPAID_MOBILIS",
+    order, created = orders.create_order(service="mobile", plan_code="PREPAID_MOBILIS",
                                          number="+213 661 23 45 67", value=Decimal(1000), actor=staff)
     assert created
     order.refresh_from_db()

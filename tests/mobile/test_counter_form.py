@@ -9,15 +9,15 @@ import pytest
 
 from tests.factories import MobileOrderFactory
 from tests.flexy_fixtures import CHECK, NEW, errors_of, form_ref, send
-from topups.models import Order, OrderStatus, Service
-from topups.services import mobile
+from topups.lines.mobile import plans as mobile
+from topups.models import Order, OrderStatus
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db
 def test_one_screen_two_services(counter, client):
     internet = client.get(NEW).content.decode()
     assert 'id="new-order"' in internet and 'id="flexy-order"' not in internet
-    assert 'href="/orders/new/?service=mobile"' in internet
+    assert 'href="/orders/new/mobile/"' in internet
     page = client.get(NEW + "?service=mobile").content.decode()
     assert 'id="flexy-order"' in page and 'id="new-order"' not in page
     for network in ("Mobilis", "Djezzy", "Ooredoo"):
@@ -116,7 +116,7 @@ def test_internet_orders_keep_working(counter, client):
     response = client.post(NEW, {"line_type": "ADSL", "number": "036362600", "value": "ADSL:1000",
                                  "ref": client.get(NEW).context["form"]["ref"].value()})
     order = Order.objects.get()
-    assert response.status_code == 302 and order.service == Service.INTERNET and order.line_type == "ADSL"
+    assert response.status_code == 302 and order.service == "internet" and order.line_type == "ADSL"
 
 
 def test_a_second_top_up_of_the_same_number_and_amount_asks_first(counter, client, operator):

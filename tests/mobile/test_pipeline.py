@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests import factories
 from tests.factories import history, refresh
-from topups.models import Order, OrderEvent, OrderStatus, Service
+from topups.models import Order, OrderEvent, OrderStatus
 from topups.services import orders, sending, sync
 from topups.services.actors import SYNC
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def place(staff, number=None, **fields) -> Order:
-    return factories.place(staff, number, service=Service.MOBILE, **fields)
+    return factories.place(staff, number, service="mobile", **fields)
 
 
 def send(order, staff) -> sending.SendReport:

@@ -10,8 +10,9 @@ import pytest
 from django.core.cache import cache
 
 from topups import tasks
+from topups.lines.internet import catalog
 from topups.models import ApiAccount, Order, OrderStatus
-from topups.services import account, catalog, orders, sending, sync
+from topups.services import account, orders, sending, sync
 from topups.services.actors import SYNC, Actor
 
 S = OrderStatus

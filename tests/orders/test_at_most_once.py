@@ -13,7 +13,7 @@ import requests
 
 from tests import factories
 from tests.orders.test_outcomes import assert_charged_is_not_hidden, refresh, send
-from topups.models import Order, OrderEvent, OrderStatus, Service
+from topups.models import Order, OrderEvent, OrderStatus
 from topups.services import account, orders
 
 S = OrderStatus
@@ -41,7 +41,7 @@ class Line:
     def post_at_the_api(self, server, ref: str, *, number: str | None = None, value: int = 1000) -> dict:
         """Send straight to the API, as an earlier attempt or another tool would have."""
         number = number or self.number
-        if self.service == Service.MOBILE:
+        if self.service == "mobile":
             body = {"plan_code": "PREPAID_DJEZZY", "MSSIDN": number, "amount": value, "ref": ref}
         else:
             body = {"type": "ADSL", "number": number, "value": value, "ref": ref}
@@ -52,10 +52,10 @@ class Line:
 
 
 LINES = [
-    Line(Service.INTERNET, simulator="synced", endpoint="send", path="/v3/internet/send", number="036362600",
+    Line("internet", simulator="synced", endpoint="send", path="/v3/internet/send", number="036362600",
          debit=Decimal("980"), stranger_number="036362611", stranger_value=1000,
          stranger_differs=frozenset({"number"}), number_field="number"),
-    Line(Service.MOBILE, simulator="sim", endpoint="mobile-send", path="/v3/mobile/send", number="0778037340",
+    Line("mobile", simulator="sim", endpoint="mobile-send", path="/v3/mobile/send", number="0778037340",
          debit=Decimal("992.50"), stranger_number="0778037341", stranger_value=500,
          stranger_differs=frozenset({"number", "value"}), number_field="MSSIDN"),
 ]

@@ -14,8 +14,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from topups.lines.internet import catalog
 from topups.models import Order, OrderEvent, OrderStatus
-from topups.services import catalog, orders, sending
+from topups.services import orders, sending
 from topups.services.actors import Actor
 
 pytestmark = pytest.mark.django_db(transaction=True)

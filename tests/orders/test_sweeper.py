@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from tests.factories import place
 from topups import tasks
+from topups.lines.internet import catalog
 from topups.models import Order, OrderStatus
-from topups.services import catalog, planning, sending, sync
+from topups.services import planning, sending, sync
 from topups.services.actors import Actor
 
 S = OrderStatus

@@ -14,7 +14,8 @@ import pytest
 
 TOPUPS = Path(__file__).resolve().parents[2] / "topups"
 
-WEB = re.compile(r"^topups\.(views|forms|admin|middleware|templatetags)(\.|$)")
+# A product line's web half (its counter and its forms) is web too.
+WEB = re.compile(r"^topups\.((views|forms|admin|middleware|templatetags)|lines\.\w+\.(counter|forms))(\.|$)")
 SERVICES = re.compile(r"^topups\.services(\.|$)")
 OUTSIDE_CLIENT = re.compile(r"^(django|topups(?!\.oneclick(\.|$)))(\.|$)")
 OUTSIDE_SIMULATOR = re.compile(r"^(django|topups(?!\.simulator(\.|$)))(\.|$)")
@@ -93,7 +94,10 @@ def test_what_lies_outside_the_client_and_the_simulator(name, outside, edge):
 
 @pytest.mark.parametrize(("source", "module", "edge"), [
     ("from topups.middleware import client_ip", "topups.services.audit", True),
-    ("import topups.views.mobile", "topups.services.orders", True),
+    ("import topups.views.orders", "topups.services.orders", True),
+    ("import topups.lines.mobile.counter", "topups.services.orders", True),
+    ("from topups.lines.internet import forms", "topups.services.orders", True),
+    ("from topups.lines.internet import catalog", "topups.services.orders", False),
     ("from topups.forms import books", "topups.services.pricing", True),
     ("def later():\n    from ..templatetags import dashboard", "topups.services.receipts", True),
     ("from topups.http import client_ip", "topups.services.audit", False),

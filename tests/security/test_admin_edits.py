@@ -12,9 +12,10 @@ from django.test import Client
 from django.urls import reverse
 
 from topups.admin.orders import OrderAdmin
+from topups.lines.internet import catalog
 from topups.models import AuditEvent, Order, OrderEvent, OrderStatus
 from topups.oneclick import mask_code
-from topups.services import catalog, orders, sending, sync
+from topups.services import orders, sending, sync
 from topups.services.actors import Actor
 
 pytestmark = pytest.mark.django_db

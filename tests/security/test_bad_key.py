@@ -16,8 +16,9 @@ from django.urls import reverse
 
 from tests.conftest import TEST_KEY
 from topups import tasks
+from topups.lines.internet import catalog
 from topups.models import ApiAccount, Order, OrderStatus
-from topups.services import account, catalog, orders
+from topups.services import account, orders
 from topups.services.actors import Actor
 
 S = OrderStatus

@@ -15,8 +15,10 @@ from django.urls import reverse
 from tests.factories import ProductFactory
 from tests.flexy_fixtures import CHECK, errors_of, send
 from topups import inputs
+from topups.lines.internet import catalog
+from topups.lines.mobile import plans as mobile
 from topups.models import AuditEvent, Batch, LedgerFlag, LedgerRow, Order, PriceRule, Product, Till
-from topups.services import catalog, mobile, tills
+from topups.services import tills
 from topups.services.actors import Actor
 
 pytestmark = pytest.mark.django_db

@@ -14,10 +14,11 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from tests.conftest import printed_text
+from topups.lines.internet import catalog
 from topups.models import AuditEvent, Order, OrderEvent, OrderStatus
 from topups.oneclick import errors as api_errors
 from topups.oneclick import mask_code
-from topups.services import catalog, orders, sending, sync
+from topups.services import orders, sending, sync
 from topups.services.account import get_client
 from topups.services.actors import Actor
 

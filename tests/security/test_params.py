@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 # The matrix's fixtures (users of each role, one object of each kind) are used by name.
 from tests.security.test_permission_matrix import ROLES, all_cases, objects, reverse_case, users, walk  # noqa: F401
+from topups.lines.mobile import plans as mobile
 from topups.models import Batch, Order, OrderStatus
-from topups.services import mobile, orders
+from topups.services import orders
 from topups.services.actors import Actor
 
 pytestmark = pytest.mark.django_db

@@ -77,6 +77,7 @@ DASHBOARD: dict[str, Case] = {
     "topups:home": Case("get", ALL_STAFF),
     "topups:orders": Case("get", ALL_STAFF),
     "topups:new_order": Case("get", ALL_STAFF),
+    "topups:new_order_line": Case("get", ALL_STAFF, kwargs={"line": "mobile"}),
     "topups:check_number": Case("get", roles(LOGIN, 400, 400, 400), note="allowed; 400: no number given"),
     "topups:flexy_check": Case("get", ALL_STAFF, note="topups.send_order; nothing typed: an empty answer"),
     "topups:order_statuses": Case("get", ALL_STAFF, query="?id={order}"),

@@ -11,8 +11,8 @@ import requests
 from django.urls import reverse
 
 from topups.keys import file_ref
+from topups.lines.internet import catalog
 from topups.models import Batch, Order, OrderStatus
-from topups.services import catalog
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus

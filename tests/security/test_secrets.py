@@ -14,8 +14,9 @@ from django.db import connection
 
 from tests.project.test_settings import ROOT, run_check
 from topups.crypto import card_code_digest
+from topups.lines.internet import catalog
 from topups.models import Order, OrderStatus
-from topups.services import catalog, orders, sending, sync
+from topups.services import orders, sending, sync
 from topups.services.actors import Actor
 
 S = OrderStatus

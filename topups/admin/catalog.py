@@ -7,8 +7,9 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from topups.admin.mixins import NoEditMixin, RefreshButton, SensitiveLookupsRefused
+from topups.lines.internet import catalog
+from topups.lines.mobile import plans as mobile
 from topups.models import MobilePlan, Product
-from topups.services import catalog, mobile
 
 
 @admin.register(Product)

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from topups import selectors
+from topups import lines, selectors
 from topups.admin.actions import (
     cancel_selected,
     close_never_sent_selected,
@@ -22,11 +22,11 @@ from topups.admin.actions import (
     send_selected,
 )
 from topups.admin.mixins import NoEditMixin, SensitiveLookupsRefused
-from topups.models import Order, OrderEvent, OrderStatus, Product, Service
+from topups.models import Order, OrderEvent, OrderStatus
 from topups.notes import actor_shown
-from topups.numbers import TypedNumberField, normalise_number
+from topups.numbers import TypedNumberField
 from topups.oneclick import mask_code
-from topups.services import audit, mobile, order_edits, orders, pricing, tills
+from topups.services import audit, order_edits, orders, sales
 from topups.services.actors import Actor
 
 S = OrderStatus
@@ -66,9 +66,9 @@ class SettleForm(forms.Form):
 
 
 class OrderAddForm(forms.ModelForm):
-    """Adding an order in the admin: the checks of the dashboard's form (a valid number, a value
-    the cached catalog sells; for a mobile top-up, a plan of the number's operator and an amount in
-    its range), then the same creation service (OrderAdmin.save_model). The number is read as the
+    """Adding an order in the admin: the checks of the dashboard's form (the product line's: a valid
+    number, a value the cached catalog sells; for a mobile top-up, a plan of the number's operator
+    and an amount in its range), then the same creation service (OrderAdmin.save_model). The number is read as the
     counter reads it (``TypedNumberField``), so its typed length is not the column's."""
 
     number = TypedNumberField(label=_("line number"))
@@ -81,57 +81,24 @@ class OrderAddForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["service"].required = False  # an internet card unless told otherwise
+        self.fields["service"].required = False  # the first line (internet cards) unless told otherwise
 
     def clean(self):
+        """The one door (``sales.check_sale``): the line's checks, the price rule, an open session."""
         data = super().clean()
-        if data.get("service") == Service.MOBILE:
-            return self._clean_mobile(data)
-        data["service"] = self.instance.service = Service.INTERNET
-        return self._clean_card(data)
-
-    def _clean_mobile(self, data):
+        data["service"] = self.instance.service = data.get("service") or lines.default_code()
+        if self.errors:
+            return data
+        user = getattr(self, "user", None)
         try:
-            checked = mobile.check_mobile(data.get("plan_code") or "", data.get("number") or "", data.get("value"))
+            sale = sales.check_sale(data["service"], data, user_id=user.pk if user is not None else None)
         except ValidationError as exc:
             self.add_error("number", exc)
-        except mobile.MobileInputError as exc:
-            self.add_error(getattr(exc, "field", None), str(exc))
+        except sales.SaleRefused as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, str(exc))
         else:
-            data["number"], data["value"] = checked.number, checked.amount
-            sale = pricing.PriceBook().quote_mobile(checked.plan.code, checked.amount, checked.cost)
-            if refusal := sale.refusal(service=Service.MOBILE):
-                self.add_error("value", refusal)
-        self._check_till()
+            data.update(sale.item.order_fields())
         return data
-
-    def _clean_card(self, data):
-        line_type, value = data.get("line_type"), data.get("value")
-        if not line_type:
-            self.add_error("line_type", _("Choose the line type of the card."))
-        if line_type and data.get("number"):
-            try:
-                data["number"] = normalise_number(line_type, data["number"])
-            except ValidationError as exc:
-                self.add_error("number", exc)
-        if line_type and value is not None:
-            if value <= 0:
-                self.add_error("value", _("The value must be positive."))
-            elif not selectors.is_on_sale(line_type, value):
-                self.add_error("value", _("No card of this value for this type in the catalog (or out of stock): "
-                                          "choose a value from Products."))
-        # The books' rules, as at the counter: a cash session to sell, no price below cost.
-        product = (Product.objects.filter(line_type=line_type, value=value).first()
-                   if line_type and value is not None and not self.errors.get("value") else None)
-        if product is not None and (refusal := pricing.price_for(product).refusal(service=Service.INTERNET)):
-            self.add_error("value", refusal)
-        self._check_till()
-        return data
-
-    def _check_till(self) -> None:
-        user = getattr(self, "user", None)
-        if user is not None and tills.session_missing(user.pk):
-            self.add_error(None, str(tills.NO_SESSION))
 
 
 @admin.register(Order)

@@ -65,9 +65,6 @@ class PriceRule(models.Model):
     def is_default(self) -> bool:
         return not (self.line_type or self.plan_code or self.operator)
 
-    @property
-    def is_mobile(self) -> bool:
-        return bool(self.plan_code or self.operator)
 
 
 class TillStatus(models.TextChoices):

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from topups import lines
 from topups.crypto import card_code_digest
 from topups.models import EncryptedCodeField, new_ref
 from topups.models.statuses import (
@@ -15,7 +16,6 @@ from topups.models.statuses import (
     LineType,
     OrderStatus,
     S,
-    Service,
     is_menu_code,
     status_label,
 )
@@ -45,7 +45,7 @@ class OrderQuerySet(models.QuerySet):
 
 class Order(models.Model):
     ref = models.CharField(_("reference"), max_length=64, unique=True, default=new_ref, editable=False)
-    service = models.CharField(_("service"), max_length=8, choices=Service.choices, default=Service.INTERNET,
+    service = models.CharField(_("service"), max_length=8, choices=lines.choices, default=lines.default_code,
                                db_index=True)
     # Internet: ADSL or 4G. Mobile: blank (the plan says what is sold).
     line_type = models.CharField(_("line type"), max_length=8, choices=LineType.choices, blank=True)
@@ -136,8 +136,9 @@ class Order(models.Model):
         return self.status in FINAL_STATUSES
 
     @property
-    def is_mobile(self) -> bool:
-        return self.service == Service.MOBILE
+    def line(self):
+        """The product line this order was sold through (``topups.lines``)."""
+        return lines.of(self)
 
     @property
     def is_menu(self) -> bool:

@@ -17,13 +17,6 @@ class LineType(models.TextChoices):
     LTE = api_types.LineType.LTE.value, _("4G LTE")
 
 
-class Service(models.TextChoices):
-    """What an order sells: an internet card (ADSL / 4G) or mobile credit ("flexy")."""
-
-    INTERNET = "internet", _("Internet card")
-    MOBILE = "mobile", _("Mobile top-up")
-
-
 class OrderStatus(models.TextChoices):
     # Ours, before the API knows the order.
     NEW = "new", _("New")

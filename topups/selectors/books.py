@@ -12,19 +12,17 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from topups import prices
+from topups import lines, prices
 from topups.days import day_bounds
 from topups.models import (
     HANDED_BACK_STATUSES,
     REVERSED_LATER,
     HandBack,
-    LineType,
     MobilePlan,
     Order,
     OrderEvent,
     PriceRule,
     Product,
-    Service,
     Till,
     TillClose,
     TillStatus,
@@ -124,8 +122,9 @@ def _grouped(rows, group: str, prefix: str):
     if group == "cashier":
         return [prefix + "created_by__username"], rows
     if group == "product":
-        # A card is its type and value; a mobile top-up is its plan, whatever the amount typed.
-        rows = rows.annotate(card_value=Case(When(**{prefix + "service": Service.MOBILE}, then=Value(None)),
+        # A card is its type and value; a line sold by plan (flexy) is its plan, whatever the amount typed.
+        by_plan = [line.code for line in lines.all_lines() if not line.groups_by_value()]
+        rows = rows.annotate(card_value=Case(When(**{prefix + "service__in": by_plan}, then=Value(None)),
                                              default=F(prefix + "value"), output_field=DecimalField()))
         return [prefix + "service", prefix + "line_type", prefix + "plan_code", "card_value"], rows
     if group == "service":
@@ -157,14 +156,21 @@ def _label(group: str, key: tuple) -> str:
     if group == "cashier":
         return key[0] or "—"
     if group == "service":
-        return str(dict(Service.choices).get(key[0], key[0]))
-    line_types = dict(LineType.choices)
+        line = lines.find(key[0])
+        return str(line.label) if line else key[0]
     if group == "product":
         service, line_type, plan_code, value = key
-        if service == Service.MOBILE:
-            return f"{Service.MOBILE.label} {plan_code}"
-        return f"{line_types.get(line_type, line_type)} {value:.0f}"
-    return str(line_types.get(key[0], key[0]) or Service.MOBILE.label)
+        line = lines.find(service)
+        return line.item_label(line_type, plan_code, value) if line else f"{service} {plan_code or line_type}"
+    return _type_label(key[0])
+
+
+def _type_label(line_type: str) -> str:
+    """The "by line type" row: a card's type, or the name of a line sold without one (flexy)."""
+    for line in lines.all_lines():
+        if label := line.type_label(line_type, ""):
+            return label
+    return line_type
 
 
 def _money(value) -> Decimal:

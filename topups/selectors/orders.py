@@ -11,9 +11,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from topups import lines
 from topups.days import day_bounds
 from topups.keys import LABEL_PATTERN, file_ref
-from topups.models import Order, OrderStatus, Service
+from topups.models import Order, OrderStatus
 
 S = OrderStatus
 
@@ -132,10 +133,9 @@ def filtered_orders(filters: OrderFilters) -> QuerySet[Order]:
     qs = Order.objects.all()
     if filters.status:
         qs = qs.filter(status=filters.status)
-    if filters.line_type == Service.MOBILE:  # the type filter's "Flexy": every mobile top-up
-        qs = qs.filter(service=Service.MOBILE)
-    elif filters.line_type:
-        qs = qs.filter(line_type=filters.line_type)
+    if filters.line_type:  # a key of a product line's type filters (a card's type, "Flexy"...)
+        lookups = next((found for line in lines.all_lines() if (found := line.type_filter(filters.line_type))), None)
+        qs = qs.filter(**lookups) if lookups else qs.none()
     if filters.date_from:
         qs = qs.filter(created_at__gte=day_bounds(filters.date_from)[0])
     if filters.date_to:

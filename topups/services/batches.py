@@ -29,25 +29,24 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from topups import lines
 from topups.csv_import import CsvImportError, parse_csv, starts_like_formula
 from topups.inputs import parse_amount
-from topups.keys import LABEL_PATTERN, file_ref, value_text
+from topups.keys import LABEL_PATTERN, file_ref
+from topups.lines.base import Item, ProductLine
 from topups.models import (
     Batch,
     BatchStatus,
-    LineType,
     Order,
     OrderStatus,
-    Product,
-    Service,
     new_ref,
 )
 from topups.notes import Note
-from topups.numbers import compact, normalise_number
+from topups.numbers import compact
 from topups.oneclick import errors as api_errors
 from topups.selectors import recent_by_line, spendable_balance
 from topups.services import account as accounts
-from topups.services import lifecycle, mobile, pricing, tills
+from topups.services import lifecycle, pricing, tills
 from topups.services.account import current_account
 from topups.services.actors import Actor
 from topups.services.orders import SEND_OVERDUE, request_send
@@ -55,10 +54,6 @@ from topups.services.orders import SEND_OVERDUE, request_send
 log = logging.getLogger("topups.batches")
 S = OrderStatus
 
-# Statuses that spent nothing: an earlier order in one of them is no reason to warn.
-_TYPES = {"ADSL": LineType.ADSL, "4G": LineType.LTE, "LTE": LineType.LTE, "4GLTE": LineType.LTE}
-# A mobile top-up row: one of these types, or any row with a plan_code.
-_MOBILE_TYPES = {"FLEXY", "MOBILE"}
 _COLUMN_LABELS = {"type": "type", "number": "number", "value": "value", "ref": "ref", "note": "note",
                   "plan_code": "plan_code"}
 _CELLS = ("type", "number", "value", "ref", "note", "plan_code")
@@ -96,7 +91,8 @@ def _looks_like_formula(column: str, text: str) -> bool:
     return True
 
 
-def _parse_value(raw: str) -> Decimal | None:
+def parse_value(raw: str) -> Decimal | None:
+    """A value cell ("1 000 DA", "500DZD"), bounded; None when it is not a positive amount."""
     text = raw.replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
     for suffix in ("DZD", "DA"):
         if text.upper().endswith(suffix):
@@ -108,15 +104,17 @@ def _parse_value(raw: str) -> Decimal | None:
     return value if value > 0 else None
 
 
-def _is_mobile(cells: dict) -> bool:
-    return bool(cells["plan_code"]) or cells["type"].upper().replace(" ", "") in _MOBILE_TYPES
+def _line_of(cells: dict) -> ProductLine:
+    """The product line a row belongs to: the first other line that claims it, else the first line."""
+    first, *others = lines.all_lines()
+    return next((line for line in others if line.claims_row(cells)), first)
 
 
-def _check_one(source: dict, products: dict, plans: dict) -> dict:
+def _check_one(source: dict, catalogs: dict) -> dict:
     """One row's normalised values and problems, from its cells alone (and the catalog or the plans)."""
     errors: list = []
     row = {"line": source["line"], "input": {k: source.get(k, "") for k in _CELLS},
-           "service": Service.INTERNET, "line_type": "", "plan_code": "", "number": "", "value": "", "cost": None,
+           "service": "", "line_type": "", "plan_code": "", "number": "", "value": "", "cost": None,
            "ref": "", "note": "", "errors": errors, "warnings": []}
     cells = row["input"]
     # A note is free text kept as typed ("+ 2 cards", "-50 DA off"): it is never read as a value, and
@@ -126,70 +124,16 @@ def _check_one(source: dict, products: dict, plans: dict) -> dict:
         errors.append(["formula", {"column": _COLUMN_LABELS[name]}])
     if source.get("long"):
         errors.append(["long", {}])
-    mobile_row = _is_mobile(cells)
-    for name in ("type", "number", "plan_code") if mobile_row else ("type", "number", "value"):
+    line = _line_of(cells)
+    row["service"] = line.code
+    for name in line.required_cells():
         if not cells[name]:
             errors.append(["missing", {"column": _COLUMN_LABELS[name]}])
-    if mobile_row:
-        _check_mobile_cells(row, formula, plans)
-    else:
-        _check_card_cells(row, formula, products)
+    if line.code not in catalogs:
+        catalogs[line.code] = line.bulk_catalog()
+    line.check_row(row, formula, catalogs[line.code])
     _check_label_cells(row, formula)
     return row
-
-
-def _check_mobile_cells(row: dict, formula: set, plans: dict) -> None:
-    """A mobile top-up row: the number, plan and amount as the counter checks them (check_mobile)."""
-    cells, errors = row["input"], row["errors"]
-    row["service"] = Service.MOBILE
-    if not cells["number"] or not cells["plan_code"] or formula & {"number", "value", "plan_code"}:
-        return
-    try:
-        checked = mobile.check_mobile(cells["plan_code"], cells["number"], cells["value"] or None,
-                                      plan=plans.get(cells["plan_code"].strip()))
-    except ValidationError:
-        errors.append(["bad_mobile", {"value": cells["number"][:40]}])
-        return
-    except mobile.MobileInputError as exc:
-        errors.append(["mobile_refused", {"message": str(exc.note)[:255], "code": exc.note.msgid,
-                                          "params": exc.note.params}])
-        return
-    row["number"], row["plan_code"], row["value"] = checked.number, checked.plan.code, value_text(checked.amount)
-    row["cost"] = None if checked.cost is None else str(checked.cost)
-    if checked.cost is None:
-        row["warnings"].append(["cost_unknown", {"plan": checked.plan.code}])
-
-
-def _check_card_cells(row: dict, formula: set, products: dict) -> None:
-    """An internet card row: its type, number and a value of the catalog."""
-    cells, errors = row["input"], row["errors"]
-    line_type = None
-    if cells["type"] and "type" not in formula:
-        line_type = _TYPES.get(cells["type"].upper().replace(" ", "").replace("-", ""))
-        if line_type is None:
-            errors.append(["bad_type", {"value": cells["type"][:40]}])
-        else:
-            row["line_type"] = line_type.value
-    if line_type and cells["number"] and "number" not in formula:
-        try:
-            row["number"] = normalise_number(line_type, cells["number"])
-        except ValidationError:
-            errors.append(["bad_number", {"value": cells["number"][:40], "type": line_type.value}])
-    if cells["value"] and "value" not in formula:
-        value = _parse_value(cells["value"])
-        if value is None:
-            errors.append(["bad_value", {"value": cells["value"][:40]}])
-        else:
-            row["value"] = value_text(value)
-            if line_type:
-                product = products.get((line_type.value, value))
-                params = {"value": row["value"], "type": line_type.value}
-                if product is None:
-                    errors.append(["unknown_value", params])
-                elif not product.available:
-                    errors.append(["out_of_stock", params])
-                else:
-                    row["cost"] = str(product.cost)
 
 
 def _check_label_cells(row: dict, formula: set) -> None:
@@ -210,23 +154,22 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
     """Check every row: its own cells, duplicates inside the file, references already used, and
     orders for the same number and value in the last SAME_LINE_WARNING_HOURS hours. Four queries in all."""
     now = now or timezone.now()
-    products = {(p.line_type, p.value): p for p in Product.objects.all()}
-    plans = {p.code: p for p in mobile.plans()} if any(_is_mobile(_cells(s)) for s in sources) else {}
-    rows = [_check_one(source, products, plans) for source in sources]
+    first = next(lines.all_lines())
+    catalogs: dict = {first.code: first.bulk_catalog()}  # each line's catalog, read once (when a row needs it)
+    rows = [_check_one(source, catalogs) for source in sources]
     book = pricing.PriceBook()  # the price each order will be charged, shown in the preview
     for row in rows:
-        if row["service"] == Service.MOBILE and row["value"] and not row["errors"]:
-            sale = book.quote_mobile(row["plan_code"], Decimal(row["value"]), _cost(row))
-        elif row["cost"] is not None:
-            sale = book.quote_for(row["line_type"], row["value"], Decimal(row["cost"]))
-        else:
+        if not row["value"] or (row["cost"] is None and row["errors"]):
+            continue
+        sale = _quote(row, book)
+        if sale is None:
             continue
         row["price"] = str(sale.price)
         if sale.refused and not row["errors"]:  # as at the counter (orders.create_order)
             row["errors"].append(["below_cost", {"service": row["service"], "price": str(sale.price),
                                                  "cost": str(sale.cost)}])
     warnings: list = []
-    if not products:
+    if not catalogs[first.code]:
         warnings.append(["catalog_empty", {}])
 
     seen_lines: dict[tuple, int] = {}
@@ -272,12 +215,20 @@ def check_rows(sources: list[dict], *, now=None) -> Checked:
     return Checked(rows, valid_count, total_cost, balance, warnings)
 
 
-def _cells(source: dict) -> dict:
-    return {k: source.get(k, "") or "" for k in _CELLS}
-
-
 def _cost(row: dict) -> Decimal | None:
     return None if row["cost"] is None else Decimal(row["cost"])
+
+
+def _service(row: dict) -> str:
+    """The row's line (a file previewed before lines were stored on rows: the first line's)."""
+    return row.get("service") or next(lines.all_lines()).code
+
+
+def _quote(row: dict, book: pricing.PriceBook):
+    """The price of a checked row, by its line's rule (the counter's)."""
+    item = Item(number=row["number"], value=Decimal(row["value"]), cost=_cost(row), line_type=row["line_type"],
+                plan_code=row.get("plan_code", ""))
+    return lines.get(_service(row)).quote(item, book)
 
 
 @dataclass(frozen=True)
@@ -458,10 +409,9 @@ def _create_orders(batch: Batch, actor: Actor, now) -> int:
             continue
         row["order_ref"] = file_ref(row["ref"]) if row["ref"] else new_ref()
         # The price the preview showed (a file previewed before prices existed: the price now).
-        price = (Decimal(row["price"]) if row.get("price") else
-                 book.quote_for(row["line_type"], row["value"], Decimal(row["cost"])).price)
+        price = Decimal(row["price"]) if row.get("price") else _quote(row, book).price
         orders.append(Order(
-            ref=row["order_ref"], service=row.get("service") or Service.INTERNET, line_type=row["line_type"],
+            ref=row["order_ref"], service=_service(row), line_type=row["line_type"],
             plan_code=row.get("plan_code", ""), number=row["number"], value=Decimal(row["value"]),
             cost=_cost(row), price=price, till=till, note=row["note"], created_by_id=actor.user_id,
             batch=batch,

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from topups import notes
+from topups import lines, notes
 from topups.models import (
     LedgerCursor,
     LedgerRow,
@@ -29,16 +29,14 @@ from topups.models import (
     OrderEvent,
     OrderStatus,
     Product,
-    Service,
 )
 from topups.notes import Note
 from topups.numbers import normalise_number
 from topups.oneclick import errors as api_errors
 from topups.oneclick import mask_code
-from topups.services import audit, dispatch, lifecycle, mobile, planning, pricing, reconcile, tills
+from topups.services import audit, dispatch, lifecycle, planning, sales, tills
 from topups.services.account import get_client
 from topups.services.actors import Actor
-from topups.services.channels import channel_of
 from topups.services.lifecycle import Change
 
 log = logging.getLogger("topups.orders")
@@ -109,35 +107,35 @@ def create_order(
     number: str,
     value: Decimal | None,
     actor: Actor,
-    service: str = Service.INTERNET,
+    service: str = "",
     plan_code: str = "",
     ref: str | None = None,
     note: str = "",
     send: bool = False,
     products: list[Product] | None = None,
     plan: MobilePlan | None = None,
+    catalog: list | None = None,
 ) -> tuple[Order, bool]:
     """Create an order and return it with ``created``; with ``send``, a new order is also handed
     to a send task at once (the order form).
 
-    An internet card: ``line_type`` and ``value`` (a catalog value). A mobile top-up
-    (``service="mobile"``): ``plan_code``, ``number`` (any form ``mobile.normalise_mobile``
-    accepts) and ``value`` the amount (ignored for fixed and GETMENU plans), checked by
-    ``mobile.check_mobile``.
+    What is sold is checked by the one door, ``sales.check_sale``: ``service`` names the product
+    line (blank: the first registered, internet cards) and ``line_type``, ``plan_code``,
+    ``number``, ``value`` are read by that line (a card: a type and a catalog value; flexy: a
+    plan, a number and an amount).
 
     Passing the ``ref`` the form was rendered with makes the call idempotent: a double click or
     a resubmitted form returns the order the first request created instead of a second one (and
-    sends nothing). ``products`` / ``plan``: catalog rows the caller already holds (the form's),
-    searched before the database is.
+    sends nothing). ``catalog`` (or ``products`` / ``plan``): catalog rows the caller already holds
+    (the form's), searched before the database is.
     """
-    if service == Service.MOBILE:
-        order, price = _mobile_order(plan_code, number, value, plan)
-    elif service == Service.INTERNET:
-        order, price = _internet_order(line_type, number, value, products)
-    else:
-        raise OrderInputError(_("Unknown service %(service)s.") % {"service": service})
-    if refusal := price.refusal(service=order.service):
-        raise OrderInputError(refusal)
+    fields = {"line_type": line_type, "plan_code": plan_code, "number": number, "value": value}
+    try:
+        sale = sales.check_sale(service, fields, catalog=catalog or products or ([plan] if plan else None),
+                                 on_sale=False)
+    except sales.SaleRefused as exc:
+        raise OrderInputError(str(exc)) from None
+    order = Order(service=sale.line.code, price=sale.quote.price, **sale.item.order_fields())
     now = timezone.now()
     # The books' snapshot (price, cost, seller, till): written here, never updated afterwards.
     order.created_by_id, order.note, order.created_at = actor.user_id, note, now
@@ -167,31 +165,6 @@ def create_order(
 def _identity(order: Order) -> tuple:
     """What makes two create requests the same order (a resubmitted form)."""
     return order.service, order.line_type, order.plan_code, order.number, Decimal(order.value)
-
-
-def _internet_order(line_type: str, number: str, value, products: list[Product] | None
-                    ) -> tuple[Order, pricing.Quote]:
-    number = normalise_number(line_type, number)
-    value = Decimal(value)
-    product = next((p for p in products or () if (p.line_type, p.value) == (line_type, value)), None)
-    if product is None:
-        product = Product.objects.filter(line_type=line_type, value=value).only("line_type", "value", "cost").first()
-    cost = product.cost if product else None
-    price = pricing.PriceBook().quote_for(line_type, value, cost)
-    order = Order(service=Service.INTERNET, line_type=line_type, number=number, value=value, cost=cost,
-                  price=price.price)
-    return order, price
-
-
-def _mobile_order(plan_code: str, number: str, value, plan: MobilePlan | None) -> tuple[Order, pricing.Quote]:
-    try:
-        checked = mobile.check_mobile(plan_code, number, value, plan=plan)
-    except mobile.MobileInputError as exc:
-        raise OrderInputError(str(exc)) from None
-    price = pricing.PriceBook().quote_mobile(checked.plan.code, checked.amount, checked.cost)
-    order = Order(service=Service.MOBILE, line_type="", plan_code=checked.plan.code, number=checked.number,
-                  value=checked.amount, cost=checked.cost, price=price.price)
-    return order, price
 
 
 @dataclass
@@ -287,7 +260,7 @@ def close_never_sent(orders, *, actor: Actor) -> tuple[list[tuple[str, str]], li
         client = client or get_client()
         history = histories.get(order.pk, [])
         try:
-            topup = channel_of(order).check_ref(client, order.ref)
+            topup = lines.of(order).check_ref(client, order.ref)
         except api_errors.NotFound as exc:
             since = order.not_found_since or now
             if order.not_found_since is None:
@@ -367,8 +340,7 @@ def _ledger_shows_no_debit(order: Order, first_attempt, last_attempt) -> tuple[d
     synced_at = LedgerCursor.objects.filter(name="ledger").values_list("synced_at", flat=True).first()
     if synced_at is None or synced_at < end:
         return None, _("the ledger has not been read since its last attempt: synchronise it, then try again")
-    types = [name for name, meaning in reconcile.LEDGER_TYPES.items()
-             if meaning.role == reconcile.DEBIT and meaning.service == order.service]
+    types = list(order.line.debit_types)
     # A row whose time the API left out or we could not read is stored at the time it was fetched
     # (``ledger._row``): it may be any movement written before that, this order's debit included.
     timeless = Q(time=F("fetched_at"), fetched_at__gte=start)
@@ -417,7 +389,7 @@ def settle_accepted(*, order_id: int, outcome: str, note: str, actor: Actor, car
     fields = {"next_check_at": None, "send_requested_at": None}
     payload = {"settled": outcome, "note": note[:500]}
     if outcome == SETTLED_FULFILLED:
-        if not order.is_mobile:
+        if order.line.delivers_code:
             if not card_code or len(card_code) > 64:
                 raise SettleError(_("Enter the card code the provider's support gave (up to 64 characters)."))
             fields["card_code"] = card_code

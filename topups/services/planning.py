@@ -173,8 +173,8 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
     if found:
         return _change_for_another_order(order, topup, now, found)
     to_status = API_TO_ORDER.get(topup.status)
-    # A mobile top-up has no card: FULFILLED is complete without one.
-    code_missing = topup.status == TopupStatus.FULFILLED and not topup.card_code and not order.is_mobile
+    # A line that delivers no card (flexy) is complete without one.
+    code_missing = topup.status == TopupStatus.FULFILLED and not topup.card_code and order.line.delivers_code
     if to_status is None or code_missing:
         to_status = order.status if order.status in WAITING else S.HANDLING
     age = now - (order.sent_at or order.created_at)
@@ -201,9 +201,9 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
         "next_check_at": next_check_at(to_status, order.sent_at, now),
         "not_found_since": None,
     }
-    if order.is_mobile:
-        fields.update(_mobile_fields(order, topup, now))
-        note = note or _mobile_note(topup)
+    if (own := order.line.answer_fields(order, topup, now)) is not None:
+        fields.update(own[0])
+        note = note or own[1]
     elif code_missing:
         if to_status != S.ATTENTION:
             fields["next_check_at"] = next_check_at(S.HANDLING, order.sent_at, now)
@@ -217,21 +217,6 @@ def change_from_topup(order: Order, topup: Topup, now: datetime) -> Change:
     return Change(order.pk, order.status, to_status, fields, note, topup_payload(topup), order.send_attempts)
 
 
-def _mobile_fields(order: Order, topup: Topup, now: datetime) -> dict:
-    """What a mobile answer adds: the message for the customer and the suggested offers (kept once
-    given), the cost (what the API says it debited, ``balance_amount``, replaces our estimate from
-    the plan's multiplier: see ``cost_from_api``), the time."""
-    fields = {}
-    if topup.refund_message:
-        fields["refund_message"] = topup.refund_message
-    if topup.suggested_offers:
-        fields["suggested_offers"] = list(topup.suggested_offers)
-    fields.update(cost_from_api(order, topup.charged))
-    if topup.status == TopupStatus.FULFILLED and order.processed_at is None:
-        fields["processed_at"] = topup.processed_at or now
-    return fields
-
-
 def cost_from_api(order: Order, debited) -> dict:
     """The fields that make ``debited`` (what the API says it took for ``order``: a mobile answer's
     ``balance_amount`` or its ledger debit) the order's cost. The cost is the API's figure whenever
@@ -240,19 +225,6 @@ def cost_from_api(order: Order, debited) -> dict:
     if debited is None or order.cost_confirmed:
         return {}
     return {"cost": debited, "cost_confirmed": True}
-
-
-def _mobile_note(topup: Topup) -> str:
-    if topup.status == TopupStatus.FULFILLED:
-        return Note(gettext_noop("Credit delivered to the number"))
-    if topup.status == TopupStatus.REFUNDED:
-        if topup.suggested_offers:
-            return Note(gettext_noop("Not delivered, the API refunded the cost; it suggests other offers"))
-        return Note(gettext_noop("Not delivered by the operator; the API refunded the cost"))
-    if topup.status == TopupStatus.UNKNOWN_ERROR:
-        return Note(gettext_noop("Outcome uncertain at the operator: do not refund the customer; checked again "
-                                 "hourly until the API settles it (usually within 24 h)"))
-    return ""
 
 
 def _change_for_another_order(order: Order, topup: Topup, now: datetime, found: dict) -> Change:

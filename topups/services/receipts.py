@@ -27,19 +27,18 @@ PROCESSING = frozenset({S.NEW, S.SENDING, S.UNKNOWN, S.HANDLING})
 def customer_message(order: Order) -> str:
     """The sentence a receipt prints for the customer: what the order's state means for them and,
     when they paid and have nothing yet, what happens next and how they get their card or credit."""
-    status, mobile = order.status, order.is_mobile
+    status = order.status
     if order.is_menu:
         return _("A request for the number's offers: nothing was charged.")
+    if (own := order.line.customer_message(order)) is not None:
+        return own
     if status == S.FULFILLED:
-        return _("Done: the credit was sent to the number above.") if mobile else _("Done: your card is below.")
+        return _("Done: your card is below.")
     if status == S.QUEUED:
         return _("Paid. Algérie Télécom is preparing your card: it takes 12 to 48 hours. Keep this receipt and "
                  "come back to the shop with it to get your card code; you may call the shop first to ask "
                  "whether it is ready.")
     if status in PROCESSING:
-        if mobile:
-            return _("Paid. The credit is on its way to the number above. Keep this receipt: if it has not "
-                     "arrived within an hour, come back to the shop with it.")
         return _("Paid. Your card is being prepared. Keep this receipt: if the code is not ready before you "
                  "leave, come back to the shop with it to get your card code.")
     if status == S.UNCERTAIN:
@@ -66,7 +65,7 @@ class NotPrintable(Exception):
 def printable(order: Order) -> bool:
     """Whether the reader may print this receipt: anything but a card whose code is masked for
     them (``audit.show_order_codes`` has set ``order.code_in_full``)."""
-    return order.status != OrderStatus.FULFILLED or order.is_mobile or getattr(order, "code_in_full", False)
+    return order.status != OrderStatus.FULFILLED or not order.line.delivers_code or getattr(order, "code_in_full", False)
 
 
 def preview(order: Order) -> dict:

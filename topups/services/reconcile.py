@@ -4,8 +4,8 @@ supervisor resolves with a note (audited). The one order change that follows fro
 refund we were not told about, goes through a status check (``sync.schedule_refresh``): the order
 moves only when the API's answer confirms it, never from the ledger row itself.
 
-What each ledger type means is the one table ``LEDGER_TYPES``; which services have orders here is
-``MATCHED_SERVICES`` (internet cards and mobile top-ups).
+What each ledger type means is ``meaning_of``: a product line's debit and refund types (each line
+names its own), or the account's other movements in ``LEDGER_TYPES``.
 
 Flags: a debit with no order, an order accepted with no debit (after ``LEDGER_GRACE_SECONDS``), an
 amount different from the order's cost, a refund with no refund on our side, a break in the
@@ -27,6 +27,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from topups import lines
 from topups.days import day_bounds, shop_day
 from topups.models import (
     TRACKED_STATUSES,
@@ -58,10 +59,6 @@ class Meaning:
 
 # Section 2.3 of the API notes. A type not listed is recorded as it is (never flagged).
 LEDGER_TYPES: dict[str, Meaning] = {
-    "ADSL": Meaning(False, DEBIT, "internet"),
-    "REFUND-ADSL": Meaning(True, REFUND, "internet"),
-    "FLEXY": Meaning(False, DEBIT, "mobile"),
-    "REFUND-FLEXY": Meaning(True, REFUND, "mobile"),
     "DEPOSIT": Meaning(True),
     "REFUND-ORDER": Meaning(True),
     "RECEIVE": Meaning(True),
@@ -71,10 +68,25 @@ LEDGER_TYPES: dict[str, Meaning] = {
     "SEND": Meaning(False),
     "SERVICE": Meaning(False),
 }
-# The services whose orders live in this dashboard: their rows are matched, others recorded.
-MATCHED_SERVICES = frozenset({"internet", "mobile"})
-DEBIT_TYPES = [t for t, m in LEDGER_TYPES.items() if m.role == DEBIT and m.service in MATCHED_SERVICES]
-REFUND_TYPES = [t for t, m in LEDGER_TYPES.items() if m.role == REFUND and m.service in MATCHED_SERVICES]
+
+
+def meaning_of(ledger_type: str) -> Meaning | None:
+    """What a ledger type is: a product line's debit or refund (its ``debit_types`` / ``refund_types``,
+    matched to orders) or one of the account's other movements above (recorded); None: not known."""
+    for line in lines.all_lines():
+        if ledger_type in line.debit_types:
+            return Meaning(False, DEBIT, line.code)
+        if ledger_type in line.refund_types:
+            return Meaning(True, REFUND, line.code)
+    return LEDGER_TYPES.get(ledger_type)
+
+
+def debit_types() -> list[str]:
+    return [t for line in lines.all_lines() for t in line.debit_types]
+
+
+def refund_types() -> list[str]:
+    return [t for line in lines.all_lines() for t in line.refund_types]
 # Orders the API accepted (so the ledger must hold their debit).
 ACCEPTED = (S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION, S.TAKEN_BACK)
 CHUNK = 1000
@@ -146,14 +158,14 @@ def _match_chunk(chunk: list[LedgerRow], report: MatchReport, now: datetime) -> 
     young = now - grace()
     for row in chunk:
         report.rows += 1
-        meaning = LEDGER_TYPES.get(row.type)
+        meaning = meaning_of(row.type)
         if row.raw is not None:
             row.state = LedgerState.FLAGGED
             flags.append(_flag(report, FlagKind.UNREADABLE, row.api_id, row.time, row=row,
                                detail=gettext_noop("The API sent a ledger row the client cannot read.")))
         elif meaning is None or meaning.role is None:
             row.state = LedgerState.RECORDED
-        elif meaning.service not in MATCHED_SERVICES:
+        elif lines.find(meaning.service) is None:
             row.state = LedgerState.OTHER_SERVICE
         elif row.objid and (row.objid, meaning.role) in judged:
             _flag_extra(row, orders.get(row.objid), meaning.role, judged[(row.objid, meaning.role)], flags, report)
@@ -200,11 +212,11 @@ def _judged_movements(objids: set[str], chunk: list[LedgerRow]) -> dict[tuple[st
     if not objids:
         return {}
     found: dict[tuple[str, str], Decimal | None] = {}
-    rows = (LedgerRow.objects.filter(objid__in=objids, type__in=DEBIT_TYPES + REFUND_TYPES, state__in=JUDGED,
+    rows = (LedgerRow.objects.filter(objid__in=objids, type__in=debit_types() + refund_types(), state__in=JUDGED,
                                      raw__isnull=True).exclude(pk__in=[r.pk for r in chunk])
             .order_by("pk").values_list("objid", "type", "amount"))
     for objid, kind, amount in rows:
-        found.setdefault((objid, LEDGER_TYPES[kind].role), amount)
+        found.setdefault((objid, meaning_of(kind).role), amount)
     return found
 
 
@@ -221,7 +233,7 @@ def _match_debit(row: LedgerRow, order: Order | None, flags: list, costs: list, 
                  young: datetime) -> None:
     if order is not None:
         row.order = order
-        fix = planning.cost_from_api(order, row.amount) if order.is_mobile else {}
+        fix = planning.cost_from_api(order, row.amount) if order.line.cost_set_by_debit else {}
         if fix:
             # A mobile top-up's cost is what the API debited: the ledger row says it (the rule the
             # API applies, full amount or multiplier, is not documented for sure).
@@ -392,7 +404,7 @@ def _check_missing_debits(report: MatchReport, now: datetime) -> None:
         return
     until = min(now, state.synced_at) - grace()
     since = max(state.covered_from, now - NO_DEBIT_LOOKBACK)
-    debits = LedgerRow.objects.filter(objid=OuterRef("topup_id"), type__in=DEBIT_TYPES)
+    debits = LedgerRow.objects.filter(objid=OuterRef("topup_id"), type__in=debit_types())
     flagged = LedgerFlag.objects.filter(order=OuterRef("pk"), kind=FlagKind.DEBIT_MISSING)
     missing = list(Order.objects.filter(status__in=ACCEPTED, sent_at__gte=since, sent_at__lte=until)
                    .exclude(topup_id="").exclude(cost=0)  # a mobile menu request is not charged
@@ -465,7 +477,7 @@ def _take_back(flag: LedgerFlag, actor: Actor, note: str) -> str:
         return ""
     order = Order.objects.select_for_update().filter(pk=flag.order_id, status=S.FULFILLED).first()
     row = LedgerRow.objects.filter(pk=flag.row_id).only("type", "amount", "time").first()
-    if order is None or row is None or LEDGER_TYPES.get(row.type, Meaning(True)).role != REFUND:
+    if order is None or row is None or (meaning_of(row.type) or Meaning(True)).role != REFUND:
         return ""
     moved = lifecycle.move(order, S.TAKEN_BACK, actor, note=Note(TAKEN_BACK_NOTE, amount=str(row.amount), note=note[:150]),
                            payload={"ledger_row": flag.row_id, "flag": flag.pk})
@@ -499,7 +511,7 @@ def day_summary(day: date) -> DaySummary:
     rows = ledger.rows_between(start, end)
     by_type = list(rows.values("type").annotate(count=Count("pk"), total=Sum("amount")).order_by("type"))
     for entry in by_type:
-        meaning = LEDGER_TYPES.get(entry["type"])
+        meaning = meaning_of(entry["type"])
         entry["money_in"] = meaning.money_in if meaning else None
     by_state = dict.fromkeys(LedgerState.values, 0)
     by_state.update(rows.values_list("state").annotate(count=Count("pk")).values_list("state", "count"))
@@ -515,12 +527,12 @@ def day_summary(day: date) -> DaySummary:
     our_refunds = Order.objects.filter(status=S.REFUNDED, sent_at__gte=start - REFUND_WITHIN, sent_at__lt=end).filter(
         Exists(refunded)).aggregate(total=Sum("cost"))["total"] or Decimal(0)
     # A card taken back after delivery: its refund is the ledger's, on the day the provider made it.
-    our_refunds += LedgerRow.objects.filter(type__in=REFUND_TYPES, time__gte=start, time__lt=end,
+    our_refunds += LedgerRow.objects.filter(type__in=refund_types(), time__gte=start, time__lt=end,
                                             order__status=S.TAKEN_BACK).aggregate(total=Sum("order__cost"))["total"] or 0
     other = Decimal(0)
     for entry in by_type:
-        meaning = LEDGER_TYPES.get(entry["type"])
-        if meaning is not None and meaning.service in MATCHED_SERVICES:
+        meaning = meaning_of(entry["type"])
+        if meaning is not None and lines.find(meaning.service) is not None:
             continue
         amount = entry["total"] or Decimal(0)
         money_in = meaning.money_in if meaning is not None else False

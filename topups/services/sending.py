@@ -29,14 +29,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from topups import lines
 from topups.models import Order, OrderEvent, OrderStatus, Product
 from topups.notes import Note, refusal_note
-from topups.oneclick import TopupStatus
 from topups.oneclick import errors as api_errors
 from topups.services import lifecycle, planning, reconnect
 from topups.services.account import get_client
 from topups.services.actors import Actor
-from topups.services.channels import channel_of
 from topups.services.planning import error_payload
 
 log = logging.getLogger("topups.orders")
@@ -80,7 +79,7 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
         ref, status = (order.ref, order.status) if order else (str(order_id), "")
         return SendReport(ref, "not_claimed", status, _("Not sent: the order is not waiting to be sent."))
     attempt = _Attempt(*claimed, actor=actor, deadline=deadline)
-    order, client, channel = attempt.order, get_client(), channel_of(attempt.order)
+    order, client, channel = attempt.order, get_client(), lines.of(attempt.order)
     try:
         if attempt.first_send and channel.checks_line:
             refusal = attempt.pre_send_checks(client)
@@ -104,7 +103,7 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
         return attempt.not_sent(exc)
     except Exception as exc:  # OutcomeUnknown, or anything unexpected after the POST left
         return attempt.unknown(exc)
-    accepted_as = TopupStatus.PENDING if order.is_mobile else TopupStatus.HANDLING
+    accepted_as = channel.accepted_status
     attempt.finish(S.HANDLING, Note(gettext_noop("Accepted by the API")), {"topupId": result.topup_id, "topupRef": result.topup_ref},
                    topup_id=result.topup_id, api_status=accepted_as.value,
                    next_check_at=planning.first_look(timezone.now()))
@@ -252,7 +251,7 @@ class _Attempt:
     def adopt(self, duplicated: api_errors.DuplicatedRef) -> SendReport:
         """DUPLICATED_REF: look the order up by its ref and take its state (if it is ours)."""
         try:
-            topup = channel_of(self.order).check_ref(get_client().single_try(), self.order.ref)
+            topup = lines.of(self.order).check_ref(get_client().single_try(), self.order.ref)
         except Exception as exc:
             return self.unknown(exc, duplicated=duplicated)
         change = planning.change_from_topup(self.order, topup, timezone.now())

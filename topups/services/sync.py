@@ -2,7 +2,7 @@
 
 One cycle of the sweeper (``sync_due_orders``) recovers orders left in SENDING by a dead worker,
 re-enqueues overdue sends, and refreshes the tracked orders that are due, per service (see
-``channels``) with one list walk for many and check-id / check-ref for a few. What an answer means is decided
+``topups.lines``) with one list walk for many and check-id / check-ref for a few. What an answer means is decided
 in ``planning``; the changes are written through ``lifecycle`` in one transaction.
 """
 
@@ -15,13 +15,14 @@ from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from topups import lines
+from topups.lines.base import ProductLine
 from topups.models import TRACKED_STATUSES, Order, OrderStatus
 from topups.oneclick import Topup
 from topups.oneclick import errors as api_errors
 from topups.services import audit, dispatch, lifecycle, planning
 from topups.services.account import get_client
 from topups.services.actors import SYNC, Actor
-from topups.services.channels import CHANNELS, Channel, channel_of
 from topups.services.lifecycle import Change
 
 S = OrderStatus
@@ -63,14 +64,14 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
         audit.record_orders(actor=actor, action="refresh", refs=[o.ref for o in due])
     report.checked = len(due)
     found, not_found, postponed, others = {}, set(), {}, []
-    for channel in CHANNELS.values():
-        group = [o for o in due if channel_of(o) is channel]
+    for channel in lines.all_lines():
+        group = [o for o in due if o.service == channel.code]
         if not group:
             continue
         # A list walk carries the state of every order in its window: what it finds for tracked
         # orders that are not due yet (QUEUED or UNCERTAIN ones, looked at hourly) is applied too.
         walk = _walk_pays(group, now)
-        companions = _walk_companions(group, channel.service) if walk else []
+        companions = _walk_companions(group, channel.code) if walk else []
         group_found, group_not_found, group_postponed = _fetch_states(channel, group, report, companions, walk=walk)
         found.update(group_found)
         not_found |= group_not_found
@@ -109,7 +110,7 @@ def _walk_start(due: list[Order]) -> datetime:
     return min(o.created_at for o in due) - timedelta(minutes=5)
 
 
-def _fetch_states(channel: Channel, due: list[Order], report: SyncReport, others: list[Order] = (), *,
+def _fetch_states(channel: ProductLine, due: list[Order], report: SyncReport, others: list[Order] = (), *,
                   walk: bool = False) -> tuple[dict[int, Topup], set[int], dict[int, dict | None]]:
     """Ask the API about each due order of one channel: (found top-ups, ids it does not know, ids to
     ask later with the unreadable answer that postponed them, None when it was not asked). A list
@@ -149,7 +150,7 @@ def _fetch_states(channel: Channel, due: list[Order], report: SyncReport, others
     return found, not_found, postponed
 
 
-def _walk_list(channel: Channel, client, due: list[Order], found: dict[int, Topup], report: SyncReport,
+def _walk_list(channel: ProductLine, client, due: list[Order], found: dict[int, Topup], report: SyncReport,
                others: list[Order] = ()) -> None:
     """Match due orders (and ``others``) against the channel's list pages (/internet/list,
     /mobile/list) covering the due orders' creation window; walks until every due order is matched."""

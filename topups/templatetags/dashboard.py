@@ -10,6 +10,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from topups import lines
 from topups.models import MENU_ANSWERED, OrderStatus, is_menu_code, menu_answered
 from topups.notes import actor_shown, ledger_type_shown, refusal_reason
 
@@ -24,18 +25,19 @@ STATUS_TONE = {
 
 
 def status_explanation(status: str, refusal_code: str = "", *, code_in_full: bool = True,
-                       mobile: bool = False, menu: bool = False) -> str:
+                       line=None, menu: bool = False) -> str:
     """What the status means for the shop's staff, in one sentence (a receipt's sentence for the
     customer is ``services.receipts.customer_message``).
 
     ``code_in_full`` False (the code is masked for this user): no "give the customer the code", since
-    there is none to give. ``mobile``: a mobile top-up, credit sent to a number rather than a card code. ``menu``: a
-    request for the number's offers (a GETMENU plan), which sells nothing.
+    there is none to give. ``line``: the order's product line, which may word a status its own way
+    (flexy: credit sent to a number rather than a card code). ``menu``: a request for the number's
+    offers (a GETMENU plan), which sells nothing.
     """
     if menu and status in MENU_ANSWERED:
         return _("The number's offers are listed below: send the one the customer wants. Nothing was charged.")
-    if mobile and status in (S.FULFILLED, S.UNCERTAIN):
-        return _mobile_explanation(status)
+    if line is not None and (own := line.explanation(status, menu=menu)) is not None:
+        return own
     if status in (S.NEW, S.SENDING, S.HANDLING, S.UNKNOWN):
         return _("The order is being processed. This page updates by itself; there is nothing to do.")
     if status == S.QUEUED:
@@ -61,24 +63,32 @@ def status_explanation(status: str, refusal_code: str = "", *, code_in_full: boo
     return ""
 
 
-def _mobile_explanation(status: str) -> str:
-    if status == S.FULFILLED:
-        return _("Done: the credit was sent to the number.")
-    return _("Outcome not known yet — do not refund. The operator's answer was lost; the provider settles it "
-             "within 1–24 h and this page follows it.")
-
-
 @register.simple_tag
 def explain_status(order) -> str:
     """``status_explanation`` for an order whose codes went through ``audit.show_order_codes``."""
     return status_explanation(order.status, order.refusal_code,
-                              code_in_full=getattr(order, "code_in_full", True), mobile=order.is_mobile,
+                              code_in_full=getattr(order, "code_in_full", True), line=order.line,
                               menu=is_menu_code(order.plan_code))
 
 
 register.filter("actor_shown", actor_shown)
 register.filter("refusal_reason", refusal_reason)
 register.filter("ledger_type_shown", ledger_type_shown)
+
+
+@register.filter
+def sold_kind(order) -> str:
+    """What kind of sale an order is, in a table's cell ("ADSL", "Flexy PREPAID")."""
+    return order.line.kind_label(order.line_type, order.plan_code)
+
+
+@register.filter
+def row_kind(row: dict) -> str:
+    """A bulk file row's kind of sale, from its checked values or, failing those, its cells."""
+    line = lines.find(row.get("service") or "")
+    if line is None or not (row.get("line_type") or row.get("plan_code")):
+        return row["input"].get("plan_code") or row["input"].get("type", "")
+    return line.kind_label(row["line_type"], row["plan_code"])
 
 
 @register.filter

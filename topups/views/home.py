@@ -8,8 +8,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from topups import selectors
+from topups.lines.internet import catalog
 from topups.selectors import books
-from topups.services import audit, catalog
+from topups.services import audit
 
 
 @require_GET

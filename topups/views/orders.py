@@ -1,5 +1,5 @@
-"""The counter's internet orders and the order pages: the new-order form and its line check, one order with
-its live status, refresh and receipt, and the filtered list with its export. Thin: each view parses
+"""The counter's order entry, one flow for every product line (the line gives its form and its part
+of the page), and the order pages: one order with its live status, refresh and receipt, and the filtered list with its export. Thin: each view parses
 input, calls one service or selector, and renders; who sees a card code and who may refresh an order is
 decided in topups.selectors.visibility, so the pages, the JSON endpoints and the CSV export apply the
 same rules."""
@@ -21,17 +21,14 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from topups import selectors
-from topups.forms.orders import NewOrderForm, OrderFilterForm, order_ids, page_number
-from topups.keys import value_key, value_text
+from topups import lines, selectors
+from topups.forms.orders import OrderFilterForm, order_ids, page_number
 from topups.models import (
     FINAL_STATUSES,
     HANDED_BACK_STATUSES,
     TRACKED_STATUSES,
-    LineType,
     Order,
     OrderStatus,
-    Service,
     is_menu_code,
     status_label,
 )
@@ -39,13 +36,11 @@ from topups.notes import COST_NOTES
 from topups.oneclick import mask_code
 from topups.order_export import export_orders
 from topups.roles import sees_costs
-from topups.services import audit, catalog, pricing, receipts, tills
+from topups.services import audit, receipts, tills
 from topups.services.actors import Actor
-from topups.services.orders import OrderInputError, check_line, create_order
+from topups.services.orders import OrderInputError, create_order
 from topups.services.sync import refresh_orders
 from topups.templatetags.dashboard import status_explanation, status_tone
-from topups.throttling import NUMBER_CHECKS, TOO_MANY_CHECKS, checks_throttled
-from topups.views import mobile as mobile_views
 
 log = logging.getLogger("topups.dashboard")
 S = OrderStatus
@@ -65,75 +60,65 @@ def _when(value) -> str:
 # New order ----------------------------------------------------------------------------------------
 
 
-def _new_order_context(form: NewOrderForm, **extra) -> dict:
-    pricing.quote_products(form.products)  # the price the customer pays, beside each value
+def _counter_page(request, line, counter, form, *, status: int = 200, **extra):
+    """The new-order page: the lines' tabs, and this line's form with what the line adds."""
     extra.setdefault("no_till", tills.session_missing(form.user.pk))
-    return {"service": Service.INTERNET, "form": form, "products": form.products, "line_types": LineType.choices,
-            "out_of_stock": selectors.out_of_stock_products(),
-            "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", **extra}
+    context = {"line": line, "lines": sorted(lines.all_lines(), key=lambda each: each.rank), "form": form,
+               "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", **counter.context(form), **extra}
+    return render(request, "topups/new_order.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 @permission_required(["topups.add_order", "topups.send_order"], raise_exception=True)
-def new_order(request):
-    """Create and send one order: an internet card, or mobile credit (``service=mobile``, see
-    ``views.mobile``). The hidden ref makes a repeated submission return the same order."""
-    if (request.POST if request.method == "POST" else request.GET).get("service") == Service.MOBILE:
-        return mobile_views.new_flexy_order(request)
-    catalog.ensure_fresh()
-    products = selectors.available_products()
+def new_order(request, line: str = ""):
+    """Create and send one order of a product line (``/orders/new/<line>/``; ``/orders/new/`` is the
+    first line, and an older link's ``?service=`` still names one). The line's counter gives the
+    form and what the page shows; the sale is checked and created by the one door
+    (``orders.create_order``). The hidden ref makes a repeated submission return the same order."""
+    code = line or (request.POST if request.method == "POST" else request.GET).get("service") or lines.default_code()
+    product_line = lines.find(code)
+    if product_line is None:
+        raise Http404(_("No such product line."))
+    counter = product_line.counter()
+    catalog = product_line.catalog()
     if request.method == "GET":
-        initial = {key: request.GET[key] for key in ("line_type", "number", "value") if key in request.GET}
-        return render(request, "topups/new_order.html", _new_order_context(
-            NewOrderForm(initial=initial, products=products, user=request.user)))
-
-    form = NewOrderForm(request.POST, products=products, user=request.user)
-    if not form.is_valid():  # a same-line warning is a question, not an error
-        return render(request, "topups/new_order.html", _new_order_context(form),
-                      status=200 if form.same_line_refs else 400)
+        initial = {key: request.GET[key] for key in counter.initial_keys if key in request.GET}
+        return _counter_page(request, product_line, counter,
+                             counter.form(initial=initial, catalog=catalog, user=request.user))
+    if (early := counter.before_submit(request, catalog)) is not None:
+        form, status = early
+        return _counter_page(request, product_line, counter, form, status=status)
+    form = counter.form(request.POST, catalog=catalog, user=request.user)
+    valid = form.is_valid()
+    if counter.checking(request) or not valid:  # a same-line warning is a question, not an error
+        return _counter_page(request, product_line, counter, form, checked=True,
+                             status=200 if valid or form.same_line_refs else 400)
     data = form.cleaned_data
-    actor = Actor.user(request.user)
     try:
-        order, created = create_order(line_type=data["line_type"], number=data["number"], value=data["amount"],
-                                      actor=actor, ref=data["ref"], send=True, products=products)
+        order, created = create_order(service=product_line.code, **counter.sale_fields(data),
+                                      actor=Actor.user(request.user), ref=data["ref"], send=True, catalog=catalog)
     except (OrderInputError, ValidationError) as exc:
-        mobile_views.add_order_error(form, exc)
-        return render(request, "topups/new_order.html", _new_order_context(form), status=400)
+        _add_order_error(form, exc)
+        return _counter_page(request, product_line, counter, form, status=400)
     if created:  # sent inline when tasks run inline: show a refusal at once
-        order.refresh_from_db(fields=["status", "refusal_message", "refusal_code"])
+        order.refresh_from_db()
     if order.status == S.REFUSED:
         # Refused before anything was charged: give the form back, filled, with a fresh ref.
-        retry = NewOrderForm(initial={"line_type": order.line_type, "number": order.number,
-                                      "value": value_key(order.line_type, order.value)}, products=products,
-                             user=request.user)
-        return render(request, "topups/new_order.html", _new_order_context(retry, refused=order), status=200)
+        retry = counter.form(initial=product_line.form_initial(order), catalog=catalog, user=request.user)
+        return _counter_page(request, product_line, counter, retry, refused=order,
+                             offers=product_line.offers(order, request.user))
     if not created:
         messages.info(request, _("This order was already submitted: here it is. No second order was made."))
     return redirect("topups:order", pk=order.pk)
 
 
-@require_GET
-@login_required
-@permission_required("topups.send_order", raise_exception=True)
-def check_number(request):
-    """Ask the API whether a line exists (ncli, offer) before sending: a small JSON answer.
-    Throttled per user (NUMBER_CHECK_RATE): 429 with a message, which does not block sending."""
-    if checks_throttled(request, NUMBER_CHECKS):
-        return JsonResponse({"ok": False, "throttled": True, "message": str(TOO_MANY_CHECKS)}, status=429)
-    line_type, raw = request.GET.get("line_type", ""), request.GET.get("number", "")
-    if line_type not in LineType.values:
-        return JsonResponse({"ok": False, "message": _("Choose the line type first.")}, status=400)
-    try:
-        result = check_line(line_type=line_type, number=raw)
-    except ValidationError as exc:
-        return JsonResponse({"ok": False, "message": exc.messages[0]}, status=400)
-    answer = {"ok": result.ok, "number": result.number, "message": result.message}
-    if result.ok:
-        answer.update(ncli=result.ncli, offre=result.offre)
-    elif result.code and not result.unavailable:
-        answer["code"] = result.code
-    return JsonResponse(answer, status=503 if result.unavailable else 200)
+def _add_order_error(form, exc: Exception) -> None:
+    """Why the order was not created, on the form; said once: a missing cash session is already
+    the page's own warning (``no_till``), so it is not repeated among the form's errors."""
+    message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+    if message != str(tills.NO_SESSION):
+        form.add_error(None, message)
 
 
 # One order ----------------------------------------------------------------------------------------
@@ -150,9 +135,8 @@ def order_detail(request, pk: int):
         "events": _events_shown(order, request.user),
         "can_refresh": order.status in TRACKED_STATUSES and selectors.can_refresh(request.user, order),
         "retry_query": _retry_query(order),
-        "offers": mobile_views.offers_of(order, request.user)
-        if order.is_mobile and order.status in HANDED_BACK_STATUSES and request.user.has_perm("topups.send_order")
-        else [],
+        "offers": order.line.offers(order, request.user)
+        if order.status in HANDED_BACK_STATUSES and request.user.has_perm("topups.send_order") else [],
     })
 
 
@@ -175,11 +159,7 @@ def _events_shown(order: Order, user) -> list:
 
 def _retry_query(order: Order) -> str:
     """The new-order form's query that fills it with this order again."""
-    if order.is_mobile:
-        return urlencode({"service": Service.MOBILE, "number": order.number, "plan_code": order.plan_code,
-                          "amount": value_text(order.value)})
-    return urlencode({"line_type": order.line_type, "number": order.number,
-                      "value": value_key(order.line_type, order.value)})
+    return urlencode(order.line.form_initial(order))
 
 
 def _status_payloads(request, rows: list[dict]) -> list[dict]:
@@ -197,8 +177,8 @@ def _status_payload(row: dict, code: str) -> dict:
         "status": row["status"],
         "label": status_label(row["status"], row["plan_code"]),
         "tone": status_tone(row["status"], row["plan_code"]),
-        "explanation": status_explanation(row["status"], row["refusal_code"],
-                                          mobile=row["service"] == Service.MOBILE, menu=is_menu_code(row["plan_code"])),
+        "explanation": status_explanation(row["status"], row["refusal_code"], line=lines.find(row["service"]),
+                                          menu=is_menu_code(row["plan_code"])),
         "final": final,
         "card_code": code,
         "num_trans": row["num_trans"],

@@ -1,5 +1,5 @@
 """The counter's mobile top-up ("flexy") form: parse the number, the plan and the amount, and let
-``topups.services.mobile.check_mobile`` say whether they fit, before anything is sent."""
+``topups.lines.mobile.plans.check_mobile`` say whether they fit, before anything is sent."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from topups.forms.orders import confirm_same_line
 from topups.inputs import MAX_AMOUNT_TEXT
 from topups.keys import issue_ref, issued_ref
+from topups.lines.mobile import plans as mobile
 from topups.numbers import OPERATOR_BY_PREFIX, TypedNumberField, compact, national_digits
-from topups.services import mobile
 
 
 def typed_operator(raw: str) -> str:

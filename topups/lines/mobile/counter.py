@@ -1,40 +1,29 @@
 """The counter's mobile top-up ("flexy") side of the new-order screen, and the small JSON answer
 its script asks while the clerk types (operator, plan range, cost and price). Thin: the form checks
-through ``services.mobile``, the price comes from ``services.pricing``, the order from
-``services.orders.create_order`` like any other."""
+through ``plans.check_mobile``, the price comes from ``services.pricing``; the shared flow
+(``views.orders.new_order``) creates the order like any other."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from topups.forms.mobile import FlexyOrderForm
 from topups.keys import issue_ref, value_text
-from topups.models import OrderStatus, Service
+from topups.lines.mobile import plans as mobile
+from topups.lines.mobile.forms import FlexyOrderForm
+from topups.models import OrderStatus
 from topups.roles import sees_costs
-from topups.services import mobile, pricing, tills
-from topups.services.actors import Actor
-from topups.services.orders import OrderInputError, create_order
+from topups.services import pricing
 from topups.templatetags.dashboard import dzd
 from topups.throttling import PLAN_CHECKS, TOO_MANY_CHECKS, checks_throttled
 
 S = OrderStatus
 NETWORKS = ("Mobilis", "Djezzy", "Ooredoo")
 FORM_FIELDS = ("number", "plan_code", "amount")
-
-
-def add_order_error(form, exc: Exception) -> None:
-    """Why the order was not created, on the form; said once: a missing cash session is already
-    the page's own warning (``no_till``), so it is not repeated among the form's errors."""
-    message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
-    if message != str(tills.NO_SESSION):
-        form.add_error(None, message)
 
 
 def plan_groups(plans) -> list[tuple[str, list]]:
@@ -60,56 +49,37 @@ def sale_of(quote) -> pricing.Quote:
     return pricing.PriceBook().quote_mobile(quote.plan.code, quote.amount, quote.cost)
 
 
-def _context(form: FlexyOrderForm, **extra) -> dict:
-    operator = form.typed_operator()
-    sale = sale_of(form.quote) if form.quote is not None else None
-    for plan in form.plans:
-        plan.range_label = plan_range(plan)
-    extra.setdefault("no_till", tills.session_missing(form.user.pk))
-    return {"service": Service.MOBILE, "same_line_hours": f"{settings.SAME_LINE_WARNING_HOURS:g}", "form": form, "plan_groups": plan_groups(form.plans), "operator": operator,
-            "quote": form.quote, "sale": sale, "quote_range": plan_range(form.quote.plan) if form.quote else "",
-            **extra}
+class MobileCounter:
+    initial_keys = FORM_FIELDS
 
+    def __init__(self, line) -> None:
+        self.line = line
 
-def new_flexy_order(request):
-    """GET: the empty form (or filled from the query: a retry, a suggested offer). POST with
-    ``check``: the form again with the operator's plans, the range and the price, nothing sent (the
-    way without a script). POST: check, create and send one order; a refusal gives the form back."""
-    plans = mobile.plans()
-    if request.method == "GET":
-        initial = {key: request.GET[key] for key in FORM_FIELDS if key in request.GET}
-        form = FlexyOrderForm(initial=initial, plans=plans, user=request.user)
-        return render(request, "topups/new_order.html", _context(form))
-    if "check" in request.POST and checks_throttled(request, PLAN_CHECKS):
-        # Nothing checked: the form comes back as typed (a fresh ref), with the message.
-        form = FlexyOrderForm(initial={key: request.POST.get(key, "") for key in FORM_FIELDS}, plans=plans,
-                              user=request.user)
-        messages.error(request, TOO_MANY_CHECKS)
-        return render(request, "topups/new_order.html", _context(form), status=429)
-    form = FlexyOrderForm(request.POST, plans=plans, user=request.user)
-    valid = form.is_valid()
-    if "check" in request.POST or not valid:
-        # A same-line warning is a question, not an error.
-        return render(request, "topups/new_order.html", _context(form, checked=True),
-                      status=200 if valid or form.same_line_refs else 400)
-    data = form.cleaned_data
-    try:
-        order, created = create_order(service=Service.MOBILE, plan_code=data["plan_code"], number=data["number"],
-                                      value=data["amount"], actor=Actor.user(request.user), ref=data["ref"],
-                                      send=True, plan=form.quote.plan)
-    except (OrderInputError, ValidationError) as exc:
-        add_order_error(form, exc)
-        return render(request, "topups/new_order.html", _context(form), status=400)
-    if created:  # sent inline when tasks run inline: show a refusal at once
-        order.refresh_from_db()
-    if order.status == S.REFUSED:
-        retry = FlexyOrderForm(initial={"number": order.number, "plan_code": order.plan_code,
-                                        "amount": value_text(order.value)}, plans=plans, user=request.user)
-        return render(request, "topups/new_order.html", _context(retry, refused=order,
-                                                                   offers=offers_of(order, request.user)))
-    if not created:
-        messages.info(request, _("This order was already submitted: here it is. No second order was made."))
-    return redirect("topups:order", pk=order.pk)
+    def form(self, data=None, *, initial=None, catalog, user) -> FlexyOrderForm:
+        return FlexyOrderForm(data, initial=dict(initial or {}), plans=catalog, user=user)
+
+    def before_submit(self, request, catalog):
+        """A POST with ``check`` (the way without a script) asks the plans, the range and the price,
+        throttled like the live check: over the limit, (the form as typed, unchecked, 429)."""
+        if "check" in request.POST and checks_throttled(request, PLAN_CHECKS):
+            form = self.form(initial={key: request.POST.get(key, "") for key in FORM_FIELDS}, catalog=catalog,
+                             user=request.user)
+            messages.error(request, TOO_MANY_CHECKS)
+            return form, 429
+        return None
+
+    def checking(self, request) -> bool:
+        return "check" in request.POST
+
+    def sale_fields(self, data: dict) -> dict:
+        return {"plan_code": data["plan_code"], "number": data["number"], "value": data["amount"]}
+
+    def context(self, form: FlexyOrderForm) -> dict:
+        sale = sale_of(form.quote) if form.quote is not None else None
+        for plan in form.plans:
+            plan.range_label = plan_range(plan)
+        return {"plan_groups": plan_groups(form.plans), "operator": form.typed_operator(), "quote": form.quote,
+                "sale": sale, "quote_range": plan_range(form.quote.plan) if form.quote else ""}
 
 
 def offers_of(order, user) -> list[dict]:
@@ -159,3 +129,6 @@ def flexy_check(request):
                       errors={name: errors[0] for name, errors in form.errors.items()
                               if name in FORM_FIELDS and data[name]})
     return JsonResponse(answer)
+
+
+urlpatterns = [path("orders/flexy-check.json", flexy_check, name="flexy_check")]

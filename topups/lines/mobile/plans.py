@@ -1,6 +1,6 @@
 """Mobile top-ups ("flexy"): numbers, operators, the cached plan list, and the check of an order
-before it is created (``check_mobile``), used by the order form, the bulk files and
-``orders.create_order`` alike.
+before it is created (``check_mobile``), which ``MobileLine.check_item`` (the one sale door), the
+counter's live check and the bulk files use.
 
 A mobile number (the API's ``MSSIDN``) is 10 digits, ``0`` then 5 (Ooredoo), 6 (Mobilis) or 7
 (Djezzy). Staff may type it with spaces, dashes, ``+213``, ``00213`` or Arabic-Indic digits:
@@ -24,8 +24,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from topups import inputs
+from topups.lines.base import SaleRefused
 from topups.models import NETWORK_OF_OPERATOR, ApiAccount, MobilePlan, PlanKind
-from topups.notes import Note, render_note
+from topups.notes import Note
 from topups.numbers import OPERATOR_BY_PREFIX, normalise_mobile
 from topups.oneclick import errors as api_errors
 from topups.prices import cost_of
@@ -40,18 +41,10 @@ WHOLE_AMOUNT = gettext_noop("The amount must be a whole number of dinars, such a
 TOO_LARGE_AMOUNT = gettext_noop("The amount cannot be more than %(max)s DA.")
 
 
-class MobileInputError(ValueError):
-    """A mobile order that cannot be sent as asked; the message is for staff. (``orders`` turns
-    it into its OrderInputError.) Raised with a ``Note``: ``str(exc)`` is the sentence in the
-    active language, and ``note`` keeps the message and its parameters for whoever stores it (a
-    bulk file's preview) to show it later in the reader's language."""
-
-    def __init__(self, note: Note) -> None:
-        super().__init__(note)
-        self.note = note
-
-    def __str__(self) -> str:
-        return render_note(self.note)
+class MobileInputError(SaleRefused):
+    """A mobile order that cannot be sent as asked; the message is for staff (a ``SaleRefused``:
+    ``str(exc)`` is the sentence in the active language, ``note`` keeps the message and its
+    parameters for whoever stores it, a bulk file's preview, to word it later)."""
 
 
 # Numbers -----------------------------------------------------------------------------------------
