@@ -13,7 +13,8 @@ LIST_SHAPES = ("topups", "items")
 MOBILE_DEBIT_RULES = ("multiplier", "full")
 # Settings in seconds (or ms): never negative, floats for the lifecycle maths.
 DURATIONS = ("fulfil_after", "queue_for", "slow_after", "latency_ms", "block_seconds",
-             "mobile_pending_for", "mobile_unknown_for")
+             "mobile_pending_for", "mobile_unknown_for", "gift_list_lag")
+GIFT_REF_RULES = ("ignore", "echo")
 
 
 @dataclass
@@ -41,6 +42,12 @@ class Config:
     mobile_unknown_for: float = 3600.0
     mobile_debit: str = "multiplier"
     mobile_send_new_balance: bool = True
+    # Gift cards: the English and French reference have no ref on placeOrder ("ignore": a ref sent
+    # is ignored, never echoed); the Arabic guide sends one and gets it back as orderRef ("echo": the
+    # ref is checked account-wide like a send's, kept on the order and echoed). A placed order
+    # shows in /gift-cards/list only gift_list_lag seconds after it was placed (a lagging replica).
+    gift_ref: str = "ignore"
+    gift_list_lag: float = 0.0
 
     def check(self) -> None:
         for name in DURATIONS:
@@ -60,6 +67,8 @@ class Config:
             raise ValueError(f"mobile_debit must be one of {MOBILE_DEBIT_RULES}")
         if not isinstance(self.mobile_send_new_balance, bool):
             raise ValueError("mobile_send_new_balance must be true or false")
+        if self.gift_ref not in GIFT_REF_RULES:
+            raise ValueError(f"gift_ref must be one of {GIFT_REF_RULES}")
 
 
 def updated_config(config: Config, changes: dict[str, Any]) -> Config:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import lifecycle
 from .lifecycle import Outcome, Timings
-from .params import Call, matching, number, one_of, optional_string, page_request
-from .records import money, replace_fields, to_millis
+from .params import Call, items_page, matching, number, one_of, optional_string, page_request
+from .records import OrderRecord, money, replace_fields
 from .routes import Route
 from .wire import ApiFailure, Reply, iso, new_id
 
@@ -45,7 +45,7 @@ def default_catalog() -> dict[str, dict[Decimal, StockedCard]]:
 
 
 @dataclass
-class Topup:
+class Topup(OrderRecord):
     """An internet top-up as the account keeps it; its status is read off ``steps`` on the clock."""
 
     id: str
@@ -65,20 +65,6 @@ class Topup:
     @property
     def refund_note(self) -> str:
         return f"Refund {self.type} {self.value} DA {self.number}"
-
-    @property
-    def net_debit(self) -> Decimal:
-        return Decimal(0) if self.refunded else self.cost
-
-    @property
-    def created_at(self) -> datetime:
-        return to_millis(datetime.fromtimestamp(self.created, UTC))
-
-    @property
-    def refund_due(self) -> float | None:
-        """Clock time at which this order becomes REFUNDED, or None if it never does."""
-        final_offset, final_status = self.steps[-1]
-        return self.created + final_offset if final_status == lifecycle.REFUNDED else None
 
     def view(self, now: float) -> dict[str, Any]:
         """The top-up object as check-id, check-ref and list return it."""
@@ -260,13 +246,9 @@ def check_ref(sim: Simulator, call: Call) -> Reply:
 def topup_list(sim: Simulator, call: Call) -> Reply:
     page = page_request(call.query)
     topups = sim.list_topups(page.start, page.end)
-    items, total_pages = page.slice(topups)
     if sim.config["list_shape"] == "items":
-        return Reply({
-            "items": items,
-            "pagination": {"page": page.page, "pageSize": page.page_size, "totalPages": total_pages,
-                           "totalResults": len(topups)},
-        })
+        return Reply(items_page(page, topups))
+    items, total_pages = page.slice(topups)
     return Reply({"topups": items}, {
         "pagination": {"currentPage": page.page, "totalPages": total_pages, "totalItems": len(topups),
                        "hasNextPage": page.page < total_pages},

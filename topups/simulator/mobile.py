@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from . import flexy
 from .flexy import MSSIDN_PATTERN
 from .internet import MAX_REF_LENGTH
-from .params import Call, invalid, matching, optional_string, page_request, required
+from .params import Call, invalid, items_page, matching, optional_string, page_request, required
 from .records import money
 from .routes import Route
 from .wire import ApiFailure, Reply, new_id
@@ -170,13 +170,7 @@ def check_ref(sim: Simulator, call: Call) -> Reply:
 def topup_list(sim: Simulator, call: Call) -> Reply:
     """The platform's standard shape (data.items + data.pagination), as the mobile list page says."""
     page = page_request(call.query)
-    topups = sim.list_topups(page.start, page.end, SERVICE)
-    items, total_pages = page.slice(topups)
-    return Reply({
-        "items": items,
-        "pagination": {"page": page.page, "pageSize": page.page_size, "totalPages": total_pages,
-                       "totalResults": len(topups)},
-    })
+    return Reply(items_page(page, sim.list_topups(page.start, page.end, SERVICE)))
 
 
 ROUTES = (

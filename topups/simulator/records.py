@@ -9,7 +9,7 @@ Kept apart from ``state.py`` so the per-line parts (``internet.py``, ``mobile.py
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -50,3 +50,35 @@ def remember_spoil(book: dict[str, dict[str, Any]], key: str, fields: dict[str, 
         book[key] = dict(fields)
     else:
         book.pop(key, None)
+
+
+class OrderRecord:
+    """What the core asks of an order of any line, for the line's dataclasses to inherit: they hold
+    ``created`` (clock seconds), ``cost`` (what was debited), ``steps`` ((offset, status) pairs, the
+    last one final) and ``refunded`` (set once the refund is credited)."""
+
+    created: float
+    cost: Decimal
+    steps: tuple[tuple[float, str], ...]
+    refunded: bool
+
+    @property
+    def refund_amount(self) -> Decimal:
+        """What the refund credits back: the whole cost (a partial fill overrides this)."""
+        return self.cost
+
+    @property
+    def net_debit(self) -> Decimal:
+        return self.cost - self.refund_amount if self.refunded else self.cost
+
+    @property
+    def created_at(self) -> datetime:
+        return to_millis(datetime.fromtimestamp(self.created, UTC))
+
+    @property
+    def refund_due(self) -> float | None:
+        """Clock time at which the refund falls due, or None if there is none to credit."""
+        final_offset, final_status = self.steps[-1]
+        if final_status not in ("REFUNDED", "PARTIALLY_FILLED") or not self.refund_amount:
+            return None
+        return self.created + final_offset

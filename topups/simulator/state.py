@@ -4,7 +4,7 @@ with one part per product line.
 The core (``AccountCore``) holds what every line shares: the balance and its ledger, the
 account-wide ref registry and the orders of every line, the clock, faults, counters and the settling
 of refunds. Each line's part is a mixin beside its endpoints: ``InternetTopups`` (``internet.py``),
-``MobileTopups`` (``mobile.py``). Two shared jobs have modules of their own: the keys and the IP
+``MobileTopups`` (``mobile.py``), ``GiftCards`` (``giftcards.py``). Two shared jobs have modules of their own: the keys and the IP
 lockout (``KeyChecks``, ``access.py``) and the ledger's controls (``LedgerControls``,
 ``ledger.py``). A part keeps its own state by extending ``_reset_part``.
 
@@ -33,6 +33,7 @@ from .access import AUTH_FAILURE_REASONS, KeyChecks, KeyInfo, key_info
 from .clock import Clock
 from .config import LIST_SHAPES, MOBILE_DEBIT_RULES, Config, updated_config
 from .faults import Fault, FaultBook
+from .giftcards import GiftCards, default_gift_catalog
 from .internet import (
     LINE_TYPES,
     InternetTopups,
@@ -73,13 +74,14 @@ class AccountCore:
         self._initial_keys = {key: key_info(key, spec) for key, spec in (keys or {DEMO_KEY: None}).items()}
         self._initial_balance = money(balance)
         self._initial_catalog = catalog_from(catalog) if catalog is not None else default_catalog()
+        self._initial_gift_catalog = default_gift_catalog()
         self._initial_config = updated_config(Config(), config)
         self.reset()
 
     # -- control: state ------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to the state given to the constructor: balance, catalog, keys, config, clock."""
+        """Back to the state given to the constructor: balance, catalogs, keys, config, clock."""
         with self._lock:
             self.clock.reset()
             self._reset_part()
@@ -271,11 +273,13 @@ class AccountCore:
             }
 
     def net_debits(self) -> dict[str, Decimal]:
-        """What each ref costs the account now: its order's cost, or 0 once refunded (or when the
-        API holds no order for it)."""
+        """What each ref costs the account now: its order's cost, less what was refunded (0 once a
+        top-up is refunded). A gift-card order placed without a ref is keyed by its order id."""
         with self._lock:
             self._settle()
-            return {ref: self._topups[topup_id].net_debit for ref, topup_id in self._refs.items()}
+            debits = {ref: self._topups[topup_id].net_debit for ref, topup_id in self._refs.items()}
+            debits.update({order.id: order.net_debit for order in self._topups.values() if not order.ref})
+            return debits
 
     def ledger(self) -> list[dict[str, Any]]:
         """Ledger rows oldest first (the API lists them newest first)."""
@@ -293,12 +297,13 @@ class AccountCore:
     # -- the API -------------------------------------------------------------------------------------
 
     def _accept(self, topup, ledger_type: str, *, note: str) -> None:
-        """Record an accepted top-up (internet or mobile; the lock is held): its ref, its refund to
-        come, and its debit with the ledger row (none for a top-up that charges nothing)."""
+        """Record an accepted order of any line (the lock is held): its ref, its refund to come, and
+        its debit with the ledger row (none for an order that charges nothing)."""
         self._topups[topup.id] = topup
         self._order.append(topup.id)
-        self._refs[topup.ref] = topup.id
-        self._orders_per_ref[topup.ref] += 1
+        if topup.ref:  # a gift-card order may have none
+            self._refs[topup.ref] = topup.id
+            self._orders_per_ref[topup.ref] += 1
         if topup.refund_due is not None:
             self._pending_refunds.add(topup.id)
         if topup.cost:
@@ -328,12 +333,16 @@ class AccountCore:
         return f"API-{self.username}-{millis}"
 
     def topup_by_id(self, topup_id: str, service: str = "internet") -> dict[str, Any]:
+        return self._order_view(topup_id, service, f"Top-up with id '{topup_id}' not found")
+
+    def _order_view(self, order_id: str, service: str, missing: str) -> dict[str, Any]:
+        """The order ``order_id`` of ``service`` as it reads now, or 404 NOT_FOUND saying ``missing``."""
         with self._lock:
             self._settle()
-            topup = self._topups.get(topup_id)
-            if topup is None or topup.service != service:
-                raise ApiFailure(404, "NOT_FOUND", f"Top-up with id '{topup_id}' not found")
-            return topup.view(self.clock.time())
+            order = self._topups.get(order_id)
+            if order is None or order.service != service:
+                raise ApiFailure(404, "NOT_FOUND", missing)
+            return order.view(self.clock.time())
 
     def topup_by_ref(self, ref: str, service: str = "internet") -> dict[str, Any]:
         with self._lock:
@@ -384,9 +393,9 @@ class AccountCore:
         for topup in due:
             self._pending_refunds.discard(topup.id)
             topup.refunded = True
-            self._total_refunded += topup.cost
-            self._move(topup.cost, topup.refund_type, "increment", objid=topup.id, note=topup.refund_note,
-                       moment=datetime.fromtimestamp(topup.refund_due, UTC))
+            self._total_refunded += topup.refund_amount
+            self._move(topup.refund_amount, topup.refund_type, "increment", objid=topup.id,
+                       note=topup.refund_note, moment=datetime.fromtimestamp(topup.refund_due, UTC))
 
 
 def _any_outcome(value: Any) -> Outcome | flexy.MobileOutcome:
@@ -396,7 +405,7 @@ def _any_outcome(value: Any) -> Outcome | flexy.MobileOutcome:
         return flexy.MobileOutcome(value)
 
 
-class Simulator(InternetTopups, MobileTopups, LedgerControls, KeyChecks, AccountCore):
+class Simulator(InternetTopups, MobileTopups, GiftCards, LedgerControls, KeyChecks, AccountCore):
     """One simulated reseller account, shared by all its keys (sandbox and production alike)."""
 
 
