@@ -382,7 +382,8 @@ class AccountCore:
         return row
 
     def _settle(self) -> None:
-        """Credit back every order whose REFUNDED time has come, once, in the order they fell due.
+        """Credit back every order whose refund has fallen due (REFUNDED; PARTIALLY_FILLED for a gift
+        order, its undelivered cards), once, in the order they fell due.
 
         Called under the lock by every read and write, so the balance never lags the statuses."""
         if not self._pending_refunds:
