@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 import requests
 
+from tests.simulator.calls import keyed_caller
 from topups.simulator.testing import serve_in_thread
 
 KEY = "mobile-test-key"
@@ -20,17 +21,8 @@ def server():
 
 @pytest.fixture
 def api(server):
-    server.simulator.reset()
-    session = requests.Session()
-    session.headers["X-Access-Token"] = KEY
-
-    def call(method, path, **kwargs):
-        response = session.request(method, server.url + path, timeout=5, **kwargs)
-        return response.status_code, response.json()
-
-    call.sim = server.simulator
-    yield call
-    session.close()
+    with keyed_caller(server, KEY) as call:
+        yield call
 
 
 def send(api, plan="PREPAID_DJEZZY", number="0778037340", amount=1000, ref="M-1"):

@@ -1,4 +1,4 @@
-"""The OneClickDZ v3 API client (internet top-ups and account), with no Django in it.
+"""The OneClickDZ v3 API client (account, internet and mobile top-ups, gift cards), with no Django in it.
 
 One ``OneClickClient`` holds one ``requests.Session``. Every call has an explicit
 ``(connect, read)`` timeout. Retries are declared once, on the session's adapter, through
@@ -6,8 +6,9 @@ One ``OneClickClient`` holds one ``requests.Session``. Every call has an explici
 
 - GETs change nothing on the API, so they are retried with exponential backoff on connection
   failures, read failures, 429 and 5xx (honouring ``Retry-After``, capped).
-- POST ``/internet/send`` debits the account. It is never repeated by the client once it may have
-  left the machine; only a failure to *connect* (nothing was sent) is retried.
+- POSTs (``/internet/send``, ``/mobile/send``, ``/gift-cards/placeOrder``) debit the account. They
+  are never repeated by the client once they may have left the machine; only a failure to
+  *connect* (nothing was sent) is retried.
 
 What a failure means for the caller is in the exception class (see ``errors.py``):
 
@@ -28,7 +29,8 @@ documented error envelope                        its ApiError        its ApiErro
 ===============================================  ==================  ====================
 
 (GET rows are what is left after the retries.) ``OutcomeUnknown`` means "the order may exist":
-look it up with ``check_ref`` rather than sending it again.
+look it up with ``check_ref`` rather than sending it again (a gift-card order has no lookup by
+ref: it is found in ``list_gift_orders``).
 
 **Key guard** (``keyguard.py``). Every authenticated call asks the client's ``KeyGuard`` first:
 a key the API refused once is refused again without network (``KeyRefused``), and a key not yet
@@ -81,6 +83,10 @@ from .parsing import (
     api_error,
     parse_account,
     parse_balance,
+    parse_gift_catalog,
+    parse_gift_order,
+    parse_gift_order_placed,
+    parse_gift_product,
     parse_health,
     parse_number_check,
     parse_page,
@@ -94,6 +100,10 @@ from .parsing import (
 from .types import (
     AccountInfo,
     Balance,
+    GiftCatalog,
+    GiftOrder,
+    GiftOrderPlaced,
+    GiftProductDetails,
     Health,
     LineType,
     MobilePlanInfo,
@@ -308,7 +318,8 @@ def _describe(exc: requests.RequestException) -> str:
 
 
 class OneClickClient:
-    """OneClickDZ Flexy API v3: account and internet (ADSL / 4G) top-ups. One method per endpoint.
+    """OneClickDZ Flexy API v3: account, internet (ADSL / 4G) and mobile top-ups, gift cards. One
+    method per endpoint.
 
     ``base_url`` is the v3 root, e.g. ``https://api.oneclickdz.com/v3``. ``api_key`` may be empty
     (then only ``ping`` works; other calls raise ``ConfigurationError``). ``get_retries`` and
@@ -398,13 +409,7 @@ class OneClickClient:
         to: datetime | None = None,
     ) -> Page[Transaction]:
         """``GET /account/transactions``: one page of the balance ledger."""
-        params = _page_params(page, page_size, from_, to)
-        return self._call(
-            "GET",
-            "/account/transactions",
-            lambda env: parse_page(env.data, env.meta, parse_transaction, page=page, page_size=page_size),
-            params=params,
-        )
+        return self._list_page("/account/transactions", parse_transaction, page, page_size, from_, to)
 
     def iter_transactions(
         self, *, page_size: int = MAX_PAGE_SIZE, from_: datetime | None = None, to: datetime | None = None
@@ -518,6 +523,58 @@ class OneClickClient:
         """``GET /mobile/list``: one page of mobile top-ups."""
         return self._topup_page("/mobile/list", page, page_size, from_, to)
 
+    # Endpoints: gift cards ----------------------------------------------------------------------
+
+    def gift_catalog(self) -> GiftCatalog:
+        """``GET /gift-cards/catalog``: categories and their products (cache it for a day or more)."""
+        return self._call("GET", "/gift-cards/catalog", lambda env: parse_gift_catalog(env.data, env.meta))
+
+    def gift_check_product(self, product_id: str) -> GiftProductDetails:
+        """``GET /gift-cards/checkProduct/{productId}``: the product's types, price and stock."""
+        key = quote(_identifier(product_id, "productId"), safe="")
+        return self._call("GET", f"/gift-cards/checkProduct/{key}", lambda env: parse_gift_product(env.data))
+
+    def place_gift_order(self, product_id: str, type_id: str, quantity: int, ref: str | None = None
+                         ) -> GiftOrderPlaced:
+        """``POST /gift-cards/placeOrder``: order ``quantity`` cards of a product's type. Sent at most
+        once, like ``send_topup``; ``price × quantity`` is debited when the API accepts it.
+
+        ``ref`` is sent only when given: the English and French reference have no ref at all (the
+        Arabic guide sends one and gets ``orderRef`` back), and there is no check-by-ref. So
+        ``OutcomeUnknown`` here cannot be settled by a lookup: the order, if it exists, must be
+        found in ``list_gift_orders`` (see ``topups.lines.giftcards.matching``). Never resend."""
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise InvalidRequest(f"Invalid quantity {quantity!r}: a whole number of cards >= 1 is required",
+                                 details={"quantity": quantity})
+        body: dict[str, Any] = {"productId": _identifier(product_id, "productId"),
+                                "typeId": _identifier(type_id, "typeId"), "quantity": quantity}
+        if ref is not None:
+            body["ref"] = _identifier(ref, "ref")
+        return self._call("POST", "/gift-cards/placeOrder", lambda env: parse_gift_order_placed(env.data),
+                          body=body)
+
+    def gift_check_order(self, order_id: str) -> GiftOrder:
+        """``GET /gift-cards/checkOrder/{orderId}``: status, and the cards once delivered."""
+        key = quote(_identifier(order_id, "orderId"), safe="")
+        return self._call("GET", f"/gift-cards/checkOrder/{key}", lambda env: parse_gift_order(env.data))
+
+    def list_gift_orders(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+    ) -> Page[GiftOrder]:
+        """``GET /gift-cards/list``: one page of gift-card orders."""
+        return self._list_page("/gift-cards/list", parse_gift_order, page, page_size, from_, to)
+
+    def iter_gift_orders(
+        self, *, page_size: int = MAX_PAGE_SIZE, from_: datetime | None = None, to: datetime | None = None
+    ) -> Iterator[GiftOrder]:
+        """Every gift-card order of the window, page after page."""
+        return self._walk(self.list_gift_orders, page_size=page_size, from_=from_, to=to)
+
     # Machinery --------------------------------------------------------------------------------
 
     def _topup_by(self, path: str, key: str) -> Topup:
@@ -527,11 +584,16 @@ class OneClickClient:
     def _topup_page(self, path: str, page: int, page_size: int, from_: datetime | None,
                     to: datetime | None) -> Page[Topup]:
         """One page of a top-up list (either documented shape)."""
+        return self._list_page(path, parse_topup, page, page_size, from_, to)
+
+    def _list_page(self, path: str, parse_item: Callable[[Any], T], page: int, page_size: int,
+                   from_: datetime | None, to: datetime | None) -> Page[T]:
+        """One page of any list endpoint (every documented shape, see ``parse_page``)."""
         params = _page_params(page, page_size, from_, to)
         return self._call(
             "GET",
             path,
-            lambda env: parse_page(env.data, env.meta, parse_topup, page=page, page_size=page_size),
+            lambda env: parse_page(env.data, env.meta, parse_item, page=page, page_size=page_size),
             params=params,
         )
 

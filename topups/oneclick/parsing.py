@@ -34,6 +34,15 @@ from .types import (
     AccountInfo,
     Balance,
     CatalogItem,
+    GiftCard,
+    GiftCatalog,
+    GiftCategory,
+    GiftOrder,
+    GiftOrderPlaced,
+    GiftOrderStatus,
+    GiftProduct,
+    GiftProductDetails,
+    GiftType,
     Health,
     LineType,
     MobilePlanInfo,
@@ -386,6 +395,107 @@ def _offers(value: Any) -> tuple[dict[str, Any], ...]:
             offers.append({"typename": _str(entry.get("typename")), "plan_code": _str(entry["plan_code"]),
                            "amount": None if amount is None or isinstance(amount, bool) else str(amount)})
     return tuple(offers)
+
+
+
+# Gift cards (section 5) ---------------------------------------------------------------------------
+
+
+def parse_gift_catalog(data: Any, meta: Mapping[str, Any] | None = None) -> GiftCatalog:
+    """``data.categories[{name, products[{id, title, enabled, region?}]}]`` with the totals in
+    ``meta`` (5.1), or the categories as a bare list. A product without an id is left out (it
+    cannot be ordered); an unnamed category keeps its products."""
+    meta = meta or {}
+    if isinstance(data, list):
+        categories = data
+    else:
+        categories = _require(_require_dict(data, "catalog"), "categories", what="catalog")
+    if not isinstance(categories, list):
+        raise BadResponse("catalog: categories is not a list")
+    parsed = []
+    for category in categories:
+        category = _require_dict(category, "catalog.category")
+        name = _str(_first(category, "name", "title"))
+        products = category.get("products") or []
+        if not isinstance(products, list):
+            raise BadResponse(f"catalog: products of {name!r} is not a list")
+        parsed.append(GiftCategory(name=name, products=tuple(
+            GiftProduct(id=_str(_first(product, "id", "_id", "productId")),
+                        title=_str(_first(product, "title", "name")),
+                        enabled=_bool(_first(product, "enabled", "isEnabled"), default=True),
+                        region=_str(product.get("region")), category=name)
+            for product in products
+            if isinstance(product, dict) and _first(product, "id", "_id", "productId") is not None
+        )))
+    return GiftCatalog(categories=tuple(parsed), total_categories=_int(meta.get("totalCategories")),
+                       total_products=_int(meta.get("totalProducts")))
+
+
+def parse_gift_type(item: Any) -> GiftType:
+    """A type of checkProduct: ``id`` (English, French) or ``_id`` (Arabic guide, Appendix C #8)."""
+    item = _require_dict(item, "gift type")
+    stock = _first(item, "quantity", "stock")
+    return GiftType(
+        id=_str(_require(item, "id", "_id", "typeId", what="gift type")),
+        name=_str(_first(item, "name", "title")),
+        price=to_decimal(_require(item, "price", what="gift type"), "gift type.price"),
+        stock=None if stock is None else _int(stock),
+    )
+
+
+def parse_gift_product(data: Any) -> GiftProductDetails:
+    """checkProduct (5.2): ``{productId, productTitle, types[]}``."""
+    data = _require_dict(data, "checkProduct")
+    types = _require(data, "types", what="checkProduct")
+    if not isinstance(types, list):
+        raise BadResponse("checkProduct: types is not a list")
+    return GiftProductDetails(
+        product_id=_str(_require(data, "productId", "_id", "id", what="checkProduct")),
+        title=_str(_first(data, "productTitle", "title", "name")),
+        types=tuple(parse_gift_type(item) for item in types),
+    )
+
+
+def parse_gift_order_placed(data: Any) -> GiftOrderPlaced:
+    """placeOrder (5.3): ``{orderId}``, or ``{orderId, orderRef}`` as the Arabic guide shows."""
+    data = _require_dict(data, "placeOrder")
+    return GiftOrderPlaced(
+        order_id=_str(_require(data, "orderId", "_id", "id", what="placeOrder")),
+        order_ref=_str(_first(data, "orderRef", "ref", default="")),
+    )
+
+
+def _gift_card(item: Any) -> GiftCard:
+    if not isinstance(item, dict) or item.get("value") in (None, ""):
+        # A delivered card we cannot read must not pass for one: the whole order is unreadable.
+        raise BadResponse("gift order: a card without a value")
+    return GiftCard(value=_str(item["value"]), serial=_str(item.get("serial")))
+
+
+def parse_gift_order(item: Any) -> GiftOrder:
+    """checkOrder (5.4) or a list item (5.5): ``_id, status, quantity, product, type, time`` and,
+    once final, ``fulfilled_quantity, fulfilled_amount, price_per_card, cards[{value, serial}]``."""
+    item = _require_dict(item, "gift order")
+    cards = item.get("cards") or []
+    if not isinstance(cards, list):
+        raise BadResponse("gift order: cards is not a list")
+    quantity = item.get("quantity")
+    fulfilled = item.get("fulfilled_quantity", item.get("fulfilledQuantity"))
+    return GiftOrder(
+        id=_str(_require(item, "_id", "id", "orderId", what="gift order")),
+        status=GiftOrderStatus(_str(_require(item, "status", what="gift order"))),
+        quantity=None if quantity is None else _int(quantity),
+        product_id=_str(_first(item, "product", "productId", default="")),
+        type_id=_str(_first(item, "type", "typeId", default="")),
+        created_at=to_datetime(_first(item, "time", "created_at", "createdAt")),
+        fulfilled_quantity=None if fulfilled is None else _int(fulfilled),
+        price_per_card=_optional_decimal(_first(item, "price_per_card", "pricePerCard"), "gift order.price_per_card"),
+        fulfilled_amount=_optional_decimal(_first(item, "fulfilled_amount", "fulfilledAmount"),
+                                           "gift order.fulfilled_amount"),
+        cards=tuple(_gift_card(card) for card in cards),
+        ref=_str(_first(item, "ref", "orderRef", default="")),
+        raw=dict(item),
+    )
 
 
 def _int(value: Any) -> int | None:

@@ -77,6 +77,14 @@ def _remove_plan(sim: Simulator, body: dict[str, Any]) -> Any:
     return sim.mobile_plans()
 
 
+def _gift_stock(sim: Simulator, body: dict[str, Any]) -> Any:
+    return sim.set_gift_stock(_get(body, "productId"), _get(body, "typeId"), _get(body, "stock"))
+
+
+def _gift_product(sim: Simulator, body: dict[str, Any]) -> Any:
+    return sim.set_gift_product(_get(body, "productId"), enabled=bool(_get(body, "enabled")))
+
+
 def _configure(sim: Simulator, body: dict[str, Any]) -> Any:
     return sim.configure(**body)
 
@@ -184,6 +192,9 @@ ROUTES: dict[tuple[str, str], Callable[[Simulator, dict[str, Any]], Any]] = {
     ("GET", "/_sim/plans"): lambda sim, body: sim.mobile_plans(),
     ("POST", "/_sim/plans"): _set_plan,
     ("DELETE", "/_sim/plans"): _remove_plan,
+    ("GET", "/_sim/gift-cards"): lambda sim, body: sim.gift_products(),
+    ("POST", "/_sim/gift-cards/stock"): _gift_stock,
+    ("POST", "/_sim/gift-cards/product"): _gift_product,
     ("GET", "/_sim/config"): lambda sim, body: sim.config,
     ("POST", "/_sim/config"): _configure,
     ("GET", "/_sim/clock"): _clock,

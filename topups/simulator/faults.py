@@ -28,6 +28,11 @@ ENDPOINTS = (
     "mobile-check-id",
     "mobile-check-ref",
     "mobile-list",
+    "gift-catalog",
+    "gift-check-product",
+    "gift-place-order",
+    "gift-check-order",
+    "gift-list",
 )
 ANY_ENDPOINT = "*"
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from . import lifecycle
+from .records import OrderRecord, replace_fields
 from .wire import iso
 
 # The provider's own rule, kept apart from the client's (topups.oneclick.client.MSSIDN_PATTERN) on
@@ -160,7 +160,7 @@ def suggested_offers(plans: dict[str, Plan], sent: Plan) -> list[dict[str, Any]]
 
 
 @dataclass
-class MobileTopup:
+class MobileTopup(OrderRecord):
     """A mobile top-up as the simulator keeps it (the internet ``Topup``'s sibling: same ids, refs,
     ledger and refund settling)."""
 
@@ -181,22 +181,6 @@ class MobileTopup:
     refund_type = "REFUND-FLEXY"
 
     @property
-    def net_debit(self) -> Decimal:
-        return Decimal(0) if self.refunded else self.cost
-
-    @property
-    def created_at(self) -> datetime:
-        moment = datetime.fromtimestamp(self.created, UTC)
-        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-    @property
-    def refund_due(self) -> float | None:
-        final_offset, final_status = self.steps[-1]
-        if final_status != REFUNDED or not self.cost:
-            return None
-        return self.created + final_offset
-
-    @property
     def refund_note(self) -> str:
         return f"Refund {self.plan_code} {self.value} DA {self.number}"
 
@@ -214,9 +198,4 @@ class MobileTopup:
                                       MobileOutcome.MENU: MENU_MESSAGE}.get(self.outcome, REFUND_MESSAGE)
             if self.offers:
                 data["suggested_offers"] = self.offers
-        for name, value in (self.spoiled or {}).items():
-            if value is None:
-                data.pop(name, None)
-            else:
-                data[name] = value
-        return data
+        return replace_fields(data, self.spoiled)

@@ -72,26 +72,27 @@ def status_at(steps: tuple[tuple[float, str], ...], elapsed: float) -> tuple[str
     return status, reached
 
 
-def _digits(seed: str, count: int) -> str:
+def stable_digits(seed: str, count: int) -> str:
+    """``count`` decimal digits derived from ``seed``: the same seed always gives the same digits."""
     digest = int(hashlib.sha256(seed.encode("utf-8")).hexdigest(), 16)
     return str(digest).rjust(count, "0")[-count:]
 
 
 def masked_ncli(line_type: str, number: str) -> str:
     """The Algérie Télécom customer number: 10 digits, the last 5 starred, stable per line."""
-    return _digits(f"ncli:{line_type}:{number}", 10)[:5] + "*****"
+    return stable_digits(f"ncli:{line_type}:{number}", 10)[:5] + "*****"
 
 
 ADSL_OFFERS = ("FTTc-b_10M'", "ADSL_4M", "ADSL_8M", "FTTH_20M")
 
 
 def adsl_offer(number: str) -> str:
-    return ADSL_OFFERS[int(_digits(f"offre:{number}", 4)) % len(ADSL_OFFERS)]
+    return ADSL_OFFERS[int(stable_digits(f"offre:{number}", 4)) % len(ADSL_OFFERS)]
 
 
 def card_fields(topup_id: str, processed_at: datetime) -> dict[str, str]:
     """The fields a FULFILLED top-up carries; derived from the id so every read agrees."""
     return {
-        "card_code": _digits(f"card:{topup_id}", 12),
-        "num_trans": f"AT-{processed_at.astimezone(UTC).year}-{_digits(f'trans:{topup_id}', 5)}",
+        "card_code": stable_digits(f"card:{topup_id}", 12),
+        "num_trans": f"AT-{processed_at.astimezone(UTC).year}-{stable_digits(f'trans:{topup_id}', 5)}",
     }

@@ -115,6 +115,14 @@ class PageRequest:
         return items[first:first + self.page_size], total_pages
 
 
+def items_page(page: PageRequest, items: list[Any]) -> dict[str, Any]:
+    """The platform's standard list ``data``: this page of ``items`` (all of the window, newest
+    first) and ``pagination {page, pageSize, totalPages, totalResults}``."""
+    chosen, total_pages = page.slice(items)
+    return {"items": chosen, "pagination": {"page": page.page, "pageSize": page.page_size,
+                                            "totalPages": total_pages, "totalResults": len(items)}}
+
+
 def page_request(query: dict[str, str]) -> PageRequest:
     """page >= 1 (default 1), pageSize 1..100 (default 20), from/to ISO 8601, both or neither."""
     page = _integer(query, "page", 1, 1, None)

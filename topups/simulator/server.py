@@ -18,14 +18,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import account, control, internet, mobile, wire
+from . import account, control, giftcards, internet, mobile, wire
 from .faults import AFTER_KINDS, Fault
 from .params import Call
 from .routes import Route, resolve
 from .state import Simulator
 from .wire import ApiFailure, Reply
 
-ROUTES: tuple[Route, ...] = (*account.ROUTES, *internet.ROUTES, *mobile.ROUTES)
+ROUTES: tuple[Route, ...] = (*account.ROUTES, *internet.ROUTES, *mobile.ROUTES, *giftcards.ROUTES)
 ACCESS_TOKEN_HEADER = "X-Access-Token"
 JSON = "application/json; charset=utf-8"
 # What a "malformed" fault answers: a 200 whose JSON is cut in the middle.
