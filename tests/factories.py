@@ -30,7 +30,7 @@ def place(who, number: str | None = None, *, service: str = "internet", **fields
     ``value`` may be an int, a string or None (a plan priced by the API); keywords that are not
     ``create_order``'s are then written on the row, and the order is read back."""
     actor = who if isinstance(who, Actor) else Actor.user(who)
-    given = {**ORDER_DEFAULTS[service], **fields}
+    given = {**ORDER_DEFAULTS.get(service, {}), **fields}
     if number is not None:
         given["number"] = number
     number, value = given.pop("number"), given.pop("value")

@@ -1,7 +1,8 @@
 """At most once, for every product line: an answer lost after the API accepted the order, a 500
 before it did, a TLS break after the POST left, a ref an earlier attempt already placed, and a ref a
-stranger's top-up holds. Each scenario runs once per service, through the one order pipeline and the
-simulator over HTTP; the table below says how each service places an order and what the API holds."""
+stranger's top-up holds. Each scenario runs once per product line (internet, flexy, and the test-only
+toy line of tests/lines/toy, a plug-in no shared code knows), through the one order pipeline and the
+simulator over HTTP; the table below says how each line places an order and what the API holds."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 import requests
 
 from tests import factories
+from tests.lines import toy
 from tests.orders.test_outcomes import assert_charged_is_not_hidden, refresh, send
+from topups import lines
 from topups.models import Order, OrderEvent, OrderStatus
 from topups.services import account, orders
 
@@ -34,18 +37,20 @@ class Line:
     stranger_value: int  # and its value
     stranger_differs: frozenset  # what sets the stranger's top-up apart from our order
     number_field: str  # where the API's answer says the number
+    api: str  # the API's product the line's orders are placed as (/v3/<api>/send)
+    defaults: tuple = ()  # the order's fields beyond factories.ORDER_DEFAULTS
 
     def place(self, staff, **fields) -> Order:
-        return factories.place(staff, service=self.service, **fields)
+        return factories.place(staff, service=self.service, **{**dict(self.defaults), **fields})
 
     def post_at_the_api(self, server, ref: str, *, number: str | None = None, value: int = 1000) -> dict:
         """Send straight to the API, as an earlier attempt or another tool would have."""
         number = number or self.number
-        if self.service == "mobile":
+        if self.api == "mobile":
             body = {"plan_code": "PREPAID_DJEZZY", "MSSIDN": number, "amount": value, "ref": ref}
         else:
             body = {"type": "ADSL", "number": number, "value": value, "ref": ref}
-        answer = requests.post(f"{server.url}/{self.service}/send", headers={"X-Access-Token": "test-key-0000"},
+        answer = requests.post(f"{server.url}/{self.api}/send", headers={"X-Access-Token": "test-key-0000"},
                                json=body, timeout=5)
         assert answer.json()["success"], answer.json()
         return answer.json()
@@ -54,16 +59,25 @@ class Line:
 LINES = [
     Line("internet", simulator="synced", endpoint="send", path="/v3/internet/send", number="036362600",
          debit=Decimal("980"), stranger_number="036362611", stranger_value=1000,
-         stranger_differs=frozenset({"number"}), number_field="number"),
+         stranger_differs=frozenset({"number"}), number_field="number", api="internet"),
     Line("mobile", simulator="sim", endpoint="mobile-send", path="/v3/mobile/send", number="0778037340",
          debit=Decimal("992.50"), stranger_number="0778037341", stranger_value=500,
-         stranger_differs=frozenset({"number", "value"}), number_field="MSSIDN"),
+         stranger_differs=frozenset({"number", "value"}), number_field="MSSIDN", api="mobile"),
+    Line("toy", simulator="sim", endpoint="send", path="/v3/internet/send", number="036362600",
+         debit=Decimal("980"), stranger_number="036362611", stranger_value=1000,
+         stranger_differs=frozenset({"number"}), number_field="number", api="internet",
+         defaults=(("number", "036362600"), ("value", 1000))),
 ]
 
 
 @pytest.fixture(params=LINES, ids=lambda line: line.service)
-def line(request) -> Line:
-    return request.param
+def line(request):
+    if lines.find(request.param.service) is None:  # the toy line: registered for the test only
+        toy.register()
+        yield request.param
+        toy.unregister()
+    else:
+        yield request.param
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ def new_order(request, line: str = ""):
     valid = form.is_valid()
     if counter.checking(request) or not valid:  # a same-line warning is a question, not an error
         return _counter_page(request, product_line, counter, form, checked=True,
-                             status=200 if valid or form.same_line_refs else 400)
+                             status=200 if valid or getattr(form, "same_line_refs", None) else 400)
     data = form.cleaned_data
     try:
         order, created = create_order(service=product_line.code, **counter.sale_fields(data),
