@@ -38,7 +38,7 @@ def problem_message(code: str, params: dict) -> str:
         except ValidationError as exc:
             return _("Malformed mobile number \"%(value)s\". %(expected)s") % {**params, "expected": exc.messages[0]}
         return _("Malformed mobile number \"%(value)s\".") % params
-    if code == "mobile_refused":  # the counter's own check (services.mobile), stored as its message and parameters
+    if code == "mobile_refused":  # the counter's own check (lines.mobile.plans), stored as its message and parameters
         return render(params["message"], params.get("code", ""), params.get("params"))
     if code == "below_cost":  # the counter's sentence (Quote.refusal)
         return below_cost_message(service=params.get("service", ""), price=params.get("price"), cost=params.get("cost"))

@@ -39,9 +39,9 @@ def ledger_flags(request) -> dict:
 
     def open_days() -> list[dict]:
         if not found:
-            from topups.services import reconcile
+            from topups.selectors import ledger as ledger_reads
 
-            found.append(reconcile.open_flag_days())
+            found.append(ledger_reads.open_flag_days())
         return found[0]
 
     return {"ledger_open_flags": lambda: sum(d["count"] for d in open_days()),

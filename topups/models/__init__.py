@@ -85,6 +85,7 @@ from topups.models.orders import (  # noqa: E402
     OrderQuerySet,
 )
 from topups.models.statuses import (  # noqa: E402
+    ACCEPTED_STATUSES,
     AFTER_OUTCOME,
     FAILED_STATUSES,
     FINAL_STATUSES,
@@ -126,6 +127,7 @@ __all__ = [
     "AFTER_OUTCOME",
     "FINAL_STATUSES",
     "TRACKED_STATUSES",
+    "ACCEPTED_STATUSES",
     "Product",
     "PlanKind",
     "NETWORK_OF_OPERATOR",

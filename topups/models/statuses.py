@@ -118,4 +118,6 @@ REVERSED_LATER = frozenset({S.TAKEN_BACK})
 AFTER_OUTCOME = frozenset({S.TAKEN_BACK})
 FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets - AFTER_OUTCOME)
 # Sent (or maybe sent) and not final: what the status sync follows.
+# Accepted by the API (so the provider's ledger must hold their debit).
+ACCEPTED_STATUSES = (S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION, S.TAKEN_BACK)
 TRACKED_STATUSES = frozenset({S.UNKNOWN, S.HANDLING, S.QUEUED, S.UNCERTAIN, S.ATTENTION})

@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
 from django.utils import timezone
 
 from topups.models import LedgerCursor, LedgerRow
@@ -222,8 +221,3 @@ def _unreadable_row(raw, now: datetime) -> LedgerRow:
         new_balance=decimal_or_none("newBalance"), objid=str(item.get("objid") or "")[:64],
         note=str(item.get("note") or "")[:255], time=to_datetime(item.get("time")) or now, raw=raw, fetched_at=now,
     )
-
-
-def rows_between(start: datetime, end: datetime):
-    """Ledger rows with a time in [start, end)."""
-    return LedgerRow.objects.filter(Q(time__gte=start) & Q(time__lt=end))

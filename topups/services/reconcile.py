@@ -17,26 +17,35 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from topups import lines
-from topups.days import day_bounds, shop_day
+from topups.days import shop_day
+from topups.ledger_types import (  # noqa: F401 (callers read them here too)
+    DEBIT,
+    LEDGER_TYPES,
+    REFUND,
+    Meaning,
+    debit_types,
+    meaning_of,
+    refund_types,
+)
 from topups.models import (
+    ACCEPTED_STATUSES,
     TRACKED_STATUSES,
     FlagKind,
     LedgerFlag,
     LedgerRow,
     LedgerState,
     Order,
-    OrderEvent,
     OrderStatus,
 )
 from topups.notes import COST_SET, TAKEN_BACK_NOTE, Note
@@ -45,55 +54,13 @@ from topups.services.actors import Actor
 from topups.services.lifecycle import Change
 
 S = OrderStatus
-DEBIT, REFUND = "debit", "refund"
 
 
-@dataclass(frozen=True)
-class Meaning:
-    """What a ledger type is: money in or out, and whether it belongs to an order of a service."""
-
-    money_in: bool
-    role: str | None = None  # DEBIT or REFUND of an order; None: recorded, not matched
-    service: str | None = None
-
-
-# Section 2.3 of the API notes. A type not listed is recorded as it is (never flagged).
-LEDGER_TYPES: dict[str, Meaning] = {
-    "DEPOSIT": Meaning(True),
-    "REFUND-ORDER": Meaning(True),
-    "RECEIVE": Meaning(True),
-    "POINT-EXCHANGE": Meaning(True),
-    "ORDER": Meaning(False),
-    "WITHDRAW": Meaning(False),
-    "SEND": Meaning(False),
-    "SERVICE": Meaning(False),
-}
-
-
-def meaning_of(ledger_type: str) -> Meaning | None:
-    """What a ledger type is: a product line's debit or refund (its ``debit_types`` / ``refund_types``,
-    matched to orders) or one of the account's other movements above (recorded); None: not known."""
-    for line in lines.all_lines():
-        if ledger_type in line.debit_types:
-            return Meaning(False, DEBIT, line.code)
-        if ledger_type in line.refund_types:
-            return Meaning(True, REFUND, line.code)
-    return LEDGER_TYPES.get(ledger_type)
-
-
-def debit_types() -> list[str]:
-    return [t for line in lines.all_lines() for t in line.debit_types]
-
-
-def refund_types() -> list[str]:
-    return [t for line in lines.all_lines() for t in line.refund_types]
 # Orders the API accepted (so the ledger must hold their debit).
-ACCEPTED = (S.HANDLING, S.QUEUED, S.UNCERTAIN, S.FULFILLED, S.REFUNDED, S.ATTENTION, S.TAKEN_BACK)
+ACCEPTED = ACCEPTED_STATUSES
 CHUNK = 1000
 # How far back "accepted with no debit" looks at each run (older orders were looked at already).
 NO_DEBIT_LOOKBACK = timedelta(days=3)
-# The longest an order may wait for its refund (queued 12-48 h, then a margin).
-REFUND_WITHIN = timedelta(days=7)
 CHAIN_LOCK = "topups:ledger-chain"
 # A ledger row judged once: an order's debit or refund, a second one is an extra movement.
 JUDGED = (LedgerState.MATCHED, LedgerState.FLAGGED)
@@ -482,96 +449,3 @@ def _take_back(flag: LedgerFlag, actor: Actor, note: str) -> str:
     moved = lifecycle.move(order, S.TAKEN_BACK, actor, note=Note(TAKEN_BACK_NOTE, amount=str(row.amount), note=note[:150]),
                            payload={"ledger_row": flag.row_id, "flag": flag.pk})
     return order.ref if moved else ""
-
-
-# The day's figures ----------------------------------------------------------------------------------
-
-
-@dataclass
-class DaySummary:
-    day: date
-    by_type: list[dict]
-    by_state: dict[str, int]
-    rows: int
-    opening: Decimal | None
-    closing: Decimal | None
-    our_debits: Decimal
-    our_refunds: Decimal
-    other_movements: Decimal
-    expected_closing: Decimal | None
-    difference: Decimal | None
-    open_flags: int
-
-
-def day_summary(day: date) -> DaySummary:
-    """A day's reconciliation: totals per type, rows per match state, opening and closing balance
-    from the ledger against what our orders say (opening - our debits + our refunds + the other
-    movements the ledger shows). A constant number of queries whatever the day holds."""
-    start, end = day_bounds(day)
-    rows = ledger.rows_between(start, end)
-    by_type = list(rows.values("type").annotate(count=Count("pk"), total=Sum("amount")).order_by("type"))
-    for entry in by_type:
-        meaning = meaning_of(entry["type"])
-        entry["money_in"] = meaning.money_in if meaning else None
-    by_state = dict.fromkeys(LedgerState.values, 0)
-    by_state.update(rows.values_list("state").annotate(count=Count("pk")).values_list("state", "count"))
-    by_state["not_orders"] = by_state[LedgerState.RECORDED] + by_state[LedgerState.OTHER_SERVICE]
-    first = rows.filter(raw__isnull=True).order_by("time", "pk").only("old_balance").first()
-    last = rows.filter(raw__isnull=True).order_by("-time", "-pk").only("new_balance").first()
-    our_debits = Order.objects.filter(sent_at__gte=start, sent_at__lt=end, status__in=ACCEPTED).exclude(
-        topup_id="").aggregate(total=Sum("cost"))["total"] or Decimal(0)
-    # Refunded orders sent in the week before (the API refunds within 48 h) whose refund we recorded
-    # that day: the events are reached through each order, never scanned by date.
-    refunded = OrderEvent.objects.filter(order=OuterRef("pk"), to_status=S.REFUNDED, created_at__gte=start,
-                                         created_at__lt=end)
-    our_refunds = Order.objects.filter(status=S.REFUNDED, sent_at__gte=start - REFUND_WITHIN, sent_at__lt=end).filter(
-        Exists(refunded)).aggregate(total=Sum("cost"))["total"] or Decimal(0)
-    # A card taken back after delivery: its refund is the ledger's, on the day the provider made it.
-    our_refunds += LedgerRow.objects.filter(type__in=refund_types(), time__gte=start, time__lt=end,
-                                            order__status=S.TAKEN_BACK).aggregate(total=Sum("order__cost"))["total"] or 0
-    other = Decimal(0)
-    for entry in by_type:
-        meaning = meaning_of(entry["type"])
-        if meaning is not None and lines.find(meaning.service) is not None:
-            continue
-        amount = entry["total"] or Decimal(0)
-        money_in = meaning.money_in if meaning is not None else False
-        other += amount if money_in else -amount
-    opening = first.old_balance if first else None
-    closing = last.new_balance if last else None
-    expected = opening - our_debits + our_refunds + other if opening is not None else None
-    day_flags = LedgerFlag.objects.filter(Q(day=day), resolved_at__isnull=True).count()
-    return DaySummary(
-        day=day, by_type=by_type, by_state=by_state, rows=sum(by_state[s] for s in LedgerState.values), opening=opening, closing=closing,
-        our_debits=our_debits, our_refunds=our_refunds, other_movements=other, expected_closing=expected,
-        difference=(closing - expected) if closing is not None and expected is not None else None,
-        open_flags=day_flags,
-    )
-
-
-def day_flags(day: date):
-    """The day's flags, open ones first, with their row and order."""
-    return (LedgerFlag.objects.filter(day=day).select_related("row", "order", "resolved_by")
-            .order_by(F("resolved_at").asc(nulls_first=True), "-id"))
-
-
-def open_flag_days(*, exclude: date | None = None) -> list[dict]:
-    """Other days with open flags: [{day, count}], most recent first (at most 30)."""
-    days = (LedgerFlag.objects.filter(resolved_at__isnull=True).exclude(day=exclude)
-            .values("day").annotate(count=Count("pk")).order_by("-day"))
-    return list(days[:30])
-
-
-def flag_detail(pk: int) -> LedgerFlag | None:
-    return LedgerFlag.objects.filter(pk=pk).first()
-
-
-def day_rows(day: date):
-    """The day's ledger rows for the export, oldest first, as dicts (streamed in chunks), with
-    the kind of the first flag on each row."""
-    start, end = day_bounds(day)
-    first_flag = LedgerFlag.objects.filter(row=OuterRef("pk")).order_by("pk").values("kind")[:1]
-    return (ledger.rows_between(start, end).order_by("time", "pk")
-            .annotate(flag_kinds=Subquery(first_flag))
-            .values("time", "type", "operation", "amount", "old_balance", "new_balance", "objid", "order__ref",
-                    "state", "flag_kinds", "api_id", "note").iterator(chunk_size=2000))

@@ -1,5 +1,5 @@
 """The daily reconciliation with the provider's ledger: the day's figures and flags, resolving a
-flag with a note, and the day's rows as CSV. Thin views over ``topups.services.reconcile``; every
+flag with a note, and the day's rows as CSV. Thin views over ``topups.services.reconcile`` (writes) and ``topups.selectors.ledger`` (reads); every
 page needs ``topups.reconcile_ledger`` (Supervisors)."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from topups.csv_export import Text, local_iso, table_response
 from topups.inputs import DayField
 from topups.models import FlagKind, OrderStatus
 from topups.notes import ledger_operation_shown
+from topups.selectors import ledger as ledger_reads
 from topups.services import audit, reconcile
 from topups.services.actors import Actor
 
@@ -52,14 +53,14 @@ def ledger_day(request):
     """One day: totals per ledger type, rows per match state, opening and closing balance from the
     ledger against our orders, and the day's flags (open ones first) with a form to resolve each."""
     day, asked = _day(request)
-    flags = list(reconcile.day_flags(day)[:FLAGS_SHOWN])
+    flags = list(ledger_reads.day_flags(day)[:FLAGS_SHOWN])
     for flag in flags:
         flag.takes_back = not flag.resolved_at and reconcile.takes_back(flag)
     form = asked if asked.errors else DayForm(initial={"date": day})
     return render(request, "ledger/day.html", {
-        "day": day, "form": form, "summary": reconcile.day_summary(day), "flags": flags,
+        "day": day, "form": form, "summary": ledger_reads.day_summary(day), "flags": flags,
         "flags_shown": FLAGS_SHOWN, "resolve_form": ResolveForm(), "cursor": reconcile.ledger.cursor(),
-        "other_days": reconcile.open_flag_days(exclude=day),
+        "other_days": ledger_reads.open_flag_days(exclude=day),
     })
 
 
@@ -69,7 +70,7 @@ def ledger_day(request):
 def ledger_resolve(request, pk: int):
     """Close one open flag with a note (audited). Nothing else changes, but for the refund of a card
     we show as delivered: the order then moves to *card taken back* (``reconcile.resolve_flag``)."""
-    flag = reconcile.flag_detail(pk)
+    flag = ledger_reads.flag_detail(pk)
     if flag is None:
         raise Http404(_("No such flag."))
     back = reverse("topups:ledger") + f"?date={flag.day.isoformat()}"
@@ -107,7 +108,7 @@ def ledger_export(request):
     kinds = dict(FlagKind.choices)
 
     def rows():
-        for row in reconcile.day_rows(day):
+        for row in ledger_reads.day_rows(day):
             yield [local_iso(row["time"]), row["type"], ledger_operation_shown(row["operation"]), row["amount"],
                    row["old_balance"], row["new_balance"], Text(row["objid"]), Text(row["order__ref"] or ""),
                    states.get(row["state"], row["state"]), kinds.get(row["flag_kinds"], row["flag_kinds"] or ""),

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from topups.models import LedgerFlag
+from topups.selectors import ledger as ledger_reads
 from topups.services import reconcile
 
 
@@ -36,7 +37,7 @@ class Command(BaseCommand):
             self.stderr.write(f"ledger sync error: {error}")
         out(f"matching: {matched.rows} row(s): {matched.matched} matched, {matched.recorded} recorded, "
             f"{matched.pending} waiting, {matched.flags} new flag(s)")
-        summary = reconcile.day_summary(day)
+        summary = ledger_reads.day_summary(day)
         out(f"day {day.isoformat()}: {summary.rows} ledger row(s); opening {_money(summary.opening)}, "
             f"closing {_money(summary.closing)}, ours {_money(summary.expected_closing)}, "
             f"difference {_money(summary.difference)}")
