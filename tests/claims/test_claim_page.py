@@ -168,6 +168,10 @@ def test_pages_are_throttled_per_address(db, settings):
 def test_the_counter_asks_a_contact_only_while_the_order_is_not_final(client, operator, queued):
     client.force_login(operator)
     assert 'id="claim-contact"' in receipt(client, queued).content.decode()
+    typo = client.post(reverse("topups:claim_contact", kwargs={"pk": queued.pk}), {"phone": "066123"}, follow=True)
+    assert "A mobile number is 10 digits" in typo.content.decode() and link_of(queued).phone == ""
+    client.post(reverse("topups:claim_contact", kwargs={"pk": queued.pk}), {"phone": "", "email": "not an address"})
+    assert link_of(queued).email == ""
     client.post(reverse("topups:claim_contact", kwargs={"pk": queued.pk}), {"phone": "0661 23 45 67"})
     assert link_of(queued).phone == "0661234567"
     fulfilled = fulfil(queued)

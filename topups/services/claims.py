@@ -18,6 +18,7 @@ from datetime import timedelta
 import segno
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -94,9 +95,12 @@ def set_contact(order: Order, *, phone: str, email: str, actor: Actor) -> ClaimL
     if order.status in FINAL_STATUSES:
         raise ValidationError(gettext_noop("This order is final: there is nothing left to tell the customer."))
     phone = normalise_mobile(phone) if phone.strip() else ""
+    email = email.strip()
+    if email:
+        validate_email(email)
     link = live_link(order)
-    ClaimLink.objects.filter(pk=link.pk).update(phone=phone, email=email.strip())
-    link.phone, link.email = phone, email.strip()
+    ClaimLink.objects.filter(pk=link.pk).update(phone=phone, email=email)
+    link.phone, link.email = phone, email
     record_in_history(order, actor, Note(gettext_noop("Contact for notices set: %(contact)s"),
                                contact=" / ".join(filter(None, [_masked(phone), _masked_email(email)])) or "—"))
     return link
