@@ -137,6 +137,7 @@ def test_a_link_expires_days_after_the_order_is_final(client, operator, queued, 
     OrderEvent.objects.filter(order=fulfilled, to_status=S.FULFILLED).update(
         created_at=fulfilled.updated_at - timedelta(days=settings.CLAIM_LINK_DAYS, minutes=1))
     assert page(token).status_code == 404 and page(token, digits="2691").status_code == 404
+    assert "claim-qr" not in receipt(client, fulfilled).content.decode(), "no dead QR code on a reprint"
     settings.CLAIM_LINK_DAYS = 30
     assert page(token).status_code == 200
 

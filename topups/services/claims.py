@@ -39,10 +39,13 @@ DIGITS = 4
 
 def needs_link(order: Order) -> bool:
     """Whether the order's receipt carries a claim link: paid and not final yet, or a card (a
-    delivered code: the page gives it back if the paper is lost). A request for offers sells nothing."""
+    delivered code: the page gives it back if the paper is lost), while a link would still work. A
+    request for offers sells nothing."""
     if order.is_menu:
         return False
-    return order.status not in FINAL_STATUSES or bool(order.card_code)
+    if order.status not in FINAL_STATUSES:
+        return True
+    return bool(order.card_code) and not expired(order)
 
 
 def live_link(order: Order, *, language: str | None = None, base_url: str = "") -> ClaimLink | None:

@@ -143,4 +143,4 @@ def _schedule_retry(notice_id: int, when) -> None:
     from django_q.models import Schedule
 
     Schedule.objects.create(func=SEND_TASK, args=repr((notice_id,)), name=f"notice {notice_id} retry {when:%H%M%S%f}",
-                            schedule_type=Schedule.ONCE, repeats=1, next_run=when)
+                            schedule_type=Schedule.ONCE, next_run=when)
