@@ -12,6 +12,7 @@ address it came from."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,6 +36,7 @@ from topups.services.actors import Actor
 # The QR code's printed width: legible by a phone camera, and well inside a 58 mm roll's 48 mm.
 QR_WIDTH_MM = 30
 DIGITS = 4
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,32}")
 
 
 def needs_link(order: Order) -> bool:
@@ -139,7 +141,7 @@ class Claim:
 def find(token: str) -> Claim | None:
     """The claim behind a token, or None when there is none, it was revoked or it expired:
     the page tells these apart to nobody."""
-    if not token or len(token) > 32:
+    if not TOKEN_SHAPE.fullmatch(token or ""):  # never a query for what no token looks like (a NUL, say)
         return None
     link = ClaimLink.objects.select_related("order").filter(token=token, revoked_at__isnull=True).first()
     if link is None or expired(link.order):
