@@ -195,3 +195,17 @@ def test_a_delivered_flexy_top_up_reads_as_credit_sent(sim, operator):
     body = page(token, digits=order.number[-4:]).content.decode()
     assert "was topped up with" in body and order.number in body
     assert Order.objects.get(pk=order.pk).card_code == ""
+
+
+@pytest.mark.parametrize("language", ["fr", "ar"])
+def test_the_customers_page_has_no_english_left(client, operator, queued, language):
+    from tests.i18n.test_every_word_translated import english_in, page_texts
+
+    client.force_login(operator)
+    receipt(client, queued, lang=language)
+    token = link_of(queued).token
+    waiting_page = page(token)
+    fulfil(queued)
+    texts = [*page_texts(waiting_page, language), *page_texts(page(token), language),
+             *page_texts(page(token, digits="0000"), language), *page_texts(page(token, digits="2691"), language)]
+    assert english_in(texts) == []
