@@ -343,3 +343,32 @@ LEDGER_SYNC_MINUTES = env.int("LEDGER_SYNC_MINUTES", default=10)
 # The scheduled run also stops in time for its task's timeout; the next run resumes at its page.
 LEDGER_SYNC_FAULT_BUDGET = env.int("LEDGER_SYNC_FAULT_BUDGET", default=20)
 LEDGER_SYNC_RESUME_SECONDS = env.float("LEDGER_SYNC_RESUME_SECONDS", default=1.0)
+
+# A late order's customer (topups/services/claims.py, notices.py; docs/notices.md). The receipt's
+# link works until this many days after the order is final; the public page lets one token and one
+# address try the number's last digits this often ("count/period", django-ratelimit's rates), and
+# one address open that many pages. CLAIM_BASE_URL is the address printed in the QR code (the shop's
+# public one, e.g. https://shop.example); empty: the address the receipt was opened at.
+CLAIM_LINK_DAYS = env.int("CLAIM_LINK_DAYS", default=7)
+CLAIM_BASE_URL = env("CLAIM_BASE_URL", default="")
+CLAIM_TRY_RATE = env("CLAIM_TRY_RATE", default="5/15m")
+CLAIM_PAGE_RATE = env("CLAIM_PAGE_RATE", default="60/m")
+# Orders in processing longer than this join the waiting list (queued and uncertain ones at once).
+WAITING_AFTER_MINUTES = env.int("WAITING_AFTER_MINUTES", default=10)
+# Notices: the channels the shop uses ("sms", "email"; none by default). SMS goes through a local
+# gateway's HTTP API: NOTICE_SMS_URL, where {to} and {text} are replaced (URL-encoded), called with
+# NOTICE_SMS_METHOD (POST also sends to= and text= as a form); any 2xx is a message handed over.
+# NOTICE_SMS_TEMPLATE, if set, replaces our translated message ({shop}, {ref}, {url}).
+NOTICE_CHANNELS = env.list("NOTICE_CHANNELS", default=[])
+NOTICE_SMS_URL = env("NOTICE_SMS_URL", default="")
+NOTICE_SMS_METHOD = env("NOTICE_SMS_METHOD", default="POST").upper()
+NOTICE_SMS_TEMPLATE = env("NOTICE_SMS_TEMPLATE", default="")
+NOTICE_SMS_TIMEOUT = env.float("NOTICE_SMS_TIMEOUT", default=10.0)
+NOTICE_EMAIL_FROM = env("NOTICE_EMAIL_FROM", default="")
+# A failed notice is tried again after NOTICE_RETRY_SECONDS, doubling, up to NOTICE_MAX_ATTEMPTS tries.
+NOTICE_MAX_ATTEMPTS = env.int("NOTICE_MAX_ATTEMPTS", default=5)
+NOTICE_RETRY_SECONDS = env.int("NOTICE_RETRY_SECONDS", default=60)
+# The mail server for e-mail notices (django-environ's form: smtp://user:password@host:587, with
+# +tls, or consolemail:// to print them).
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = NOTICE_EMAIL_FROM or "webmaster@localhost"

@@ -203,3 +203,11 @@ def reconcile_ledger() -> dict:
     return {"pages": report.sync.pages, "complete": report.sync.complete, "skipped": report.sync.skipped,
             "faults": report.sync.faults, "progress": report.sync.progress(), "errors": report.sync.errors, "rows": report.match.rows, "flags": report.match.flags,
             "open_flags": report.open_flags}
+
+
+def send_notice(notice_id: int) -> str:
+    """Tell a late order's customer it settled, on one channel (topups.services.notices). Safe to
+    run twice: the notice is claimed before it is sent, and one already sent is skipped."""
+    from topups.services import notices
+
+    return notices.send_notice(notice_id)

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from topups import lines
-from topups.views import account, batches, books, home, ledger, orders
+from topups.views import account, batches, books, claims, home, ledger, orders, waiting
 
 dashboard = [
     path("", home.home, name="home"),
@@ -19,6 +19,10 @@ dashboard = [
     path("orders/<int:pk>/status.json", orders.order_status, name="order_status"),
     path("orders/<int:pk>/refresh/", orders.order_refresh, name="order_refresh"),
     path("orders/<int:pk>/receipt/", orders.order_receipt, name="order_receipt"),
+    path("orders/<int:pk>/claim/contact/", claims.claim_contact, name="claim_contact"),
+    path("orders/<int:pk>/claim/revoke/", claims.claim_revoke, name="claim_revoke"),
+    path("waiting/", waiting.waiting_list, name="waiting"),
+    path("waiting/<int:pk>/notify/", waiting.waiting_notify, name="waiting_notify"),
     path("batches/", batches.batch_list, name="batches"),
     path("batches/new/", batches.batch_new, name="batch_new"),
     path("batches/template.csv", batches.batch_template, name="batch_template"),
@@ -42,5 +46,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", account.healthz, name="healthz"),
+    # The customer's page behind a receipt's claim link: public, outside the dashboard.
+    path("c/<str:token>/", claims.claim_page, name="claim"),
     path("", include((dashboard, "topups"))),
 ]

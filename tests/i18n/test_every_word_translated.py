@@ -26,6 +26,7 @@ from topups.notes import TAKEN_BACK_NOTE, Note
 from topups.services import (
     audit,
     batches,
+    claims,
     lifecycle,
     order_edits,
     orders,
@@ -168,6 +169,7 @@ def shop_day(books, sell, staff, operator, supervisor, priced_shop):
     lifecycle.move(retried, S.ATTENTION, SYNC, note=Note(
         "The API's answer about this order could not be read for %(hours)d hours: contact OneClickDZ support.",
         hours=49))
+    claims.set_contact(retried, phone="0661234567", email="", actor=staff)  # a note, and a row on the waiting list
     tills.close_till(till_id=till.pk, counted_cash="900", actor=staff, note="billet de 100 DA rendu deux fois")
     tills.approve_till(till_id=till.pk, actor=Actor.user(supervisor), note="vu avec la caissière")
     tills.reopen_till(till_id=till.pk, actor=Actor.user(supervisor))
@@ -184,7 +186,7 @@ def pages(day) -> list[str]:
         f"/orders/{day['orders'][0]}/receipt/?width=80",
         "/orders/export.csv",
         "/batches/", "/batches/new/", f"/batches/{day['batch']}/", f"/batches/{day['batch']}/results.csv",
-        "/ledger/", "/ledger/export.csv", "/till/", "/tills/", f"/tills/{day['till']}/",
+        "/waiting/", "/ledger/", "/ledger/export.csv", "/till/", "/tills/", f"/tills/{day['till']}/",
         f"/tills/{day['till']}/?paper=80", "/prices/", "/reports/", "/reports/?group=product",
         "/admin/", "/admin/topups/order/", f"/admin/topups/order/{day['orders'][0]}/change/",
         "/admin/topups/auditevent/", "/admin/topups/ledgerrow/", "/admin/topups/cardinstructions/",

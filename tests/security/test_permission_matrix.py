@@ -36,7 +36,7 @@ from topups.models import (
     PriceRule,
     Till,
 )
-from topups.services import orders
+from topups.services import claims, orders
 from topups.services.actors import Actor
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +74,15 @@ DASHBOARD: dict[str, Case] = {
     "login": Case("get", roles(200, 302, 302, 302), note="logged-in users are sent on"),
     "logout": Case("post", roles(REDIRECT, REDIRECT, REDIRECT, REDIRECT)),
     "healthz": Case("get", roles(200, 200, 200, 200), note="liveness: answers 'ok', reads nothing"),
+    "claim": Case("get", roles(200, 200, 200, 200), kwargs={"token": "claim_token"},
+                  note="the customer's page behind a receipt's claim link: public, the token is the key"),
+    "topups:claim_contact": Case("post", roles(LOGIN, 302, 302, 302), kwargs={"pk": "order"},
+                                 data={"phone": "0661234567"}, note="topups.send_order: the counter"),
+    "topups:claim_revoke": Case("post", roles(LOGIN, 302, 302, 302), kwargs={"pk": "order"},
+                                note="topups.send_order: the counter prints the new link"),
+    "topups:waiting": Case("get", ALL_STAFF, note="topups.view_order"),
+    "topups:waiting_notify": Case("post", roles(LOGIN, 302, 302, 302), kwargs={"pk": "order"},
+                                  note="topups.send_order; an order not settled sends nothing"),
     "topups:home": Case("get", ALL_STAFF),
     "topups:orders": Case("get", ALL_STAFF),
     "topups:new_order": Case("get", ALL_STAFF),
@@ -119,6 +128,8 @@ POSTED: dict[str, Case] = {
     "topups:order_export": Case("post", STAFF_ONLY, data={"q": "036362600"}, note="topups.export_order"),
     "topups:order_receipt": Case("post", ALL_STAFF, kwargs={"pk": "order"}, data={"width": "80"},
                                  note="not a card: printable by every member of staff"),
+    "claim": Case("post", roles(200, 200, 200, 200), kwargs={"token": "claim_token"}, data={"digits": "2600"},
+                  note="the digits' form; an order not delivered shows its state only"),
 }
 
 # The admin site's own pages. Non-staff users (operators) are treated like anonymous visitors.
@@ -339,6 +350,7 @@ def objects(sim, users, make_user):
     ledger_flag = LedgerFlag.objects.create(key="matrix", kind="debit_without_order", day=now.date(), row=ledger_row)
     pks = {
         "order": order.pk,
+        "claim_token": claims.live_link(order, language="en").token,
         "batch": Batch.objects.create(file_name="orders.csv", created_by=owner).pk,
         "user": owner.pk,
         "order_ct": ContentType.objects.get_for_model(Order).pk,

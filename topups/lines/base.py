@@ -63,6 +63,7 @@ class Templates:
     receipt_item: str  # the receipt's lines naming what was sold
     receipt_outcome: str  # the receipt's delivered part
     offers: str = ""  # other sales the API suggested (``ProductLine.offers``), when the line has any
+    claim_delivered: str = ""  # the customer's claim page once delivered (views.claims)
 
 
 class ProductLine:

@@ -9,6 +9,7 @@
 - books: PriceRule, Till (a cash session) and TillClose (a close a reopen undid), both on the
   abstract CloseRecord, HandBack (money handed back for an order), CardInstructions (a receipt's
   instructions per line type).
+- claims: ClaimLink (a receipt's link to the customer's page) and Notice (a late order's message).
 
 The order's allowed status moves are declared once, in ``TRANSITIONS``; services move orders only
 through ``topups.services.lifecycle``, which checks that table and writes an ``OrderEvent`` for
@@ -71,6 +72,12 @@ from topups.models.catalog import (  # noqa: E402
     MobilePlan,
     PlanKind,
     Product,
+)
+from topups.models.claims import (  # noqa: E402
+    ClaimLink,
+    Notice,
+    NoticeChannel,
+    NoticeStatus,
 )
 from topups.models.ledger import (  # noqa: E402
     FlagKind,
@@ -155,4 +162,8 @@ __all__ = [
     "TillClose",
     "HandBack",
     "CardInstructions",
+    "ClaimLink",
+    "NoticeChannel",
+    "NoticeStatus",
+    "Notice",
 ]

@@ -42,7 +42,8 @@ SESSION_REVEALED = "_revealed_codes"
 SESSION_REVEALED_MAX = 500
 
 
-def show_codes(request, rows, *, via: str, new_only: bool = False, remember: bool = True) -> list[str]:
+def show_codes(request, rows, *, via: str, new_only: bool = False, remember: bool = True, viewer=None
+               ) -> list[str]:
     """The one door a card code goes through on its way to a screen: each row's code as the user
     may see it (in full, or masked by ``selectors.code_as_shown``), and one ``reveal_code`` audit
     row per code shown in full, all in one INSERT.
@@ -51,11 +52,12 @@ def show_codes(request, rows, *, via: str, new_only: bool = False, remember: boo
     (one row per order per view). Polled JSON passes ``new_only``: it records a code only the
     first time this session is shown it, so a page and its live-status polling write one row for
     one reveal, not one per poll. Every reveal is remembered in the session for that purpose
-    (``remember``: not for exports, whose rows stream after the session is saved).
+    (``remember``: not for exports, whose rows stream after the session is saved). ``viewer``: who
+    reads, when it is not the request's user (a customer through a claim link: ``Claimant``).
     """
     from topups import selectors
 
-    user = request.user
+    user = viewer if viewer is not None else request.user
     shown, revealed = [], []
     for ref, code, owner in rows:
         visible = selectors.code_as_shown(user, code, owner)

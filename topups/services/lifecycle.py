@@ -23,7 +23,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from topups import notes
-from topups.models import HANDED_BACK_STATUSES, TRANSITIONS, ApiAccount, Order, OrderEvent, OrderStatus
+from topups.models import (
+    FINAL_STATUSES,
+    HANDED_BACK_STATUSES,
+    TRANSITIONS,
+    ApiAccount,
+    Order,
+    OrderEvent,
+    OrderStatus,
+)
 from topups.services.actors import Actor
 
 log = logging.getLogger("topups.orders")
@@ -114,6 +122,7 @@ def apply_changes(changes: list[Change], actor: Actor, *, locked: dict[int, Orde
         _follow_balance(sum((_balance_delta(e.from_status, e.to_status, applied[e.order_id]) for e in events),
                             Decimal(0)))
         _book_hand_backs([applied[e.order_id] for e in events if _hands_back(e.from_status, e.to_status)], actor)
+        _notify_when_settled([e.order_id for e in events if _settles(e.from_status, e.to_status)])
     return applied
 
 
@@ -141,6 +150,8 @@ def move(order: Order, to_status: str, actor: Actor, *, note: str = "", payload:
         _follow_balance(_balance_delta(change.expected, change.to_status, order))
         if _hands_back(change.expected, change.to_status):
             _book_hand_backs([order], actor)
+        if _settles(change.expected, change.to_status):
+            _notify_when_settled([order.pk])
     return True
 
 
@@ -167,6 +178,21 @@ def _book_hand_backs(orders: list[Order], actor: Actor) -> None:
         from topups.services import tills  # tills reads the books, which read the orders: import when used
 
         tills.book_hand_backs(orders, actor)
+
+
+def _settles(from_status: str | None, to_status: str | None) -> bool:
+    """A move that makes an order final: the moment a late order's customer is told."""
+    return to_status in FINAL_STATUSES and from_status not in FINAL_STATUSES
+
+
+def _notify_when_settled(order_ids: list[int]) -> None:
+    """Once the move's transaction commits (never for one rolled back), queue the notices of these
+    orders (``notices.on_settled``: only those whose customer left a contact are told). A failure
+    there is logged and never undoes the move (``robust``)."""
+    if order_ids:
+        from topups.services import notices  # notices read claims, which write through this door
+
+        transaction.on_commit(lambda: notices.on_settled(order_ids), robust=True)
 
 
 def _follow_balance(delta: Decimal) -> None:

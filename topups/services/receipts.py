@@ -87,9 +87,13 @@ def printed(request, order: Order) -> dict:
     return {**_paper(order), "duplicate": number > 1, "print_number": number, "printable": True}
 
 
-def _paper(order: Order) -> dict:
+def card_instructions(order: Order) -> str:
+    """How to use the order's card, in the active language (the shop's text per line type)."""
     language = (get_language() or settings.LANGUAGE_CODE)[:2]
-    instructions = (CardInstructions.objects.filter(line_type=order.line_type, language=language)
-                    .values_list("text", flat=True).first())
+    return (CardInstructions.objects.filter(line_type=order.line_type, language=language)
+            .values_list("text", flat=True).first()) or ""
+
+
+def _paper(order: Order) -> dict:
     return {"shop_address": settings.SHOP_ADDRESS, "shop_phone": settings.SHOP_PHONE,
-            "instructions": instructions or "", "customer_message": customer_message(order)}
+            "instructions": card_instructions(order), "customer_message": customer_message(order)}

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from topups import selectors
 from topups.lines.internet import catalog
-from topups.selectors import books
+from topups.selectors import books, waiting
 from topups.services import audit
 
 
@@ -32,4 +32,5 @@ def home(request):
         "below_cost": (books.sold_below_cost(start=timezone.localdate(), end=timezone.localdate())
                        if request.user.has_perm("topups.view_books") else ()),
         "now": timezone.now(),
+        "waiting_count": waiting.waiting_count(),
     })

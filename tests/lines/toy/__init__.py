@@ -71,7 +71,8 @@ class ToyLine(ProductLine):
     debit_types = ()  # placed as internet cards: their ledger rows are the internet line's
     templates = Templates(counter="lines/toy/counter.html", outcome="lines/internet/outcome.html",
                           facts="lines/toy/facts.html", receipt_item="lines/toy/facts.html",
-                          receipt_outcome="lines/internet/receipt_outcome.html")
+                          receipt_outcome="lines/internet/receipt_outcome.html",
+                          claim_delivered="lines/internet/claim_delivered.html")
 
     def send(self, client, order):
         return client.send_topup(line_type="ADSL", number=order.number, value=order.value, ref=order.ref)

@@ -32,7 +32,8 @@ class InternetLine(ProductLine):
     refund_types = ("REFUND-ADSL",)
     templates = Templates(counter="lines/internet/counter.html", outcome="lines/internet/outcome.html",
                           facts="lines/internet/facts.html", receipt_item="lines/internet/receipt_item.html",
-                          receipt_outcome="lines/internet/receipt_outcome.html")
+                          receipt_outcome="lines/internet/receipt_outcome.html",
+                          claim_delivered="lines/internet/claim_delivered.html")
 
     # The API
     def send(self, client: OneClickClient, order):

@@ -32,7 +32,8 @@ class MobileLine(ProductLine):
     cost_set_by_debit = True
     templates = Templates(counter="lines/mobile/counter.html", outcome="lines/mobile/outcome.html",
                           facts="lines/mobile/facts.html", receipt_item="lines/mobile/receipt_item.html",
-                          receipt_outcome="lines/mobile/receipt_outcome.html", offers="lines/mobile/offers.html")
+                          receipt_outcome="lines/mobile/receipt_outcome.html", offers="lines/mobile/offers.html",
+                          claim_delivered="lines/mobile/claim_delivered.html")
 
     # The API
     def send(self, client: OneClickClient, order):
