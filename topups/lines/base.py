@@ -181,6 +181,10 @@ class ProductLine:
         return {"number": order.number}
 
     # The counter -----------------------------------------------------------------------------------
+    def notice_phone(self, order) -> str:
+        """The customer's phone the order itself names, where a late order's notice goes ("": none)."""
+        return ""
+
     def offers(self, order, user) -> list[dict]:
         """Other sales the API suggested instead of this order, ready to send with one click."""
         return []

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_noop
 
 from topups.models import FINAL_STATUSES, ClaimLink, Order, OrderEvent
 from topups.notes import Note
-from topups.numbers import MSSIDN, ascii_digits, normalise_mobile
+from topups.numbers import ascii_digits, normalise_mobile
 from topups.selectors.visibility import Claimant
 from topups.services import audit, lifecycle
 from topups.services.actors import Actor
@@ -54,13 +54,14 @@ def live_link(order: Order, *, language: str | None = None, base_url: str = "") 
     """The order's live link, made now if it has none and its receipt should carry one; its
     language follows the receipt's (the customer's), when given. None when the receipt carries no link.
 
-    A mobile number that was topped up is where its notice goes unless the counter says otherwise
-    (only while the order is not final: an order final at the counter is never notified)."""
+    A line whose number is the customer's phone (flexy: ``ProductLine.notice_phone``) sends its notice
+    there unless the counter says otherwise (only while the order is not final: an order final at the
+    counter is never notified)."""
     if not needs_link(order):
         return None
     link = ClaimLink.objects.filter(order=order, revoked_at__isnull=True).first()
     if link is None:
-        phone = order.number if order.status not in FINAL_STATUSES and MSSIDN.match(order.number) else ""
+        phone = order.line.notice_phone(order) if order.status not in FINAL_STATUSES else ""
         try:
             with transaction.atomic():
                 link = ClaimLink.objects.create(order=order, language=language or settings.LANGUAGE_CODE, phone=phone,

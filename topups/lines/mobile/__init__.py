@@ -143,6 +143,11 @@ class MobileLine(ProductLine):
 
         return {"number": order.number, "plan_code": order.plan_code, "amount": value_text(order.value)}
 
+    def notice_phone(self, order) -> str:
+        from topups.numbers import MSSIDN
+
+        return order.number if MSSIDN.match(order.number) else ""  # the number topped up is a phone
+
     def offers(self, order, user) -> list[dict]:
         from topups.lines.mobile.counter import offers_of
 
