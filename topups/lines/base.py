@@ -9,7 +9,7 @@ package, fills in what differs, and registers itself (``topups.lines.register``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -32,21 +32,16 @@ class SaleRefused(ValueError):
         return render_note(self.note)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Item:
     """One thing to sell as the line checked it: the order's fields (``line_type``, ``plan_code``,
-    ``number``, ``value``), its cost to the shop (None: unknown until the API answers), and what staff
-    should know (``notes``, sentences; ``warnings``, bulk-file codes with their parameters). ``held``:
-    the catalog row it came from, for the line's own use."""
+    ``number``, ``value``) and its cost to the shop (None: unknown until the API answers)."""
 
     number: str
     value: Decimal
     cost: Decimal | None
     line_type: str = ""
     plan_code: str = ""
-    notes: tuple[str, ...] = ()
-    warnings: list = field(default_factory=list)
-    held: Any = None
 
     def order_fields(self) -> dict:
         return {"line_type": self.line_type, "plan_code": self.plan_code, "number": self.number,

@@ -11,7 +11,6 @@ from .account import (  # noqa: F401
     available_products,
     current_account,
     current_fingerprint,
-    is_on_sale,
     out_of_stock_products,
     spendable_balance,
     unreachable_since,

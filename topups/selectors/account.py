@@ -57,11 +57,6 @@ def available_products() -> list[Product]:
     return list(Product.objects.filter(available=True).order_by("line_type", "value"))
 
 
-def is_on_sale(line_type: str, value) -> bool:
-    """Whether the cached catalog sells this value for this type now."""
-    return Product.objects.filter(line_type=line_type, value=value, available=True).exists()
-
-
 # The account as the home page shows it ---------------------------------------------------------
 
 

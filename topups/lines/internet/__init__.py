@@ -73,8 +73,7 @@ class InternetLine(ProductLine):
                 "line_type", "value", "cost", "available").first()
         if on_sale and (product is None or not product.available):
             raise SaleRefused(NOT_ON_SALE, "value")
-        return Item(number=number, value=value, cost=product.cost if product else None, line_type=line_type,
-                    held=product)
+        return Item(number=number, value=value, cost=product.cost if product else None, line_type=line_type)
 
     def quote(self, item: Item, book):
         return book.quote_for(item.line_type, item.value, item.cost)

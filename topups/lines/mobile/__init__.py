@@ -95,8 +95,7 @@ class MobileLine(ProductLine):
         code = fields.get("plan_code") or ""
         held = next((p for p in catalog or () if p.code == code), None)
         checked = plans.check_mobile(code, fields.get("number") or "", fields.get("value"), plan=held)
-        return Item(number=checked.number, value=checked.amount, cost=checked.cost, plan_code=checked.plan.code,
-                    notes=checked.notes, held=checked.plan)
+        return Item(number=checked.number, value=checked.amount, cost=checked.cost, plan_code=checked.plan.code)
 
     def quote(self, item: Item, book):
         return book.quote_mobile(item.plan_code, item.value, item.cost)
