@@ -171,7 +171,7 @@ def test_a_menu_request_answered_reads_offers_received_with_no_failure_colour(st
     """One GETMENU rule (models.is_menu_code) behind the label, the badge's colour and the receipt."""
     from topups.models import Order, status_label
     from topups.services.receipts import customer_message
-    from topups.templatetags.dashboard import status_tone
+    from topups.status_words import status_tone
 
     assert (status_label(status, plan_code) == "Offers received") is answered
     assert (status_tone(status, plan_code) == "ok") is (answered or status == "fulfilled")

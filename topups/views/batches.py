@@ -25,7 +25,7 @@ from topups.models import Batch, BatchStatus, OrderStatus
 from topups.notes import refusal_reason
 from topups.services import audit, batches
 from topups.services.actors import Actor
-from topups.templatetags.dashboard import STATUS_TONE
+from topups.status_words import STATUS_TONE
 
 PERMISSION = "topups.bulk_order"
 S = OrderStatus

@@ -40,7 +40,7 @@ from topups.services import audit, receipts, tills
 from topups.services.actors import Actor
 from topups.services.orders import OrderInputError, create_order
 from topups.services.sync import refresh_orders
-from topups.templatetags.dashboard import status_explanation, status_tone
+from topups.status_words import status_explanation, status_tone
 
 log = logging.getLogger("topups.dashboard")
 S = OrderStatus
