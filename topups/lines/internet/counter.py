@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from topups import selectors
+from topups.lines.internet.checks import check_line
 from topups.lines.internet.forms import NewOrderForm
 from topups.models import LineType
 from topups.services import pricing
-from topups.services.orders import check_line
 from topups.throttling import NUMBER_CHECKS, TOO_MANY_CHECKS, checks_throttled
 
 
