@@ -32,7 +32,7 @@ from topups.services import ledger, reconcile  # noqa: E402
 from topups.simulator.testing import serve_in_thread  # noqa: E402
 
 KEY = "bench-key"
-DEBIT_SHARE, REFUND_SHARE = 0.6, 0.1  # the rest: deposits, transfers, mobile top-ups, unknown types
+DEBIT_SHARE, REFUND_SHARE = 0.6, 0.1  # the rest: deposits, transfers, withdrawals, unknown types
 
 
 def fill(sim, rows: int) -> int:
@@ -51,7 +51,8 @@ def fill(sim, rows: int) -> int:
         orders.append(Order(ref=placed["ref"], line_type="ADSL", number="036362600", value=1000,
                             cost=placed["cost"], status=OrderStatus.REFUNDED if refunded else OrderStatus.FULFILLED,
                             topup_id=placed["_id"], sent_at=timezone.now(), send_attempts=1))
-    kinds = ["DEPOSIT", "SEND", "FLEXY", "CASHBACK"]
+    # Movements that are no order's (a FLEXY row with no order of ours is a debit without order: a flag).
+    kinds = ["DEPOSIT", "SEND", "WITHDRAW", "CASHBACK"]
     for index in range(others):
         sim.add_ledger_row(type=kinds[index % len(kinds)], amount=10 + index % 7)
     Order.objects.bulk_create(orders, batch_size=2000)

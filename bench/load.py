@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(manage + command, cwd=ROOT, env=env, check=True)
         setup = (
             "from django.contrib.auth.models import Group, User\n"
-            "from topups.services import catalog\n"
+            "from topups.lines.internet import catalog\n"
             "group = Group.objects.get(name='Operators')\n"
             f"for i in range({args.users}):\n"
             f"    user = User.objects.create_user(f'load{{i:02d}}', password='{PASSWORD}')\n"
