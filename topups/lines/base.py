@@ -97,11 +97,40 @@ class ProductLine:
     def list_page(self, client, *, page: int, page_size: int, from_, to):
         raise NotImplementedError
 
+    def recover(self, client, order, now):
+        """Look for an order we hold no id of, after a POST without a clear answer (``sync``): the
+        API's answer about it (read by ``change_from_answer``), or None to ask again later; raises
+        the client's ``NotFound`` when the API proves it does not hold the order (a resend may then
+        follow, ``planning.may_resend``). Default: the lookup by our reference (check-ref)."""
+        return self.check_ref(client, order.ref)
+
+    def blocks_claim(self, order) -> bool:
+        """Whether ``order`` must wait before it is sent, asked inside the claim's transaction
+        (``sending.claim``) with the order's row locked. Default: never (a line whose orders carry
+        our reference needs no more: the reference tells its orders apart)."""
+        return False
+
     # The answer ------------------------------------------------------------------------------------
     # A card code is delivered (FULFILLED without one is not complete; the code is masked, audited).
     delivers_code: ClassVar[bool] = True
     # The order's cost is what the API debited (the answer's or the ledger's figure), not the catalog's.
     cost_set_by_debit: ClassVar[bool] = False
+
+    def change_from_answer(self, order, answer, now):
+        """The planned change (``lifecycle.Change``) an API answer about ``order`` makes (check-id,
+        a list item, ``recover``'s answer). Default: a top-up's (``planning.change_from_topup``)."""
+        from topups.services.planning import change_from_topup
+
+        return change_from_topup(order, answer, now)
+
+    def hand_back_amount(self, order, from_status: str | None, to_status: str | None) -> Decimal | None:
+        """The money handed back to the customer by this move (booked in a cash session by the
+        status door), or None. Default: the whole price, on a move into ``HANDED_BACK_STATUSES``."""
+        from topups.models import HANDED_BACK_STATUSES
+
+        if to_status in HANDED_BACK_STATUSES and from_status not in HANDED_BACK_STATUSES:
+            return order.price
+        return None
 
     def answer_fields(self, order, topup, now) -> tuple[dict, Note | None] | None:
         """The line's own fields and note from an API answer, or None for the card's (code,

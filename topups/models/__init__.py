@@ -6,6 +6,7 @@
 - accounts: ApiAccount (balance and key state), StaffProfile (a staff member's language), AuditEvent;
 - batches: Batch (an uploaded bulk file);
 - ledger: the provider's ledger: LedgerRow, LedgerFlag (a difference a supervisor resolves), LedgerCursor;
+- giftcards: the gift-card catalogue, cached: GiftProduct, GiftType, GiftInstructions;
 - books: PriceRule, Till (a cash session) and TillClose (a close a reopen undid), both on the
   abstract CloseRecord, HandBack (money handed back for an order), CardInstructions (a receipt's
   instructions per line type).
@@ -71,6 +72,11 @@ from topups.models.catalog import (  # noqa: E402
     MobilePlan,
     PlanKind,
     Product,
+)
+from topups.models.giftcards import (  # noqa: E402
+    GiftInstructions,
+    GiftProduct,
+    GiftType,
 )
 from topups.models.ledger import (  # noqa: E402
     FlagKind,
@@ -153,4 +159,7 @@ __all__ = [
     "TillClose",
     "HandBack",
     "CardInstructions",
+    "GiftProduct",
+    "GiftType",
+    "GiftInstructions",
 ]

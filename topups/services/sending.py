@@ -42,6 +42,8 @@ log = logging.getLogger("topups.orders")
 S = OrderStatus
 # An order whose send stopped on the database (before its POST) is due again this soon.
 DATABASE_RETRY_DELAY = timedelta(seconds=2)
+# An order its line holds back at the claim (``ProductLine.blocks_claim``) is due again this soon.
+BLOCKED_RETRY_DELAY = timedelta(seconds=3)
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,11 @@ def claim(order_id: int, actor: Actor) -> tuple[Order, bool] | None:
             return None
         resend = planning.may_resend(order, now)
         if order.status != S.NEW and not resend:
+            return None
+        if lines.of(order).blocks_claim(order):
+            # Its line holds it back for now (another order it could be mistaken for is in flight):
+            # due again in a few seconds, the sweeper hands it to a sender then.
+            Order.objects.filter(pk=order.pk).update(next_check_at=now + BLOCKED_RETRY_DELAY)
             return None
         change = lifecycle.Change(
             order.pk, order.status, S.SENDING,
@@ -254,7 +261,7 @@ class _Attempt:
             topup = lines.of(self.order).check_ref(get_client().single_try(), self.order.ref)
         except Exception as exc:
             return self.unknown(exc, duplicated=duplicated)
-        change = planning.change_from_topup(self.order, topup, timezone.now())
+        change = lines.of(self.order).change_from_answer(self.order, topup, timezone.now())
         change.fields.update(self.checked)
         reconnect.retrying(lambda: lifecycle.apply_changes([change], self.actor),
                            what=f"the adoption of order {self.order.ref}",
