@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from tests import factories
 from tests.factories import history
+from tests.giftcards.conftest import PSN, STEAM
 from topups.lines.giftcards import LINE
 from topups.lines.giftcards import catalog as gift_catalog
 from topups.lines.giftcards.cards import from_text
@@ -24,23 +25,6 @@ from topups.services.actors import SYNC
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db
-PSN = "507f1f77bcf86cd799439011"
-STEAM = "507f1f77bcf86cd799439014"
-
-
-@pytest.fixture
-def gift(sim, settings):
-    """The simulator with the gift catalogue cached and PSN's types checked, as the counter has them."""
-    settings.GIFT_LIST_LAG_SECONDS = 0
-    settings.ONECLICKDZ_RESEND_AFTER_SECONDS = 0
-    settings.GIFT_CLOCK_SKEW_SECONDS = 1
-    assert gift_catalog.sync_catalog().ok
-    gift_catalog.check_types(PSN)
-    # The sandbox's outcome selectors, priced as the simulator prices them (its cheapest PSN type).
-    product = GiftType.objects.get(type_id="type_001").product
-    for selector in ("TEST_PARTIAL", "TEST_REFUND"):
-        GiftType.objects.create(product=product, type_id=selector, name=f"PSN {selector}", price=Decimal("490"))
-    return sim
 
 
 def place(staff, type_id="type_001", quantity=2, **fields):

@@ -132,6 +132,14 @@ class ProductLine:
             return order.price
         return None
 
+    def expected_refund(self, order, debited: Decimal | None) -> tuple[Decimal | None, bool]:
+        """What a ledger refund of this order should amount to (``debited``: its debit row's amount,
+        when read) and whether our order already shows that refund (the reconciliation matches it;
+        otherwise it asks the API, or flags it). Default: all of the debit, on a refunded order."""
+        from topups.models import OrderStatus
+
+        return (debited if debited is not None else order.cost), order.status == OrderStatus.REFUNDED
+
     def answer_fields(self, order, topup, now) -> tuple[dict, Note | None] | None:
         """The line's own fields and note from an API answer, or None for the card's (code,
         transaction number, delivery time)."""

@@ -150,7 +150,8 @@ def match_ledger(*, now: datetime | None = None) -> MatchReport:
 def _match_chunk(chunk: list[LedgerRow], report: MatchReport, now: datetime) -> None:
     objids = {r.objid for r in chunk if r.objid}
     orders = {o.topup_id: o for o in Order.objects.filter(topup_id__in=objids)
-              .only("pk", "topup_id", "status", "cost", "cost_confirmed", "ref", "service")} if objids else {}
+              .only("pk", "topup_id", "status", "cost", "cost_confirmed", "ref", "service", "api_status", "number",
+                    "card_code")} if objids else {}
     judged = _judged_movements(objids, chunk)
     flags: list[LedgerFlag] = []
     refresh: list[int] = []
@@ -261,8 +262,9 @@ def _match_refund(row: LedgerRow, order: Order | None, debited, flags: list, ref
                   young: datetime) -> None:
     if order is not None:
         row.order = order
-        # A refund gives back what was debited: the debit row's amount, else the order's cost.
-        expected = debited if debited is not None else order.cost
+        # A refund gives back what was debited (the debit row's amount, else the order's cost), or
+        # the part its line says (the undelivered cards of a gift-card order partly filled).
+        expected, settled = order.line.expected_refund(order, debited)
         if expected is not None and row.amount is not None and row.amount != expected:
             if order.status in TRACKED_STATUSES:
                 refresh.append(order.pk)
@@ -270,7 +272,7 @@ def _match_refund(row: LedgerRow, order: Order | None, debited, flags: list, ref
             flags.append(_flag(report, FlagKind.REFUND_DIFFERS, row.api_id, row.time, row=row, order_id=order.pk,
                                expected=expected, found=row.amount))
             return
-        if order.status == S.REFUNDED:
+        if settled:
             row.state = LedgerState.MATCHED
             return
         if order.status in TRACKED_STATUSES:
@@ -526,6 +528,11 @@ def day_summary(day: date) -> DaySummary:
                                          created_at__lt=end)
     our_refunds = Order.objects.filter(status=S.REFUNDED, sent_at__gte=start - REFUND_WITHIN, sent_at__lt=end).filter(
         Exists(refunded)).aggregate(total=Sum("cost"))["total"] or Decimal(0)
+    # A part handed back by the provider on a delivered order (a gift-card order partly filled): the
+    # ledger's refund matched to it, on the day the provider made it.
+    our_refunds += LedgerRow.objects.filter(type__in=refund_types(), time__gte=start, time__lt=end,
+                                            state=LedgerState.MATCHED).exclude(
+        order__status__in=[S.REFUNDED, S.TAKEN_BACK]).aggregate(total=Sum("amount"))["total"] or 0
     # A card taken back after delivery: its refund is the ledger's, on the day the provider made it.
     our_refunds += LedgerRow.objects.filter(type__in=refund_types(), time__gte=start, time__lt=end,
                                             order__status=S.TAKEN_BACK).aggregate(total=Sum("order__cost"))["total"] or 0

@@ -119,6 +119,13 @@ class GiftCardLine(ProductLine):
             return gift_cards.undelivered_share(order, order.price) or None
         return super().hand_back_amount(order, from_status, to_status)
 
+    def expected_refund(self, order, debited):
+        """A partial fill is refunded the undelivered cards' share of the debit, and our order shows
+        it once it is fulfilled as partly filled."""
+        if order.status == S.FULFILLED and order.api_status == "PARTIALLY_FILLED":
+            return gift_cards.undelivered_share(order, debited if debited is not None else order.cost), True
+        return super().expected_refund(order, debited)
+
     def explanation(self, status: str, *, menu: bool):
         if status == S.FULFILLED:
             return _("Done: the cards are below.")

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from topups.forms.orders import confirm_same_line
-from topups.keys import issue_ref, issued_ref
+from topups.forms.orders import checked_ref, confirm_same_line
+from topups.keys import issue_ref
 from topups.lines.base import SaleRefused
 
 
@@ -30,10 +29,7 @@ class GiftOrderForm(forms.Form):
         self.fields["type_id"].choices = [("", _("Choose a card"))] + [(t.type_id, t.name) for t in types]
 
     def clean_ref(self) -> str:
-        ref = issued_ref(self.user, self.cleaned_data["ref"])
-        if ref is None:
-            raise ValidationError(_("This form is out of date: reload the page and try again."), code="bad_ref")
-        return ref
+        return checked_ref(self.user, self.cleaned_data["ref"])
 
     def clean(self):
         data = super().clean()
