@@ -72,3 +72,46 @@ def test_out_of_stock_and_disabled_are_told_before_sending(gift_counter, client)
     response = client.post(NEW, data)
     assert response.status_code == 400
     assert not Order.objects.exists() and gift_counter.stats()["orders"] == 0
+
+
+def test_the_same_cards_again_ask_the_clerk_first(gift_counter, client):
+    data = {"ref": form_ref(client, product=PSN), "product": PSN, "type_id": "type_001", "quantity": "1"}
+    assert client.post(NEW, data).status_code == 302
+    again = {**data, "ref": form_ref(client, product=PSN)}
+    warned = client.post(NEW, again)
+    assert warned.status_code == 200 and "The same cards were sold recently." in warned.content.decode()
+    assert client.post(NEW, {**again, "repeat_of": warned.context["form"].same_line_refs[0]}).status_code == 302
+    assert Order.objects.count() == 2
+
+
+def test_the_export_lists_the_cards_through_the_audited_door(gift_counter, client, supervisor):
+    import csv
+    import io
+
+    from topups.models import AuditEvent
+
+    data = {"ref": form_ref(client, product=PSN), "product": PSN, "type_id": "type_001", "quantity": "2"}
+    client.post(NEW, data)
+    gift_counter.advance(5)
+    from tests.giftcards.test_pipeline import refresh
+
+    refresh(Order.objects.get())
+    client.force_login(supervisor)
+    body = b"".join(client.get(reverse("topups:order_export")).streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert "SANDBOX-CARD-1" in row["Card code"] and "SANDBOX-CARD-2" in row["Card code"]
+    order = Order.objects.get()
+    assert AuditEvent.objects.filter(action="reveal_code", actor_label=supervisor.username, target=order.ref).exists()
+
+
+def test_another_cashier_sees_the_cards_masked(gift_counter, client, make_user):
+    data = {"ref": form_ref(client, product=PSN), "product": PSN, "type_id": "type_001", "quantity": "2"}
+    client.post(NEW, data)
+    gift_counter.advance(5)
+    from tests.giftcards.test_pipeline import refresh
+
+    order = refresh(Order.objects.get())
+    client.force_login(make_user("nadia", "Operators"))
+    page = printed_text(client.get(reverse("topups:order", args=[order.pk])).content.decode())
+    assert "SANDBOX-CARD" not in page and "SANDBOX-2" not in page
