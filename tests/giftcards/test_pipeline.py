@@ -210,6 +210,9 @@ def test_without_the_one_in_flight_rule_the_check_fails(gift, staff, monkeypatch
     monkeypatch.setattr(type(LINE), "blocks_claim", lambda self, order: False)
     first, second = two_lost_answers_of_one_kind(gift, staff)
     assert {first.status, second.status} == {S.ATTENTION}
+    # Needs attention with the candidates shown: both provider orders, for a person to choose from.
+    shown = OrderEvent.objects.filter(order=first, to_status=S.ATTENTION).last().payload["candidates"]
+    assert len(shown) == 2 and all(c["_id"] and c["quantity"] == 2 for c in shown)
     assert not (first.topup_id and first.topup_id == second.topup_id)
     with pytest.raises(AssertionError):
         assert_each_adopted_its_own(gift, first, second)

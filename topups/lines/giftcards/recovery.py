@@ -52,7 +52,7 @@ class Waiting:
     reason: str
 
 
-def attempt_of(order: Order, now: datetime) -> matching.Attempt:
+def attempt_of(order: Order) -> matching.Attempt:
     product_id, type_id = split_plan(order.plan_code)
     from topups.models import OrderEvent, OrderStatus
 
@@ -70,7 +70,7 @@ def attempt_of(order: Order, now: datetime) -> matching.Attempt:
 def recover(line, client, order: Order, now: datetime):
     """The provider order to adopt (a ``GiftOrder``), ``Ambiguous`` or ``Waiting``; raises
     ``NotFound`` once the order is proven never placed (its proof written in its history)."""
-    attempt = attempt_of(order, now)
+    attempt = attempt_of(order)
     skew = timedelta(seconds=settings.GIFT_CLOCK_SKEW_SECONDS)
     start, end = attempt.window(skew)
     listed = list(client.iter_gift_orders(from_=start, to=end))
