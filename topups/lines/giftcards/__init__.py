@@ -132,6 +132,8 @@ class GiftCardLine(ProductLine):
         return None
 
     def customer_message(self, order):
+        if order.status == S.FULFILLED:
+            return _("Done: your cards are below.")
         if order.status in PROCESSING:
             return _("Paid. Your cards are being prepared: keep this receipt and ask at the counter for them.")
         return None

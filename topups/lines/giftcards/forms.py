@@ -36,7 +36,8 @@ class GiftOrderForm(forms.Form):
         if self.errors:
             return data
         if not data.get("type_id"):
-            self.add_error("type_id", _("Choose a card type."))
+            if "check" not in self.data:  # showing a product's cards is not a sale yet
+                self.add_error("type_id", _("Choose a card type."))
             return data
         fields = {"plan_code": f"{data['product']}:{data['type_id']}", "number": str(data["quantity"])}
         try:
