@@ -216,3 +216,16 @@ def test_without_the_one_in_flight_rule_the_check_fails(gift, staff, monkeypatch
     assert not (first.topup_id and first.topup_id == second.topup_id)
     with pytest.raises(AssertionError):
         assert_each_adopted_its_own(gift, first, second)
+
+
+def test_where_the_api_accepts_our_ref_it_is_sent_and_used(gift, staff, settings):
+    """GIFT_SEND_REF (the Arabic guide's ref / orderRef): the ref travels with placeOrder, and after a
+    lost answer the listed order carrying it is ours outright."""
+    settings.GIFT_SEND_REF = True
+    gift.configure(gift_ref="echo")
+    gift.inject_fault("gift-place-order", "reset_after", count=1)
+    order = place(staff)
+    assert send(order, staff).outcome == "unknown"
+    order = refresh(order)
+    assert order.status == S.HANDLING and order.topup_id
+    assert gift.stats()["orders"] == 1 and gift.stats()["refs"][order.ref]["orders"] == 1
