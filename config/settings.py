@@ -98,6 +98,8 @@ TEMPLATES = [
                 "django.template.loaders.app_directories.Loader",
                 "topups.lines.loader.Loader",
             ])],
+            # A product line's own template filters ({% load giftcards %}).
+            "libraries": {"giftcards": "topups.lines.giftcards.templatetags"},
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
@@ -309,7 +311,17 @@ LOW_BALANCE_THRESHOLD = Decimal(env("LOW_BALANCE_THRESHOLD", default="5000"))
 # (the counter) or is flagged (a bulk file's preview).
 # The product lines the shop sells, each a package that registers itself (topups.lines); the counter
 # shows their tabs in this order.
-TOPUPS_PRODUCT_LINES = ["topups.lines.internet", "topups.lines.mobile"]
+TOPUPS_PRODUCT_LINES = ["topups.lines.internet", "topups.lines.mobile", "topups.lines.giftcards"]
+# Gift cards (topups.lines.giftcards): the catalogue's refresh; the most cards in one order; how long
+# a placed order may take to show in /gift-cards/list (the recovery of a lost answer waits that
+# long before it may prove an order never placed); whether placeOrder accepts our ref (the Arabic
+# guide's ``ref`` / ``orderRef``; the English and French reference have none).
+GIFT_CATALOG_REFRESH_HOURS = env.int("GIFT_CATALOG_REFRESH_HOURS", default=24)
+GIFT_MAX_QUANTITY = env.int("GIFT_MAX_QUANTITY", default=10)
+GIFT_LIST_LAG_SECONDS = env.int("GIFT_LIST_LAG_SECONDS", default=60)
+GIFT_SEND_REF = env.bool("GIFT_SEND_REF", default=False)
+# How far the provider's clock may be from ours: an attempt's window is widened by it on both sides.
+GIFT_CLOCK_SKEW_SECONDS = env.int("GIFT_CLOCK_SKEW_SECONDS", default=120)
 SAME_LINE_WARNING_HOURS = env.float("SAME_LINE_WARNING_HOURS", default=24)
 
 # Background schedule periods (minutes).

@@ -17,6 +17,8 @@ from topups.services.actors import SYNC, Actor
 ORDER_DEFAULTS = {
     "internet": {"number": "036362600", "line_type": "ADSL", "value": 1000},
     "mobile": {"number": "0778037340", "plan_code": "PREPAID_DJEZZY", "value": 1000},
+    # Gift cards: the number is the quantity; the simulator's PlayStation Network, PSN 500 DA.
+    "giftcard": {"number": "2", "plan_code": "507f1f77bcf86cd799439011:type_001", "value": None},
 }
 
 # The arguments of orders.create_order; any other keyword given to ``place`` is written on the

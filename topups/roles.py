@@ -9,6 +9,9 @@ SUPERVISOR_PERMS = OPERATOR_PERMS + [
     # The books: selling prices, every cashier's sessions, the reports.
     "set_price", "view_books", "view_pricerule", "view_till", "approve_till",
     "view_cardinstructions", "add_cardinstructions", "change_cardinstructions",
+    # Gift cards: the catalogue (from the API; a product's page holds its redemption instructions).
+    "view_giftproduct", "change_giftproduct", "view_gifttype",
+    "view_giftinstructions", "add_giftinstructions", "change_giftinstructions",
     # Unlock a colleague locked out by the login throttling: delete the lockout in the admin.
     "axes.view_accessattempt", "axes.delete_accessattempt",
 ]

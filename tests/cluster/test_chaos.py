@@ -1,4 +1,4 @@
-"""Chaos: 1,000 orders (internet cards and mobile top-ups mixed) sent by two real qcluster processes (PostgreSQL + the Redis broker) to a
+"""Chaos: 1,000 orders (internet cards, mobile top-ups and gift cards mixed) sent by two real qcluster processes (PostgreSQL + the Redis broker) to a
 simulator that misbehaves on purpose, then followed until they settle.
 
 The faults on ``send`` and ``mobile-send`` are the issue's mix: read timeout after the order was accepted (10%), 500
@@ -12,7 +12,9 @@ supervisor reads the ledger, closes orders needing attention that provably never
 and settles the others the provider's support says ended. At the end:
 
 - every order is final, or needs attention with the reason in its last history row;
-- no reference was debited twice (the simulator's per-ref counters);
+- no reference was debited twice (the simulator's per-ref counters), and no gift-card order (placed
+  without a reference) was bought twice or lost: every provider gift order is held by exactly one
+  order of ours, and each of ours by at most one;
 - no order the app shows as not charged or handed back (new, refused, cancelled, refunded) holds a
   debit at the API, the closed and settled ones included;
 - the cost we recorded equals the simulator's debits minus its refunds;
@@ -75,7 +77,13 @@ MOBILE_ENDINGS = ["00000001", "00000002", "00000003", "00000004", "12345678", "2
 # The lease must outlast the task timeout (a system check refuses otherwise): a short timeout
 # (one send takes at most 2 x (2 s + 2 s) with the test settings) lets the lease be short too.
 FAST_TIMINGS = {"ONECLICKDZ_RESEND_AFTER_SECONDS": 3, "ONECLICKDZ_SENDING_LEASE_SECONDS": 25, "Q_TIMEOUT": 20,
-                "Q_RETRY": 30}
+                "Q_RETRY": 30, "GIFT_LIST_LAG_SECONDS": 3, "GIFT_CLOCK_SKEW_SECONDS": 2}
+# One order in ten is a gift-card order: (product, type, quantity), cycling; the sandbox selectors
+# end partly filled and refunded; Netflix's 12 cards run out (refused before anything is sent).
+PSN, GOOGLE_PLAY, NETFLIX = "507f1f77bcf86cd799439011", "507f1f77bcf86cd799439012", "507f1f77bcf86cd799439013"
+GIFT_ORDERS = [(PSN, "type_001", 1), (PSN, "type_001", 2), (PSN, "type_002", 1), (GOOGLE_PLAY, "gp_1000", 1),
+               (NETFLIX, "nf_1m", 1), (PSN, "TEST_PARTIAL", 2), (PSN, "TEST_REFUND", 1)]
+GIFT_SERVICE = "giftcards"  # the simulator's name of the line
 
 
 def production_path_or_skip() -> None:
@@ -130,9 +138,33 @@ def mobile_order(actor: Actor, index: int) -> Order:
     return order
 
 
+def gift_order(actor: Actor, index: int) -> Order:
+    product, type_id, quantity = GIFT_ORDERS[index % len(GIFT_ORDERS)]
+    order, _ = orders.create_order(service="giftcard", plan_code=f"{product}:{type_id}", number=str(quantity),
+                                   value=None, actor=actor)
+    return order
+
+
+def cache_gift_catalog() -> None:
+    """The gift catalogue and its types cached, as the counter leaves them; the sandbox's selectors
+    priced like the simulator prices them (the product's cheapest type)."""
+    from topups.lines.giftcards import catalog as gift_catalog
+    from topups.models import GiftType
+
+    assert gift_catalog.sync_catalog().ok
+    for product in (PSN, GOOGLE_PLAY, NETFLIX):
+        gift_catalog.check_types(product)
+    psn = GiftType.objects.get(type_id="type_001").product
+    for selector in ("TEST_PARTIAL", "TEST_REFUND"):
+        GiftType.objects.create(product=psn, type_id=selector, name=f"PSN {selector}", price=Decimal("490"))
+
+
 def place_orders(actor: Actor, count: int) -> list[Order]:
     placed = []
     for index in range(count):
+        if index % 10 == 9:
+            placed.append(gift_order(actor, index // 10))
+            continue
         if index % 3 == 2:
             placed.append(mobile_order(actor, index))
             continue
@@ -299,10 +331,11 @@ def assert_money_and_states(sim, opening_balance: Decimal) -> dict:
     assert stats["max_orders_per_ref"] <= 1, [ref for ref, r in refs.items() if r["orders"] > 1]
     held = {ref for ref, r in refs.items() if r["orders"] == 1}
 
-    # Shown as not charged means not charged: the API holds no debit for any of those refs.
+    # Shown as not charged means not charged: the API holds no debit for any of those refs (nor, for a
+    # gift-card order, for its provider order).
     debits = sim.net_debits()
     charged_but_hidden = [describe(o, sim) for o in Order.objects.filter(status__in=NOT_CHARGED)
-                          if debits.get(o.ref, Decimal(0)) != 0]
+                          if net_debit(debits, o) != 0]
     assert not charged_but_hidden, "\n".join(charged_but_hidden[:20])
 
     stuck = list(unsettled())
@@ -314,7 +347,10 @@ def assert_money_and_states(sim, opening_balance: Decimal) -> dict:
     # Every order the API holds is one we recorded as sent (or as needing attention, with its
     # top-up id), and no refused order reached the API: a refusal costs nothing.
     sent_statuses = {S.FULFILLED, S.REFUNDED}
+    held |= assert_gift_orders_held_once(sim)
     for order in Order.objects.all():
+        if order.service == "giftcard":
+            order.ref = order.topup_id or order.ref  # a gift order is held by its provider order's id
         if order.status in sent_statuses:
             assert order.ref in held, describe(order, sim)
         elif order.status == S.ATTENTION:
@@ -325,10 +361,38 @@ def assert_money_and_states(sim, opening_balance: Decimal) -> dict:
 
     # Money: what the API kept equals what we recorded. Refunded orders were credited back;
     # orders needing attention cost what the API debited for them (none, when it never had them).
-    kept = Order.objects.filter(ref__in=held).exclude(status=S.REFUNDED).aggregate(total=Sum("cost"))["total"]
-    assert stats["total_debited"] - stats["total_refunded"] == (kept or Decimal(0))
+    kept = sum((kept_by_api(o) for o in Order.objects.exclude(status=S.REFUNDED)
+                if o.ref in held or (o.topup_id and o.topup_id in held)), Decimal(0))
+    assert stats["total_debited"] - stats["total_refunded"] == kept
     assert stats["balance"] == opening_balance - stats["total_debited"] + stats["total_refunded"]
     return stats
+
+
+def net_debit(debits: dict, order: Order) -> Decimal:
+    """What the API kept for one of our orders: by its ref, or (a gift-card order, placed without
+    one) by its provider order's id."""
+    return debits.get(order.ref) or (debits.get(order.topup_id) if order.topup_id else None) or Decimal(0)
+
+
+def kept_by_api(order: Order) -> Decimal:
+    """What our books say the API kept for an order it holds: its cost, less the refund its line
+    expects on a delivered order (a gift-card order partly filled)."""
+    refund, settled = order.line.expected_refund(order, order.cost)
+    return (order.cost or Decimal(0)) - (refund or 0 if settled and order.status != S.REFUNDED else Decimal(0))
+
+
+def assert_gift_orders_held_once(sim) -> set[str]:
+    """0 gift-card orders bought twice, 0 paid ones lost: every provider gift order is held by exactly
+    one order of ours (a second purchase would be an order nobody holds; so would a lost one), and
+    no two of ours hold the same one. Returns the provider orders' ids."""
+    provider = {item["_id"] for item in sim.list_topups(None, None, service=GIFT_SERVICE)}
+    ours = Counter(Order.objects.filter(service="giftcard").exclude(topup_id="").values_list("topup_id", flat=True))
+    assert not [i for i, n in ours.items() if n > 1], "a provider gift order held by two of ours"
+    orphans = provider - set(ours)
+    assert not orphans, f"provider gift orders no order of ours holds (bought twice or lost): {sorted(orphans)}"
+    assert set(ours) <= provider
+    print(f"gift cards: {len(provider)} provider orders, each held by one order of ours")
+    return provider
 
 
 def assert_tasks_finite(broker) -> dict:
@@ -356,10 +420,14 @@ def test_thousand_orders_through_faults_settle_without_double_debit(sim, simulat
     sim.configure(fulfil_after=1, queue_for=2, slow_after=4, mobile_pending_for=0.5, mobile_unknown_for=3)
     sim.set_balance(10_000_000)
     assert catalog.sync_catalog().ok and mobile.sync_plans().ok
+    cache_gift_catalog()
     sim.set_fault_mix("send", SEND_FAULTS, seed=1000, extra_latency_ms=(0, 80), hang_seconds=HANG_SECONDS)
+    sim.set_fault_mix("gift-place-order", SEND_FAULTS, seed=1020, extra_latency_ms=(0, 80), hang_seconds=HANG_SECONDS)
+    sim.set_fault_mix("gift-check-product", CHECK_FAULTS, seed=1021, extra_latency_ms=(0, 30))
     sim.set_fault_mix("mobile-send", SEND_FAULTS, seed=1010, extra_latency_ms=(0, 80), hang_seconds=HANG_SECONDS)
     sim.set_fault_mix("check-number", CHECK_FAULTS, seed=1001, extra_latency_ms=(0, 30))
-    lookups = ("check-id", "check-ref", "list", "mobile-check-id", "mobile-check-ref", "mobile-list")
+    lookups = ("check-id", "check-ref", "list", "mobile-check-id", "mobile-check-ref", "mobile-list", "gift-check-order",
+               "gift-list")
     for seed, endpoint in enumerate(lookups, start=1002):
         mix = READ_FAULTS if endpoint.endswith("list") else LOOKUP_FAULTS
         sim.set_fault_mix(endpoint, mix, seed=seed, extra_latency_ms=(0, 30), hang_seconds=HANG_SECONDS)
@@ -403,6 +471,12 @@ def test_thousand_orders_through_faults_settle_without_double_debit(sim, simulat
     mobiles = Counter(Order.objects.filter(service="mobile").values_list("status", flat=True))
     assert mobiles[S.FULFILLED] > 50 and mobiles[S.REFUNDED] > 50
     assert OrderEvent.objects.filter(order__service="mobile", from_status=S.UNCERTAIN).exists()
+    gifts = Counter(Order.objects.filter(service="giftcard").values_list("status", "api_status"))
+    print(f"gift cards: {dict(gifts)}; adopted after a lost answer "
+          f"{OrderEvent.objects.filter(order__service='giftcard', payload__adopted=True).count()}, proven never "
+          f"placed {OrderEvent.objects.filter(order__service='giftcard', payload__proof='never_placed').count()}")
+    assert gifts[(S.FULFILLED, "FULFILLED")] > 20 and gifts[(S.FULFILLED, "PARTIALLY_FILLED")] > 3
+    assert OrderEvent.objects.filter(order__service="giftcard", payload__adopted=True).exists()
     assert_ledger_reconciles(sim)
     assert_sessions_add_up()
 
@@ -426,6 +500,9 @@ def assert_sessions_add_up() -> None:
                   for t in sessions)
     sales = Order.objects.aggregate(total=Sum("price"))["total"] or Decimal(0)
     handed_back = Order.objects.filter(status__in=HANDED_BACK_STATUSES).aggregate(total=Sum("price"))["total"] or 0
+    # A gift-card order partly filled hands back the undelivered cards' share, its status a sale's.
+    handed_back += HandBack.objects.exclude(order__status__in=HANDED_BACK_STATUSES).aggregate(
+        total=Sum("amount"))["total"] or 0
     assert counted == sales - handed_back, (counted, sales, handed_back)
     assert handed_back > 0 and HandBack.objects.exclude(till=F("origin_till")).exists()
     print(f"cash sessions: sales {sales}, handed back {handed_back}, every dinar in one session")
@@ -457,8 +534,9 @@ def assert_ledger_reconciles(sim) -> None:
     assert flags == [], flags[:20]
     assert LedgerRow.objects.count() == len(ledger)
     order_rows = LedgerRow.objects.filter(type__in=[*reconcile.debit_types(), *reconcile.refund_types()])
-    order_types = ("ADSL", "REFUND-ADSL", "FLEXY", "REFUND-FLEXY")
+    order_types = ("ADSL", "REFUND-ADSL", "FLEXY", "REFUND-FLEXY", "ORDER", "REFUND-ORDER")
     assert order_rows.count() == sum(1 for row in ledger if row["type"] in order_types) > 0
     assert order_rows.filter(type="FLEXY").exists() and order_rows.filter(type="REFUND-FLEXY").exists()
+    assert order_rows.filter(type="ORDER").exists() and order_rows.filter(type="REFUND-ORDER").exists()
     assert not order_rows.exclude(state=LedgerState.MATCHED).exists()
     print(f"ledger: {len(ledger)} rows, all debits and refunds matched, 0 flags")

@@ -196,13 +196,19 @@ def test_unknown_types_and_missing_objid_are_recorded_without_flags(sell, books,
     sell(staff, "036362600")
     books.add_ledger_row(type="CASHBACK", amount=7)  # not in the docs' list
     books.add_ledger_row(type="SERVICE", amount=15)  # no objid at all
-    books.add_ledger_row(type="ORDER", amount=100, objid="6901616fe9e88196b4eb64b2")  # a gift-card order
     result = reconcile.run(backfill_days=1)
     states = dict(LedgerRow.objects.values_list("type", "state"))
-    assert states == {"ADSL": LedgerState.MATCHED, "CASHBACK": LedgerState.RECORDED, "SERVICE": LedgerState.RECORDED,
-                      "ORDER": LedgerState.RECORDED}
+    assert states == {"ADSL": LedgerState.MATCHED, "CASHBACK": LedgerState.RECORDED, "SERVICE": LedgerState.RECORDED}
     assert LedgerRow.objects.get(type="SERVICE").objid == ""
     assert result.open_flags == 0
+
+
+def test_a_gift_card_debit_of_no_order_of_ours_is_flagged(sell, books, staff):
+    """Gift cards are a line of ours: an ORDER debit no order of ours explains is a debit with no order."""
+    sell(staff, "036362600")
+    books.add_ledger_row(type="ORDER", amount=100, objid="6901616fe9e88196b4eb64b2")
+    result = reconcile.run(backfill_days=1)
+    assert LedgerRow.objects.get(type="ORDER").state == LedgerState.FLAGGED and result.open_flags == 1
 
 
 def test_an_unreachable_ledger_loses_nothing_and_flags_nothing(sell, books, staff, settings):

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = [ROOT / "topups", ROOT / "templates", ROOT / "static"]
 LEFT_OUT = ("topups/lines/", "topups/oneclick/", "topups/simulator/", "topups/migrations/")
 # The codes of the lines we ship and of those we know are coming, and the old flags and enum.
-CODES = ("internet", "mobile", "giftcards", "gift", "flexy")
+CODES = ("internet", "mobile", "giftcard", "giftcards", "gift", "flexy")
 FLAG = re.compile(r"\bis_(internet|mobile|flexy|gift\w*)\b|\bService\.[A-Z]+\b")
 TEMPLATE_CODE = re.compile("[\"'](" + "|".join(CODES) + ")[\"']")
 

@@ -29,6 +29,7 @@ from topups.models import (
     ApiAccount,
     AuditEvent,
     CardInstructions,
+    GiftProduct,
     LedgerFlag,
     LedgerRow,
     MobilePlan,
@@ -153,6 +154,8 @@ ADMIN_SITE: dict[str, Case] = {
                                          note="topups.sync_catalog"),
     "admin:topups_mobileplan_refresh": Case("post", roles(ADMIN_LOGIN, ADMIN_LOGIN, 302, 302),
                                             note="topups.sync_catalog"),
+    "admin:topups_giftproduct_refresh": Case("post", roles(ADMIN_LOGIN, ADMIN_LOGIN, 302, 302),
+                                             note="topups.sync_catalog"),
     "admin:topups_order_settle": Case("get", roles(ADMIN_LOGIN, ADMIN_LOGIN, 200, 200), kwargs={"pk": "order"},
                                       note="topups.refresh_order; settling itself is a POST"),
     # Unnamed: the admin's catch-all (unknown admin paths).
@@ -185,6 +188,8 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
     "topups.pricerule": {"supervisor": "v", "superuser": "v"},
     "topups.till": {"supervisor": "v", "superuser": "v"},
     "topups.cardinstructions": {"supervisor": "vac", "superuser": "vacd"},
+    # From the API; "change" edits only its redemption instructions (inline).
+    "topups.giftproduct": {"supervisor": "vc", "superuser": "vc"},
 }
 # django-q2 shows its queue in the admin only with the ORM broker (not with Redis).
 if "orm" in settings.Q_CLUSTER:
@@ -220,6 +225,7 @@ ADMIN_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("topups.pricerule", "delete_selected"): set(),
     ("topups.till", "delete_selected"): set(),
     ("topups.cardinstructions", "delete_selected"): {"superuser"},
+    ("topups.giftproduct", "delete_selected"): set(),
 }
 if "orm" in settings.Q_CLUSTER:
     ADMIN_ACTIONS[("django_q.ormq", "delete_selected")] = set()
@@ -378,6 +384,7 @@ def objects(sim, users, make_user):
         "topups.till": Till.objects.create(cashier=users["supervisor"], opening_cash=Decimal(0),
                                            status="closed").pk,
         "topups.cardinstructions": CardInstructions.objects.create(line_type="ADSL", language="en", text="x").pk,
+        "topups.giftproduct": GiftProduct.objects.create(product_id="507f1f77bcf86cd799439011", title="PSN").pk,
     }
     return pks
 

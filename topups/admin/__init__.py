@@ -20,3 +20,19 @@ from topups.admin import (  # noqa: E402, F401 (registers the pages)
     ledger,
     orders,
 )
+
+
+def _register_lines_pages() -> None:
+    """A product line's own pages live in its package (``<line package>.admin``, when it has one)."""
+    import importlib
+    import importlib.util
+
+    from django.conf import settings
+
+    # The settings' list, not the registry: the admin may be discovered before the lines register.
+    for package in settings.TOPUPS_PRODUCT_LINES:
+        if importlib.util.find_spec(f"{package}.admin") is not None:
+            importlib.import_module(f"{package}.admin")
+
+
+_register_lines_pages()

@@ -71,11 +71,16 @@ class RefreshButton:
         self.refresh(request)  # an API problem is reported in a message, not raised
         return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
-    def changelist_view(self, request, extra_context=None):
+    def last_refresh(self):
+        """When the list was last refreshed: the ApiAccount's ``synced_field`` (a list kept elsewhere
+        says so by overriding this)."""
         row = account.current_account()
+        return getattr(row, self.synced_field) if row else None
+
+    def changelist_view(self, request, extra_context=None):
         extra_context = {
             **(extra_context or {}),
-            "synced_at": getattr(row, self.synced_field) if row else None,
+            "synced_at": self.last_refresh(),
             "can_sync_catalog": request.user.has_perm("topups.sync_catalog"),
             "refresh_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_refresh"),
             "refresh_label": self.refresh_label,

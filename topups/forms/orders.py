@@ -13,6 +13,17 @@ from topups.models import OrderStatus
 from topups.selectors import OrderFilters
 
 
+def checked_ref(user, value: str) -> str:
+    """The order reference a counter's form carries, as issued to ``user`` when the page was
+    rendered (``keys.issued_ref``); a form out of date (or a ref of its own) is refused."""
+    from topups.keys import issued_ref
+
+    ref = issued_ref(user, value)
+    if ref is None:
+        raise ValidationError(_("This form is out of date: reload the page and try again."), code="bad_ref")
+    return ref
+
+
 def confirm_same_line(form: forms.Form, line_type: str, data: dict) -> None:
     """A second top-up of the same line and value (``data``'s number and amount; a mobile top-up's
     line type is blank) within SAME_LINE_WARNING_HOURS is sent only once the clerk confirmed it,

@@ -35,13 +35,15 @@ class SaleRefused(ValueError):
 @dataclass(frozen=True)
 class Item:
     """One thing to sell as the line checked it: the order's fields (``line_type``, ``plan_code``,
-    ``number``, ``value``) and its cost to the shop (None: unknown until the API answers)."""
+    ``number``, ``value``), its cost to the shop (None: unknown until the API answers), and ``held``,
+    the catalog row it was checked against, for the line's own ``quote`` (a gift card's type)."""
 
     number: str
     value: Decimal
     cost: Decimal | None
     line_type: str = ""
     plan_code: str = ""
+    held: Any = None
 
     def order_fields(self) -> dict:
         return {"line_type": self.line_type, "plan_code": self.plan_code, "number": self.number,
@@ -93,11 +95,48 @@ class ProductLine:
     def list_page(self, client, *, page: int, page_size: int, from_, to):
         raise NotImplementedError
 
+    def recover(self, client, order, now):
+        """Look for an order we hold no id of, after a POST without a clear answer (``sync``): the
+        API's answer about it (read by ``change_from_answer``), or None to ask again later; raises
+        the client's ``NotFound`` when the API proves it does not hold the order (a resend may then
+        follow, ``planning.may_resend``). Default: the lookup by our reference (check-ref)."""
+        return self.check_ref(client, order.ref)
+
+    def blocks_claim(self, order) -> bool:
+        """Whether ``order`` must wait before it is sent, asked inside the claim's transaction
+        (``sending.claim``) with the order's row locked. Default: never (a line whose orders carry
+        our reference needs no more: the reference tells its orders apart)."""
+        return False
+
     # The answer ------------------------------------------------------------------------------------
     # A card code is delivered (FULFILLED without one is not complete; the code is masked, audited).
     delivers_code: ClassVar[bool] = True
     # The order's cost is what the API debited (the answer's or the ledger's figure), not the catalog's.
     cost_set_by_debit: ClassVar[bool] = False
+
+    def change_from_answer(self, order, answer, now):
+        """The planned change (``lifecycle.Change``) an API answer about ``order`` makes (check-id,
+        a list item, ``recover``'s answer). Default: a top-up's (``planning.change_from_topup``)."""
+        from topups.services.planning import change_from_topup
+
+        return change_from_topup(order, answer, now)
+
+    def hand_back_amount(self, order, from_status: str | None, to_status: str | None) -> Decimal | None:
+        """The money handed back to the customer by this move (booked in a cash session by the
+        status door), or None. Default: the whole price, on a move into ``HANDED_BACK_STATUSES``."""
+        from topups.models import HANDED_BACK_STATUSES
+
+        if to_status in HANDED_BACK_STATUSES and from_status not in HANDED_BACK_STATUSES:
+            return order.price
+        return None
+
+    def expected_refund(self, order, debited: Decimal | None) -> tuple[Decimal | None, bool]:
+        """What a ledger refund of this order should amount to (``debited``: its debit row's amount,
+        when read) and whether our order already shows that refund (the reconciliation matches it;
+        otherwise it asks the API, or flags it). Default: all of the debit, on a refunded order."""
+        from topups.models import OrderStatus
+
+        return (debited if debited is not None else order.cost), order.status == OrderStatus.REFUNDED
 
     def answer_fields(self, order, topup, now) -> tuple[dict, Note | None] | None:
         """The line's own fields and note from an API answer, or None for the card's (code,
@@ -176,6 +215,10 @@ class ProductLine:
         return {"number": order.number}
 
     # The counter -----------------------------------------------------------------------------------
+    # The receipt carries a claim link (views.claims): the customer proves the order is theirs with
+    # the last digits of the number the order was for, so a line without such a number has none.
+    claim_link: ClassVar[bool] = True
+
     def notice_phone(self, order) -> str:
         """The customer's phone the order itself names, where a late order's notice goes ("": none)."""
         return ""

@@ -6,6 +6,7 @@
 - accounts: ApiAccount (balance and key state), StaffProfile (a staff member's language), AuditEvent;
 - batches: Batch (an uploaded bulk file);
 - ledger: the provider's ledger: LedgerRow, LedgerFlag (a difference a supervisor resolves), LedgerCursor;
+- giftcards: the gift-card catalogue, cached: GiftProduct, GiftType, GiftInstructions;
 - books: PriceRule, Till (a cash session) and TillClose (a close a reopen undid), both on the
   abstract CloseRecord, HandBack (money handed back for an order), CardInstructions (a receipt's
   instructions per line type).
@@ -78,6 +79,11 @@ from topups.models.claims import (  # noqa: E402
     Notice,
     NoticeChannel,
     NoticeStatus,
+)
+from topups.models.giftcards import (  # noqa: E402
+    GiftInstructions,
+    GiftProduct,
+    GiftType,
 )
 from topups.models.ledger import (  # noqa: E402
     FlagKind,
@@ -166,4 +172,7 @@ __all__ = [
     "NoticeChannel",
     "NoticeStatus",
     "Notice",
+    "GiftProduct",
+    "GiftType",
+    "GiftInstructions",
 ]

@@ -129,7 +129,7 @@ def _grouped(rows, group: str, prefix: str):
         return [prefix + "service", prefix + "line_type", prefix + "plan_code", "card_value"], rows
     if group == "service":
         return [prefix + "service"], rows
-    return [prefix + "line_type"], rows
+    return [prefix + "service", prefix + "line_type"], rows
 
 
 def _reversals(since, until, group: str) -> dict[tuple, tuple[int, Decimal, Decimal]]:
@@ -162,15 +162,14 @@ def _label(group: str, key: tuple) -> str:
         service, line_type, plan_code, value = key
         line = lines.find(service)
         return line.item_label(line_type, plan_code, value) if line else f"{service} {plan_code or line_type}"
-    return _type_label(key[0])
+    return _type_label(*key)
 
 
-def _type_label(line_type: str) -> str:
-    """The "by line type" row: a card's type, or the name of a line sold without one (flexy)."""
-    for line in lines.all_lines():
-        if label := line.type_label(line_type, ""):
-            return label
-    return line_type
+def _type_label(service: str, line_type: str) -> str:
+    """The "by line type" row: a card's type, or the name of a line sold without one (flexy, gift
+    cards): each line names its own rows."""
+    line = lines.find(service)
+    return (line.type_label(line_type, "") if line else "") or line_type or service
 
 
 def _money(value) -> Decimal:

@@ -72,6 +72,11 @@ def day_summary(day: date) -> DaySummary:
                                          created_at__lt=end)
     our_refunds = Order.objects.filter(status=S.REFUNDED, sent_at__gte=start - REFUND_WITHIN, sent_at__lt=end).filter(
         Exists(refunded)).aggregate(total=Sum("cost"))["total"] or Decimal(0)
+    # A part handed back by the provider on a delivered order (a gift-card order partly filled): the
+    # ledger's refund matched to it, on the day the provider made it.
+    our_refunds += LedgerRow.objects.filter(type__in=refund_types(), time__gte=start, time__lt=end,
+                                            state=LedgerState.MATCHED).exclude(
+        order__status__in=[S.REFUNDED, S.TAKEN_BACK]).aggregate(total=Sum("amount"))["total"] or 0
     # A card taken back after delivery: its refund is the ledger's, on the day the provider made it.
     our_refunds += LedgerRow.objects.filter(type__in=refund_types(), time__gte=start, time__lt=end,
                                             order__status=S.TAKEN_BACK).aggregate(total=Sum("order__cost"))["total"] or 0

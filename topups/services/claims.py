@@ -43,7 +43,7 @@ def needs_link(order: Order) -> bool:
     """Whether the order's receipt carries a claim link: paid and not final yet, or a card (a
     delivered code: the page gives it back if the paper is lost), while a link would still work. A
     request for offers sells nothing."""
-    if order.is_menu:
+    if order.is_menu or not order.line.claim_link:
         return False
     if order.status not in FINAL_STATUSES:
         return True

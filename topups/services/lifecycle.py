@@ -23,15 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from topups import notes
-from topups.models import (
-    FINAL_STATUSES,
-    HANDED_BACK_STATUSES,
-    TRANSITIONS,
-    ApiAccount,
-    Order,
-    OrderEvent,
-    OrderStatus,
-)
+from topups.models import FINAL_STATUSES, TRANSITIONS, ApiAccount, Order, OrderEvent, OrderStatus
 from topups.services.actors import Actor
 
 log = logging.getLogger("topups.orders")
@@ -121,7 +113,8 @@ def apply_changes(changes: list[Change], actor: Actor, *, locked: dict[int, Orde
         OrderEvent.objects.bulk_create(events, batch_size=500)
         _follow_balance(sum((_balance_delta(e.from_status, e.to_status, applied[e.order_id]) for e in events),
                             Decimal(0)))
-        _book_hand_backs([applied[e.order_id] for e in events if _hands_back(e.from_status, e.to_status)], actor)
+        _book_hand_backs([(applied[e.order_id], amount) for e in events
+                          if (amount := _hand_back(applied[e.order_id], e.from_status, e.to_status))], actor)
         _notify_when_settled([e.order_id for e in events if _settles(e.from_status, e.to_status)])
     return applied
 
@@ -148,8 +141,8 @@ def move(order: Order, to_status: str, actor: Actor, *, note: str = "", payload:
         for name, value in values.items():
             setattr(order, name, value)
         _follow_balance(_balance_delta(change.expected, change.to_status, order))
-        if _hands_back(change.expected, change.to_status):
-            _book_hand_backs([order], actor)
+        if amount := _hand_back(order, change.expected, change.to_status):
+            _book_hand_backs([(order, amount)], actor)
         if _settles(change.expected, change.to_status):
             _notify_when_settled([order.pk])
     return True
@@ -166,14 +159,18 @@ def _balance_delta(from_status: str, to_status: str, order: Order) -> Decimal:
     return Decimal(0)
 
 
-def _hands_back(from_status: str | None, to_status: str | None) -> bool:
-    """A move that means giving the customer's money back (the books' HANDED_BACK_STATUSES)."""
-    return to_status in HANDED_BACK_STATUSES and from_status not in HANDED_BACK_STATUSES
+def _hand_back(order: Order, from_status: str | None, to_status: str | None) -> Decimal | None:
+    """The money a move gives back to the customer, as the order's line says: the whole price on a
+    move into the books' HANDED_BACK_STATUSES, or a part (a gift-card order partly filled)."""
+    if from_status == to_status:
+        return None
+    return order.line.hand_back_amount(order, from_status, to_status)
 
 
-def _book_hand_backs(orders: list[Order], actor: Actor) -> None:
-    """Book the money these orders hand back in the cash session open now, in the move's transaction
-    (``tills.book_hand_backs``): every way an order is handed back goes through here."""
+def _book_hand_backs(orders: list[tuple[Order, Decimal]], actor: Actor) -> None:
+    """Book the money these orders hand back (each with its amount) in the cash session open now,
+    in the move's transaction (``tills.book_hand_backs``): every way an order is handed back goes
+    through here."""
     if orders:
         from topups.services import tills  # tills reads the books, which read the orders: import when used
 

@@ -117,7 +117,8 @@ def match_ledger(*, now: datetime | None = None) -> MatchReport:
 def _match_chunk(chunk: list[LedgerRow], report: MatchReport, now: datetime) -> None:
     objids = {r.objid for r in chunk if r.objid}
     orders = {o.topup_id: o for o in Order.objects.filter(topup_id__in=objids)
-              .only("pk", "topup_id", "status", "cost", "cost_confirmed", "ref", "service")} if objids else {}
+              .only("pk", "topup_id", "status", "cost", "cost_confirmed", "ref", "service", "api_status", "number",
+                    "card_code")} if objids else {}
     judged = _judged_movements(objids, chunk)
     flags: list[LedgerFlag] = []
     refresh: list[int] = []
@@ -228,8 +229,9 @@ def _match_refund(row: LedgerRow, order: Order | None, debited, flags: list, ref
                   young: datetime) -> None:
     if order is not None:
         row.order = order
-        # A refund gives back what was debited: the debit row's amount, else the order's cost.
-        expected = debited if debited is not None else order.cost
+        # A refund gives back what was debited (the debit row's amount, else the order's cost), or
+        # the part its line says (the undelivered cards of a gift-card order partly filled).
+        expected, settled = order.line.expected_refund(order, debited)
         if expected is not None and row.amount is not None and row.amount != expected:
             if order.status in TRACKED_STATUSES:
                 refresh.append(order.pk)
@@ -237,7 +239,7 @@ def _match_refund(row: LedgerRow, order: Order | None, debited, flags: list, ref
             flags.append(_flag(report, FlagKind.REFUND_DIFFERS, row.api_id, row.time, row=row, order_id=order.pk,
                                expected=expected, found=row.amount))
             return
-        if order.status == S.REFUNDED:
+        if settled:
             row.state = LedgerState.MATCHED
             return
         if order.status in TRACKED_STATUSES:

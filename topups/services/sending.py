@@ -42,6 +42,12 @@ log = logging.getLogger("topups.orders")
 S = OrderStatus
 # An order whose send stopped on the database (before its POST) is due again this soon.
 DATABASE_RETRY_DELAY = timedelta(seconds=2)
+# An order its line holds back at the claim (``ProductLine.blocks_claim``) is due again this soon.
+BLOCKED_RETRY_DELAY = timedelta(seconds=1)
+# A claim held back by its line is tried again within the same send for this long, this often.
+BLOCKED_WAIT_SECONDS = 3.0
+BLOCKED_POLL_SECONDS = 0.1
+HELD_BACK = object()
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,19 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
     # A claim cut by a dropped connection rolled back (or committed once): safe to try again.
     claimed = reconnect.retrying(lambda: claim(order_id, actor), what=f"the claim of order {order_id}",
                                  seconds=_database_budget(deadline))
+    waited = 0.0
+    while claimed is HELD_BACK and waited < BLOCKED_WAIT_SECONDS and (
+            deadline is None or time.monotonic() + BLOCKED_POLL_SECONDS + worst_case_send_seconds() < deadline):
+        # Held back by its line while another order it could be mistaken for is in flight: that one
+        # is usually answered within a call or two, so wait for it here rather than a sweeper's cycle.
+        time.sleep(BLOCKED_POLL_SECONDS)
+        waited += BLOCKED_POLL_SECONDS
+        claimed = reconnect.retrying(lambda: claim(order_id, actor), what=f"the claim of order {order_id}",
+                                     seconds=_database_budget(deadline))
+    if claimed is HELD_BACK:
+        order = Order.objects.filter(pk=order_id).only("ref", "status").first()
+        return SendReport(order.ref, "not_claimed", order.status,
+                          _("Not sent yet: another order of the same kind is being sent; it follows at once."))
     if claimed is None:
         order = Order.objects.filter(pk=order_id).only("ref", "status").first()
         ref, status = (order.ref, order.status) if order else (str(order_id), "")
@@ -119,9 +138,10 @@ def _database_budget(deadline: float | None) -> float:
     return max(0.0, min(settings.DB_RETRY_SECONDS, deadline - time.monotonic()))
 
 
-def claim(order_id: int, actor: Actor) -> tuple[Order, bool] | None:
-    """Atomically move the order to SENDING. Returns (order, first_send), or None if it is not
-    waiting to be sent (already claimed, sent, final, or a resend that is not yet safe).
+def claim(order_id: int, actor: Actor) -> tuple[Order, bool] | None | object:
+    """Atomically move the order to SENDING. Returns (order, first_send), None if it is not
+    waiting to be sent (already claimed, sent, final, or a resend that is not yet safe), or
+    HELD_BACK when its line holds it back for now (``ProductLine.blocks_claim``).
 
     The same read brings the catalog row's stock and cost (the first send's check), so a send
     reads the order once."""
@@ -137,6 +157,11 @@ def claim(order_id: int, actor: Actor) -> tuple[Order, bool] | None:
         resend = planning.may_resend(order, now)
         if order.status != S.NEW and not resend:
             return None
+        if lines.of(order).blocks_claim(order):
+            # Its line holds it back for now (another order it could be mistaken for is in flight):
+            # due again in a few seconds, the sweeper hands it to a sender then.
+            Order.objects.filter(pk=order.pk).update(next_check_at=now + BLOCKED_RETRY_DELAY)
+            return HELD_BACK
         change = lifecycle.Change(
             order.pk, order.status, S.SENDING,
             # A new attempt restarts the NOT_FOUND clock: an answer before it says nothing of this POST.
@@ -254,7 +279,7 @@ class _Attempt:
             topup = lines.of(self.order).check_ref(get_client().single_try(), self.order.ref)
         except Exception as exc:
             return self.unknown(exc, duplicated=duplicated)
-        change = planning.change_from_topup(self.order, topup, timezone.now())
+        change = lines.of(self.order).change_from_answer(self.order, topup, timezone.now())
         change.fields.update(self.checked)
         reconnect.retrying(lambda: lifecycle.apply_changes([change], self.actor),
                            what=f"the adoption of order {self.order.ref}",

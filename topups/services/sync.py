@@ -72,14 +72,15 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
         # orders that are not due yet (QUEUED or UNCERTAIN ones, looked at hourly) is applied too.
         walk = _walk_pays(group, now)
         companions = _walk_companions(group, channel.code) if walk else []
-        group_found, group_not_found, group_postponed = _fetch_states(channel, group, report, companions, walk=walk)
+        group_found, group_not_found, group_postponed = _fetch_states(channel, group, report, companions, walk=walk,
+                                                                      now=now)
         found.update(group_found)
         not_found |= group_not_found
         postponed.update(group_postponed)
         others += companions
-    changes = [planning.change_from_topup(o, found[o.pk], now) for o in due if o.pk in found]
+    changes = [o.line.change_from_answer(o, found[o.pk], now) for o in due if o.pk in found]
     # For the others, only what moves them (a new status), not a routine re-check of each.
-    changes += [c for c in (planning.change_from_topup(o, found[o.pk], now) for o in others if o.pk in found)
+    changes += [c for c in (o.line.change_from_answer(o, found[o.pk], now) for o in others if o.pk in found)
                 if c.moves]
     changes += [planning.change_not_found(o, now) for o in due if o.pk in not_found]
     retry_at = now + timedelta(seconds=30)
@@ -111,10 +112,12 @@ def _walk_start(due: list[Order]) -> datetime:
 
 
 def _fetch_states(channel: ProductLine, due: list[Order], report: SyncReport, others: list[Order] = (), *,
-                  walk: bool = False) -> tuple[dict[int, Topup], set[int], dict[int, dict | None]]:
+                  walk: bool = False, now: datetime | None = None
+                  ) -> tuple[dict[int, Topup], set[int], dict[int, dict | None]]:
     """Ask the API about each due order of one channel: (found top-ups, ids it does not know, ids to
     ask later with the unreadable answer that postponed them, None when it was not asked). A list
-    walk also fills in what it finds for ``others`` (no single check is made for them)."""
+    walk also fills in what it finds for ``others`` (no single check is made for them). An order
+    we hold no id of is looked for as its line says (``ProductLine.recover``: by reference)."""
     client = get_client()
     found: dict[int, Topup] = {}
     not_found: set[int] = set()
@@ -133,8 +136,12 @@ def _fetch_states(channel: ProductLine, due: list[Order], report: SyncReport, ot
             break
         try:
             report.api_calls += 1
-            found[order.pk] = (channel.check_id(client, order.topup_id) if order.topup_id
-                               else channel.check_ref(client, order.ref))
+            answer = (channel.check_id(client, order.topup_id) if order.topup_id
+                      else channel.recover(client, order, now or timezone.now()))
+            if answer is None:  # not known yet either way: asked again later
+                postponed[order.pk] = None
+            else:
+                found[order.pk] = answer
         except api_errors.NotFound:
             not_found.add(order.pk)
         except api_errors.BadResponse as exc:

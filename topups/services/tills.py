@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from topups.inputs import parse_amount
-from topups.models import FINAL_STATUSES, HANDED_BACK_STATUSES, HandBack, Order, Till, TillClose, TillStatus
+from topups.models import FINAL_STATUSES, HandBack, Order, Till, TillClose, TillStatus
 from topups.selectors.books import service_figures
 from topups.services import audit
 from topups.services.actors import Actor
@@ -73,14 +73,17 @@ def figures(till: Till) -> TillFigures:
                        carried_over=open_refs)
 
 
-def book_hand_backs(orders: list[Order], actor: Actor) -> list[HandBack]:
-    """Book the money handed back for ``orders``, which the status door has just moved to one of
-    ``HANDED_BACK_STATUSES``, in the caller's transaction: one entry per order sold in a session
-    with a price, in the session open now (the order's own, else the actor's, else its cashier's;
-    none: booked when that cashier opens the next one, see ``open_till``). The sessions are locked,
-    so an entry never lands in a session being closed. An order handed back once is never booked
-    again (one entry per order); a menu request (GETMENU, price 0) sold nothing and is never booked."""
-    due = [o for o in orders if o.till_id and o.price and o.status in HANDED_BACK_STATUSES and not o.is_menu]
+def book_hand_backs(orders: list[tuple[Order, Decimal]], actor: Actor) -> list[HandBack]:
+    """Book the money handed back for ``orders`` (each with the amount its line says the move hands
+    back: the price, when the status door has just moved it to one of ``HANDED_BACK_STATUSES``; the
+    undelivered part of a gift-card order partly filled), in the caller's transaction: one entry per
+    order sold in a session with a price, in the session open now (the order's own, else the
+    actor's, else its cashier's; none: booked when that cashier opens the next one, see
+    ``open_till``). The sessions are locked, so an entry never lands in a session being closed. An
+    order handed back once is never booked again (one entry per order); a menu request (GETMENU,
+    price 0) sold nothing and is never booked."""
+    amounts = {o.pk: amount for o, amount in orders if amount}
+    due = [o for o, _amount in orders if o.till_id and o.price and o.pk in amounts and not o.is_menu]
     if not due:
         return []
     origins = {t.pk: t for t in Till.objects.filter(pk__in={o.till_id for o in due}).only("pk", "cashier_id", "status")}
@@ -96,7 +99,7 @@ def book_hand_backs(orders: list[Order], actor: Actor) -> list[HandBack]:
         origin = origins[order.till_id]
         target = (open_by_cashier.get(origin.cashier_id) if origin.status == T.OPEN else None) \
             or open_by_cashier.get(actor.user_id) or open_by_cashier.get(origin.cashier_id)
-        entries.append(HandBack(order=order, origin_till_id=origin.pk, till=target, amount=order.price,
+        entries.append(HandBack(order=order, origin_till_id=origin.pk, till=target, amount=amounts[order.pk],
                                 status=order.status, actor_label=actor.label[:64], created_at=now,
                                 booked_at=now if target else None))
     HandBack.objects.bulk_create(entries, batch_size=500)

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from topups.forms.orders import confirm_same_line
-from topups.keys import issue_ref, issued_ref, parse_value_key, value_key
+from topups.forms.orders import checked_ref, confirm_same_line
+from topups.keys import issue_ref, parse_value_key, value_key
 from topups.models import LineType, Product
 from topups.numbers import TypedNumberField, normalise_number
 
@@ -46,10 +46,7 @@ class NewOrderForm(forms.Form):
         }
 
     def clean_ref(self) -> str:
-        ref = issued_ref(self.user, self.cleaned_data["ref"])
-        if ref is None:
-            raise ValidationError(_("This form is out of date: reload the page and try again."), code="bad_ref")
-        return ref
+        return checked_ref(self.user, self.cleaned_data["ref"])
 
     def clean(self):
         data = super().clean()

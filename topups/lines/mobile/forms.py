@@ -7,9 +7,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from topups.forms.orders import confirm_same_line
+from topups.forms.orders import checked_ref, confirm_same_line
 from topups.inputs import MAX_AMOUNT_TEXT
-from topups.keys import issue_ref, issued_ref
+from topups.keys import issue_ref
 from topups.lines.mobile import plans as mobile
 from topups.numbers import OPERATOR_BY_PREFIX, TypedNumberField, compact, national_digits
 
@@ -45,10 +45,7 @@ class FlexyOrderForm(forms.Form):
         self.same_line_refs: list[str] = []
 
     def clean_ref(self) -> str:
-        ref = issued_ref(self.user, self.cleaned_data["ref"])
-        if ref is None:
-            raise ValidationError(_("This form is out of date: reload the page and try again."), code="bad_ref")
-        return ref
+        return checked_ref(self.user, self.cleaned_data["ref"])
 
     def clean_number(self) -> str:
         return mobile.normalise_mobile(self.cleaned_data["number"])
