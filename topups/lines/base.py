@@ -234,6 +234,11 @@ class ProductLine:
         ``sale_fields(cleaned_data)`` and ``context(form)``."""
         raise NotImplementedError
 
+    def schedules(self) -> dict:
+        """The line's background schedules (its catalog's refresh): {name: (task path, minutes)},
+        minutes an int, a setting's name or a callable (``topups.schedules``)."""
+        return {}
+
     def urls(self) -> list:
         """The line's own URL patterns (its JSON checks), under the dashboard's namespace."""
         return []

@@ -220,5 +220,9 @@ class GiftCardLine(ProductLine):
 
         return GiftCounter(self)
 
+    def schedules(self):
+        return {"Gift card catalogue refresh": ("topups.lines.giftcards.catalog.scheduled_refresh",
+                                                lambda: settings.GIFT_CATALOG_REFRESH_HOURS * 60)}
+
 
 LINE = lines.register(GiftCardLine())

@@ -65,6 +65,13 @@ def sync_catalog(client=None) -> GiftSyncReport:
     return report
 
 
+def scheduled_refresh() -> dict:
+    """The daily schedule's task (``GiftCardLine.schedules``): the catalogue fetched again."""
+    report = sync_catalog()
+    return {"created": report.created, "updated": report.updated, "disappeared": report.disappeared,
+            "failed": report.failed}
+
+
 def synced_at():
     return GiftProduct.objects.aggregate(at=Max("last_seen_at"))["at"]
 

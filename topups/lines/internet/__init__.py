@@ -122,6 +122,9 @@ class InternetLine(ProductLine):
 
         return InternetCounter(self)
 
+    def schedules(self):
+        return {"Catalog refresh": ("topups.tasks.refresh_catalog", "CATALOG_REFRESH_MINUTES")}
+
     def urls(self):
         from topups.lines.internet.counter import urlpatterns
 

@@ -157,6 +157,9 @@ class MobileLine(ProductLine):
 
         return MobileCounter(self)
 
+    def schedules(self):
+        return {"Mobile plans refresh": ("topups.tasks.refresh_mobile_plans", "MOBILE_PLANS_REFRESH_MINUTES")}
+
     def urls(self):
         from topups.lines.mobile.counter import urlpatterns
 
