@@ -1,6 +1,7 @@
 """Gift cards in the books and the ledger: every outcome, and an order adopted after a lost answer,
 leave ORDER / REFUND-ORDER rows that reconciliation matches with no flag; the day's summary agrees
-with the ledger; a partial fill's undelivered part is money handed back in the cash session."""
+with the ledger; a partial fill's undelivered part is money handed back in the cash session and in
+the reports."""
 
 from __future__ import annotations
 
@@ -49,6 +50,18 @@ def test_every_outcome_is_matched_in_the_ledger_without_flags(gift_books, staff)
     assert summary.difference == Decimal(0)
     backs = dict(HandBack.objects.values_list("order_id", "amount"))
     assert backs == {orders[1].pk: orders[1].price / 2, orders[2].pk: orders[2].price}
+    # The report: a partial fill's undelivered half leaves its revenue and its cost (the provider
+    # refunded that share) and is counted as handed back, as the cash session books it.
+    from topups.selectors import books
+
+    total = books.report(start=shop_day(timezone.now()), end=shop_day(timezone.now())).total
+    sold = [orders[0], orders[1], orders[3]]
+    assert total.revenue == sum(o.price for o in sold) - orders[1].price / 2
+    assert total.cost == sum(o.cost for o in sold) - orders[1].cost / 2
+    assert total.refunds == orders[2].price + orders[1].price / 2
+    from topups import selectors
+
+    assert selectors.today_summary().total_cost == total.cost  # the home page counts it the same way
 
 
 def test_reports_name_gift_cards_by_product_and_apart_from_flexy(gift_books, staff):

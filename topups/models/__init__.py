@@ -116,6 +116,7 @@ from topups.models.statuses import (  # noqa: E402
     is_menu_code,
     menu_answered,
     not_menu,
+    part_back_cost,
     status_label,
 )
 
@@ -136,6 +137,7 @@ __all__ = [
     "not_menu",
     "handed_back_q",
     "failed_q",
+    "part_back_cost",
     "REVERSED_LATER",
     "AFTER_OUTCOME",
     "FINAL_STATUSES",

@@ -106,6 +106,14 @@ def handed_back_q() -> models.Q:
     return models.Q(status__in=HANDED_BACK_STATUSES) & not_menu()
 
 
+def part_back_cost():
+    """The cost share of a sale partly handed back (a gift-card order partly filled: the provider
+    refunds the undelivered cards' share of what it debited), as the books take it off: cost x the
+    part handed back / price. Over orders; a sale's ``hand_back`` row is its part handed back."""
+    when = models.When(price__gt=0, then=models.F("cost") * models.F("hand_back__amount") / models.F("price"))
+    return models.Case(when, output_field=models.DecimalField())
+
+
 def failed_q() -> models.Q:
     """The orders that failed, for the failure rates (menu requests aside)."""
     return models.Q(status__in=FAILED_STATUSES) & not_menu()

@@ -27,8 +27,11 @@ from topups.models import (
     TillClose,
     TillStatus,
     handed_back_q,
+    part_back_cost,
 )
 from topups.prices import cost_of
+
+CENT = Decimal("0.01")
 
 GROUPS = ("day", "cashier", "product", "line_type", "service")
 ZERO = Decimal(0)
@@ -82,7 +85,12 @@ def money_figures() -> dict:
     back = handed_back_q() & ~Q(status__in=REVERSED_LATER)
     return {"orders": Count("pk"), "revenue": Sum("price", filter=~back), "costs": Sum("cost", filter=~back),
             "refunds": Sum("price", filter=back), "refund_count": Count("pk", filter=back),
-            "below_cost": Count("pk", filter=SOLD_BELOW_COST)}
+            "below_cost": Count("pk", filter=SOLD_BELOW_COST),
+            # A sale partly handed back (a gift-card order partly filled): the part handed back leaves
+            # its revenue, and the same share of its cost, which the provider refunded, leaves its cost.
+            # (A card taken back, handed back whole later, leaves the books by ``_reversals``.)
+            "part_back": Sum("hand_back__amount", filter=~handed_back_q()),
+            "part_cost": Sum(part_back_cost(), filter=~handed_back_q() & Q(hand_back__isnull=False))}
 
 
 def report(*, start: date, end: date, group: str = "day", below_cost: bool = False) -> Report:
@@ -102,8 +110,10 @@ def report(*, start: date, end: date, group: str = "day", below_cost: bool = Fal
     by_key = {}
     for row in rows:
         key = tuple(row[k] for k in keys)
-        by_key[key] = ReportRow(key, _label(group, key), row["orders"], _money(row["revenue"]), _money(row["costs"]),
-                                _money(row["refunds"]), row["refund_count"], row["below_cost"])
+        part_back, part_cost = _money(row["part_back"]), _money(row["part_cost"]).quantize(CENT)
+        by_key[key] = ReportRow(key, _label(group, key), row["orders"], _money(row["revenue"]) - part_back,
+                                _money(row["costs"]) - part_cost, _money(row["refunds"]) + part_back,
+                                row["refund_count"], row["below_cost"])
     reversed_sales = {} if below_cost else _reversals(since, until, group)
     for key, (count, price, cost) in reversed_sales.items():
         row = by_key.setdefault(key, ReportRow(key, _label(group, key), 0, ZERO, ZERO, ZERO, 0))

@@ -20,6 +20,7 @@ from topups.models import (
     failed_q,
     handed_back_q,
     not_menu,
+    part_back_cost,
 )
 from topups.selectors.orders import LIST_FIELDS
 
@@ -50,12 +51,14 @@ def _day_costs(start: datetime, end: datetime) -> tuple[QuerySet, Q, dict]:
                                                      created_at__gte=start, created_at__lt=end))
     earlier = Q(created_at__lt=start, status__in=REVERSED_LATER) & reversed_then
     orders = Order.objects.filter(sold | earlier)
-    cost = {"sold_cost": Sum("cost", filter=sold & ~handed_back_q()), "reversed_cost": Sum("cost", filter=~sold)}
+    cost = {"sold_cost": Sum("cost", filter=sold & ~handed_back_q()), "reversed_cost": Sum("cost", filter=~sold),
+            "part_cost": Sum(part_back_cost(), filter=sold & ~handed_back_q() & Q(hand_back__isnull=False))}
     return orders, sold, cost
 
 
 def _net_cost(row: dict) -> Decimal:
-    return (row["sold_cost"] or Decimal(0)) - (row["reversed_cost"] or Decimal(0))
+    part = (row["part_cost"] or Decimal(0)).quantize(Decimal("0.01"))
+    return (row["sold_cost"] or Decimal(0)) - (row["reversed_cost"] or Decimal(0)) - part
 
 
 def today_summary() -> DaySummary:
