@@ -98,16 +98,16 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
         ref, status = (order.ref, order.status) if order else (str(order_id), "")
         return SendReport(ref, "not_claimed", status, _("Not sent: the order is not waiting to be sent."))
     attempt = _Attempt(*claimed, actor=actor, deadline=deadline)
-    order, client, channel = attempt.order, get_client(), lines.of(attempt.order)
+    order, client, line = attempt.order, get_client(), lines.of(attempt.order)
     try:
-        if attempt.first_send and channel.checks_line:
+        if attempt.first_send and line.checks_line:
             refusal = attempt.pre_send_checks(client)
             if refusal is not None:
                 return refusal
     except reconnect.DATABASE_ERRORS as exc:
         return attempt.not_sent(exc)  # the database failed before the POST: nothing left for the API
     try:
-        result = channel.send(client, order)
+        result = line.send(client, order)
     except api_errors.DuplicatedRef as exc:
         # Our ref is already known: an earlier attempt did reach the API. Adopt that order.
         if deadline is not None and time.monotonic() + call_seconds() > deadline:
@@ -122,7 +122,7 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
         return attempt.not_sent(exc)
     except Exception as exc:  # OutcomeUnknown, or anything unexpected after the POST left
         return attempt.unknown(exc)
-    accepted_as = channel.accepted_status
+    accepted_as = line.accepted_status
     attempt.finish(S.HANDLING, Note(gettext_noop("Accepted by the API")), {"topupId": result.topup_id, "topupRef": result.topup_ref},
                    topup_id=result.topup_id, api_status=accepted_as.value,
                    next_check_at=planning.first_look(timezone.now()))

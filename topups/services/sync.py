@@ -64,15 +64,15 @@ def refresh_orders(orders, *, actor: Actor, now: datetime | None = None) -> Sync
         audit.record_orders(actor=actor, action="refresh", refs=[o.ref for o in due])
     report.checked = len(due)
     found, not_found, postponed, others = {}, set(), {}, []
-    for channel in lines.all_lines():
-        group = [o for o in due if o.service == channel.code]
+    for line in lines.all_lines():
+        group = [o for o in due if o.service == line.code]
         if not group:
             continue
         # A list walk carries the state of every order in its window: what it finds for tracked
         # orders that are not due yet (QUEUED or UNCERTAIN ones, looked at hourly) is applied too.
         walk = _walk_pays(group, now)
-        companions = _walk_companions(group, channel.code) if walk else []
-        group_found, group_not_found, group_postponed = _fetch_states(channel, group, report, companions, walk=walk,
+        companions = _walk_companions(group, line.code) if walk else []
+        group_found, group_not_found, group_postponed = _fetch_states(line, group, report, companions, walk=walk,
                                                                       now=now)
         found.update(group_found)
         not_found |= group_not_found
@@ -111,10 +111,10 @@ def _walk_start(due: list[Order]) -> datetime:
     return min(o.created_at for o in due) - timedelta(minutes=5)
 
 
-def _fetch_states(channel: ProductLine, due: list[Order], report: SyncReport, others: list[Order] = (), *,
+def _fetch_states(line: ProductLine, due: list[Order], report: SyncReport, others: list[Order] = (), *,
                   walk: bool = False, now: datetime | None = None
                   ) -> tuple[dict[int, Topup], set[int], dict[int, dict | None]]:
-    """Ask the API about each due order of one channel: (found top-ups, ids it does not know, ids to
+    """Ask the API about each due order of one product line: (found top-ups, ids it does not know, ids to
     ask later with the unreadable answer that postponed them, None when it was not asked). A list
     walk also fills in what it finds for ``others`` (no single check is made for them). An order
     we hold no id of is looked for as its line says (``ProductLine.recover``: by reference)."""
@@ -123,7 +123,7 @@ def _fetch_states(channel: ProductLine, due: list[Order], report: SyncReport, ot
     not_found: set[int] = set()
     if walk:
         try:
-            _walk_list(channel, client, due, found, report, others)
+            _walk_list(line, client, due, found, report, others)
         except api_errors.OneClickError as exc:
             report.errors.append(str(exc))
             if isinstance(exc, (api_errors.AuthError, api_errors.ConfigurationError)):
@@ -136,8 +136,8 @@ def _fetch_states(channel: ProductLine, due: list[Order], report: SyncReport, ot
             break
         try:
             report.api_calls += 1
-            answer = (channel.check_id(client, order.topup_id) if order.topup_id
-                      else channel.recover(client, order, now or timezone.now()))
+            answer = (line.check_id(client, order.topup_id) if order.topup_id
+                      else line.recover(client, order, now or timezone.now()))
             if answer is None:  # not known yet either way: asked again later
                 postponed[order.pk] = None
             else:
@@ -157,9 +157,9 @@ def _fetch_states(channel: ProductLine, due: list[Order], report: SyncReport, ot
     return found, not_found, postponed
 
 
-def _walk_list(channel: ProductLine, client, due: list[Order], found: dict[int, Topup], report: SyncReport,
+def _walk_list(line: ProductLine, client, due: list[Order], found: dict[int, Topup], report: SyncReport,
                others: list[Order] = ()) -> None:
-    """Match due orders (and ``others``) against the channel's list pages (/internet/list,
+    """Match due orders (and ``others``) against the product line's list pages (/internet/list,
     /mobile/list) covering the due orders' creation window; walks until every due order is matched."""
     by_ref = {o.ref: o for o in [*others, *due]}
     by_id = {o.topup_id: o for o in [*others, *due] if o.topup_id}
@@ -171,7 +171,7 @@ def _walk_list(channel: ProductLine, client, due: list[Order], found: dict[int, 
     page = 1
     while page <= MAX_LIST_PAGES and len(due_ids & found.keys()) < len(due):
         report.api_calls += 1
-        result = channel.list_page(client, page=page, page_size=LIST_PAGE_SIZE, from_=start, to=end)
+        result = line.list_page(client, page=page, page_size=LIST_PAGE_SIZE, from_=start, to=end)
         for topup in result.items:
             order = by_ref.get(topup.ref) or by_id.get(topup.id)
             if order is not None:
