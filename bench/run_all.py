@@ -40,6 +40,7 @@ def benchmarks(load_seconds: float) -> dict[str, list[str]]:
         "ledger": ["bench/ledger.py"],
         "books": ["bench/books.py"],
         "mobile": ["bench/mobile.py"],
+        "giftcards": ["bench/giftcards.py", "--orders", "200", "--workers", "4"],
         "load": ["bench/load.py", "--seconds", str(load_seconds)],
     }
 
@@ -228,6 +229,17 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                           f"ideal {send['ideal_seconds_two_calls']:.1f} s (number check + POST per order)",
                           f"{send['ratio_vs_two_calls']:.2f}", "≤ 1 (threads per worker may beat it)"))
     table += ledger_rows(read("ledger"))
+    gifts = read("giftcards")
+    if gifts:
+        internet, gift = gifts["internet"], gifts["giftcards"]
+        table.append((f"giftcards.py: {gift['orders']} gift-card sends, qcluster (4 workers), 50 ms API",
+                      f"{gift['sends_per_second']} sends/s (seven kinds, one of a kind in flight)",
+                      f"internet cards, same run: {internet['sends_per_second']} sends/s",
+                      ratio(gift["sends_per_second"], internet["sends_per_second"]), "(reported: the one-in-flight rule's cost)"))
+        table.append(("giftcards.py: API calls per gift-card order (send + follow)",
+                      f"{gift['calls_per_order']} ({gift['send_calls_per_order']} + {gift['follow_calls_per_order']})",
+                      f"internet cards: {internet['calls_per_order']}", ratio(gift["calls_per_order"],
+                                                                                internet["calls_per_order"]), "≈ 1"))
     load = read("load")
     if load:
         table.append((f"load.py: {load['users']} staff sessions, {load['seconds']:.0f} s, gunicorn + PostgreSQL "
@@ -308,7 +320,8 @@ def write_results(ran: dict[str, str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip", default="", help="comma-separated names: client,orders,dashboard,bulk,ledger,books,load")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated names: client,orders,dashboard,bulk,ledger,books,mobile,giftcards,load")
     parser.add_argument("--load-seconds", type=float, default=120)
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
