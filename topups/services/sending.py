@@ -89,14 +89,12 @@ def send_order(*, order_id: int, actor: Actor, deadline: float | None = None) ->
         waited += BLOCKED_POLL_SECONDS
         claimed = reconnect.retrying(lambda: claim(order_id, actor), what=f"the claim of order {order_id}",
                                      seconds=_database_budget(deadline))
-    if claimed is HELD_BACK:
-        order = Order.objects.filter(pk=order_id).only("ref", "status").first()
-        return SendReport(order.ref, "not_claimed", order.status,
-                          _("Not sent yet: another order of the same kind is being sent; it follows at once."))
-    if claimed is None:
+    if claimed is HELD_BACK or claimed is None:
         order = Order.objects.filter(pk=order_id).only("ref", "status").first()
         ref, status = (order.ref, order.status) if order else (str(order_id), "")
-        return SendReport(ref, "not_claimed", status, _("Not sent: the order is not waiting to be sent."))
+        why = (_("Not sent yet: another order of the same kind is being sent; it follows at once.")
+               if claimed is HELD_BACK else _("Not sent: the order is not waiting to be sent."))
+        return SendReport(ref, "not_claimed", status, why)
     attempt = _Attempt(*claimed, actor=actor, deadline=deadline)
     order, client, line = attempt.order, get_client(), lines.of(attempt.order)
     try:
