@@ -124,6 +124,7 @@ def test_a_ledger_not_synced_past_the_attempt_waits(synced):
     Row("unlisted"),  # the list lags behind the ledger: this debit may be ours
     Row(""),  # a debit without an order id
     Row("unlisted", amount=None),  # a row whose amount cannot be read
+    Row("unlisted", time=None),  # a row whose time cannot be read, from the window's walk
 ])
 def test_an_unexplained_debit_of_that_amount_waits(row):
     decision = ask(rows=[row])

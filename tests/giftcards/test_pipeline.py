@@ -161,17 +161,39 @@ def test_the_list_lag_is_waited_for_before_anything_is_concluded(gift, staff, se
 
 
 @pytest.mark.parametrize("fault", ["reset", "error_500_before"])
-def test_a_failure_before_the_order_was_placed_is_proven_and_sent_once(gift, staff, fault):
+def test_a_failure_before_the_order_was_placed_is_proven_and_sent_once(gift, staff, settings, fault):
+    settings.ONECLICKDZ_SENDING_LEASE_SECONDS = 1
     gift.inject_fault("gift-place-order", fault, count=1)
     order = place(staff)
     assert send(order, staff).outcome == "unknown"
     assert gift.stats()["orders"] == 0
-    time.sleep(1.1)  # the attempt's window (its lease, or now) widened by the clock skew has passed
+    time.sleep(2.1)  # the attempt's window (to its lease's end) widened by the clock skew has passed
     order = refresh(order)  # not listed, no debit in the ledger: proven, then sent once more (inline)
     assert order.send_attempts == 2 and order.status == S.HANDLING and order.topup_id
     assert OrderEvent.objects.filter(order=order, payload__proof="never_placed").exists()
     gift.advance(5)
     assert refresh(order).status == S.FULFILLED
+    assert gift.stats()["orders"] == 1 and gift_debits(gift) == [("ORDER", Decimal("980"))]
+
+
+def test_an_order_placed_after_its_answer_was_given_up_is_adopted_not_bought_twice(gift, staff, settings):
+    """A request held up on its way (or queued at the provider) is placed after our client gave up
+    on the answer: the attempt's window runs to its lease's end, so the order is found and adopted,
+    never proven "not placed" from a window that closed at the give-up, then bought again."""
+    settings.ONECLICKDZ_READ_TIMEOUT = 0.5
+    settings.ONECLICKDZ_SENDING_LEASE_SECONDS = 4
+    gift.inject_fault("gift-place-order", "latency", latency_ms=2500)
+    order = place(staff)
+    started = time.monotonic()
+    assert send(order, staff).outcome == "unknown"
+    assert gift.stats()["orders"] == 0  # the API has not placed it yet
+    time.sleep(max(0.0, started + 1.8 - time.monotonic()))  # past the give-up and the clock skew (1 s)
+    order = refresh(order)
+    assert order.status == S.UNKNOWN and order.send_attempts == 1 and gift.stats()["orders"] == 0, history(order)
+    time.sleep(max(0.0, started + 5.3 - time.monotonic()))  # placed at 2.5 s; the lease and the skew are over
+    order = refresh(order)
+    assert order.topup_id and order.send_attempts == 1, history(order)
+    assert not OrderEvent.objects.filter(order=order, payload__proof="never_placed").exists()
     assert gift.stats()["orders"] == 1 and gift_debits(gift) == [("ORDER", Decimal("980"))]
 
 

@@ -433,10 +433,11 @@ def test_supervisor_closes_an_attention_order_the_api_never_had(synced, simulato
 
 
 def read_ledger_past_the_last_attempt(ledger) -> bool:
-    """The ledger read as the schedule would once the last POST's timeouts are over (a walk's end
-    is the moment it starts)."""
-    after_timeouts = timezone.now() + timedelta(seconds=settings_module.ONECLICKDZ_CONNECT_TIMEOUT
-                                                + settings_module.ONECLICKDZ_READ_TIMEOUT + 1)
+    """The ledger read as the schedule would once the API can no longer process the last POST (its
+    timeouts and the sending lease are over; a walk's end is the moment it starts)."""
+    after_timeouts = timezone.now() + timedelta(seconds=max(
+        settings_module.ONECLICKDZ_CONNECT_TIMEOUT + settings_module.ONECLICKDZ_READ_TIMEOUT,
+        settings_module.ONECLICKDZ_SENDING_LEASE_SECONDS) + 1)
     return ledger.sync_ledger(now=after_timeouts).complete
 
 

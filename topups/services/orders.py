@@ -273,8 +273,8 @@ def _not_found_proof(order: Order, history: list[tuple], since, now) -> tuple[di
 
 
 def _ledger_shows_no_debit(order: Order, first_attempt, last_attempt) -> tuple[dict | None, str]:
-    """Whether the provider's ledger, read past the order's last attempt (plus its POST's timeouts
-    and ``LEDGER_GRACE_SECONDS``), holds no debit of its service between its first and last attempts
+    """Whether the provider's ledger, read past the order's last attempt (plus its POST's timeouts or
+    the sending lease, whichever is longer, and ``LEDGER_GRACE_SECONDS``), holds no debit of its service between its first and last attempts
     that may be its: every such debit belongs to another of our orders (its top-up id). A debit
     we cannot tell (another tool's, no top-up id, a row we cannot read) may be this one."""
     # The API debits while our POST waits for its answer (at most one connect and one read timeout
@@ -282,7 +282,10 @@ def _ledger_shows_no_debit(order: Order, first_attempt, last_attempt) -> tuple[d
     grace = timedelta(seconds=settings.LEDGER_GRACE_SECONDS + settings.ONECLICKDZ_CONNECT_TIMEOUT
                       + settings.ONECLICKDZ_READ_TIMEOUT)
     start = first_attempt - planning.LOOKUP_LAG
-    end = last_attempt + grace
+    # A POST held up on its way or queued at the provider may be debited after our client gave up
+    # on it, until the lease's end (``planning.last_processing_moment``).
+    end = max(last_attempt + grace, planning.last_processing_moment(last_attempt)
+              + timedelta(seconds=settings.LEDGER_GRACE_SECONDS))
     synced_at = LedgerCursor.objects.filter(name="ledger").values_list("synced_at", flat=True).first()
     if synced_at is None or synced_at < end:
         return None, _("the ledger has not been read since its last attempt: synchronise it, then try again")

@@ -84,6 +84,16 @@ def next_check_at(status: str, sent_at: datetime | None, now: datetime) -> datet
     return None
 
 
+def last_processing_moment(started_at: datetime) -> datetime:
+    """The latest moment the API may still process a POST of ours that started at ``started_at``:
+    the sending lease's end. Our client gives up on the answer long before (connect and read
+    timeouts), but a request can sit in the provider's queue, or on the way, after that; by the
+    lease's end its sender's task is over (``Q_TIMEOUT`` is shorter, a system check says so) and
+    a request the API has not begun by then is taken as dropped. Whatever proves an attempt never
+    placed reads the provider's books past this moment, never only past our give-up."""
+    return started_at + timedelta(seconds=settings.ONECLICKDZ_SENDING_LEASE_SECONDS)
+
+
 def resend_delay() -> timedelta:
     return timedelta(seconds=settings.ONECLICKDZ_RESEND_AFTER_SECONDS)
 

@@ -142,7 +142,11 @@ def _unexplained_debits(attempt: Attempt, rows: Iterable[LedgerEntry], explained
     accounts for them."""
     found = []
     for row in rows:
-        if row.type != ORDER_DEBIT or row.time is None or not start <= row.time <= end:
+        if row.type != ORDER_DEBIT:
+            continue
+        # A row whose time the API left out (or we could not read) came back from a walk of the
+        # window: it may be this order's debit.
+        if row.time is not None and not start <= row.time <= end:
             continue
         if row.objid and row.objid in explained:
             continue

@@ -12,8 +12,9 @@ attempt's window and the provider's ledger (its ``ORDER`` rows), then asks ``mat
   ``NotFound`` lets the shared sync send it again once (``planning.may_resend``).
 
 The attempt's window: from ``sent_at`` (stored by the claim before the POST) to the sending lease's
-end (no POST of that attempt can start later), widened by ``GIFT_CLOCK_SKEW_SECONDS`` on both sides
-(the provider's clock is not ours). With
+end (the latest the API may still place it, ``planning.last_processing_moment``; not when our client
+gave up on the answer, since a request held up on its way is placed later), widened by
+``GIFT_CLOCK_SKEW_SECONDS`` on both sides (the provider's clock is not ours). With
 ``GIFT_SEND_REF`` (the API accepts our ref), a listed order carrying our ref is ours outright.
 """
 
@@ -53,18 +54,16 @@ class Waiting:
 
 
 def attempt_of(order: Order) -> matching.Attempt:
-    product_id, type_id = split_plan(order.plan_code)
-    from topups.models import OrderEvent, OrderStatus
+    """The last attempt: from its claim (``sent_at``, stored before the POST) to the latest moment
+    the API may still place it (``planning.last_processing_moment``, the sending lease's end), not
+    the moment our client gave up on the answer: a request held up on its way, or queued at the
+    provider, is placed after that, and proving such an order never placed would buy it twice."""
+    from topups.services import planning
 
+    product_id, type_id = split_plan(order.plan_code)
     started = order.sent_at or order.created_at
-    lease_end = started + timedelta(seconds=settings.ONECLICKDZ_SENDING_LEASE_SECONDS)
-    # The attempt ended when its sender gave up on the answer (the move to UNKNOWN), at the latest
-    # when its lease ran out (a sender killed mid-send).
-    gave_up = (OrderEvent.objects.filter(order_id=order.pk, to_status=OrderStatus.UNKNOWN, created_at__gte=started)
-               .order_by("created_at").values_list("created_at", flat=True).first())
-    ended = max(started, min(gave_up or lease_end, lease_end))
     return matching.Attempt(product_id=product_id, type_id=type_id, quantity=quantity_of(order), started_at=started,
-                            ended_at=ended, expected_debit=order.cost)
+                            ended_at=planning.last_processing_moment(started), expected_debit=order.cost)
 
 
 def recover(line, client, order: Order, now: datetime):
