@@ -75,3 +75,34 @@ def test_reports_name_gift_cards_by_product_and_apart_from_flexy(gift_books, sta
     assert by_product["PlayStation Network — PSN 500 DA"].orders == 1
     by_type = {row.label: row.orders for row in books.report(start=today, end=today, group="line_type").rows}
     assert by_type["Gift cards"] == 1 and by_type["Mobile top-up"] == 1
+
+
+def test_the_report_by_category_adds_up_each_line_s_categories(gift_books, staff, supervisor, client):
+    from tests.giftcards.conftest import PSN
+    from topups.lines.giftcards import catalog as gift_catalog
+    from topups.selectors import books
+
+    netflix = "507f1f77bcf86cd799439013"
+    gift_catalog.check_types(netflix)
+    tills.open_till(actor=staff, opening_cash=0)
+    sold = [place(staff, quantity=1), place(staff, "type_002", 1),
+            factories.place(staff, service="giftcard", plan_code=f"{netflix}:nf_1m", number="1"),
+            factories.place(staff)]
+    for order in sold:
+        send(order, staff)
+    gift_books.advance(5)
+    sold = [refresh(o) for o in sold]
+    assert {o.status for o in sold} == {S.FULFILLED}, [o.status for o in sold]
+    today = shop_day(timezone.now())
+    by_category = {row.label: row for row in books.report(start=today, end=today, group="category").rows}
+    assert set(by_category) == {"Gift cards: Gaming Cards", "Gift cards: Streaming", "ADSL"}
+    gaming = by_category["Gift cards: Gaming Cards"]
+    assert gaming.orders == 2 and gaming.revenue == sold[0].price + sold[1].price
+    assert gaming.cost == sold[0].cost + sold[1].cost
+    assert by_category["Gift cards: Streaming"].revenue == sold[2].price
+    by_product = books.report(start=today, end=today, group="product")
+    assert len(by_product.rows) == 4 and books.report(start=today, end=today, group="category").total == by_product.total
+    # The page and its export offer it.
+    client.force_login(supervisor)
+    page = client.get("/reports/", {"group": "category", "start": today.isoformat(), "end": today.isoformat()})
+    assert page.status_code == 200 and "Gift cards: Streaming" in page.content.decode()

@@ -65,7 +65,8 @@ class ReportForm(forms.Form):
     start = DayField(label=_("From"), required=False)
     end = DayField(label=_("To"), required=False)
     group = forms.ChoiceField(label=_("Per"), required=False, choices=[
-        ("day", _("Day")), ("cashier", _("Cashier")), ("product", _("Product")), ("line_type", _("Line type")),
+        ("day", _("Day")), ("cashier", _("Cashier")), ("product", _("Product")), ("category", _("Category")),
+        ("line_type", _("Line type")),
         ("service", _("Service"))])
 
     def clean(self):

@@ -198,6 +198,11 @@ class ProductLine:
         """The report's "by line type" row of this line's sales ("ADSL", "Mobile top-up")."""
         raise NotImplementedError
 
+    def category_label(self, line_type: str, plan_code: str) -> str:
+        """The report's "by category" row a sale of this line falls in: by default its "by line
+        type" row (an ADSL card, a flexy top-up)."""
+        return self.type_label(line_type, plan_code) or str(self.label)
+
     def groups_by_value(self) -> bool:
         """Whether the report's products are told apart by their value (cards) or not (a plan)."""
         return True

@@ -33,7 +33,7 @@ from topups.prices import cost_of
 
 CENT = Decimal("0.01")
 
-GROUPS = ("day", "cashier", "product", "line_type", "service")
+GROUPS = ("day", "cashier", "product", "category", "line_type", "service")
 ZERO = Decimal(0)
 
 
@@ -103,8 +103,8 @@ def report(*, start: date, end: date, group: str = "day", below_cost: bool = Fal
     orders = Order.objects.filter(created_at__gte=since, created_at__lt=until).order_by()
     if below_cost:
         orders = orders.filter(SOLD_BELOW_COST)
-    keys, orders = _grouped(orders, group, "")
     group = group if group in GROUPS else "line_type"
+    keys, orders = _grouped(orders, group, "")
     rows = orders.values(*keys).annotate(**money_figures()).order_by(*keys)
     result = Report(start, end, group)
     by_key = {}
@@ -120,7 +120,27 @@ def report(*, start: date, end: date, group: str = "day", below_cost: bool = Fal
         row.revenue, row.cost = row.revenue - price, row.cost - cost
         row.refunds, row.refund_count = row.refunds + price, row.refund_count + count
     result.rows = list(by_key.values()) if not reversed_sales else [by_key[k] for k in sorted(by_key, key=_sort_key)]
+    if group == "category":
+        result.rows = _by_category(result.rows)
     return result
+
+
+def _by_category(rows: list[ReportRow]) -> list[ReportRow]:
+    """The product rows added up per category, as each line names its products' categories
+    (``ProductLine.category_label``: a card's type, a gift card's catalogue category)."""
+    merged: dict[tuple, ReportRow] = {}
+    for row in rows:
+        service, line_type, plan_code, _value = row.key
+        line = lines.find(service)
+        label = line.category_label(line_type, plan_code) if line else f"{service} {line_type}"
+        key = (service, label)
+        total = merged.setdefault(key, ReportRow(key, label, 0, ZERO, ZERO, ZERO, 0))
+        total.orders += row.orders
+        total.revenue, total.cost, total.refunds = total.revenue + row.revenue, total.cost + row.cost, \
+            total.refunds + row.refunds
+        total.refund_count += row.refund_count
+        total.below_cost_count += row.below_cost_count
+    return sorted(merged.values(), key=lambda row: (row.key[0], row.label))
 
 
 def _grouped(rows, group: str, prefix: str):
@@ -131,7 +151,7 @@ def _grouped(rows, group: str, prefix: str):
         return ["day"], rows.annotate(day=TruncDate(moment, tzinfo=timezone.get_current_timezone()))
     if group == "cashier":
         return [prefix + "created_by__username"], rows
-    if group == "product":
+    if group in ("product", "category"):
         # A card is its type and value; a line sold by plan (flexy) is its plan, whatever the amount typed.
         by_plan = [line.code for line in lines.all_lines() if not line.groups_by_value()]
         rows = rows.annotate(card_value=Case(When(**{prefix + "service__in": by_plan}, then=Value(None)),
@@ -168,7 +188,7 @@ def _label(group: str, key: tuple) -> str:
     if group == "service":
         line = lines.find(key[0])
         return str(line.label) if line else key[0]
-    if group == "product":
+    if group in ("product", "category"):  # a category's rows are its products', added up after
         service, line_type, plan_code, value = key
         line = lines.find(service)
         return line.item_label(line_type, plan_code, value) if line else f"{service} {plan_code or line_type}"

@@ -200,6 +200,14 @@ class GiftCardLine(ProductLine):
     def groups_by_value(self) -> bool:
         return False
 
+    def category_label(self, line_type: str, plan_code: str) -> str:
+        """The product's category in the cached catalogue ("Gift cards: Gaming Cards")."""
+        from topups.lines.giftcards.catalog import cached_type
+
+        gift_type = cached_type(plan_code)
+        category = gift_type.product.category if gift_type is not None else ""
+        return _("%(line)s: %(category)s") % {"line": self.label, "category": category} if category else str(self.label)
+
     def type_label(self, line_type: str, plan_code: str) -> str:
         return str(self.label)
 
