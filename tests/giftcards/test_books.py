@@ -78,7 +78,6 @@ def test_reports_name_gift_cards_by_product_and_apart_from_flexy(gift_books, sta
 
 
 def test_the_report_by_category_adds_up_each_line_s_categories(gift_books, staff, supervisor, client):
-    from tests.giftcards.conftest import PSN
     from topups.lines.giftcards import catalog as gift_catalog
     from topups.selectors import books
 
