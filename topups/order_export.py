@@ -37,7 +37,7 @@ COLUMNS: dict[str, tuple[str, Callable[[dict, str], object]]] = {
     "reason": (_("Reason"), lambda o, code: refusal_reason(o["refusal_code"]) if o["refusal_code"] else ""),
     "topup_id": (_("Top-up id"), lambda o, code: Text(o["topup_id"] or "")),
     "num_trans": (_("Transaction number"), lambda o, code: Text(o["num_trans"] or "")),
-    "card_code": (_("Card code"), lambda o, code: Text(code or "")),
+    "card_code": (_("Card code"), lambda o, code: Text(_code_cell(o["service"], code))),
     "processed_at": (_("Processed at"), lambda o, code: local_iso(o["processed_at"])),
     "staff": (_("Staff"), lambda o, code: o["created_by__username"] or ""),
     "note": (_("Note"), lambda o, code: o["note"]),
@@ -52,6 +52,12 @@ BATCH_RESULT_COLUMNS = ("ref", "status_label", "reason", "num_trans", "card_code
 def _line_label(code: str) -> str:
     line = lines.find(code) if code else None
     return str(line.label) if line else code
+
+
+def _code_cell(service: str, code: str) -> str:
+    """The card code as shown, on one line as its product line writes it (a gift order's cards)."""
+    line = lines.find(service) if service else None
+    return line.code_cell(code or "") if line else (code or "")
 
 
 def headers(columns) -> list[str]:

@@ -100,7 +100,8 @@ def test_the_export_lists_the_cards_through_the_audited_door(gift_counter, clien
     body = b"".join(client.get(reverse("topups:order_export")).streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
     row = dict(zip(rows[0], rows[1], strict=True))
-    assert "SANDBOX-CARD-1" in row["Card code"] and "SANDBOX-CARD-2" in row["Card code"]
+    # Every card on the cell's one line, with its serial.
+    assert row["Card code"] == "SANDBOX-CARD-1 (serial SANDBOX-1); SANDBOX-CARD-2 (serial SANDBOX-2)"
     order = Order.objects.get()
     assert AuditEvent.objects.filter(action="reveal_code", actor_label=supervisor.username, target=order.ref).exists()
 

@@ -198,6 +198,10 @@ class ProductLine:
         """The report's "by line type" row of this line's sales ("ADSL", "Mobile top-up")."""
         raise NotImplementedError
 
+    def code_cell(self, code: str) -> str:
+        """An order's card code as shown (or masked), in one cell of an exported file: one line."""
+        return code
+
     def category_label(self, line_type: str, plan_code: str) -> str:
         """The report's "by category" row a sale of this line falls in: by default its "by line
         type" row (an ADSL card, a flexy top-up)."""

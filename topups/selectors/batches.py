@@ -52,7 +52,8 @@ def batch_progress(batch: Batch, *, failure_limit: int = 200) -> BatchProgress:
     return BatchProgress(counts=counts, total=sum(counts.values()), final=final, failures=failures)
 
 
-RESULT_FIELDS = ("ref", "status", "refusal_code", "refusal_message", "num_trans", "card_code", "created_by_id")
+RESULT_FIELDS = ("ref", "service", "status", "refusal_code", "refusal_message", "num_trans", "card_code",
+                 "created_by_id")
 
 
 def batch_result_rows(batch: Batch):

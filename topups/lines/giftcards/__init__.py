@@ -200,6 +200,11 @@ class GiftCardLine(ProductLine):
     def groups_by_value(self) -> bool:
         return False
 
+    def code_cell(self, code: str) -> str:
+        """Every card on one line: "code (serial …); code (serial …)"."""
+        return "; ".join(_("%(code)s (serial %(serial)s)") % {"code": card.value, "serial": card.serial}
+                         if card.serial else card.value for card in gift_cards.from_text(code))
+
     def category_label(self, line_type: str, plan_code: str) -> str:
         """The product's category in the cached catalogue ("Gift cards: Gaming Cards")."""
         from topups.lines.giftcards.catalog import cached_type
