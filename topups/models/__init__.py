@@ -93,6 +93,7 @@ from topups.models.ledger import (  # noqa: E402
     LedgerState,
 )
 from topups.models.orders import (  # noqa: E402
+    CardCodeDigest,
     Order,
     OrderEvent,
     OrderQuerySet,
@@ -148,6 +149,7 @@ __all__ = [
     "NETWORK_OF_OPERATOR",
     "MobilePlan",
     "OrderQuerySet",
+    "CardCodeDigest",
     "Order",
     "OrderEvent",
     "ApiAccount",

@@ -21,16 +21,33 @@ from topups.models.statuses import (
 )
 
 
+def line_digests(code: str) -> list[str]:
+    """The keyed digests of each line of a card-code text that holds several (a gift order's cards,
+    each its code then its serial), every line without separators as a search term is: what
+    ``CardCodeDigest`` stores so each card is found by its own code or serial. None for one line."""
+    from topups.numbers import compact
+
+    lines_of = [compact(line) for line in (code or "").split("\n")]
+    if len(lines_of) < 2:
+        return []
+    return sorted({card_code_digest(line) for line in lines_of if line})
+
+
 class OrderQuerySet(models.QuerySet):
-    """Keeps ``card_code_digest`` in step with ``card_code`` on every write path: ``save``
-    (Order.save), ``update(card_code=...)`` and ``bulk_update(..., ["card_code"])``."""
+    """Keeps ``card_code_digest`` (and each line's ``CardCodeDigest``) in step with ``card_code``
+    on every write path: ``save`` (Order.save), ``update(card_code=...)`` and
+    ``bulk_update(..., ["card_code"])``."""
 
     def update(self, **kwargs):
-        if "card_code" in kwargs and "card_code_digest" not in kwargs:
-            code = kwargs["card_code"]
-            if isinstance(code, str):
-                kwargs["card_code_digest"] = card_code_digest(code)
-        return super().update(**kwargs)
+        code = kwargs.get("card_code")
+        if "card_code" in kwargs and "card_code_digest" not in kwargs and isinstance(code, str):
+            kwargs["card_code_digest"] = card_code_digest(code)
+        if not isinstance(code, str):
+            return super().update(**kwargs)
+        order_ids = list(self.values_list("pk", flat=True))
+        updated = super().update(**kwargs)
+        _store_line_digests({order_id: code for order_id in order_ids})
+        return updated
 
     def bulk_update(self, objs, fields, batch_size=None):
         fields = list(fields)
@@ -38,7 +55,19 @@ class OrderQuerySet(models.QuerySet):
             for obj in objs:
                 obj.card_code_digest = card_code_digest(obj.card_code)
             fields.append("card_code_digest")
-        return super().bulk_update(objs, fields, batch_size=batch_size)
+        updated = super().bulk_update(objs, fields, batch_size=batch_size)
+        if "card_code" in fields:
+            _store_line_digests({obj.pk: obj.card_code for obj in objs})
+        return updated
+
+
+def _store_line_digests(codes: dict[int, str]) -> None:
+    """Each order's ``CardCodeDigest`` rows replaced by its code's (``line_digests``)."""
+    if not codes:
+        return
+    CardCodeDigest.objects.filter(order_id__in=list(codes)).delete()
+    CardCodeDigest.objects.bulk_create([CardCodeDigest(order_id=order_id, digest=digest)
+                                        for order_id, code in codes.items() for digest in line_digests(code)])
 
 
 
@@ -130,6 +159,8 @@ class Order(models.Model):
         if update_fields is not None and "card_code" in update_fields:
             kwargs["update_fields"] = {*update_fields, "card_code_digest"}
         super().save(*args, **kwargs)
+        if update_fields is None or "card_code" in update_fields:
+            _store_line_digests({self.pk: self.card_code})
 
     @property
     def is_final(self) -> bool:
@@ -158,6 +189,22 @@ class Order(models.Model):
         """A sale whose price turned out below what the API debited for it (the books' SOLD_BELOW_COST)."""
         return (self.price is not None and self.cost is not None and self.price < self.cost
                 and self.status not in HANDED_BACK_STATUSES)
+
+
+class CardCodeDigest(models.Model):
+    """The keyed digest of one card's code or serial in an order whose card-code text holds
+    several (``line_digests``): an exact search finds the order by any one of them. Written with
+    the code, never by hand."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="code_digests")
+    digest = models.CharField(max_length=64, db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("card code digest")
+        verbose_name_plural = _("card code digests")
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.digest[:8]}…"
 
 
 class OrderEvent(models.Model):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from topups import lines
 from topups.days import day_bounds
 from topups.keys import LABEL_PATTERN, file_ref
-from topups.models import Order, OrderStatus
+from topups.models import CardCodeDigest, Order, OrderStatus
 
 S = OrderStatus
 
@@ -109,10 +109,16 @@ def orders_by_code(user, term: str) -> list[tuple[int, str]]:
     code = compact(term)
     if len(code) < CODE_MIN or not code.isalnum():
         return []
-    orders = Order.objects.filter(card_code_digest=card_code_digest(code))
+    orders = Order.objects.filter(_by_code(card_code_digest(code)))
     if not user.has_perm("topups.view_card_code"):
         orders = orders.filter(created_by_id=user.pk)
-    return list(orders.values_list("pk", "ref")[:100])
+    return list(orders.values_list("pk", "ref").distinct()[:100])
+
+
+def _by_code(digest: str) -> Q:
+    """The orders whose card code is the term: the whole code, or one card's code or serial of an
+    order holding several (a gift order's cards)."""
+    return Q(card_code_digest=digest) | Q(pk__in=CardCodeDigest.objects.filter(digest=digest).values("order_id"))
 
 
 def is_card_code(term: str) -> bool:
@@ -124,7 +130,7 @@ def is_card_code(term: str) -> bool:
     code = compact(term)
     if len(code) < CODE_MIN or not code.isalnum():
         return False
-    return Order.objects.filter(card_code_digest=card_code_digest(code)).exists()
+    return Order.objects.filter(_by_code(card_code_digest(code))).exists()
 
 
 def filtered_orders(filters: OrderFilters) -> QuerySet[Order]:
