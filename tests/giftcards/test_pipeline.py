@@ -176,6 +176,25 @@ def test_a_failure_before_the_order_was_placed_is_proven_and_sent_once(gift, sta
     assert gift.stats()["orders"] == 1 and gift_debits(gift) == [("ORDER", Decimal("980"))]
 
 
+def test_a_resend_task_from_an_earlier_proof_never_posts_again(gift, staff, settings):
+    """Two sync cycles each proved the first attempt never placed and each queued a resend; the
+    first resend was placed but its answer lost (a 500 after placing). The second resend task,
+    late, must not POST: nothing proves the second attempt never placed."""
+    settings.ONECLICKDZ_SENDING_LEASE_SECONDS = 1
+    gift.inject_fault("gift-place-order", "error_500_before", count=1)
+    order = place(staff)
+    assert send(order, staff).outcome == "unknown"
+    time.sleep(2.1)
+    gift.inject_fault("gift-place-order", "error_500_after", count=1)
+    order = refresh(order)  # proven never placed, then sent once more (inline): placed, answer lost
+    assert order.status == S.UNKNOWN and order.send_attempts == 2 and gift.stats()["orders"] == 1
+    report = send(order, staff)  # the second resend task, queued by a second proof of attempt 1
+    assert report.outcome == "not_claimed" and gift.stats()["orders"] == 1
+    time.sleep(2.1)
+    order = refresh(order)  # attempt 2 is found in the list: adopted
+    assert order.topup_id and order.send_attempts == 2 and gift.stats()["orders"] == 1, history(order)
+
+
 def test_an_order_placed_after_its_answer_was_given_up_is_adopted_not_bought_twice(gift, staff, settings):
     """A request held up on its way (or queued at the provider) is placed after our client gave up
     on the answer: the attempt's window runs to its lease's end, so the order is found and adopted,

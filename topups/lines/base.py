@@ -108,6 +108,13 @@ class ProductLine:
         our reference needs no more: the reference tells its orders apart)."""
         return False
 
+    def may_send_again(self, order) -> bool:
+        """Whether a resend (``planning.may_resend`` said yes) may POST now, asked inside the claim
+        with the row locked. Default: yes, the same reference goes again and the API refuses a
+        second order under it (DUPLICATED_REF), so a resend task that comes late is harmless. A
+        line whose orders carry no reference must say its last attempt is proven never placed."""
+        return True
+
     # The answer ------------------------------------------------------------------------------------
     # A card code is delivered (FULFILLED without one is not complete; the code is masked, audited).
     delivers_code: ClassVar[bool] = True

@@ -153,7 +153,7 @@ def claim(order_id: int, actor: Actor) -> tuple[Order, bool] | None | object:
         if order is None:
             return None
         resend = planning.may_resend(order, now)
-        if order.status != S.NEW and not resend:
+        if order.status != S.NEW and not (resend and lines.of(order).may_send_again(order)):
             return None
         if lines.of(order).blocks_claim(order):
             # Its line holds it back for now (another order it could be mistaken for is in flight):

@@ -108,6 +108,15 @@ class GiftCardLine(ProductLine):
         return Order.objects.filter(service=self.code, plan_code=order.plan_code, number=order.number,
                                     status__in=IN_FLIGHT).exclude(pk=order.pk).exists()
 
+    def may_send_again(self, order) -> bool:
+        """Only once the last attempt is proven never placed: a proof written since its claim
+        (``recovery``; the claim stores ``sent_at`` before the POST). Without a reference the API
+        cannot refuse a second order, so a resend task queued by an earlier attempt's proof (two
+        sync cycles each proved it; the first resend's answer was lost again) must not POST."""
+        from topups.lines.giftcards.recovery import proven_never_placed
+
+        return proven_never_placed(order)
+
     # The answer
     def change_from_answer(self, order, answer, now):
         from topups.lines.giftcards.answers import change_from_answer

@@ -99,6 +99,18 @@ def recover(line, client, order: Order, now: datetime):
                               details={"ref": order.ref})
 
 
+PROOF = "never_placed"
+
+
+def proven_never_placed(order: Order) -> bool:
+    """Whether the order's last attempt (claimed at ``sent_at``) is proven never placed: a proof
+    in its history written since that claim."""
+    from topups.models import OrderEvent
+
+    since = order.sent_at or order.created_at
+    return OrderEvent.objects.filter(order_id=order.pk, payload__proof=PROOF, created_at__gte=since).exists()
+
+
 def _record_proof(order: Order, attempt: matching.Attempt, start: datetime, end: datetime) -> None:
     """Write why the order is taken as never placed in its history (no status move), through the
     status door."""
@@ -108,7 +120,7 @@ def _record_proof(order: Order, attempt: matching.Attempt, start: datetime, end:
     note = Note(gettext_noop("Not placed: the provider's list and ledger show no such order between %(start)s "
                              "and %(end)s; it may be sent again."), start=start.isoformat(timespec="seconds"),
                 end=end.isoformat(timespec="seconds"))
-    payload = {"proof": "never_placed", "window": [start.isoformat(), end.isoformat()],
+    payload = {"proof": PROOF, "window": [start.isoformat(), end.isoformat()],
                "product": attempt.product_id, "type": attempt.type_id, "quantity": attempt.quantity,
                "expected_debit": str(attempt.expected_debit) if attempt.expected_debit is not None else None}
     lifecycle.apply_changes([lifecycle.Change(order.pk, order.status, None, {}, note, payload,
