@@ -150,13 +150,18 @@ def move(order: Order, to_status: str, actor: Actor, *, note: str = "", payload:
 
 def _balance_delta(from_status: str, to_status: str, order: Order) -> Decimal:
     """What a move does to the account's balance at the API: the API debits an order's cost when
-    it accepts it and credits it back when it refunds it."""
+    it accepts it, credits it back when it refunds it, and credits the undelivered part of one it
+    delivers in part (``ProductLine.expected_refund`` on the delivered order)."""
     cost = order.cost if order.cost is not None else order.value
-    if from_status in NOT_ACCEPTED and to_status in ACCEPTED:
-        return -cost
     if from_status in ACCEPTED and to_status in (S.REFUNDED, S.TAKEN_BACK):  # the provider credits it back
         return cost
-    return Decimal(0)
+    delta = -cost if from_status in NOT_ACCEPTED and to_status in ACCEPTED else Decimal(0)
+    if to_status == S.FULFILLED and from_status != S.FULFILLED:
+        # Delivered in part (a gift-card order partly filled): the provider refunds the rest at once.
+        refund, shown = order.line.expected_refund(order, order.cost)
+        if shown and refund:
+            delta += refund
+    return delta
 
 
 def _hand_back(order: Order, from_status: str | None, to_status: str | None) -> Decimal | None:
