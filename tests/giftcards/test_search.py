@@ -54,3 +54,4 @@ def test_a_card_saved_through_the_row_is_found_too(gift, staff, supervisor):
     order.card_code = ""
     order.save(update_fields=["card_code"])
     assert not CardCodeDigest.objects.filter(order=order).exists()
+

@@ -509,3 +509,17 @@ def test_set_balance_is_explained_by_the_ledger(api):
     row = api.get("/account/transactions").json()["data"]["items"][0]
     assert (row["type"], row["operation"], row["amount"], row["newBalance"]) == ("WITHDRAW", "decrement", 99500, 500)
     assert datetime.fromisoformat(row["time"]).tzinfo == UTC
+
+
+def test_a_refund_written_after_a_newer_row_keeps_the_ledger_in_chain_order(api):
+    """A refund falls due between a call's settling and the time of that call's own row, so it is
+    written after a newer row: it takes that row's time, and the ledger read by time (as a client
+    reads it) is still the balance chain."""
+    api.send(number="036362690", value=500)
+    with api.sim._lock:
+        api.sim._move(Decimal(490), "REFUND-ADSL", "increment", objid="late", note="a refund settled late",
+                      moment=api.sim.clock.now() - timedelta(seconds=5))
+    rows = sorted(api.sim.ledger(), key=lambda row: row["time"])  # stable: rows of one time keep their order
+    assert rows[-1]["objid"] == "late" and rows[-1]["time"] == rows[-2]["time"]
+    for before, row in zip(rows, rows[1:], strict=False):
+        assert row["oldBalance"] == before["newBalance"], (before, row)

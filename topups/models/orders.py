@@ -46,7 +46,13 @@ class OrderQuerySet(models.QuerySet):
             return super().update(**kwargs)
         order_ids = list(self.values_list("pk", flat=True))
         updated = super().update(**kwargs)
-        _store_line_digests({order_id: code for order_id in order_ids})
+        if updated and updated < len(order_ids):
+            # A conditional update (still in this status) left some rows alone: only the rows now
+            # holding this code get its digests, never one another writer changed meanwhile.
+            order_ids = list(Order.objects.filter(pk__in=order_ids, card_code_digest=kwargs["card_code_digest"])
+                             .values_list("pk", flat=True))
+        if updated:
+            _store_line_digests({order_id: code for order_id in order_ids})
         return updated
 
     def bulk_update(self, objs, fields, batch_size=None):

@@ -366,6 +366,11 @@ class AccountCore:
     def _move(self, amount: Decimal, kind: str, operation: str, *, objid: str | None, note: str,
               moment: datetime) -> dict[str, Any]:
         moment = to_millis(moment)
+        if self._ledger_times and moment < self._ledger_times[-1]:
+            # A refund settled late (it fell due between this call's settling and its own row's
+            # time): written after a newer row, it takes that row's time, so the ledger read by
+            # time is the balance chain, as the provider's books are.
+            moment = self._ledger_times[-1]
         old = self._balance
         new = old + amount if operation == "increment" else old - amount
         self._balance = new
@@ -375,8 +380,6 @@ class AccountCore:
         }
         if objid is None:
             del row["objid"]
-        if self._ledger_times and moment < self._ledger_times[-1]:
-            self._ledger_sorted = False  # never expected: then windows are found by a scan
         self._ledger.append(row)
         self._ledger_times.append(moment)
         return row
