@@ -105,3 +105,21 @@ def test_the_report_by_category_adds_up_each_line_s_categories(gift_books, staff
     client.force_login(supervisor)
     page = client.get("/reports/", {"group": "category", "start": today.isoformat(), "end": today.isoformat()})
     assert page.status_code == 200 and "Gift cards: Streaming" in page.content.decode()
+
+
+def test_a_partial_refund_read_before_our_order_is_final_waits_instead_of_being_flagged(gift_books, staff, settings):
+    """The reconciliation reads a partial fill's refund while our order is still processing (the
+    sync has not seen the fill yet): its amount is not the whole debit, and that is no difference."""
+    from topups.models import LedgerFlag
+
+    settings.LEDGER_GRACE_SECONDS = 600
+    order = place(staff, "TEST_PARTIAL", 2)
+    send(order, staff)
+    gift_books.advance(5)  # filled in part and refunded at the provider; ours still processing
+    reconcile.run(backfill_days=1)
+    assert not LedgerFlag.objects.exists()
+    assert LedgerRow.objects.get(type="REFUND-ORDER").state == LedgerState.PENDING
+    assert refresh(order).status == S.FULFILLED
+    reconcile.run(backfill_days=1)
+    assert not LedgerFlag.objects.exists()
+    assert LedgerRow.objects.get(type="REFUND-ORDER").state == LedgerState.MATCHED

@@ -131,9 +131,13 @@ class GiftCardLine(ProductLine):
 
     def expected_refund(self, order, debited):
         """A partial fill is refunded the undelivered cards' share of the debit, and our order shows
-        it once it is fulfilled as partly filled."""
+        it once it is fulfilled as partly filled; before our order is final the amount is not known."""
         if order.status == S.FULFILLED and order.api_status == "PARTIALLY_FILLED":
             return gift_cards.undelivered_share(order, debited if debited is not None else order.cost), True
+        if order.status in PROCESSING:
+            # Not final on our side yet: the refund may be a partial fill's share (any amount), and
+            # the status check it schedules decides.
+            return None, False
         return super().expected_refund(order, debited)
 
     def explanation(self, status: str, *, menu: bool):
